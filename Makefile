@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint unit crd crd-check venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
+test: lint crd-check
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Regenerate crds/ from the pydantic models.
+crd: venv
+	$(BIN)/ic-operator crd > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
+
+crd-check: venv
+	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
+	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info
