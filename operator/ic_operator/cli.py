@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "crd": ("ic_operator.crd", "print the CustomResourceDefinition generated from the models"),
+    "emulator": ("ic_operator.emulator.cli", "run the local SageMaker emulator (AWS JSON 1.1)"),
 }
 
 
