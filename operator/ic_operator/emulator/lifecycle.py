@@ -72,7 +72,7 @@ class Deployment:
 
 
 def _touch(world: World, ic: ComponentRecord) -> None:
-    ic.modified = world.clock.now()
+    ic.record(world.clock.now())
 
 
 async def create_endpoint(world: World, endpoint: EndpointRecord) -> None:

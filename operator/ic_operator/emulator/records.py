@@ -111,6 +111,20 @@ class ComponentRecord(Tagged):
     reserved: Counter[Demand] = field(default_factory=Counter)
     cache_default: bool = False
     task: asyncio.Task[None] | None = None
+    history: list[Json] = field(default_factory=list)
+
+    def record(self, at: float) -> None:
+        """Remember each visible change, for tests that assert on batch-by-batch progress."""
+        self.modified = at
+        self.history.append(
+            {
+                "at": at,
+                "status": self.status,
+                "state": self.state,
+                "desired": self.desired,
+                "current": self.current,
+            }
+        )
 
     def image(self) -> str | None:
         spec = self.effective_spec()

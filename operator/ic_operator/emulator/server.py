@@ -136,6 +136,12 @@ class Front:
             return _admin_error(400, str(exc))
         return web.json_response(self.world.faults.to_json())
 
+    async def history(self, request: web.Request) -> web.Response:
+        rec = self.world.components.get(request.match_info["name"])
+        if rec is None:
+            return _admin_error(404, "no such inference component")
+        return web.json_response(rec.history)
+
     async def get_faults(self, request: web.Request) -> web.Response:
         return web.json_response(self.world.faults.to_json())
 
@@ -182,6 +188,7 @@ def build_app(world: World, model: ServiceModel | None = None) -> web.Applicatio
     app.router.add_delete("/_emulator/calls", front.clear_calls)
     app.router.add_get("/_emulator/alarms", front.get_alarms)
     app.router.add_put("/_emulator/alarms/{name}", front.put_alarm)
+    app.router.add_get("/_emulator/components/{name}/history", front.history)
     app.router.add_get("/_emulator/faults", front.get_faults)
     app.router.add_put("/_emulator/faults", front.put_faults)
     app.router.add_post("/_emulator/reset", front.reset)

@@ -436,6 +436,7 @@ class SageMaker:
         if base is not None:
             base.adapters.add(name)
         w.reserve(rec, copies(demand, count))
+        rec.record(now)
         rec.task = w.spawn(lifecycle.create_component(w, rec))
         return {"InferenceComponentArn": arn}
 
@@ -520,6 +521,7 @@ class SageMaker:
             for demand_key, n in mix.items():
                 peak[demand_key] = max(peak[demand_key], n)
         w.reserve(rec, peak)
+        rec.desired = new_count
         self._begin(rec, "UPDATE_IN_PROGRESS")
         rec.task = w.spawn(lifecycle.deploy(w, rec, plan))
         return {"InferenceComponentArn": rec.arn}
@@ -543,7 +545,7 @@ class SageMaker:
     def _begin(self, rec: ComponentRecord, state: str) -> None:
         rec.status = UPDATING
         rec.state = state
-        rec.modified = self.world.clock.now()
+        rec.record(self.world.clock.now())
 
     def update_runtime_config(self, req: Json) -> Json:
         w = self.world
@@ -572,7 +574,7 @@ class SageMaker:
             )
         rec.status = DELETING
         rec.state = "DELETE_IN_PROGRESS"
-        rec.modified = w.clock.now()
+        rec.record(w.clock.now())
         rec.task = w.spawn(lifecycle.delete_component(w, rec))
         return {}
 
