@@ -28,7 +28,9 @@ def admin(fast_emulator: RunningEmulator) -> Admin:
 
 @pytest.fixture(scope="session")
 def fast_client(fast_emulator: RunningEmulator) -> Any:
-    return fast_emulator.client(config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    return fast_emulator.client(
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.helpers import error_of
+from tests.emulator.helpers import create_ic, error_of
 from tests.fixtures.emulator import ROLE_ARN, wait_for
 
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
@@ -132,8 +132,6 @@ def test_endpoint_needs_config(sm: Any) -> None:
 
 
 def test_endpoint_with_components_cannot_be_deleted(sm: Any, endpoint: str) -> None:
-    from tests.emulator.helpers import create_ic
-
     create_ic(sm, "ic")
     with pytest.raises(ClientError) as exc:
         sm.delete_endpoint(EndpointName=endpoint)
