@@ -144,8 +144,10 @@ def test_admin_rejects_bad_input(fast_emulator: RunningEmulator, admin: Admin) -
     assert _admin_raw(url, "PUT", "faults", {"server_error_code": "Nope"})[0] == 400
     assert _admin_raw(url, "PUT", "alarms/x", {"state": "RED"})[0] == 400
     assert _admin_raw(url, "GET", "components/none/history")[0] == 404
-    status, alarms = _admin_raw(url, "PUT", "alarms/x", {"state": "ALARM"})
-    assert status == 200
+    assert _admin_raw(url, "PUT", "alarms/x", {"state": "ALARM"}) == (
+        200,
+        {"name": "x", "state": "ALARM"},
+    )
     assert _admin_raw(url, "GET", "alarms") == (200, {"x": "ALARM"})
     assert _admin_raw(url, "GET", "faults")[1]["throttle_rate"] == 0.0
 

@@ -25,7 +25,8 @@ def test_pattern_message(sm: Any) -> None:
         sm.describe_inference_component(InferenceComponentName="has_underscore")
     assert message(exc) == (
         "1 validation error detected: Value 'has_underscore' at 'inferenceComponentName' "
-        f"failed to satisfy constraint: Member must satisfy regular expression pattern: {NAME_PATTERN}"
+        "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+        + NAME_PATTERN
     )
 
 
