@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean
+.PHONY: test lint unit crd crd-check venv clean awscli
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check
+test: lint crd-check awscli
 	$(BIN)/pytest
 
 lint: venv
@@ -36,3 +36,14 @@ crd-check: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info
+
+## The AWS CLI (v1, from PyPI) in its own venv: its botocore pin differs from ours.
+## tests/emulator/test_awscli.py drives the emulator with it.
+AWSCLI_VERSION ?= 1.46.2
+AWSCLI_VENV ?= $(HOME)/.cache/sagemaker-ic-operator/awscli-venv
+awscli: $(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION)
+
+$(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION):
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install -q 'awscli==$(AWSCLI_VERSION)'
+	touch $@
