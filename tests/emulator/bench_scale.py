@@ -67,15 +67,22 @@ def summary(name: str, elapsed: float, latencies: list[float]) -> str:
     )
 
 
-async def main(n: int, concurrency: int) -> None:
+EMULATOR_COMMAND = [sys.executable, "-m", "ic_operator.cli", "emulator"]
+EMULATOR_COMMAND += ["--port", "0", "--time-scale", "0.01"]
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ic_operator.cli", "emulator", "--port", "0", "--time-scale", "0.01"],
+        EMULATOR_COMMAND,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().split()[-1]
+
+
+async def main(proc: subprocess.Popen[str], url: str, n: int, concurrency: int) -> None:
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().split()[-1]
         async with aiohttp.ClientSession() as session:
             await call(
                 session,
@@ -93,7 +100,9 @@ async def main(n: int, concurrency: int) -> None:
                     ],
                 },
             )
-            await call(session, url, "CreateEndpoint", {"EndpointName": "big", "EndpointConfigName": "big"})
+            await call(
+                session, url, "CreateEndpoint", {"EndpointName": "big", "EndpointConfigName": "big"}
+            )
             while True:
                 async with session.post(
                     url,
@@ -126,13 +135,18 @@ async def main(n: int, concurrency: int) -> None:
         print(summary("describe", elapsed, lat))
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":
-    asyncio.run(
-        main(
-            int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
-            int(sys.argv[2]) if len(sys.argv) > 2 else 200,
+    emulator, address = start_emulator()
+    try:
+        asyncio.run(
+            main(
+                emulator,
+                address,
+                int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
+                int(sys.argv[2]) if len(sys.argv) > 2 else 200,
+            )
         )
-    )
+    finally:
+        emulator.wait(timeout=10)
