@@ -12,7 +12,6 @@ from ic_operator.models import (
     InferenceComponentSpec,
     InferenceComponentStatus,
     LastDeployment,
-    NotCreatable,
     validation_message,
 )
 
@@ -132,8 +131,8 @@ def test_copy_count_zero_is_valid_but_not_creatable() -> None:
     assert spec.creation_problems() == [
         "runtimeConfig.copyCount must be at least 1 when the component is created"
     ]
-    with pytest.raises(NotCreatable):
-        spec.create_request("llm", tags={})
+    # create_request itself does not refuse: the planner decides (and reports) first.
+    assert spec.create_request("llm", tags={})["RuntimeConfig"] == {"CopyCount": 0}
     with pytest.raises(ValidationError) as err:
         InferenceComponentSpec.parse(basic(runtimeConfig={"copyCount": 0}), creating=True)
     assert validation_message(err.value) == (
@@ -145,8 +144,10 @@ def test_component_name_defaults_to_metadata_name() -> None:
     assert InferenceComponentSpec.parse(basic()).component_name("llm-a") == "llm-a"
     named = InferenceComponentSpec.parse(basic(inferenceComponentName="custom"))
     assert named.component_name("llm-a") == "custom"
-    with pytest.raises(ValueError, match=r"set spec\.inferenceComponentName"):
-        InferenceComponentSpec.parse(basic()).component_name("llm.a")
+    assert InferenceComponentSpec.parse(basic()).component_name_problems("llm-a") == []
+    assert named.component_name_problems("llm.a") == []
+    (problem,) = InferenceComponentSpec.parse(basic()).component_name_problems("llm.a")
+    assert problem.endswith("set spec.inferenceComponentName")
 
 
 def test_adapter() -> None:

@@ -569,10 +569,6 @@ _TAGS_CEL: list[JsonValue] = [
 ]
 
 
-class NotCreatable(ValueError):
-    """The spec is valid but cannot be used to create a component (copyCount 0)."""
-
-
 class InferenceComponentSpec(K8sModel):
     """Desired state of a SageMaker inference component."""
 
@@ -751,13 +747,22 @@ class InferenceComponentSpec(K8sModel):
     def component_name(self, metadata_name: str) -> str:
         """The SageMaker name: spec.inferenceComponentName, else metadata.name.
 
-        Raises ValueError when metadata.name is not a valid SageMaker name (the
-        CRD's root CEL rule rejects such resources at admission already).
+        Never raises: a metadata.name that is not a valid SageMaker name (it may
+        contain '.') is rejected at admission by the CRD's root CEL rule, and
+        ``component_name_problems`` lets the planner report it without an AWS call.
         """
-        if self.inference_component_name is not None:
-            return self.inference_component_name
-        _check_component_name(metadata_name)
-        return metadata_name
+        return self.inference_component_name or metadata_name
+
+    def component_name_problems(self, metadata_name: str) -> list[str]:
+        """Why the name SageMaker would get is invalid (empty when it is valid)."""
+        name = self.component_name(metadata_name)
+        if len(name) > 63 or not re.fullmatch(IC_NAME_PATTERN, name):
+            return [
+                f"metadata.name {name!r} is not a valid inference component name "
+                "(1-63 letters, digits and '-', not starting or ending with '-'); "
+                "set spec.inferenceComponentName"
+            ]
+        return []
 
     def is_adapter(self) -> bool:
         """An adapter names a base component and borrows its variant and resources."""
@@ -774,12 +779,9 @@ class InferenceComponentSpec(K8sModel):
     def create_request(self, name: str, *, tags: Mapping[str, str]) -> dict[str, Any]:
         """CreateInferenceComponent keyword arguments.
 
-        ``tags`` are the operator's ownership tags, appended to the user's.
-        Raises NotCreatable when ``creation_problems()`` is not empty.
+        ``tags`` are the operator's ownership tags, appended to the user's. It does
+        not refuse copyCount 0: callers check ``creation_problems()`` first.
         """
-        problems = self.creation_problems()
-        if problems:
-            raise NotCreatable("; ".join(problems))
         request: dict[str, Any] = {
             "InferenceComponentName": name,
             "EndpointName": self.endpoint_name,
@@ -809,12 +811,3 @@ class InferenceComponentSpec(K8sModel):
     def runtime_config_request(self, name: str, copy_count: int) -> dict[str, Any]:
         """UpdateInferenceComponentRuntimeConfig keyword arguments."""
         return {"InferenceComponentName": name, "DesiredRuntimeConfig": {"CopyCount": copy_count}}
-
-
-def _check_component_name(name: str) -> None:
-    if len(name) > 63 or not re.fullmatch(IC_NAME_PATTERN, name):
-        raise ValueError(
-            f"metadata.name {name!r} is not a valid inference component name "
-            "(1-63 letters, digits and '-', not starting or ending with '-'); "
-            "set spec.inferenceComponentName"
-        )
