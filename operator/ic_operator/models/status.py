@@ -70,6 +70,13 @@ class LastDeployment(_StatusModel):
         default=None,
         description="SageMaker's FailureReason when the deployment rolled back or failed.",
     )
+    previous_failure_reason: str | None = Field(
+        default=None,
+        description=(
+            "SageMaker's FailureReason before this deployment started; a FailureReason equal "
+            "to it afterwards is stale, not a new failure."
+        ),
+    )
     retry_token: str | None = Field(
         default=None,
         description=(
@@ -112,6 +119,10 @@ class InferenceComponentStatus(_StatusModel):
     copies: str | None = Field(default=None, description="current/desired copy count, for display.")
     resolved_image: str | None = Field(
         default=None, description="The image digest SageMaker resolved the requested image to."
+    )
+    tags_hash: str | None = Field(
+        default=None,
+        description="Hash of the tags last written to SageMaker; tags are re-read when it differs.",
     )
     last_deployment: LastDeployment | None = Field(
         default=None, description="The last spec change sent to SageMaker and its outcome."
