@@ -232,6 +232,26 @@ def _ordered(node: Schema) -> Schema:
     return out
 
 
+def inline_schema(model: type[Any]) -> Schema:
+    """The model's JSON schema with $refs inlined and Optional collapsed, but otherwise
+    as pydantic states it (map-key constraints still as patternProperties and
+    propertyNames): what the botocore walk test compares with the service model."""
+    raw = model.model_json_schema(by_alias=True, mode="validation")
+    defs = raw.pop("$defs", {})
+
+    def inline(node: Schema) -> Schema:
+        node = _resolve(node, defs)
+        for key in ("properties", "patternProperties"):
+            if key in node:
+                node[key] = {name: inline(sub) for name, sub in node[key].items()}
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                node[key] = inline(node[key])
+        return node
+
+    return inline(raw)
+
+
 def structural_schema(model: type[Any], *, cel: bool = True) -> Schema:
     """The structural schema of a pydantic model (camelCase names, CEL rules kept)."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
