@@ -34,9 +34,7 @@ def observed_specification(describe: Mapping[str, Any]) -> dict[str, Any]:
     return {"Specification": _summary_to_request(describe.get("Specification") or {})}
 
 
-def _summary_to_request(
-    summary: Mapping[str, Any], *, images_echoed: bool = True
-) -> dict[str, Any]:
+def _summary_to_request(summary: Mapping[str, Any], *, images_echoed: bool = True) -> dict[str, Any]:
     spec = dict(summary)
     container = dict(spec.get("Container") or {})
     deployed = container.pop("DeployedImage", None) or {}

@@ -165,9 +165,7 @@ def plan(
 
     last = assess(status.last_deployment, component, desired, observed.now)
     judged = last if last is not status.last_deployment else None
-    return replace(
-        _plan_settled(desired, observed, component, last, digest, wire, owned), judged=judged
-    )
+    return replace(_plan_settled(desired, observed, component, last, digest, wire, owned), judged=judged)
 
 
 def _plan_settled(
@@ -304,7 +302,9 @@ def _plan_failed(
     desired: Desired, component: Mapping[str, Any], last: LastDeployment | None, digest: str
 ) -> Plan:
     reason = component.get("FailureReason") or "no reason given"
-    same = last is not None and last.spec_hash == digest and last.retry_token == desired.retry_token
+    same = (
+        last is not None and last.spec_hash == digest and last.retry_token == desired.retry_token
+    )
     if same:
         return Plan(
             Act.BLOCKED,
@@ -348,14 +348,8 @@ def assess(
             diffs = differences(wire, observed_specification(component))
         if diffs or new_failure:
             outcome = "RolledBack"
-            failure = (
-                reason_now
-                if new_failure
-                else (
-                    "SageMaker kept the previous specification (differs at "
-                    + ", ".join(diffs)
-                    + ")"
-                )
+            failure = reason_now if new_failure else (
+                "SageMaker kept the previous specification (differs at " + ", ".join(diffs) + ")"
             )
         else:
             outcome, failure = "Succeeded", None
@@ -423,9 +417,7 @@ def plan_delete(
 ) -> Plan:
     """Steps of a deletion; a retained or foreign component is never deleted."""
     if deletion_policy == "Retain":
-        return Plan(
-            Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker"
-        )
+        return Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
     component = observed.component
     if component is None:
         return Plan(Act.RELEASE, "Deleted", f"{name!r} is gone from SageMaker")
@@ -445,6 +437,4 @@ def plan_delete(
             f"waiting for SageMaker ({state}) before deleting",
             delay=poll.delay(observed.now - started),
         )
-    return Plan(
-        Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name}
-    )
+    return Plan(Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name})

@@ -52,9 +52,7 @@ class Event:
 @dataclass
 class Result:
     status: dict[str, Any]  # camelCase status to merge-patch
-    delay: float | None = (
-        None  # look again after this many seconds; None: wait for the next trigger
-    )
+    delay: float | None = None  # look again after this many seconds; None: wait for the next trigger
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
@@ -245,35 +243,19 @@ class Reconciler:
         uid = desired.uid
         if err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
             # A transition started or ended under us: look again soon.
-            the_plan = Plan(
-                Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}", delay=self.poll.minimum
-            )
+            the_plan = Plan(Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}",
+                            delay=self.poll.minimum)
         elif err.kind is ErrorKind.RETRYABLE:
-            the_plan = Plan(
-                Act.WAIT,
-                "Retrying",
-                f"{err.operation} failed ({err.code}); retrying",
-                delay=self.backoff(uid, 2, 120),
-            )
+            the_plan = Plan(Act.WAIT, "Retrying", f"{err.operation} failed ({err.code}); retrying",
+                            delay=self.backoff(uid, 2, 120))
         elif err.kind is ErrorKind.CAPACITY:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "InsufficientCapacity",
-                str(err),
-                degraded=True,
-                delay=self.backoff(uid, 30, 600),
-            )
+            the_plan = Plan(Act.BLOCKED, "InsufficientCapacity", str(err), degraded=True,
+                            delay=self.backoff(uid, 30, 600))
         elif err.kind is ErrorKind.ACCESS_DENIED:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "AccessDenied",
-                str(err),
-                degraded=True,
-                delay=self.backoff(uid, 60, 900),
-            )
+            the_plan = Plan(Act.BLOCKED, "AccessDenied", str(err), degraded=True,
+                            delay=self.backoff(uid, 60, 900))
         elif err.kind is ErrorKind.INVALID and err.operation in (
-            "CreateInferenceComponent",
-            "UpdateInferenceComponent",
+            "CreateInferenceComponent", "UpdateInferenceComponent",
             "UpdateInferenceComponentRuntimeConfig",
         ):
             # SageMaker rejected this spec: record it so the same spec is not sent again.
@@ -291,20 +273,14 @@ class Reconciler:
             )
             if err.operation == "UpdateInferenceComponentRuntimeConfig":
                 failed = status.last_deployment or failed
-            the_plan = Plan(
-                Act.BLOCKED,
-                "InvalidSpec",
-                f"SageMaker rejected {err.operation}: {err.message}",
-                degraded=True,
-                deployment=failed,
-            )
+            the_plan = Plan(Act.BLOCKED, "InvalidSpec",
+                            f"SageMaker rejected {err.operation}: {err.message}",
+                            degraded=True, deployment=failed)
         else:
-            the_plan = Plan(
-                Act.BLOCKED, "AWSError", str(err), degraded=True, delay=self.backoff(uid, 30, 600)
-            )
-        return self._finish(
-            the_plan, status, the_plan.delay, desired.generation, now, uid, previous=status
-        )
+            the_plan = Plan(Act.BLOCKED, "AWSError", str(err), degraded=True,
+                            delay=self.backoff(uid, 30, 600))
+        return self._finish(the_plan, status, the_plan.delay, desired.generation, now, uid,
+                            previous=status)
 
     def _finish(
         self,
@@ -338,9 +314,7 @@ class Reconciler:
             status=new_status.to_k8s(),
             delay=delay,
             events=events,
-            outcome=the_plan.action.value
-            if the_plan.action is not Act.BLOCKED
-            else the_plan.reason,
+            outcome=the_plan.action.value if the_plan.action is not Act.BLOCKED else the_plan.reason,
         )
 
     # ------------------------------------------------------------------ delete
@@ -367,12 +341,8 @@ class Reconciler:
         region = str(raw.get("region") or status.region or self.settings.region)
         if policy == "Retain":
             the_plan = Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept")
-            return Result(
-                status={},
-                released=True,
-                outcome="Retained",
-                events=[Event("Normal", "Retained", the_plan.message)],
-            )
+            return Result(status={}, released=True, outcome="Retained",
+                          events=[Event("Normal", "Retained", the_plan.message)])
         uid = str(meta.get("uid", ""))
         try:
             component = await self.client.describe(name, region=region)
@@ -380,43 +350,27 @@ class Reconciler:
             if component is not None and (
                 component.get("InferenceComponentArn") != status.inference_component_arn
             ):
-                tags = await self.client.list_tags(
-                    component["InferenceComponentArn"], region=region
-                )
+                tags = await self.client.list_tags(component["InferenceComponentArn"], region=region)
             observed = Observed(component=component, tags=tags, now=now)
             owned = is_owned(uid, observed, status)
             the_plan = plan_delete(name, policy, observed, owned, self.poll)
             if the_plan.action is Act.DELETE:
                 assert the_plan.request is not None
                 await self.client.call("DeleteInferenceComponent", the_plan.request, region=region)
-                return Result(
-                    status={"inferenceComponentStatus": "Deleting"},
-                    delay=self.poll.minimum,
-                    outcome="Delete",
-                    events=[Event("Normal", "Deleting", the_plan.message)],
-                )
+                return Result(status={"inferenceComponentStatus": "Deleting"},
+                              delay=self.poll.minimum, outcome="Delete",
+                              events=[Event("Normal", "Deleting", the_plan.message)])
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return Result(status={}, released=True, outcome="Deleted")
             delay = self.poll.minimum if err.kind is ErrorKind.BUSY else self.backoff(uid, 5, 300)
-            return Result(
-                status={},
-                delay=delay,
-                outcome="DeleteRetry",
-                events=[Event("Warning", "DeleteFailed", str(err))],
-            )
+            return Result(status={}, delay=delay, outcome="DeleteRetry",
+                          events=[Event("Warning", "DeleteFailed", str(err))])
         if the_plan.action is Act.WAIT:
-            return Result(
-                status={"inferenceComponentStatus": "Deleting"},
-                delay=the_plan.delay,
-                outcome="Wait",
-            )
-        return Result(
-            status={},
-            released=True,
-            outcome=the_plan.reason,
-            events=[Event("Normal", the_plan.reason, the_plan.message)],
-        )
+            return Result(status={"inferenceComponentStatus": "Deleting"}, delay=the_plan.delay,
+                          outcome="Wait")
+        return Result(status={}, released=True, outcome=the_plan.reason,
+                      events=[Event("Normal", the_plan.reason, the_plan.message)])
 
 
 def _spec_digest(desired: Desired) -> str:
@@ -442,7 +396,9 @@ def _copies(status: InferenceComponentStatus) -> str | None:
     return f"{status.current_copy_count or 0}/{status.desired_copy_count}"
 
 
-def _events(the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]) -> list[Event]:
+def _events(
+    the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
+) -> list[Event]:
     """Events for actions taken and for outcomes newly known; nothing for a quiet pass."""
     events: list[Event] = []
     judged = the_plan.judged
@@ -451,14 +407,12 @@ def _events(the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
     elif judged is not None:
         events.append(Event("Warning", judged.outcome, judged.failure_reason or judged.outcome))
     action_events = {
-        Act.CREATE: "Creating",
-        Act.UPDATE: "Updating",
-        Act.SCALE: "Scaling",
-        Act.TAG: "Tagging",
-        Act.DELETE: the_plan.reason,
+        Act.CREATE: "Creating", Act.UPDATE: "Updating", Act.SCALE: "Scaling",
+        Act.TAG: "Tagging", Act.DELETE: the_plan.reason,
     }
     if the_plan.action in action_events:
         events.append(Event("Normal", action_events[the_plan.action], the_plan.message))
     elif the_plan.degraded and conditions.changed(previous.conditions, conds, "Degraded"):
         events.append(Event("Warning", the_plan.reason, the_plan.message))
     return events
+

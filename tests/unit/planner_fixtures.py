@@ -63,9 +63,7 @@ def with_image(image: str, **over: Any) -> InferenceComponentSpec:
     return InferenceComponentSpec.parse(raw)
 
 
-def desired_of(
-    spec: InferenceComponentSpec, *, retry: str | None = None, generation: int = 1
-) -> Desired:
+def desired_of(spec: InferenceComponentSpec, *, retry: str | None = None, generation: int = 1) -> Desired:
     return Desired(
         name="llm",
         uid=UID,
@@ -121,11 +119,7 @@ def describe_of(
         for s in specs:
             s.get("Container", {}).pop("Image", None)  # not echoed for Specifications
         out["Specifications"] = specs
-    count = (
-        copies
-        if copies is not None
-        else (spec.runtime_config.copy_count if spec.runtime_config else 1)
-    )
+    count = copies if copies is not None else (spec.runtime_config.copy_count if spec.runtime_config else 1)
     out["RuntimeConfig"] = {"DesiredCopyCount": count, "CurrentCopyCount": count}
     return out
 
