@@ -303,7 +303,8 @@ def test_metrics_path_pattern_matches_botocore(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path,ok", [("/metrics", True), ("/a..b", False), ("/.", True), ("/", False), ("/x/../y", False)]
+    "path,ok",
+    [("/metrics", True), ("/a..b", False), ("/.", True), ("/", False), ("/x/../y", False)],
 )
 def test_metrics_path_examples(path: str, ok: bool) -> None:
     assert (re.fullmatch(r"/(?!.*\.\.)[a-zA-Z0-9/_.\-]+", path) is not None) == ok

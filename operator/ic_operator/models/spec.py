@@ -554,8 +554,9 @@ _SPECIFICATIONS_CEL: list[JsonValue] = [
         "every entry of specifications needs an instanceType when there are several",
     ),
     _cel(
-        "size(self) <= 1 || self.all(a, !has(a.instanceType) || "
-        "self.exists_one(b, has(b.instanceType) && b.instanceType == a.instanceType))",
+        "size(self) <= 1 || self.all(a, has(a.instanceType) ? "
+        "self.exists_one(b, has(b.instanceType) ? b.instanceType == a.instanceType : false) "
+        ": true)",
         "the entries of specifications need distinct instanceTypes",
     ),
 ]
