@@ -14,6 +14,8 @@ from ic_operator.models import (
     LastDeployment,
     validation_message,
 )
+from tests.unit.crd_admission import admit
+from tests.unit.test_crd import schema
 
 IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/"
@@ -187,3 +189,69 @@ def test_status_round_trip_and_lenient_parse() -> None:
     assert stored["conditions"][0]["lastTransitionTime"] == "2026-11-21T20:00:00Z"
     assert "failureReason" not in stored
     assert InferenceComponentStatus.parse({**stored, "fromTheFuture": 1}) == status
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # An autoscaler owns the copy count: the batch is not checked against copyCount.
+        {
+            "runtimeConfig": {"copyCount": 1, "copyCountOwner": "External"},
+            "deploymentConfig": {
+                "rollingUpdatePolicy": {
+                    "maximumBatchSize": {"type": "COPY_COUNT", "value": 2},
+                    "waitIntervalInSeconds": 0,
+                }
+            },
+        },
+        # Scaled to zero with a deployment config kept: nothing to roll, nothing to check.
+        {
+            "runtimeConfig": {"copyCount": 0},
+            "deploymentConfig": {
+                "rollingUpdatePolicy": {
+                    "maximumBatchSize": {"type": "COPY_COUNT", "value": 1},
+                    "waitIntervalInSeconds": 60,
+                }
+            },
+        },
+        # Rollback at 100 % is SageMaker's own default (blue/green), so it may be explicit.
+        {
+            "deploymentConfig": {
+                "rollingUpdatePolicy": {
+                    "maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 50},
+                    "waitIntervalInSeconds": 60,
+                    "rollbackMaximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 100},
+                }
+            },
+        },
+        # One entry in specifications needs no instanceType.
+        {
+            "specification": None,
+            "specifications": [
+                {
+                    "modelName": "llama",
+                    "computeResourceRequirements": {"minMemoryRequiredInMb": 128},
+                }
+            ],
+        },
+    ],
+    ids=["external-owner", "scaled-to-zero", "rollback-100-percent", "single-specifications"],
+)
+def test_valid_edge_cases(overrides: dict[str, Any]) -> None:
+    raw = basic(**overrides)
+    raw = {k: v for k, v in raw.items() if v is not None}
+    spec = InferenceComponentSpec.parse(raw)
+    assert InferenceComponentSpec.parse(spec.to_k8s()) == spec
+    doc = {"metadata": {"name": "llm"}, "spec": raw}
+    assert admit(doc, schema(), old=doc) == []
+
+
+def test_validation_message_joins_every_problem() -> None:
+    raw = basic(endpointName="bad_name", runtimeConfig={"copyCount": -1})
+    with pytest.raises(ValidationError) as err:
+        InferenceComponentSpec.parse(raw)
+    assert validation_message(err.value) == (
+        "spec.endpointName: 'bad_name' must be 1-63 letters, digits and '-', starting and "
+        "ending with a letter or digit (pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$); "
+        "spec.runtimeConfig.copyCount: Input should be greater than or equal to 0"
+    )
