@@ -272,7 +272,8 @@ def openapi_schema() -> Schema:
                 "type": "string",
             },
             "kind": {"description": "InferenceComponent.", "type": "string"},
-            "metadata": {"description": "Standard object metadata.", "type": "object"},
+            # The API server allows nothing but the type here (not even a description).
+            "metadata": {"type": "object"},
             "spec": spec,
             "status": status,
         },

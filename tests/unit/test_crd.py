@@ -52,7 +52,7 @@ def test_every_node_is_structural_with_type_and_description() -> None:
     for path, node in crd.walk(schema()):
         if "type" not in node:
             problems.append(f"{path}: no type")
-        if not node.get("description") and path not in ("",):
+        if not node.get("description") and path != ".metadata":
             problems.append(f"{path}: no description")
         bad = crd.FORBIDDEN_KEYWORDS & node.keys()
         if bad:
@@ -174,7 +174,7 @@ def test_identity_fields_are_immutable(field: str, new: str, message: str) -> No
     old = basic()
     changed = copy.deepcopy(old)
     changed["spec"][field] = new
-    assert admit(changed, schema(), old=old) == [f"spec: {message}"]
+    assert admit(changed, schema(), old=old) == [f"spec: Invalid value: {message}"]
 
 
 def test_variant_name_cannot_be_removed() -> None:
@@ -182,14 +182,19 @@ def test_variant_name_cannot_be_removed() -> None:
     changed = copy.deepcopy(old)
     del changed["spec"]["variantName"]
     errors = admit(changed, schema(), old=old)
-    assert "spec: variantName is immutable" in errors
+    assert errors == [
+        "spec: Invalid value: variantName is required (only an adapter, with "
+        "baseInferenceComponentName, omits it)",
+        "spec: Invalid value: variantName is immutable",
+    ]
 
 
 def test_copy_count_zero_rejected_at_creation_only() -> None:
     zero = basic()
     zero["spec"]["runtimeConfig"]["copyCount"] = 0
     assert admit(zero, schema()) == [
-        "spec: runtimeConfig.copyCount must be at least 1 when the component is created"
+        "spec: Invalid value: runtimeConfig.copyCount must be at least 1 when the component "
+        "is created"
     ]
     assert admit(zero, schema(), old=basic()) == []
 
@@ -198,7 +203,9 @@ def test_metadata_name_must_be_a_sagemaker_name_unless_overridden() -> None:
     dotted = basic()
     dotted["metadata"]["name"] = "llama3.8b"
     (error,) = admit(dotted, schema())
-    assert error.startswith(": metadata.name is not a valid SageMaker inference component name")
+    assert error.startswith(
+        "Invalid value: metadata.name is not a valid SageMaker inference component name"
+    )
     dotted["spec"]["inferenceComponentName"] = "llama3-8b"
     assert admit(dotted, schema()) == []
 
