@@ -105,7 +105,7 @@ def test_botocore_retries_through_intermittent_faults(
         config=Config(retries={"total_max_attempts": 10, "mode": "standard"})
     )
     admin.set_faults(throttle_rate=0.3, server_error_rate=0.3, seed=1)
-    for _ in range(4):
+    for _ in range(3):
         client.list_inference_components()
     errors = {c["error"] for c in admin.calls()}
     assert None in errors

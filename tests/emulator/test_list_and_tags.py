@@ -14,18 +14,20 @@ from tests.fixtures.emulator import ic_endpoint
 
 @pytest.fixture
 def world(sm: Any) -> dict[str, float]:
-    """Two endpoints; a1..a3 on ep-a, b1 and b2 on ep-b; b2 is still Creating."""
+    """Two endpoints; a1..a3 on ep-a and b1 on ep-b, created in that order; a1 scaled later."""
     ic_endpoint(sm, "ep-a", count=2)
     ic_endpoint(sm, "ep-b", count=2)
     marks: dict[str, float] = {}
     for name in ("a1", "a2", "a3", "b1"):
-        create_ic(sm, name, endpoint=f"ep-{name[0]}")
+        create_ic(sm, name, endpoint=f"ep-{name[0]}", wait=False)
         marks[name] = time.time()
+    for name in ("a1", "a2", "a3", "b1"):
+        wait_status(sm, name, "InService")
+    marks["settled"] = time.time()
     sm.update_inference_component_runtime_config(
         InferenceComponentName="a1", DesiredRuntimeConfig={"CopyCount": 2}
     )
     wait_status(sm, "a1", "InService")
-    marks["modified"] = time.time()
     return marks
 
 
@@ -62,8 +64,8 @@ def test_filters(sm: Any, world: dict[str, float]) -> None:
     assert names(sm.list_inference_components(VariantNameEquals="Other")) == []
     assert names(sm.list_inference_components(CreationTimeAfter=world["a2"])) == ["b1", "a3"]
     assert names(sm.list_inference_components(CreationTimeBefore=world["a2"])) == ["a2", "a1"]
-    assert names(sm.list_inference_components(LastModifiedTimeAfter=world["b1"])) == ["a1"]
-    assert names(sm.list_inference_components(LastModifiedTimeBefore=world["b1"])) == [
+    assert names(sm.list_inference_components(LastModifiedTimeAfter=world["settled"])) == ["a1"]
+    assert names(sm.list_inference_components(LastModifiedTimeBefore=world["settled"])) == [
         "b1",
         "a3",
         "a2",

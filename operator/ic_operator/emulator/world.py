@@ -113,6 +113,7 @@ class World:
                 await asyncio.sleep(stop - now)
                 continue
             waiter: asyncio.Future[None] = loop.create_future()
+            self._alarm_waiters = [w for w in self._alarm_waiters if not w.done()]
             self._alarm_waiters.append(waiter)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, stop - now)
