@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.emulator.helpers import create_ic
-from tests.fixtures.emulator import RunningEmulator, ic_endpoint
+from tests.fixtures.emulator import ROLE_ARN, RunningEmulator, ic_endpoint
 
 
 def test_shared_fixture_end_to_end(emulator: RunningEmulator, sagemaker: Any) -> None:
@@ -24,10 +27,15 @@ def test_shared_fixture_end_to_end(emulator: RunningEmulator, sagemaker: Any) ->
 
 
 def test_sagemaker_fixture_starts_from_an_empty_world(
-    emulator: RunningEmulator, sagemaker: Any
+    emulator: RunningEmulator, request: pytest.FixtureRequest
 ) -> None:
-    assert sagemaker.list_inference_components()["InferenceComponents"] == []
-    assert sagemaker.list_endpoints()["Endpoints"] == []
-    # the previous test left a fault and an alarm behind; the fixture's reset cleared them
+    emulator.admin.set_alarm("left-behind", "ALARM")
+    emulator.admin.set_faults(latency_ms=1)
+    emulator.client().create_model(ModelName="m", ExecutionRoleArn=ROLE_ARN)
+    sagemaker = request.getfixturevalue("sagemaker")  # resets the emulator
     assert emulator.admin.faults()["latency_ms"] == 0.0
     assert emulator.admin.alarms() == {}
+    assert emulator.admin.health()["calls"] == 0
+    assert sagemaker.list_inference_components()["InferenceComponents"] == []
+    with pytest.raises(ClientError):
+        sagemaker.describe_model(ModelName="m")
