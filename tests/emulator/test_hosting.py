@@ -74,6 +74,51 @@ def test_endpoint_config_for_components_needs_role_and_instances(sm: Any) -> Non
     assert error_of(gone)[1].startswith("Could not find endpoint configuration")
 
 
+def test_variants_either_all_have_models_or_none(sm: Any) -> None:
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE_ARN)
+    with pytest.raises(ClientError) as exc:
+        sm.create_endpoint_config(
+            EndpointConfigName="mixed",
+            ExecutionRoleArn=ROLE_ARN,
+            ProductionVariants=[
+                {
+                    "VariantName": "a",
+                    "ModelName": "m",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                },
+                {"VariantName": "b", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1},
+            ],
+        )
+    assert "Either all production variants specify a ModelName or none do" in error_of(exc)[1]
+    with pytest.raises(ClientError) as dup:
+        sm.create_endpoint_config(
+            EndpointConfigName="dup",
+            ExecutionRoleArn=ROLE_ARN,
+            ProductionVariants=[
+                {"VariantName": "a", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1},
+                {"VariantName": "a", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1},
+            ],
+        )
+    assert "Variant names must be unique" in error_of(dup)[1]
+    sm.create_endpoint_config(
+        EndpointConfigName="ok",
+        ExecutionRoleArn=ROLE_ARN,
+        ProductionVariants=[
+            {"VariantName": "a", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
+    with pytest.raises(ClientError) as again:
+        sm.create_endpoint_config(
+            EndpointConfigName="ok",
+            ExecutionRoleArn=ROLE_ARN,
+            ProductionVariants=[
+                {"VariantName": "a", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+            ],
+        )
+    assert error_of(again)[1].startswith("Cannot create already existing endpoint configuration")
+
+
 def test_classic_config_needs_existing_model(sm: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sm.create_endpoint_config(
@@ -113,6 +158,9 @@ def test_endpoint_goes_creating_then_in_service_then_deleting(sm: Any) -> None:
     assert error_of(dup)[1] == f'Cannot create already existing endpoint "{arn}".'
     sm.delete_endpoint(EndpointName="Ep-1")
     assert sm.describe_endpoint(EndpointName="Ep-1")["EndpointStatus"] == "Deleting"
+    with pytest.raises(ClientError) as twice:
+        sm.delete_endpoint(EndpointName="Ep-1")
+    assert error_of(twice)[1] == f"Cannot delete endpoint {arn} while it is being deleted."
     sm.get_waiter("endpoint_deleted").wait(
         EndpointName="Ep-1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 400}
     )
