@@ -23,7 +23,12 @@ import pydantic
 from ic_operator import conditions, metrics
 from ic_operator.config import Settings
 from ic_operator.diffing import spec_hash
-from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
+from ic_operator.models import (
+    InferenceComponentSpec,
+    InferenceComponentStatus,
+    LastDeployment,
+    validation_message,
+)
 from ic_operator.planner import (
     RETRY_ANNOTATION,
     Act,
@@ -60,15 +65,6 @@ class Result:
     outcome: str = ""  # for metrics and logs
 
 
-def invalid_spec_message(err: pydantic.ValidationError) -> str:
-    """Field paths and messages only: pydantic's ``input`` may hold environment values."""
-    parts = []
-    for e in err.errors(include_input=False, include_url=False):
-        loc = ".".join(str(p) for p in e["loc"]) or "spec"
-        parts.append(f"spec.{loc}: {e['msg']}" if loc != "spec" else f"spec: {e['msg']}")
-    return "; ".join(parts)
-
-
 def tags_digest(tags: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(tags.items())).encode()).hexdigest()[:16]
 
@@ -100,7 +96,7 @@ class Reconciler:
     def backoff(self, uid: str, base: float, cap: float) -> float:
         n = self._errors.get(uid, 0)
         self._errors[uid] = n + 1
-        return min(cap, base * 2**n) * random.uniform(0.8, 1.2)
+        return min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
 
     # ------------------------------------------------------------------ converge
 
@@ -124,12 +120,18 @@ class Reconciler:
         try:
             spec = InferenceComponentSpec.parse(body.get("spec") or {})
         except pydantic.ValidationError as err:
-            blocked = Plan(Act.BLOCKED, "InvalidSpec", invalid_spec_message(err), degraded=True)
+            blocked = Plan(Act.BLOCKED, "InvalidSpec", validation_message(err), degraded=True)
             return self._finish(
                 blocked, status, delay=None, generation=generation, now=now, uid=uid
             )
 
         name = spec.component_name(str(meta.get("name")))
+        problems = spec.component_name_problems(str(meta.get("name")))
+        if problems:
+            blocked = Plan(Act.BLOCKED, "InvalidSpec", "; ".join(problems), degraded=True)
+            return self._finish(
+                blocked, status, delay=None, generation=generation, now=now, uid=uid
+            )
         namespace = str(meta.get("namespace", ""))
         region = spec.region or self.settings.region
         if not self.settings.endpoint_policy.permits(namespace, spec.endpoint_name):
