@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check
+test: lint crd-check controlplane
 	$(BIN)/pytest
 
 lint: venv
@@ -33,6 +33,12 @@ crd: venv
 crd-check: venv
 	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+
+## Build kube-apiserver and etcd with Go, once per Kubernetes version (cached outside the
+## repo, see README "Local control plane"); a no-op when cached.
+.PHONY: controlplane
+controlplane: venv
+	$(BIN)/python -m ic_operator.sandbox.binaries
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info

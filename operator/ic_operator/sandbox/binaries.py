@@ -44,6 +44,7 @@ class _Target:
     name: str
     module_dir: Path
     package: str
+    ldflags: tuple[str, ...] = ()
 
 
 def repo_root() -> Path:
@@ -76,10 +77,29 @@ def cache_dir(version: str | None = None) -> Path:
     return cache_root() / "controlplane" / (version or kubernetes_version())
 
 
+def _kubernetes_version_ldflags(version: str) -> tuple[str, ...]:
+    """What hack/lib/version.sh stamps, so /version reports the release, not v0.0.0-master.
+
+    Clients compare it (kubectl's version-skew warning, client feature checks).
+    """
+    major, minor = version.removeprefix("v").split(".")[:2]
+    values = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
+    return tuple(
+        f"-X k8s.io/{package}.{key}={value}"
+        for key, value in values.items()
+        for package in ("client-go/pkg/version", "component-base/version")
+    )
+
+
 def _targets() -> list[_Target]:
     tools = tools_dir()
     return [
-        _Target("kube-apiserver", tools, "k8s.io/kubernetes/cmd/kube-apiserver"),
+        _Target(
+            "kube-apiserver",
+            tools,
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            _kubernetes_version_ldflags(kubernetes_version()),
+        ),
         _Target("etcd", tools / "etcd", "go.etcd.io/etcd/server/v3"),
     ]
 
@@ -118,7 +138,8 @@ def _go() -> str:
 def _build(target: _Target, destination: Path, log: Path) -> None:
     """Run `go build` for one target into destination, atomically."""
     partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
-    cmd = [_go(), "build", "-trimpath", "-ldflags=-s", "-o", str(partial), target.package]
+    ldflags = " ".join(("-s", *target.ldflags))
+    cmd = [_go(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(partial), target.package]
     print(
         f"ic-operator: building {target.name} ({target.package}) into {destination.parent}; "
         f"first time only, takes many minutes (log: {log})",
