@@ -218,6 +218,9 @@ class ControlPlane:
             str(self.binaries.kube_apiserver),
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # The endpoint reconciler refuses a loopback address, and nothing runs in-cluster
+            # that would read the `kubernetes` Service's endpoints.
+            "--endpoint-reconciler-type=none",
             f"--secure-port={port}",
             f"--tls-cert-file={pki.apiserver_server.cert}",
             f"--tls-private-key-file={pki.apiserver_server.key}",

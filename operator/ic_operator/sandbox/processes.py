@@ -23,13 +23,18 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:
-    """preexec hook: SIGTERM this child when the parent thread dies (Linux only)."""
+    """preexec hook: SIGKILL this child when the parent thread dies (Linux only).
+
+    SIGKILL, not SIGTERM: every child gets the signal at once, and a kube-apiserver
+    told to shut down gracefully while its etcd vanishes waits for etcd forever.
+    A parent that died abnormally has nothing left worth a graceful shutdown.
+    """
 
     def hook() -> None:
         if not sys.platform.startswith("linux"):
             return
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
 
