@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check awscli
+test: lint crd-check awscli controlplane
 	$(BIN)/pytest
 
 lint: venv
@@ -36,6 +36,12 @@ crd-check: venv
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
 	$(BIN)/ic-operator crd --docs | diff -u docs/resource.md - \
 	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
+
+## Build kube-apiserver and etcd with Go, once per Kubernetes version (cached outside the
+## repo, see README "Local control plane"); a no-op when cached.
+.PHONY: controlplane
+controlplane: venv
+	$(BIN)/python -m ic_operator.sandbox.binaries
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info
