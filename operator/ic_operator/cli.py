@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "crd": ("ic_operator.crd", "print the CustomResourceDefinition generated from the models"),
+    "run": ("ic_operator.main", "run the operator (in-cluster or with a kubeconfig)"),
 }
 
 

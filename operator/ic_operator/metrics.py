@@ -1,0 +1,71 @@
+"""Prometheus metrics.
+
+Counters are process-wide (the default registry) because one operator process
+serves one cluster; the component gauges are computed from a small per-object
+table so that deleted objects stop counting without label leaks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as _Tally
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+SAGEMAKER_CALLS = Counter(
+    "ic_operator_sagemaker_calls_total",
+    "SageMaker API calls by operation and result code (OK on success).",
+    ["operation", "code"],
+)
+RECONCILES = Counter(
+    "ic_operator_reconciles_total",
+    "Reconcile passes by trigger and outcome (the planned action).",
+    ["trigger", "outcome"],
+)
+RECONCILE_SECONDS = Histogram(
+    "ic_operator_reconcile_duration_seconds",
+    "Wall time of one reconcile pass, by outcome.",
+    ["outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+COMPONENTS = Gauge(
+    "ic_operator_components",
+    "Managed InferenceComponent resources by SageMaker status and Ready condition.",
+    ["status", "ready"],
+)
+
+
+class ComponentTable:
+    """Last known (status, ready) per resource UID, mirrored into the COMPONENTS gauge."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._published: set[tuple[str, str]] = set()
+
+    def set(self, uid: str, status: str, ready: str) -> None:
+        with self._lock:
+            self._rows[uid] = (status, ready)
+            self._publish()
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            self._rows.pop(uid, None)
+            self._publish()
+
+    def _publish(self) -> None:
+        tally = _Tally(self._rows.values())
+        for key in self._published - set(tally):
+            COMPONENTS.labels(*key).set(0)
+        for key, count in tally.items():
+            COMPONENTS.labels(*key).set(count)
+        self._published |= set(tally)
+
+
+COMPONENT_TABLE = ComponentTable()
+
+
+def serve(port: int) -> None:
+    """Expose /metrics on ``port`` (0 disables)."""
+    if port:
+        start_http_server(port)

@@ -1,0 +1,418 @@
+"""Observe -> plan -> execute -> status, for one InferenceComponent resource.
+
+Knows nothing of kopf: it takes the object as a mapping and returns a
+:class:`Result` (the status to write, the events to post, when to look again).
+That keeps the kopf layer to a few lines and lets the same code serve the
+change handlers, the resync timer and the finaliser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from ic_operator import conditions, metrics
+from ic_operator.config import Settings
+from ic_operator.diffing import spec_hash
+from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
+from ic_operator.planner import (
+    RETRY_ANNOTATION,
+    Act,
+    Desired,
+    Observed,
+    Plan,
+    PollPolicy,
+    desired_tags,
+    is_owned,
+    iso,
+    plan,
+    plan_delete,
+)
+from ic_operator.sagemaker import ErrorKind, SageMakerClient, SageMakerError
+
+log = logging.getLogger("ic_operator.reconciler")
+
+
+@dataclass
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Result:
+    status: dict[str, Any]  # camelCase status to merge-patch
+    delay: float | None = None  # look again after this many seconds; None: wait for the next trigger
+    events: list[Event] = field(default_factory=list)
+    released: bool = False  # finaliser: deletion is complete from the operator's side
+    outcome: str = ""  # for metrics and logs
+
+
+def invalid_spec_message(err: pydantic.ValidationError) -> str:
+    """Field paths and messages only: pydantic's ``input`` may hold environment values."""
+    parts = []
+    for e in err.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in e["loc"]) or "spec"
+        parts.append(f"spec.{loc}: {e['msg']}" if loc != "spec" else f"spec: {e['msg']}")
+    return "; ".join(parts)
+
+
+def tags_digest(tags: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(tags.items())).encode()).hexdigest()[:16]
+
+
+class Reconciler:
+    def __init__(
+        self,
+        client: SageMakerClient,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.poll = PollPolicy(settings.poll_min, settings.poll_max)
+        self.clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._errors: dict[str, int] = {}  # consecutive failed passes per UID, for backoff
+
+    def lock(self, uid: str) -> asyncio.Lock:
+        """One pass at a time per object: change handlers and the timer share it."""
+        return self._locks.setdefault(uid, asyncio.Lock())
+
+    def forget(self, uid: str) -> None:
+        self._locks.pop(uid, None)
+        self._errors.pop(uid, None)
+        metrics.COMPONENT_TABLE.forget(uid)
+
+    def backoff(self, uid: str, base: float, cap: float) -> float:
+        n = self._errors.get(uid, 0)
+        self._errors[uid] = n + 1
+        return min(cap, base * 2**n) * random.uniform(0.8, 1.2)
+
+    # ------------------------------------------------------------------ converge
+
+    async def reconcile(self, body: Mapping[str, Any], *, trigger: str) -> Result:
+        meta = body.get("metadata", {})
+        uid = str(meta.get("uid", ""))
+        started = time.monotonic()
+        async with self.lock(uid):
+            result = await self._reconcile(body)
+        metrics.RECONCILES.labels(trigger=trigger, outcome=result.outcome).inc()
+        metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
+        return result
+
+    async def _reconcile(self, body: Mapping[str, Any]) -> Result:
+        meta = body.get("metadata", {})
+        uid = str(meta.get("uid", ""))
+        generation = int(meta.get("generation", 0))
+        status = InferenceComponentStatus.parse(body.get("status") or {})
+        now = self.clock()
+
+        try:
+            spec = InferenceComponentSpec.parse(body.get("spec") or {})
+        except pydantic.ValidationError as err:
+            blocked = Plan(Act.BLOCKED, "InvalidSpec", invalid_spec_message(err), degraded=True)
+            return self._finish(blocked, status, None, generation, now, uid)
+
+        name = spec.component_name(str(meta.get("name")))
+        namespace = str(meta.get("namespace", ""))
+        region = spec.region or self.settings.region
+        if not self.settings.endpoint_policy.permits(namespace, spec.endpoint_name):
+            blocked = Plan(
+                Act.BLOCKED,
+                "NotPermitted",
+                f"namespace {namespace!r} may not target endpoint {spec.endpoint_name!r} "
+                "(operator endpoint policy)",
+                degraded=True,
+            )
+            return self._finish(blocked, status, None, generation, now, uid)
+
+        desired = Desired(
+            name=name,
+            uid=uid,
+            resource=f"{namespace}/{meta.get('name')}",
+            generation=generation,
+            retry_token=(meta.get("annotations") or {}).get(RETRY_ANNOTATION),
+            spec=spec,
+        )
+        status = status.model_copy(update={"inference_component_name": name, "region": region})
+        try:
+            observed = await self._observe(desired, status, region, now)
+            the_plan = plan(desired, observed, status, self.poll)
+            return await self._execute(the_plan, desired, observed, status, region, now)
+        except SageMakerError as err:
+            return self._failed_call(err, desired, status, now)
+
+    async def _observe(
+        self, desired: Desired, status: InferenceComponentStatus, region: str, now: float
+    ) -> Observed:
+        component = await self.client.describe(desired.name, region=region)
+        tags = None
+        if component is not None:
+            arn = component["InferenceComponentArn"]
+            unknown_owner = status.inference_component_arn != arn
+            stale_tags = status.tags_hash != tags_digest(desired_tags(desired))
+            if unknown_owner or stale_tags:
+                tags = await self.client.list_tags(arn, region=region)
+        return Observed(component=component, tags=tags, now=now)
+
+    async def _execute(
+        self,
+        the_plan: Plan,
+        desired: Desired,
+        observed: Observed,
+        status: InferenceComponentStatus,
+        region: str,
+        now: float,
+    ) -> Result:
+        component = observed.component
+        arn = component.get("InferenceComponentArn") if component else None
+        sm_state = component.get("InferenceComponentStatus") if component else "NotFound"
+        delay = the_plan.delay
+        tags_hash = status.tags_hash
+        act = the_plan.action
+
+        if act is Act.CREATE:
+            assert the_plan.request is not None
+            response = await self.client.call(
+                "CreateInferenceComponent", the_plan.request, region=region
+            )
+            arn, sm_state, delay = response["InferenceComponentArn"], "Creating", self.poll.minimum
+            tags_hash = tags_digest(desired_tags(desired))
+        elif act in (Act.UPDATE, Act.SCALE, Act.DELETE):
+            assert the_plan.request is not None
+            operation = {
+                Act.UPDATE: "UpdateInferenceComponent",
+                Act.SCALE: "UpdateInferenceComponentRuntimeConfig",
+                Act.DELETE: "DeleteInferenceComponent",
+            }[act]
+            await self.client.call(operation, the_plan.request, region=region)
+            sm_state = "Deleting" if act is Act.DELETE else "Updating"
+            delay = self.poll.minimum
+        elif act is Act.TAG:
+            assert arn is not None
+            if the_plan.tags_add:
+                tag_list = [{"Key": k, "Value": v} for k, v in sorted(the_plan.tags_add.items())]
+                await self.client.call(
+                    "AddTags", {"ResourceArn": arn, "Tags": tag_list}, region=region
+                )
+            if the_plan.tags_remove:
+                await self.client.call(
+                    "DeleteTags",
+                    {"ResourceArn": arn, "TagKeys": list(the_plan.tags_remove)},
+                    region=region,
+                )
+            tags_hash = tags_digest(desired_tags(desired))
+        elif act is Act.NOOP and observed.tags is not None:
+            tags_hash = tags_digest(desired_tags(desired))
+
+        update: dict[str, Any] = {
+            "inference_component_status": sm_state,
+            "tags_hash": tags_hash,
+        }
+        if the_plan.owned and arn:
+            update["inference_component_arn"] = arn
+        if component is not None:
+            update.update(_observed_fields(component))
+        self._errors.pop(desired.uid, None)
+        return self._finish(
+            the_plan,
+            status.model_copy(update=update),
+            delay,
+            desired.generation,
+            now,
+            desired.uid,
+            previous=status,
+        )
+
+    def _failed_call(
+        self, err: SageMakerError, desired: Desired, status: InferenceComponentStatus, now: float
+    ) -> Result:
+        """One place decides what each kind of SageMaker failure means for the resource."""
+        uid = desired.uid
+        if err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
+            # A transition started or ended under us: look again soon.
+            the_plan = Plan(Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}",
+                            delay=self.poll.minimum)
+        elif err.kind is ErrorKind.RETRYABLE:
+            the_plan = Plan(Act.WAIT, "Retrying", f"{err.operation} failed ({err.code}); retrying",
+                            delay=self.backoff(uid, 2, 120))
+        elif err.kind is ErrorKind.CAPACITY:
+            the_plan = Plan(Act.BLOCKED, "InsufficientCapacity", str(err), degraded=True,
+                            delay=self.backoff(uid, 30, 600))
+        elif err.kind is ErrorKind.ACCESS_DENIED:
+            the_plan = Plan(Act.BLOCKED, "AccessDenied", str(err), degraded=True,
+                            delay=self.backoff(uid, 60, 900))
+        elif err.kind is ErrorKind.INVALID and err.operation in (
+            "CreateInferenceComponent", "UpdateInferenceComponent",
+            "UpdateInferenceComponentRuntimeConfig",
+        ):
+            # SageMaker rejected this spec: record it so the same spec is not sent again.
+            spec_hash_now = _spec_digest(desired)
+            failed = LastDeployment(
+                generation=desired.generation,
+                spec_hash=spec_hash_now,
+                deployment_config=desired.spec.deployment_config,
+                started_at=iso(now),
+                finished_at=iso(now),
+                outcome="Failed",
+                failure_reason=f"SageMaker rejected the request: {err.message}",
+                retry_token=desired.retry_token,
+                previous_failure_reason=status.failure_reason,
+            )
+            if err.operation == "UpdateInferenceComponentRuntimeConfig":
+                failed = status.last_deployment or failed
+            the_plan = Plan(Act.BLOCKED, "InvalidSpec",
+                            f"SageMaker rejected {err.operation}: {err.message}",
+                            degraded=True, deployment=failed)
+        else:
+            the_plan = Plan(Act.BLOCKED, "AWSError", str(err), degraded=True,
+                            delay=self.backoff(uid, 30, 600))
+        return self._finish(the_plan, status, the_plan.delay, desired.generation, now, uid,
+                            previous=status)
+
+    def _finish(
+        self,
+        the_plan: Plan,
+        status: InferenceComponentStatus,
+        delay: float | None,
+        generation: int,
+        now: float,
+        uid: str,
+        *,
+        previous: InferenceComponentStatus | None = None,
+    ) -> Result:
+        previous = previous or status
+        stamp = iso(now)
+        conds = conditions.merge(
+            previous.conditions, conditions.derive(the_plan), generation=generation, now=stamp
+        )
+        deployment = the_plan.deployment or status.last_deployment
+        new_status = status.model_copy(
+            update={
+                "observed_generation": generation,
+                "conditions": conds,
+                "last_deployment": deployment,
+                "copies": _copies(status),
+            }
+        )
+        events = _events(the_plan, previous, conds)
+        ready = next((c.status for c in conds if c.type == "Ready"), "Unknown")
+        metrics.COMPONENT_TABLE.set(uid, new_status.inference_component_status or "Unknown", ready)
+        return Result(
+            status=new_status.to_k8s(),
+            delay=delay,
+            events=events,
+            outcome=the_plan.action.value if the_plan.action is not Act.BLOCKED else the_plan.reason,
+        )
+
+    # ------------------------------------------------------------------ delete
+
+    async def finalize(self, body: Mapping[str, Any]) -> Result:
+        meta = body.get("metadata", {})
+        uid = str(meta.get("uid", ""))
+        async with self.lock(uid):
+            result = await self._finalize(body)
+        metrics.RECONCILES.labels(trigger="delete", outcome=result.outcome).inc()
+        if result.released:
+            self.forget(uid)
+        return result
+
+    async def _finalize(self, body: Mapping[str, Any]) -> Result:
+        meta = body.get("metadata", {})
+        raw = body.get("spec") or {}
+        status = InferenceComponentStatus.parse(body.get("status") or {})
+        now = self.clock()
+        policy = str(raw.get("deletionPolicy", "Delete"))
+        name = str(
+            status.inference_component_name or raw.get("inferenceComponentName") or meta.get("name")
+        )
+        region = str(raw.get("region") or status.region or self.settings.region)
+        if policy == "Retain":
+            the_plan = Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept")
+            return Result(status={}, released=True, outcome="Retained",
+                          events=[Event("Normal", "Retained", the_plan.message)])
+        uid = str(meta.get("uid", ""))
+        try:
+            component = await self.client.describe(name, region=region)
+            tags = None
+            if component is not None and (
+                component.get("InferenceComponentArn") != status.inference_component_arn
+            ):
+                tags = await self.client.list_tags(component["InferenceComponentArn"], region=region)
+            observed = Observed(component=component, tags=tags, now=now)
+            owned = is_owned(uid, observed, status)
+            the_plan = plan_delete(name, policy, observed, owned, self.poll)
+            if the_plan.action is Act.DELETE:
+                assert the_plan.request is not None
+                await self.client.call("DeleteInferenceComponent", the_plan.request, region=region)
+                return Result(status={"inferenceComponentStatus": "Deleting"},
+                              delay=self.poll.minimum, outcome="Delete",
+                              events=[Event("Normal", "Deleting", the_plan.message)])
+        except SageMakerError as err:
+            if err.kind is ErrorKind.NOT_FOUND:
+                return Result(status={}, released=True, outcome="Deleted")
+            delay = self.poll.minimum if err.kind is ErrorKind.BUSY else self.backoff(uid, 5, 300)
+            return Result(status={}, delay=delay, outcome="DeleteRetry",
+                          events=[Event("Warning", "DeleteFailed", str(err))])
+        if the_plan.action is Act.WAIT:
+            return Result(status={"inferenceComponentStatus": "Deleting"}, delay=the_plan.delay,
+                          outcome="Wait")
+        return Result(status={}, released=True, outcome=the_plan.reason,
+                      events=[Event("Normal", the_plan.reason, the_plan.message)])
+
+
+def _spec_digest(desired: Desired) -> str:
+    return spec_hash(desired.spec.aws_specification())
+
+
+def _observed_fields(component: Mapping[str, Any]) -> dict[str, Any]:
+    runtime = component.get("RuntimeConfig") or {}
+    spec = component.get("Specification") or {}
+    deployed = (spec.get("Container") or {}).get("DeployedImage") or {}
+    return {
+        "endpoint_arn": component.get("EndpointArn"),
+        "failure_reason": component.get("FailureReason"),
+        "desired_copy_count": runtime.get("DesiredCopyCount"),
+        "current_copy_count": runtime.get("CurrentCopyCount"),
+        "resolved_image": deployed.get("ResolvedImage"),
+    }
+
+
+def _copies(status: InferenceComponentStatus) -> str | None:
+    if status.desired_copy_count is None:
+        return None
+    return f"{status.current_copy_count or 0}/{status.desired_copy_count}"
+
+
+def _events(
+    the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
+) -> list[Event]:
+    """Events for actions taken and for outcomes newly known; nothing for a quiet pass."""
+    events: list[Event] = []
+    judged = the_plan.judged
+    if judged is not None and judged.outcome == "Succeeded":
+        events.append(Event("Normal", "Deployed", f"generation {judged.generation} is InService"))
+    elif judged is not None:
+        events.append(Event("Warning", judged.outcome, judged.failure_reason or judged.outcome))
+    action_events = {
+        Act.CREATE: "Creating", Act.UPDATE: "Updating", Act.SCALE: "Scaling",
+        Act.TAG: "Tagging", Act.DELETE: the_plan.reason,
+    }
+    if the_plan.action in action_events:
+        events.append(Event("Normal", action_events[the_plan.action], the_plan.message))
+    elif the_plan.degraded and conditions.changed(previous.conditions, conds, "Degraded"):
+        events.append(Event("Warning", the_plan.reason, the_plan.message))
+    return events
+
