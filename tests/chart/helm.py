@@ -39,8 +39,14 @@ class Helm:
             raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stderr}{result.stdout}")
         return result
 
-    def template_args(self, values: str | None, *extra: str) -> list[str]:
-        args = ["template", RELEASE, str(CHART), "--namespace", RELEASE_NAMESPACE]
+    def template_args(
+        self,
+        values: str | None,
+        *extra: str,
+        release: str = RELEASE,
+        namespace: str = RELEASE_NAMESPACE,
+    ) -> list[str]:
+        args = ["template", release, str(CHART), "--namespace", namespace]
         if values:
             args += ["--values", str(VALUES / values)]
         return [*args, *extra]
