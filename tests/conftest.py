@@ -1,0 +1,3 @@
+"""Shared pytest configuration: each helper appends its fixture plugin module here."""
+
+pytest_plugins: list[str] = []
