@@ -45,7 +45,7 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:  # noqa: F811
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _operate(settings: config.Settings) -> int:
-    client = SageMakerClient(default_region=settings.region, max_concurrency=settings.max_concurrency)
+    client = SageMakerClient(
+        default_region=settings.region, max_concurrency=settings.max_concurrency
+    )
     reconciler = Reconciler(client, settings)
     registry = build_registry(settings, reconciler)
     log.info(

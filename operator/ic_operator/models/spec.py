@@ -662,7 +662,7 @@ class InferenceComponentSpec(K8sModel):
             if key.startswith(RESERVED_TAG_PREFIXES[0]) or key.lower().startswith("aws:"):
                 raise ValueError(
                     f"tag key {key!r} is reserved: keys starting with "
-                    "'sagemaker.ic-operator.io/' or 'aws:' are reserved"
+                    "'sagemaker.ic-operator.io/' belong to the operator, 'aws:' to AWS"
                 )
         return tags
 
