@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,14 @@ from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, wait_for
 from tests.fixtures.operator import OperatorProcess, World
 
-from .helm import Helm
+from .helm import CHART, Helm
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
 FORBIDDEN_MARKERS = ("Forbidden", "forbidden", "Not enough permissions", "403")
 
 
-def _service_account_kubeconfig(kubectl: Kubectl, namespace: str, sa: str, path: Path) -> Path:
+def service_account_kubeconfig(kubectl: Kubectl, namespace: str, sa: str, path: Path) -> Path:
     """A kubeconfig for the admin's cluster entry with the ServiceAccount's bearer token."""
     token = kubectl("create", "token", sa, "-n", namespace, "--duration=1h").stdout.strip()
     admin = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
@@ -56,33 +57,49 @@ def _service_account_kubeconfig(kubectl: Kubectl, namespace: str, sa: str, path:
     return path
 
 
+@contextmanager
+def installed_chart(helm: Helm, kubectl: Kubectl, namespace: str, *extra: str) -> Iterator[str]:
+    """The chart rendered for `namespace` (namespaced scope) and applied; yields the SA name.
+
+    The kopf peering CRDs come from the chart's crds/, as `helm install` would apply them.
+    """
+    release = f"rbac-{uuid.uuid4().hex[:6]}"
+    kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=chart-tests",
+            "-f", str(CHART / "crds" / "kopf.dev_peerings.yaml"))  # fmt: skip
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/kopfpeerings.kopf.dev")
+    args = helm.template_args(None, *extra, release=release, namespace=namespace)
+    manifest = helm.run(*args).stdout
+    kubectl("apply", "--server-side", "--field-manager=helm", "-f", "-", input=manifest)
+    try:
+        yield f"{release}-sagemaker-ic-operator"
+    finally:
+        kubectl(
+            "delete", "clusterrole,clusterrolebinding",
+            "-l", f"app.kubernetes.io/instance={release}", "--ignore-not-found", "--wait=false",
+            check=False,
+        )  # fmt: skip
+
+
 @pytest.fixture
 def chart_release(
     helm: Helm, kubectl: Kubectl, namespace: str, crds_installed: None
-) -> Iterator[tuple[str, str]]:
-    """The chart rendered for `namespace` (namespaced scope) and applied; (release, SA name)."""
-    release = f"rbac-{uuid.uuid4().hex[:6]}"
-    manifest = helm.run(*helm.template_args(None, release=release, namespace=namespace)).stdout
-    kubectl("apply", "--server-side", "--field-manager=helm", "-f", "-", input=manifest)
-    yield release, f"{release}-sagemaker-ic-operator"
-    kubectl(
-        "delete", "clusterrole,clusterrolebinding",
-        "-l", f"app.kubernetes.io/instance={release}", "--ignore-not-found", "--wait=false",
-        check=False,
-    )  # fmt: skip
+) -> Iterator[str]:
+    """The chart with default values, installed for `namespace`; yields the SA name."""
+    with installed_chart(helm, kubectl, namespace) as sa:
+        yield sa
 
 
 def test_operator_converges_with_only_the_charts_rbac(
     *,
-    chart_release: tuple[str, str],
+    chart_release: str,
     kubectl: Kubectl,
     namespace: str,
     emulator: RunningEmulator,
     sagemaker: Any,
     tmp_path: Path,
 ) -> None:
-    _, sa = chart_release
-    kubeconfig = _service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
+    sa = chart_release
+    kubeconfig = service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
     endpoint = f"ep-{uuid.uuid4().hex[:8]}"
     ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.4xlarge", count=2)
     operator = OperatorProcess(
@@ -119,11 +136,11 @@ def test_operator_converges_with_only_the_charts_rbac(
 
 
 def test_the_token_cannot_reach_other_namespaces(
-    chart_release: tuple[str, str], kubectl: Kubectl, namespace: str, tmp_path: Path
+    chart_release: str, kubectl: Kubectl, namespace: str, tmp_path: Path
 ) -> None:
     """The same token used directly: denied outside the watched namespace."""
-    _, sa = chart_release
-    kubeconfig = _service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
+    sa = chart_release
+    kubeconfig = service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
     as_sa = [f"--kubeconfig={kubeconfig}"]
     own = kubectl(*as_sa, "get", "inferencecomponents.sagemaker.ic-operator.io", "-n", namespace)
     assert own.returncode == 0
