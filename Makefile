@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean helm lint-chart chart-crd
+.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check lint-chart
+test: lint crd-check awscli controlplane lint-chart
 	$(BIN)/pytest
 
 lint: venv
@@ -49,5 +49,22 @@ lint-chart: helm
 chart-crd:
 	cp crds/sagemaker.ic-operator.io_inferencecomponents.yaml helm/sagemaker-ic-operator/crds/
 
+## Build kube-apiserver and etcd with Go, once per Kubernetes version (cached outside the
+## repo, see README "Local control plane"); a no-op when cached.
+.PHONY: controlplane
+controlplane: venv
+	$(BIN)/python -m ic_operator.sandbox.binaries
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info
+
+## The AWS CLI (v1, from PyPI) in its own venv: its botocore pin differs from ours.
+## tests/emulator/test_awscli.py drives the emulator with it.
+AWSCLI_VERSION ?= 1.46.2
+AWSCLI_VENV ?= $(HOME)/.cache/sagemaker-ic-operator/awscli-venv
+awscli: $(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION)
+
+$(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION):
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install -q 'awscli==$(AWSCLI_VERSION)'
+	touch $@

@@ -1,3 +1,7 @@
-"""Shared pytest configuration: each helper appends its fixture plugin module here."""
+"""Shared pytest configuration: fixture plugins live in tests/fixtures/."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.emulator",
+    "tests.fixtures.controlplane",
+    "tests.fixtures.operator",
+]

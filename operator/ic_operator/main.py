@@ -57,6 +57,11 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
         settings.watching.connect_timeout = 30
         settings.networking.request_timeout = 60
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """In a pod: the service account (IRSA-style projected token); elsewhere: KUBECONFIG."""
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
     async def converge(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         _apply(await reconciler.reconcile(body, trigger="change"), body, patch)
 

@@ -1,0 +1,167 @@
+"""Invalid InferenceComponents are rejected by the API server at `kubectl apply`, clearly.
+
+Each case edits the minimal valid manifest in one way and names the text the
+user must see. The valid manifest itself is applied first in every namespace, so
+a rejection can only come from the edit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.controlplane.crds import PLURAL, install_crds
+from tests.controlplane.manifests import DELETE, edited, valid_manifest
+from tests.fixtures.controlplane import Kubectl
+
+pytestmark = pytest.mark.controlplane
+
+RUP = "spec.deploymentConfig.rollingUpdatePolicy"
+SPEC = "spec.specification"
+
+# id -> (edits to a new object, text that must appear in kubectl's error)
+AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
+    "bad-enum": (
+        {"spec.deletionPolicy": "Sometimes"},
+        'spec.deletionPolicy: Unsupported value: "Sometimes": supported values: "Delete", "Retain"',
+    ),
+    "bad-batch-type-enum": (
+        {f"{RUP}.maximumBatchSize.type": "PERCENT"},
+        'Unsupported value: "PERCENT": supported values: "COPY_COUNT", "CAPACITY_PERCENT"',
+    ),
+    "negative-copy-count": (
+        {"spec.runtimeConfig.copyCount": -1},
+        "spec.runtimeConfig.copyCount in body should be greater than or equal to 0",
+    ),
+    "zero-copy-count-at-creation": (
+        {"spec.runtimeConfig.copyCount": 0},
+        "runtimeConfig.copyCount must be at least 1 when the component is created",
+    ),
+    "batch-value-0": (
+        {f"{RUP}.maximumBatchSize.value": 0},
+        f"{RUP}.maximumBatchSize.value in body should be greater than or equal to 1",
+    ),
+    "wait-interval-over-3600": (
+        {f"{RUP}.waitIntervalInSeconds": 3601},
+        f"{RUP}.waitIntervalInSeconds in body should be less than or equal to 3600",
+    ),
+    "capacity-percent-over-50": (
+        {f"{RUP}.maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 60}},
+        "maximumBatchSize: CAPACITY_PERCENT must be between 5 and 50",
+    ),
+    "both-specification-and-specifications": (
+        {"spec.specifications": [{"modelName": "other-model"}]},
+        "set exactly one of specification or specifications",
+    ),
+    "neither-specification-nor-specifications": (
+        {SPEC: DELETE},
+        "set exactly one of specification or specifications",
+    ),
+    "missing-endpoint-name": (
+        {"spec.endpointName": DELETE},
+        "spec.endpointName: Required value",
+    ),
+    "endpoint-name-pattern": (
+        {"spec.endpointName": "under_score"},
+        "spec.endpointName in body should match '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$'",
+    ),
+    "variant-name-missing": (
+        {"spec.variantName": DELETE},
+        "variantName is required",
+    ),
+    "adapter-with-variant-name": (
+        {
+            SPEC: {"baseInferenceComponentName": "base-ic", "container": {"image": "x:1"}},
+        },
+        "variantName must not be set on an adapter",
+    ),
+    "max-memory-below-min": (
+        {f"{SPEC}.computeResourceRequirements.maxMemoryRequiredInMb": 512},
+        "maxMemoryRequiredInMb must be at least minMemoryRequiredInMb",
+    ),
+    "reserved-tag-key": (
+        {"spec.tags": {"aws:owner": "me"}},
+        "tag keys starting with 'sagemaker.ic-operator.io/' or 'aws:' are reserved",
+    ),
+    "metrics-path-traversal": (
+        {
+            f"{SPEC}.container": {
+                "image": "x:1",
+                "containerMetricsConfig": {
+                    "metricsEndpoints": [{"metricsEndpointPath": "/../metrics"}]
+                },
+            }
+        },
+        "metricsEndpointPath must not contain '..'",
+    ),
+    "several-specifications-without-instance-type": (
+        {
+            SPEC: DELETE,
+            "spec.specifications": [{"modelName": "a"}, {"modelName": "b"}],
+        },
+        "every entry of specifications needs an instanceType when there are several",
+    ),
+    "unknown-field": (
+        {"spec.copyCount": 2},
+        'unknown field "spec.copyCount"',
+    ),
+}
+
+# id -> (edits applied to an existing valid object, text that must appear)
+ON_UPDATE: dict[str, tuple[dict[str, Any], str]] = {
+    "change-endpoint-name": ({"spec.endpointName": "other-endpoint"}, "endpointName is immutable"),
+    "change-variant-name": ({"spec.variantName": "Other"}, "variantName is immutable"),
+    "set-inference-component-name": (
+        {"spec.inferenceComponentName": "renamed"},
+        "inferenceComponentName is immutable",
+    ),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _crds(kubectl: Kubectl) -> None:
+    install_crds(kubectl)
+
+
+def _apply(kubectl: Kubectl, namespace: str, manifest: dict[str, Any]) -> Any:
+    return kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(manifest), check=False)
+
+
+def test_the_base_manifest_is_valid(kubectl: Kubectl, namespace: str) -> None:
+    applied = _apply(kubectl, namespace, valid_manifest("base"))
+    assert applied.returncode == 0, applied.stderr
+
+
+@pytest.mark.parametrize(("edits", "message"), AT_CREATION.values(), ids=AT_CREATION.keys())
+def test_rejected_at_creation(
+    kubectl: Kubectl, namespace: str, edits: dict[str, Any], message: str
+) -> None:
+    rejected = _apply(kubectl, namespace, edited(valid_manifest("ic"), edits))
+    assert rejected.returncode != 0, f"accepted: {rejected.stdout}"
+    assert message in rejected.stderr
+    assert kubectl("-n", namespace, "get", PLURAL, "-o", "name").stdout == ""
+
+
+@pytest.mark.parametrize(("edits", "message"), ON_UPDATE.values(), ids=ON_UPDATE.keys())
+def test_rejected_on_update(
+    kubectl: Kubectl, namespace: str, edits: dict[str, Any], message: str
+) -> None:
+    original = valid_manifest("ic")
+    created = _apply(kubectl, namespace, original)
+    assert created.returncode == 0, created.stderr
+    rejected = _apply(kubectl, namespace, edited(original, edits))
+    assert rejected.returncode != 0, f"accepted: {rejected.stdout}"
+    assert message in rejected.stderr
+    stored = json.loads(kubectl("-n", namespace, "get", PLURAL, "ic", "-o", "json").stdout)
+    assert stored["spec"]["endpointName"] == original["spec"]["endpointName"]
+    assert stored["metadata"]["generation"] == 1
+
+
+def test_copy_count_may_drop_to_zero_after_creation(kubectl: Kubectl, namespace: str) -> None:
+    """The at-creation rule is a transition rule: scaling an existing component to 0 is fine."""
+    original = valid_manifest("ic")
+    assert _apply(kubectl, namespace, original).returncode == 0
+    scaled = _apply(kubectl, namespace, edited(original, {"spec.runtimeConfig.copyCount": 0}))
+    assert scaled.returncode == 0, scaled.stderr

@@ -1,0 +1,221 @@
+"""The launcher itself: a real, secured control plane that leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ic_operator.sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
+from ic_operator.sandbox.controlplane import ControlPlane
+from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
+
+pytestmark = pytest.mark.controlplane
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it has stopped running all the same.
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line contains text (how stray etcd/apiservers would show)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if text in cmdline and _pid_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def binaries() -> Binaries:
+    if os.environ.get(EXISTING_CLUSTER_ENV):
+        pytest.skip(f"launcher tests start their own control plane; {EXISTING_CLUSTER_ENV} is set")
+    try:
+        return ensure_binaries(build=False)
+    except BinariesMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def test_namespace_and_configmap_round_trip(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("-n", namespace, "create", "configmap", "greeting", "--from-literal=hello=world")
+    got = json.loads(kubectl("-n", namespace, "get", "configmap", "greeting", "-o", "json").stdout)
+    assert got["data"] == {"hello": "world"}
+    assert got["metadata"]["namespace"] == namespace
+
+
+def test_admin_is_cluster_admin(kubectl: Kubectl) -> None:
+    assert kubectl("auth", "can-i", "*", "*").stdout.strip() == "yes"
+
+
+def test_rbac_denies_an_unprivileged_service_account_until_granted(
+    kubectl: Kubectl, namespace: str, control_plane: Cluster, tmp_path: Path
+) -> None:
+    kubectl("-n", namespace, "create", "serviceaccount", "nobody")
+    kubectl("-n", namespace, "create", "configmap", "secret-ish", "--from-literal=k=v")
+    token = kubectl("-n", namespace, "create", "token", "nobody").stdout.strip()
+
+    # A kubeconfig with only the token: the admin client certificate would win otherwise.
+    admin = yaml.safe_load(control_plane.kubeconfig.read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
+    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
+    token_config = tmp_path / "token-kubeconfig"
+    token_config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [cluster],
+                "users": [{"name": "nobody", "user": {"token": token}}],
+                "contexts": [
+                    {"name": "nobody", "context": {"cluster": cluster["name"], "user": "nobody"}}
+                ],
+                "current-context": "nobody",
+            }
+        )
+    )
+    as_nobody = ("--kubeconfig", str(token_config), "-n", namespace)
+
+    denied = kubectl(*as_nobody, "get", "configmap", "secret-ish", check=False)
+    assert denied.returncode != 0
+    assert (
+        f'User "system:serviceaccount:{namespace}:nobody" cannot get resource "configmaps"'
+        in denied.stderr
+    ), denied.stderr
+
+    kubectl("-n", namespace, "create", "role", "read-cm", "--verb=get", "--resource=configmaps")
+    kubectl(
+        "-n",
+        namespace,
+        "create",
+        "rolebinding",
+        "nobody-reads",
+        "--role=read-cm",
+        f"--serviceaccount={namespace}:nobody",
+    )
+    # RBAC caches refresh on watch events; poll the decision instead of sleeping.
+    _wait_for(
+        lambda: kubectl(*as_nobody, "get", "configmap", "secret-ish", check=False).returncode == 0,
+        "the RoleBinding to take effect",
+    )
+    still_denied = kubectl(*as_nobody, "delete", "configmap", "secret-ish", check=False)
+    assert "cannot delete resource" in still_denied.stderr, still_denied.stderr
+
+
+def test_stop_leaves_no_processes(binaries: Binaries, tmp_path: Path) -> None:
+    workdir = tmp_path / "cp"
+    with ControlPlane(workdir, binaries) as plane:
+        pids = [p.pid for p in plane.processes if p.pid is not None]
+        assert len(pids) == 2
+        assert all(_pid_alive(pid) for pid in pids)
+        assert sorted(_processes_mentioning(str(workdir))) == sorted(pids)
+    assert not any(_pid_alive(pid) for pid in pids)
+    assert _processes_mentioning(str(workdir)) == []
+
+
+_CHILD = """
+import sys
+from pathlib import Path
+from ic_operator.sandbox.binaries import ensure_binaries
+from ic_operator.sandbox.controlplane import ControlPlane
+plane = ControlPlane(Path(sys.argv[1]), ensure_binaries(build=False)).start()
+print(" ".join(str(p.pid) for p in plane.processes), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_killed_parent_leaves_no_orphans(binaries: Binaries, tmp_path: Path) -> None:
+    """Even SIGKILL of the owning Python (no atexit, no finally) takes the servers down."""
+    workdir = tmp_path / "cp"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(workdir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        pids = [int(p) for p in line.split()]
+        assert len(pids) == 2, line
+        assert all(_pid_alive(pid) for pid in pids)
+        parent.kill()
+        parent.wait(10)
+        _wait_for(
+            lambda: not any(_pid_alive(pid) for pid in pids), "etcd and kube-apiserver to die"
+        )
+        assert _processes_mentioning(str(workdir)) == []
+    finally:
+        parent.kill()
+        parent.wait(10)
+
+
+def test_sandbox_command_writes_env_and_stops_on_sigint(
+    binaries: Binaries, tmp_path: Path, kubectl: Kubectl
+) -> None:
+    directory = tmp_path / "sandbox"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ic_operator.cli", "sandbox", "--dir", str(directory), "--no-build"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        env_file = directory / "env"
+        _wait_for(lambda: env_file.exists() or proc.poll() is not None, "DIR/env", 120)
+        assert proc.poll() is None, proc.communicate()
+        assert env_file.read_text() == f"export KUBECONFIG={directory / 'kubeconfig'}\n"
+        default = kubectl(
+            "--kubeconfig",
+            str(directory / "kubeconfig"),
+            "get",
+            "namespace",
+            "default",
+            "-o",
+            "name",
+        )
+        assert default.stdout.strip() == "namespace/default"
+        servers = str(directory / "controlplane")  # the sandbox's own argv names only --dir
+        assert len(_processes_mentioning(servers)) == 2
+
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "sandbox up in" in out
+        assert not env_file.exists()
+        assert _processes_mentioning(servers) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
