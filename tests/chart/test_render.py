@@ -347,3 +347,25 @@ def test_every_value_is_documented_in_the_readme() -> None:
     section = readme.split("## Install with Helm", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE))
     assert leaves(values) == documented
+
+
+def test_argocd_doc_values_render(helm: Helm, tmp_path: Path) -> None:
+    """The Application in docs/argocd.md installs the chart with values that work."""
+    doc = (CHART.parents[1] / "docs" / "argocd.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
+    apps = [
+        d
+        for block in blocks
+        for d in yaml.safe_load_all(block)
+        if d and d.get("kind") == "Application" and d["spec"]["source"].get("helm")
+    ]
+    assert len(apps) == 1
+    values = tmp_path / "argocd-values.yaml"
+    values.write_text(yaml.safe_dump(apps[0]["spec"]["source"]["helm"]["valuesObject"]))
+    docs = helm.render(None, "--values", str(values))
+    settings = _settings(docs, tmp_path)
+    assert settings.namespaces == ("team-a", "team-b")
+    assert settings.peering is not None
+    assert not settings.endpoint_policy.permits("team-a", "team-b-gpu")
+    annotations = one(docs, "ServiceAccount")["metadata"]["annotations"]
+    assert annotations["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
