@@ -208,7 +208,10 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
     # Someone changes both from the AWS CLI.
     spec = {
         "Container": {"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}},
-        "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+        "ComputeResourceRequirements": {
+            "NumberOfCpuCoresRequired": 1,
+            "MinMemoryRequiredInMb": 1024,
+        },
     }
     aws(world, "update-inference-component", "--inference-component-name", "owned",
         "--specification", json.dumps(spec))  # fmt: skip
@@ -339,10 +342,13 @@ def test_foreign_component_is_reported_then_adopted_on_request(world: World) -> 
         VariantName="AllTraffic",
         Specification={
             "Container": {"Image": IMAGE, "Environment": {"LOG_LEVEL": "info"}},
-            "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+            "ComputeResourceRequirements": {
+                "NumberOfCpuCoresRequired": 1,
+                "MinMemoryRequiredInMb": 1024,
+            },
         },
         RuntimeConfig={"CopyCount": 4},
-    )  # fmt: skip
+    )
     world.apply(world.manifest("legacy"))
     world.wait_condition("legacy", "Degraded", "True", reason="AlreadyExists")
     # The only write so far is the test's own Create: the operator touched nothing.
@@ -364,9 +370,12 @@ def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(world: Wo
     assert "later-endpoint" in message
     # The resync timer keeps coming back but stays away from SageMaker while backing off.
     wait_for(
-        lambda: world.operator.metric(
-            "ic_operator_reconciles_total", trigger="timer", outcome="BackingOff"
-        ) >= 3,
+        lambda: (
+            world.operator.metric(
+                "ic_operator_reconciles_total", trigger="timer", outcome="BackingOff"
+            )
+            >= 3
+        ),
         timeout=30,
         interval=0.2,
         what="three timer passes backing off",

@@ -13,6 +13,7 @@ from ic_operator.planner import (
     plan_delete,
     tag_changes,
 )
+from ic_operator.reconciler import key_union, merge_patch
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,
@@ -398,8 +399,6 @@ def test_adapter_create_has_no_variant_or_copy_count():
 
 
 def test_merge_patch_nulls_cleared_fields_at_every_depth():
-    from ic_operator.reconciler import key_union, merge_patch
-
     old = {"failureReason": "x", "lastDeployment": {"outcome": "RolledBack", "failureReason": "a"}}
     new = {"lastDeployment": {"outcome": "InProgress"}, "copies": "1/1"}
     assert merge_patch(old, new) == {
