@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean
+.PHONY: test lint unit crd crd-check venv clean awscli
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check controlplane
+test: lint crd-check awscli controlplane
 	$(BIN)/pytest
 
 lint: venv
@@ -26,13 +26,16 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Regenerate crds/ from the pydantic models.
+## Regenerate crds/ and docs/resource.md from the pydantic models.
 crd: venv
 	$(BIN)/ic-operator crd > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
+	$(BIN)/ic-operator crd --docs > docs/resource.md
 
 crd-check: venv
 	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+	$(BIN)/ic-operator crd --docs | diff -u docs/resource.md - \
+	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
 
 ## Build kube-apiserver and etcd with Go, once per Kubernetes version (cached outside the
 ## repo, see README "Local control plane"); a no-op when cached.
@@ -42,3 +45,14 @@ controlplane: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info
+
+## The AWS CLI (v1, from PyPI) in its own venv: its botocore pin differs from ours.
+## tests/emulator/test_awscli.py drives the emulator with it.
+AWSCLI_VERSION ?= 1.46.2
+AWSCLI_VENV ?= $(HOME)/.cache/sagemaker-ic-operator/awscli-venv
+awscli: $(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION)
+
+$(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION):
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install -q 'awscli==$(AWSCLI_VERSION)'
+	touch $@

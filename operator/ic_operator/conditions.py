@@ -39,7 +39,11 @@ def derive(plan: Plan) -> dict[str, tuple[str, str, str]]:
 
 
 def merge(
-    previous: Sequence[Condition], derived: dict[str, tuple[str, str, str]], *, generation: int, now: str
+    previous: Sequence[Condition],
+    derived: dict[str, tuple[str, str, str]],
+    *,
+    generation: int,
+    now: str,
 ) -> list[Condition]:
     """New condition list; keeps lastTransitionTime when a condition's status is unchanged."""
     before = {c.type: c for c in previous}

@@ -67,32 +67,63 @@ def _env(name: str) -> str | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--namespace", action="append", default=None, metavar="NS",
-                        help="watch this namespace (repeatable); default: all namespaces "
-                        "[IC_OPERATOR_NAMESPACES, comma-separated]")
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        default=None,
+        metavar="NS",
+        help="watch this namespace (repeatable); default: all namespaces "
+        "[IC_OPERATOR_NAMESPACES, comma-separated]",
+    )
     parser.add_argument("--region", help="default AWS region [AWS_REGION]")
-    parser.add_argument("--resync-interval", type=float,
-                        help="seconds between drift checks of a settled component (default 300) "
-                        "[IC_OPERATOR_RESYNC_INTERVAL]")
-    parser.add_argument("--log-format", choices=["text", "json"],
-                        help="log format (default text) [IC_OPERATOR_LOG_FORMAT]")
-    parser.add_argument("--max-concurrency", type=int,
-                        help="SageMaker calls in flight at most (default 10) "
-                        "[IC_OPERATOR_MAX_CONCURRENCY]")
-    parser.add_argument("--metrics-port", type=int,
-                        help="Prometheus /metrics port, 0 disables (default 9090) "
-                        "[IC_OPERATOR_METRICS_PORT]")
-    parser.add_argument("--health-port", type=int,
-                        help="liveness /healthz port (default 8081) [IC_OPERATOR_HEALTH_PORT]")
-    parser.add_argument("--peering", help="kopf peering name for a standby replica; unset: "
-                        "standalone [IC_OPERATOR_PEERING]")
-    parser.add_argument("--endpoint-policy", metavar="FILE",
-                        help="YAML map namespace -> endpoint-name globs it may target "
-                        "[IC_OPERATOR_ENDPOINT_POLICY]")
-    parser.add_argument("--poll-min", type=float, help="shortest poll while SageMaker "
-                        "transitions, seconds (default 5) [IC_OPERATOR_POLL_MIN]")
-    parser.add_argument("--poll-max", type=float, help="longest poll while SageMaker "
-                        "transitions, seconds (default 60) [IC_OPERATOR_POLL_MAX]")
+    parser.add_argument(
+        "--resync-interval",
+        type=float,
+        help="seconds between drift checks of a settled component (default 300) "
+        "[IC_OPERATOR_RESYNC_INTERVAL]",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="log format (default text) [IC_OPERATOR_LOG_FORMAT]",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="SageMaker calls in flight at most (default 10) [IC_OPERATOR_MAX_CONCURRENCY]",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="Prometheus /metrics port, 0 disables (default 9090) [IC_OPERATOR_METRICS_PORT]",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        help="liveness /healthz port (default 8081) [IC_OPERATOR_HEALTH_PORT]",
+    )
+    parser.add_argument(
+        "--peering",
+        help="kopf peering name for a standby replica; unset: standalone [IC_OPERATOR_PEERING]",
+    )
+    parser.add_argument(
+        "--endpoint-policy",
+        metavar="FILE",
+        help="YAML map namespace -> endpoint-name globs it may target "
+        "[IC_OPERATOR_ENDPOINT_POLICY]",
+    )
+    parser.add_argument(
+        "--poll-min",
+        type=float,
+        help="shortest poll while SageMaker "
+        "transitions, seconds (default 5) [IC_OPERATOR_POLL_MIN]",
+    )
+    parser.add_argument(
+        "--poll-max",
+        type=float,
+        help="longest poll while SageMaker "
+        "transitions, seconds (default 60) [IC_OPERATOR_POLL_MAX]",
+    )
 
 
 def from_args(args: argparse.Namespace) -> Settings:

@@ -34,7 +34,9 @@ def observed_specification(describe: Mapping[str, Any]) -> dict[str, Any]:
     return {"Specification": _summary_to_request(describe.get("Specification") or {})}
 
 
-def _summary_to_request(summary: Mapping[str, Any], *, images_echoed: bool = True) -> dict[str, Any]:
+def _summary_to_request(
+    summary: Mapping[str, Any], *, images_echoed: bool = True
+) -> dict[str, Any]:
     spec = dict(summary)
     container = dict(spec.get("Container") or {})
     deployed = container.pop("DeployedImage", None) or {}
@@ -89,7 +91,7 @@ def _is_container(path: str) -> bool:
 def _diff_value(want: Any, have: Any, path: str, out: list[str], *, key: str = "") -> None:
     if have is UNOBSERVABLE:
         return
-    if key == "Environment" or key == "Tags":
+    if key in {"Environment", "Tags"}:
         if dict(want or {}) != dict(have or {}):
             out.append(path)
         return

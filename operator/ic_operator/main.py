@@ -45,7 +45,7 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:  # noqa: F811
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -56,6 +56,11 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
         settings.networking.request_timeout = 60
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """In a pod: the service account (IRSA-style projected token); elsewhere: KUBECONFIG."""
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
     async def converge(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         _apply(await reconciler.reconcile(body, trigger="change"), body, patch)
@@ -95,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _operate(settings: config.Settings) -> int:
-    client = SageMakerClient(default_region=settings.region, max_concurrency=settings.max_concurrency)
+    client = SageMakerClient(
+        default_region=settings.region, max_concurrency=settings.max_concurrency
+    )
     reconciler = Reconciler(client, settings)
     registry = build_registry(settings, reconciler)
     log.info(

@@ -165,12 +165,18 @@ def plan(
 
     last = assess(status.last_deployment, component, desired, observed.now)
     judged = last if last is not status.last_deployment else None
-    return replace(_plan_settled(desired, observed, component, last, digest, wire, owned), judged=judged)
+    return replace(
+        _plan_settled(
+            desired, observed, component=component, last=last, digest=digest, wire=wire, owned=owned
+        ),
+        judged=judged,
+    )
 
 
 def _plan_settled(
     desired: Desired,
     observed: Observed,
+    *,
     component: Mapping[str, Any],
     last: LastDeployment | None,
     digest: str,
@@ -302,9 +308,7 @@ def _plan_failed(
     desired: Desired, component: Mapping[str, Any], last: LastDeployment | None, digest: str
 ) -> Plan:
     reason = component.get("FailureReason") or "no reason given"
-    same = (
-        last is not None and last.spec_hash == digest and last.retry_token == desired.retry_token
-    )
+    same = last is not None and last.spec_hash == digest and last.retry_token == desired.retry_token
     if same:
         return Plan(
             Act.BLOCKED,
@@ -348,8 +352,14 @@ def assess(
             diffs = differences(wire, observed_specification(component))
         if diffs or new_failure:
             outcome = "RolledBack"
-            failure = reason_now if new_failure else (
-                "SageMaker kept the previous specification (differs at " + ", ".join(diffs) + ")"
+            failure = (
+                reason_now
+                if new_failure
+                else (
+                    "SageMaker kept the previous specification (differs at "
+                    + ", ".join(diffs)
+                    + ")"
+                )
             )
         else:
             outcome, failure = "Succeeded", None
@@ -417,7 +427,9 @@ def plan_delete(
 ) -> Plan:
     """Steps of a deletion; a retained or foreign component is never deleted."""
     if deletion_policy == "Retain":
-        return Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
+        return Plan(
+            Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker"
+        )
     component = observed.component
     if component is None:
         return Plan(Act.RELEASE, "Deleted", f"{name!r} is gone from SageMaker")
@@ -437,4 +449,6 @@ def plan_delete(
             f"waiting for SageMaker ({state}) before deleting",
             delay=poll.delay(observed.now - started),
         )
-    return Plan(Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name})
+    return Plan(
+        Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name}
+    )

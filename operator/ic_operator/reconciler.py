@@ -23,7 +23,12 @@ import pydantic
 from ic_operator import conditions, metrics
 from ic_operator.config import Settings
 from ic_operator.diffing import spec_hash
-from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
+from ic_operator.models import (
+    InferenceComponentSpec,
+    InferenceComponentStatus,
+    LastDeployment,
+    validation_message,
+)
 from ic_operator.planner import (
     RETRY_ANNOTATION,
     Act,
@@ -52,19 +57,12 @@ class Event:
 @dataclass
 class Result:
     status: dict[str, Any]  # camelCase status to merge-patch
-    delay: float | None = None  # look again after this many seconds; None: wait for the next trigger
+    delay: float | None = (
+        None  # look again after this many seconds; None: wait for the next trigger
+    )
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
-
-
-def invalid_spec_message(err: pydantic.ValidationError) -> str:
-    """Field paths and messages only: pydantic's ``input`` may hold environment values."""
-    parts = []
-    for e in err.errors(include_input=False, include_url=False):
-        loc = ".".join(str(p) for p in e["loc"]) or "spec"
-        parts.append(f"spec.{loc}: {e['msg']}" if loc != "spec" else f"spec: {e['msg']}")
-    return "; ".join(parts)
 
 
 def tags_digest(tags: Mapping[str, str]) -> str:
@@ -98,7 +96,7 @@ class Reconciler:
     def backoff(self, uid: str, base: float, cap: float) -> float:
         n = self._errors.get(uid, 0)
         self._errors[uid] = n + 1
-        return min(cap, base * 2**n) * random.uniform(0.8, 1.2)
+        return min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
 
     # ------------------------------------------------------------------ converge
 
@@ -122,10 +120,18 @@ class Reconciler:
         try:
             spec = InferenceComponentSpec.parse(body.get("spec") or {})
         except pydantic.ValidationError as err:
-            blocked = Plan(Act.BLOCKED, "InvalidSpec", invalid_spec_message(err), degraded=True)
-            return self._finish(blocked, status, None, generation, now, uid)
+            blocked = Plan(Act.BLOCKED, "InvalidSpec", validation_message(err), degraded=True)
+            return self._finish(
+                blocked, status, delay=None, generation=generation, now=now, uid=uid
+            )
 
         name = spec.component_name(str(meta.get("name")))
+        problems = spec.component_name_problems(str(meta.get("name")))
+        if problems:
+            blocked = Plan(Act.BLOCKED, "InvalidSpec", "; ".join(problems), degraded=True)
+            return self._finish(
+                blocked, status, delay=None, generation=generation, now=now, uid=uid
+            )
         namespace = str(meta.get("namespace", ""))
         region = spec.region or self.settings.region
         if not self.settings.endpoint_policy.permits(namespace, spec.endpoint_name):
@@ -136,7 +142,9 @@ class Reconciler:
                 "(operator endpoint policy)",
                 degraded=True,
             )
-            return self._finish(blocked, status, None, generation, now, uid)
+            return self._finish(
+                blocked, status, delay=None, generation=generation, now=now, uid=uid
+            )
 
         desired = Desired(
             name=name,
@@ -150,7 +158,9 @@ class Reconciler:
         try:
             observed = await self._observe(desired, status, region, now)
             the_plan = plan(desired, observed, status, self.poll)
-            return await self._execute(the_plan, desired, observed, status, region, now)
+            return await self._execute(
+                the_plan, desired, observed, status=status, region=region, now=now
+            )
         except SageMakerError as err:
             return self._failed_call(err, desired, status, now)
 
@@ -172,6 +182,7 @@ class Reconciler:
         the_plan: Plan,
         desired: Desired,
         observed: Observed,
+        *,
         status: InferenceComponentStatus,
         region: str,
         now: float,
@@ -229,10 +240,10 @@ class Reconciler:
         return self._finish(
             the_plan,
             status.model_copy(update=update),
-            delay,
-            desired.generation,
-            now,
-            desired.uid,
+            delay=delay,
+            generation=desired.generation,
+            now=now,
+            uid=desired.uid,
             previous=status,
         )
 
@@ -243,19 +254,35 @@ class Reconciler:
         uid = desired.uid
         if err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
             # A transition started or ended under us: look again soon.
-            the_plan = Plan(Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}",
-                            delay=self.poll.minimum)
+            the_plan = Plan(
+                Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}", delay=self.poll.minimum
+            )
         elif err.kind is ErrorKind.RETRYABLE:
-            the_plan = Plan(Act.WAIT, "Retrying", f"{err.operation} failed ({err.code}); retrying",
-                            delay=self.backoff(uid, 2, 120))
+            the_plan = Plan(
+                Act.WAIT,
+                "Retrying",
+                f"{err.operation} failed ({err.code}); retrying",
+                delay=self.backoff(uid, 2, 120),
+            )
         elif err.kind is ErrorKind.CAPACITY:
-            the_plan = Plan(Act.BLOCKED, "InsufficientCapacity", str(err), degraded=True,
-                            delay=self.backoff(uid, 30, 600))
+            the_plan = Plan(
+                Act.BLOCKED,
+                "InsufficientCapacity",
+                str(err),
+                degraded=True,
+                delay=self.backoff(uid, 30, 600),
+            )
         elif err.kind is ErrorKind.ACCESS_DENIED:
-            the_plan = Plan(Act.BLOCKED, "AccessDenied", str(err), degraded=True,
-                            delay=self.backoff(uid, 60, 900))
+            the_plan = Plan(
+                Act.BLOCKED,
+                "AccessDenied",
+                str(err),
+                degraded=True,
+                delay=self.backoff(uid, 60, 900),
+            )
         elif err.kind is ErrorKind.INVALID and err.operation in (
-            "CreateInferenceComponent", "UpdateInferenceComponent",
+            "CreateInferenceComponent",
+            "UpdateInferenceComponent",
             "UpdateInferenceComponentRuntimeConfig",
         ):
             # SageMaker rejected this spec: record it so the same spec is not sent again.
@@ -273,24 +300,36 @@ class Reconciler:
             )
             if err.operation == "UpdateInferenceComponentRuntimeConfig":
                 failed = status.last_deployment or failed
-            the_plan = Plan(Act.BLOCKED, "InvalidSpec",
-                            f"SageMaker rejected {err.operation}: {err.message}",
-                            degraded=True, deployment=failed)
+            the_plan = Plan(
+                Act.BLOCKED,
+                "InvalidSpec",
+                f"SageMaker rejected {err.operation}: {err.message}",
+                degraded=True,
+                deployment=failed,
+            )
         else:
-            the_plan = Plan(Act.BLOCKED, "AWSError", str(err), degraded=True,
-                            delay=self.backoff(uid, 30, 600))
-        return self._finish(the_plan, status, the_plan.delay, desired.generation, now, uid,
-                            previous=status)
+            the_plan = Plan(
+                Act.BLOCKED, "AWSError", str(err), degraded=True, delay=self.backoff(uid, 30, 600)
+            )
+        return self._finish(
+            the_plan,
+            status,
+            delay=the_plan.delay,
+            generation=desired.generation,
+            now=now,
+            uid=uid,
+            previous=status,
+        )
 
     def _finish(
         self,
         the_plan: Plan,
         status: InferenceComponentStatus,
+        *,
         delay: float | None,
         generation: int,
         now: float,
         uid: str,
-        *,
         previous: InferenceComponentStatus | None = None,
     ) -> Result:
         previous = previous or status
@@ -314,7 +353,9 @@ class Reconciler:
             status=new_status.to_k8s(),
             delay=delay,
             events=events,
-            outcome=the_plan.action.value if the_plan.action is not Act.BLOCKED else the_plan.reason,
+            outcome=the_plan.action.value
+            if the_plan.action is not Act.BLOCKED
+            else the_plan.reason,
         )
 
     # ------------------------------------------------------------------ delete
@@ -341,8 +382,12 @@ class Reconciler:
         region = str(raw.get("region") or status.region or self.settings.region)
         if policy == "Retain":
             the_plan = Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept")
-            return Result(status={}, released=True, outcome="Retained",
-                          events=[Event("Normal", "Retained", the_plan.message)])
+            return Result(
+                status={},
+                released=True,
+                outcome="Retained",
+                events=[Event("Normal", "Retained", the_plan.message)],
+            )
         uid = str(meta.get("uid", ""))
         try:
             component = await self.client.describe(name, region=region)
@@ -350,27 +395,43 @@ class Reconciler:
             if component is not None and (
                 component.get("InferenceComponentArn") != status.inference_component_arn
             ):
-                tags = await self.client.list_tags(component["InferenceComponentArn"], region=region)
+                tags = await self.client.list_tags(
+                    component["InferenceComponentArn"], region=region
+                )
             observed = Observed(component=component, tags=tags, now=now)
             owned = is_owned(uid, observed, status)
             the_plan = plan_delete(name, policy, observed, owned, self.poll)
             if the_plan.action is Act.DELETE:
                 assert the_plan.request is not None
                 await self.client.call("DeleteInferenceComponent", the_plan.request, region=region)
-                return Result(status={"inferenceComponentStatus": "Deleting"},
-                              delay=self.poll.minimum, outcome="Delete",
-                              events=[Event("Normal", "Deleting", the_plan.message)])
+                return Result(
+                    status={"inferenceComponentStatus": "Deleting"},
+                    delay=self.poll.minimum,
+                    outcome="Delete",
+                    events=[Event("Normal", "Deleting", the_plan.message)],
+                )
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return Result(status={}, released=True, outcome="Deleted")
             delay = self.poll.minimum if err.kind is ErrorKind.BUSY else self.backoff(uid, 5, 300)
-            return Result(status={}, delay=delay, outcome="DeleteRetry",
-                          events=[Event("Warning", "DeleteFailed", str(err))])
+            return Result(
+                status={},
+                delay=delay,
+                outcome="DeleteRetry",
+                events=[Event("Warning", "DeleteFailed", str(err))],
+            )
         if the_plan.action is Act.WAIT:
-            return Result(status={"inferenceComponentStatus": "Deleting"}, delay=the_plan.delay,
-                          outcome="Wait")
-        return Result(status={}, released=True, outcome=the_plan.reason,
-                      events=[Event("Normal", the_plan.reason, the_plan.message)])
+            return Result(
+                status={"inferenceComponentStatus": "Deleting"},
+                delay=the_plan.delay,
+                outcome="Wait",
+            )
+        return Result(
+            status={},
+            released=True,
+            outcome=the_plan.reason,
+            events=[Event("Normal", the_plan.reason, the_plan.message)],
+        )
 
 
 def _spec_digest(desired: Desired) -> str:
@@ -396,9 +457,7 @@ def _copies(status: InferenceComponentStatus) -> str | None:
     return f"{status.current_copy_count or 0}/{status.desired_copy_count}"
 
 
-def _events(
-    the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
-) -> list[Event]:
+def _events(the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]) -> list[Event]:
     """Events for actions taken and for outcomes newly known; nothing for a quiet pass."""
     events: list[Event] = []
     judged = the_plan.judged
@@ -407,12 +466,14 @@ def _events(
     elif judged is not None:
         events.append(Event("Warning", judged.outcome, judged.failure_reason or judged.outcome))
     action_events = {
-        Act.CREATE: "Creating", Act.UPDATE: "Updating", Act.SCALE: "Scaling",
-        Act.TAG: "Tagging", Act.DELETE: the_plan.reason,
+        Act.CREATE: "Creating",
+        Act.UPDATE: "Updating",
+        Act.SCALE: "Scaling",
+        Act.TAG: "Tagging",
+        Act.DELETE: the_plan.reason,
     }
     if the_plan.action in action_events:
         events.append(Event("Normal", action_events[the_plan.action], the_plan.message))
     elif the_plan.degraded and conditions.changed(previous.conditions, conds, "Degraded"):
         events.append(Event("Warning", the_plan.reason, the_plan.message))
     return events
-

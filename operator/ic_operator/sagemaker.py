@@ -112,9 +112,7 @@ def classify(code: str, message: str, http_status: int | None = None) -> ErrorKi
     if code == "ResourceLimitExceeded":
         return ErrorKind.CAPACITY
     if code in {"ResourceInUse", "ConflictException"}:
-        return (
-            ErrorKind.ALREADY_EXISTS if _ALREADY_EXISTS.search(message) else ErrorKind.BUSY
-        )
+        return ErrorKind.ALREADY_EXISTS if _ALREADY_EXISTS.search(message) else ErrorKind.BUSY
     if code == "ValidationException":
         if any(p.search(message) for p in _BUSY_PATTERNS):
             return ErrorKind.BUSY
@@ -214,7 +212,9 @@ class SageMakerClient:
                 message = redact(str(err.get("Message", "")))
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
                 metrics.SAGEMAKER_CALLS.labels(operation=operation, code=code).inc()
-                raise SageMakerError(operation, classify(code, message, status), code, message) from None
+                raise SageMakerError(
+                    operation, classify(code, message, status), code, message
+                ) from None
             except (
                 botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectionClosedError,

@@ -56,14 +56,17 @@ def install_crds(kubectl: Kubectl) -> list[dict[str, Any]]:
     for path in CRD_FILES:
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
     for crd in crds:
-        kubectl(
-            "wait",
-            "--for=condition=Established",
-            f"crd/{crd['metadata']['name']}",
-            "--timeout=60s",
-            timeout=90,
-        )
+        # Not `kubectl wait`: it errors out when it reads the CRD before the API server
+        # has written any condition, which happens right after a fresh apply.
+        name = crd["metadata"]["name"]
+        wait_for(lambda name=name: _established(kubectl, name), f"CRD {name} Established")
     return crds
+
+
+def _established(kubectl: Kubectl, name: str) -> bool:
+    out = kubectl("get", "crd", name, "-o", "json").stdout
+    conditions = (json.loads(out).get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def get(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ic_operator.diffing import spec_hash
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
 from ic_operator.planner import OWNER_RESOURCE_TAG, OWNER_UID_TAG, Desired, Observed
 
@@ -63,7 +64,9 @@ def with_image(image: str, **over: Any) -> InferenceComponentSpec:
     return InferenceComponentSpec.parse(raw)
 
 
-def desired_of(spec: InferenceComponentSpec, *, retry: str | None = None, generation: int = 1) -> Desired:
+def desired_of(
+    spec: InferenceComponentSpec, *, retry: str | None = None, generation: int = 1
+) -> Desired:
     return Desired(
         name="llm",
         uid=UID,
@@ -119,7 +122,11 @@ def describe_of(
         for s in specs:
             s.get("Container", {}).pop("Image", None)  # not echoed for Specifications
         out["Specifications"] = specs
-    count = copies if copies is not None else (spec.runtime_config.copy_count if spec.runtime_config else 1)
+    count = (
+        copies
+        if copies is not None
+        else (spec.runtime_config.copy_count if spec.runtime_config else 1)
+    )
     out["RuntimeConfig"] = {"DesiredCopyCount": count, "CurrentCopyCount": count}
     return out
 
@@ -151,8 +158,6 @@ def deployment(
     previous_failure: str | None = None,
     failure: str | None = None,
 ) -> LastDeployment:
-    from ic_operator.diffing import spec_hash
-
     return LastDeployment(
         generation=1,
         spec_hash=spec_hash(spec.aws_specification()),

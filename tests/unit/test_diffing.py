@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from ic_operator.diffing import canonical, differences, observed_specification, spec_hash
+from ic_operator.models import InferenceComponentSpec
 from tests.unit.planner_fixtures import IMAGE2, describe_of, spec_of, with_image
 
 
 def test_observed_image_is_the_specified_image():
     spec = spec_of()
     observed = observed_specification(describe_of(spec))
-    assert observed["Specification"]["Container"]["Image"] == spec.aws_specification()[
-        "Specification"
-    ]["Container"]["Image"]
+    assert (
+        observed["Specification"]["Container"]["Image"]
+        == spec.aws_specification()["Specification"]["Container"]["Image"]
+    )
     assert "DeployedImage" not in observed["Specification"]["Container"]
 
 
@@ -21,15 +23,15 @@ def test_same_spec_has_no_differences_despite_defaults_and_floats():
 
 
 def test_image_change_is_reported_by_path_not_value():
-    diffs = differences(with_image(IMAGE2).aws_specification(), observed_specification(describe_of(spec_of())))
+    diffs = differences(
+        with_image(IMAGE2).aws_specification(), observed_specification(describe_of(spec_of()))
+    )
     assert diffs == ["specification.container.image"]
 
 
 def test_environment_removed_entirely_is_a_difference():
     raw_without_env = spec_of().to_k8s()
     del raw_without_env["specification"]["container"]["environment"]
-    from ic_operator.models import InferenceComponentSpec
-
     desired = InferenceComponentSpec.parse(raw_without_env).aws_specification()
     diffs = differences(desired, observed_specification(describe_of(spec_of())))
     assert diffs == ["specification.container.environment"]

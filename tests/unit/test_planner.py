@@ -1,9 +1,10 @@
-"""The planner, exhaustively: observed SageMaker states × spec changes -> one action."""
+"""The planner, exhaustively: observed SageMaker states x spec changes -> one action."""
 
 from __future__ import annotations
 
 import pytest
 
+from ic_operator.models import InferenceComponentSpec
 from ic_operator.planner import (
     OWNER_UID_TAG,
     Act,
@@ -58,17 +59,87 @@ TABLE = [
     ("updating -> wait", NEW_IMAGE, settled(state="Updating"), SUCCEEDED, Act.WAIT, "Updating"),
     ("deleting -> wait", BASE, settled(state="Deleting"), SUCCEEDED, Act.WAIT, "Deleting"),
     ("in sync -> noop", BASE, settled(), SUCCEEDED, Act.NOOP, "InSync"),
-    ("deploymentConfig only -> noop", ONLY_DEPLOYMENT_CONFIG, settled(ONLY_DEPLOYMENT_CONFIG), deployment(ONLY_DEPLOYMENT_CONFIG, "Succeeded"), Act.NOOP, "InSync"),
+    (
+        "deploymentConfig only -> noop",
+        ONLY_DEPLOYMENT_CONFIG,
+        settled(ONLY_DEPLOYMENT_CONFIG),
+        deployment(ONLY_DEPLOYMENT_CONFIG, "Succeeded"),
+        Act.NOOP,
+        "InSync",
+    ),
     ("image change -> update", NEW_IMAGE, settled(), SUCCEEDED, Act.UPDATE, "Updating"),
-    ("copies only -> runtime config", MORE_COPIES, settled(), deployment(MORE_COPIES, "Succeeded"), Act.SCALE, "Scaling"),
-    ("image + copies -> one update", NEW_IMAGE_MORE_COPIES, settled(), SUCCEEDED, Act.UPDATE, "Updating"),
-    ("external copies differ -> noop", EXTERNAL, settled(EXTERNAL, copies=9), deployment(EXTERNAL, "Succeeded"), Act.NOOP, "InSync"),
-    ("drift (image changed outside) -> update", BASE, settled(NEW_IMAGE), SUCCEEDED, Act.UPDATE, "Updating"),
-    ("drift (copies changed outside) -> scale", BASE, settled(copies=1), SUCCEEDED, Act.SCALE, "Scaling"),
-    ("rolled back, same spec -> blocked", NEW_IMAGE, settled(failure="alarm fired"), deployment(NEW_IMAGE, "RolledBack", failure="alarm fired"), Act.BLOCKED, "RolledBack"),
-    ("rolled back, new spec -> update", with_image(IMAGE + "-fixed"), settled(failure="alarm fired"), deployment(NEW_IMAGE, "RolledBack"), Act.UPDATE, "Updating"),
-    ("failed, same spec -> blocked", BASE, settled(state="Failed", failure="model download failed"), deployment(BASE, "Failed"), Act.BLOCKED, "Failed"),
-    ("failed, new spec -> delete to recreate", NEW_IMAGE, settled(state="Failed", failure="model download failed"), deployment(BASE, "Failed"), Act.DELETE, "Recreating"),
+    (
+        "copies only -> runtime config",
+        MORE_COPIES,
+        settled(),
+        deployment(MORE_COPIES, "Succeeded"),
+        Act.SCALE,
+        "Scaling",
+    ),
+    (
+        "image + copies -> one update",
+        NEW_IMAGE_MORE_COPIES,
+        settled(),
+        SUCCEEDED,
+        Act.UPDATE,
+        "Updating",
+    ),
+    (
+        "external copies differ -> noop",
+        EXTERNAL,
+        settled(EXTERNAL, copies=9),
+        deployment(EXTERNAL, "Succeeded"),
+        Act.NOOP,
+        "InSync",
+    ),
+    (
+        "drift (image changed outside) -> update",
+        BASE,
+        settled(NEW_IMAGE),
+        SUCCEEDED,
+        Act.UPDATE,
+        "Updating",
+    ),
+    (
+        "drift (copies changed outside) -> scale",
+        BASE,
+        settled(copies=1),
+        SUCCEEDED,
+        Act.SCALE,
+        "Scaling",
+    ),
+    (
+        "rolled back, same spec -> blocked",
+        NEW_IMAGE,
+        settled(failure="alarm fired"),
+        deployment(NEW_IMAGE, "RolledBack", failure="alarm fired"),
+        Act.BLOCKED,
+        "RolledBack",
+    ),
+    (
+        "rolled back, new spec -> update",
+        with_image(IMAGE + "-fixed"),
+        settled(failure="alarm fired"),
+        deployment(NEW_IMAGE, "RolledBack"),
+        Act.UPDATE,
+        "Updating",
+    ),
+    (
+        "failed, same spec -> blocked",
+        BASE,
+        settled(state="Failed", failure="model download failed"),
+        deployment(BASE, "Failed"),
+        Act.BLOCKED,
+        "Failed",
+    ),
+    (
+        "failed, new spec -> delete to recreate",
+        NEW_IMAGE,
+        settled(state="Failed", failure="model download failed"),
+        deployment(BASE, "Failed"),
+        Act.DELETE,
+        "Recreating",
+    ),
     ("status lost, in sync -> noop (no redeploy)", BASE, settled(), None, Act.NOOP, "InSync"),
     ("status lost, differs -> update", NEW_IMAGE, settled(), None, Act.UPDATE, "Updating"),
 ]
@@ -148,9 +219,15 @@ def test_component_vanished_is_recreated():
 
 
 def test_create_rejected_before_is_not_retried_with_the_same_spec():
-    result = plan(desired_of(BASE), observed(None), status_of(arn=None, last=deployment(BASE, "Failed")))
+    result = plan(
+        desired_of(BASE), observed(None), status_of(arn=None, last=deployment(BASE, "Failed"))
+    )
     assert result.action is Act.BLOCKED
-    retried = plan(desired_of(BASE, retry="1"), observed(None), status_of(arn=None, last=deployment(BASE, "Failed")))
+    retried = plan(
+        desired_of(BASE, retry="1"),
+        observed(None),
+        status_of(arn=None, last=deployment(BASE, "Failed")),
+    )
     assert retried.action is Act.CREATE
 
 
@@ -159,7 +236,11 @@ def test_create_rejected_before_is_not_retried_with_the_same_spec():
 
 def test_in_progress_update_back_with_old_spec_is_rolled_back():
     last = deployment(NEW_IMAGE, "InProgress", previous_failure=None)
-    result = plan(desired_of(NEW_IMAGE), observed(settled(failure="Alarm llm-5xx fired")), status_of(last=last))
+    result = plan(
+        desired_of(NEW_IMAGE),
+        observed(settled(failure="Alarm llm-5xx fired")),
+        status_of(last=last),
+    )
     assert result.action is Act.BLOCKED and result.degraded
     assert result.judged is not None and result.judged.outcome == "RolledBack"
     assert result.judged.failure_reason == "Alarm llm-5xx fired"
@@ -187,7 +268,11 @@ def test_rolled_back_then_retry_annotation_redeploys_once():
     last = deployment(NEW_IMAGE, "RolledBack", failure="alarm")
     blocked = plan(desired_of(NEW_IMAGE), observed(settled(failure="alarm")), status_of(last=last))
     assert blocked.action is Act.BLOCKED
-    retried = plan(desired_of(NEW_IMAGE, retry="try-2"), observed(settled(failure="alarm")), status_of(last=last))
+    retried = plan(
+        desired_of(NEW_IMAGE, retry="try-2"),
+        observed(settled(failure="alarm")),
+        status_of(last=last),
+    )
     assert retried.action is Act.UPDATE
     assert retried.deployment is not None and retried.deployment.retry_token == "try-2"
 
@@ -203,7 +288,11 @@ def test_edits_during_update_become_one_follow_up_with_the_latest_spec():
     """Generation 1 rolled out while the user edited to generation 3: judge, then update once."""
     in_flight = deployment(NEW_IMAGE, "InProgress")
     latest = with_image(IMAGE + "-gen3")
-    waiting = plan(desired_of(latest), observed(settled(NEW_IMAGE, state="Updating")), status_of(last=in_flight))
+    waiting = plan(
+        desired_of(latest),
+        observed(settled(NEW_IMAGE, state="Updating")),
+        status_of(last=in_flight),
+    )
     assert waiting.action is Act.WAIT
     result = plan(desired_of(latest), observed(settled(NEW_IMAGE)), status_of(last=in_flight))
     assert result.action is Act.UPDATE
@@ -221,7 +310,9 @@ def test_unknown_ownership_requires_tags():
 
 
 def test_own_component_after_crash_is_recognised_by_tag():
-    result = plan(desired_of(BASE), observed(settled(state="Creating"), owned_tags(BASE)), status_of(arn=None))
+    result = plan(
+        desired_of(BASE), observed(settled(state="Creating"), owned_tags(BASE)), status_of(arn=None)
+    )
     assert result.action is Act.WAIT and result.owned
 
 
@@ -233,7 +324,9 @@ def test_foreign_component_is_not_adopted_by_default():
 
 def test_foreign_component_is_adopted_with_if_exists():
     spec = spec_of(adoptionPolicy="IfExists")
-    result = plan(desired_of(spec), observed(settled(spec), {"team": "search"}), status_of(arn=None))
+    result = plan(
+        desired_of(spec), observed(settled(spec), {"team": "search"}), status_of(arn=None)
+    )
     assert result.action is Act.TAG
     assert result.tags_add[OWNER_UID_TAG] == UID
 
@@ -247,7 +340,11 @@ def test_tag_changes_set_and_remove_but_leave_aws_tags():
 
 
 def test_tags_are_synced_when_fetched():
-    result = plan(desired_of(NEW_TAGS), observed(settled(NEW_TAGS), owned_tags(BASE)), status_of(last=deployment(NEW_TAGS, "Succeeded")))
+    result = plan(
+        desired_of(NEW_TAGS),
+        observed(settled(NEW_TAGS), owned_tags(BASE)),
+        status_of(last=deployment(NEW_TAGS, "Succeeded")),
+    )
     assert result.action is Act.TAG and result.tags_add == {"cost-center": "42"}
 
 
@@ -261,7 +358,9 @@ def test_poll_delay_grows_with_elapsed_time_within_bounds():
 
 def test_wait_delay_follows_transition_age():
     component = settled(state="Updating", modified=NOW - 300)
-    result = plan(desired_of(BASE), observed(component), status_of(last=SUCCEEDED), PollPolicy(5, 60))
+    result = plan(
+        desired_of(BASE), observed(component), status_of(last=SUCCEEDED), PollPolicy(5, 60)
+    )
     assert result.delay == 30
 
 
@@ -292,8 +391,6 @@ def test_adapter_create_has_no_variant_or_copy_count():
             "container": {"artifactUrl": "s3://bucket/adapters/a.tar.gz"},
         },
     )
-    from ic_operator.models import InferenceComponentSpec
-
     spec = InferenceComponentSpec.parse(raw)
     result = plan(desired_of(spec), observed(None), status_of(arn=None))
     assert result.action is Act.CREATE and result.request is not None

@@ -7,8 +7,8 @@ import pytest
 from ic_operator.sagemaker import OPERATIONS, ErrorKind, classify, redact
 
 CASES = [
-    ("ValidationException", "Could not find inference component \"llm\".", 400, ErrorKind.NOT_FOUND),
-    ("ValidationException", "Could not find endpoint \"ep\".", 400, ErrorKind.NOT_FOUND),
+    ("ValidationException", 'Could not find inference component "llm".', 400, ErrorKind.NOT_FOUND),
+    ("ValidationException", 'Could not find endpoint "ep".', 400, ErrorKind.NOT_FOUND),
     ("ResourceNotFound", "nope", 400, ErrorKind.NOT_FOUND),
     ("ThrottlingException", "Rate exceeded", 400, ErrorKind.RETRYABLE),
     ("InternalFailure", "boom", 500, ErrorKind.RETRYABLE),
@@ -24,14 +24,24 @@ CASES = [
         400,
         ErrorKind.BUSY,
     ),
-    ("ValidationException", "Inference component llm is in DELETE_IN_PROGRESS", 400, ErrorKind.BUSY),
+    (
+        "ValidationException",
+        "Inference component llm is in DELETE_IN_PROGRESS",
+        400,
+        ErrorKind.BUSY,
+    ),
     (
         "ValidationException",
         "llm is a base inference component for one or more associated components",
         400,
         ErrorKind.BUSY,
     ),
-    ("ValidationException", "Cannot create already existing inference component", 400, ErrorKind.ALREADY_EXISTS),
+    (
+        "ValidationException",
+        "Cannot create already existing inference component",
+        400,
+        ErrorKind.ALREADY_EXISTS,
+    ),
     ("ResourceInUse", "Inference component llm already exists", 400, ErrorKind.ALREADY_EXISTS),
     ("ResourceInUse", "in use", 400, ErrorKind.BUSY),
     (

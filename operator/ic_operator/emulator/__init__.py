@@ -1,0 +1,9 @@
+"""A local SageMaker that speaks AWS JSON 1.1, for tests and the demo.
+
+The operator never imports this package (an import-linter contract enforces it).
+"""
+
+from .clock import Durations
+from .runner import Emulator, EmulatorThread
+
+__all__ = ["Durations", "Emulator", "EmulatorThread"]

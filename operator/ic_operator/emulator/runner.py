@@ -1,0 +1,109 @@
+"""Ways to run the emulator: on the caller's event loop, or in a thread for sync tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+from aiohttp import web
+
+from .clock import Clock, Durations
+from .server import build_app, reset_world
+from .world import World
+
+
+class Emulator:
+    """The emulator on the running event loop: `url = await Emulator().start()`."""
+
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        time_scale: float = 1.0,
+        durations: Durations | None = None,
+    ) -> None:
+        self.world = World(
+            region=region,
+            account_id=account_id,
+            clock=Clock(time_scale),
+            durations=durations or Durations(),
+        )
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = build_app(self.world)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        bound = sockets[0].getsockname()[1] if sockets else port
+        self.url = f"http://{host}:{bound}"
+        return self.url
+
+    async def stop(self) -> None:
+        await self.world.cancel_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def reset(self) -> None:
+        await reset_world(self.world)
+
+
+class EmulatorThread:
+    """The emulator on its own event loop in a daemon thread, for synchronous callers."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        time_scale: float = 1.0,
+        durations: Durations | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.emulator = Emulator(
+            region=region, account_id=account_id, time_scale=time_scale, durations=durations
+        )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="sagemaker-emulator"
+        )
+        self.url = ""
+
+    def start(self) -> str:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            self.emulator.start(self.host, self.port), self._loop
+        )
+        self.url = future.result(timeout=30)
+        return self.url
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.emulator.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+    def __enter__(self) -> EmulatorThread:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

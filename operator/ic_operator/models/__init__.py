@@ -1,0 +1,59 @@
+"""Pydantic models of the `InferenceComponent` resource: the single source of truth.
+
+The CRD (`ic_operator.crd`), the resource reference (docs/resource.md) and the
+AWS requests are all derived from these classes. No kopf, boto3 or botocore
+here (import-linter enforces it): they must stay pure and fast to test.
+"""
+
+from ic_operator.models._instance_types import INSTANCE_TYPES, InstanceType
+from ic_operator.models.errors import validation_message
+from ic_operator.models.spec import (
+    Alarm,
+    AutoRollbackConfiguration,
+    AvailabilityZoneBalance,
+    CapacitySize,
+    ComponentSpecification,
+    ComputeResourceRequirements,
+    Container,
+    ContainerMetricsConfig,
+    DataCacheConfig,
+    DeploymentConfig,
+    InferenceComponentSpec,
+    MetricsEndpoint,
+    RollingUpdatePolicy,
+    RuntimeConfig,
+    SchedulingConfig,
+    StartupParameters,
+)
+from ic_operator.models.status import (
+    Condition,
+    DeploymentOutcome,
+    InferenceComponentStatus,
+    LastDeployment,
+)
+
+__all__ = [
+    "INSTANCE_TYPES",
+    "Alarm",
+    "AutoRollbackConfiguration",
+    "AvailabilityZoneBalance",
+    "CapacitySize",
+    "ComponentSpecification",
+    "ComputeResourceRequirements",
+    "Condition",
+    "Container",
+    "ContainerMetricsConfig",
+    "DataCacheConfig",
+    "DeploymentConfig",
+    "DeploymentOutcome",
+    "InferenceComponentSpec",
+    "InferenceComponentStatus",
+    "InstanceType",
+    "LastDeployment",
+    "MetricsEndpoint",
+    "RollingUpdatePolicy",
+    "RuntimeConfig",
+    "SchedulingConfig",
+    "StartupParameters",
+    "validation_message",
+]

@@ -1,0 +1,142 @@
+"""The `InferenceComponent` status the operator writes.
+
+Parsing is lenient (unknown keys ignored) because the status outlives
+operator versions: a newer operator must read what an older one wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from ic_operator.models._base import K8sModel
+from ic_operator.models.spec import DeploymentConfig
+
+DeploymentOutcome = Literal["InProgress", "Succeeded", "RolledBack", "Failed"]
+
+
+class _StatusModel(K8sModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Condition(_StatusModel):
+    """One aspect of the resource's state, in the Kubernetes condition convention."""
+
+    type: str = Field(
+        description="Condition type: Ready, Progressing or Degraded.",
+    )
+    status: Literal["True", "False", "Unknown"] = Field(
+        description="True, False or Unknown.",
+    )
+    reason: str = Field(
+        default="",
+        description="One CamelCase word that says why, for example RolledBack or InvalidSpec.",
+    )
+    message: str = Field(
+        default="",
+        description="Human-readable details, for example SageMaker's failure reason.",
+    )
+    last_transition_time: str | None = Field(
+        default=None,
+        description="When the status last changed (RFC 3339).",
+    )
+    observed_generation: int | None = Field(
+        default=None,
+        description="metadata.generation of the spec this condition was computed for.",
+    )
+
+
+class LastDeployment(_StatusModel):
+    """The last spec change the operator sent to SageMaker, and how it ended."""
+
+    generation: int = Field(description="metadata.generation that was deployed.")
+    spec_hash: str = Field(
+        description="Hash of the deployed specification; the same failed spec is not retried.",
+    )
+    deployment_config: DeploymentConfig | None = Field(
+        default=None,
+        description="The deploymentConfig the update was sent with.",
+    )
+    started_at: str | None = Field(default=None, description="When the update was sent (RFC 3339).")
+    finished_at: str | None = Field(
+        default=None, description="When SageMaker finished it (RFC 3339)."
+    )
+    outcome: DeploymentOutcome = Field(
+        description="InProgress, Succeeded, RolledBack (SageMaker kept the old spec) or Failed.",
+    )
+    failure_reason: str | None = Field(
+        default=None,
+        description="SageMaker's FailureReason when the deployment rolled back or failed.",
+    )
+    previous_failure_reason: str | None = Field(
+        default=None,
+        description=(
+            "SageMaker's FailureReason before this deployment started; a FailureReason equal "
+            "to it afterwards is stale, not a new failure."
+        ),
+    )
+    retry_token: str | None = Field(
+        default=None,
+        description=(
+            "Value of the sagemaker.ic-operator.io/retry annotation this deployment was made "
+            "under; changing the annotation retries a spec that rolled back."
+        ),
+    )
+
+
+class InferenceComponentStatus(_StatusModel):
+    """Observed state of the inference component, as the operator last saw it."""
+
+    observed_generation: int | None = Field(
+        default=None,
+        description="metadata.generation of the spec the operator last acted on.",
+    )
+    inference_component_name: str | None = Field(
+        default=None, description="Name of the inference component in SageMaker."
+    )
+    inference_component_arn: str | None = Field(
+        default=None, description="ARN of the inference component."
+    )
+    endpoint_arn: str | None = Field(default=None, description="ARN of the hosting endpoint.")
+    region: str | None = Field(default=None, description="AWS Region of the component.")
+    inference_component_status: str | None = Field(
+        default=None,
+        description=(
+            "SageMaker's status: Creating, InService, Updating, Failed, Deleting or NotFound."
+        ),
+    )
+    failure_reason: str | None = Field(
+        default=None, description="SageMaker's FailureReason, when it reports one."
+    )
+    desired_copy_count: int | None = Field(
+        default=None, description="Copies SageMaker is asked to run (DesiredCopyCount)."
+    )
+    current_copy_count: int | None = Field(
+        default=None, description="Copies running now (CurrentCopyCount)."
+    )
+    copies: str | None = Field(default=None, description="current/desired copy count, for display.")
+    resolved_image: str | None = Field(
+        default=None, description="The image digest SageMaker resolved the requested image to."
+    )
+    tags_hash: str | None = Field(
+        default=None,
+        description="Hash of the tags last written to SageMaker; tags are re-read when it differs.",
+    )
+    last_deployment: LastDeployment | None = Field(
+        default=None, description="The last spec change sent to SageMaker and its outcome."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Progressing and Degraded, one entry per type.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+
+    @classmethod
+    def parse(cls, status: Mapping[str, Any]) -> InferenceComponentStatus:
+        """Read a stored status; unknown keys are ignored."""
+        return cls.model_validate(dict(status))

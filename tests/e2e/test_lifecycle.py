@@ -1,0 +1,366 @@
+"""The operator end to end: a real process, the real API server, the emulator over HTTP.
+
+Every claim is proved twice, from the resource's status (what a user reads) and
+from the emulator's call log (what SageMaker was actually asked to do).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.emulator import wait_for
+from tests.fixtures.operator import IMAGE, World
+
+pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
+
+ROLLING = {
+    "rollingUpdatePolicy": {
+        "maximumBatchSize": {"type": "COPY_COUNT", "value": 1},
+        "waitIntervalInSeconds": 60,
+        "maximumExecutionTimeoutInSeconds": 1800,
+        "rollbackMaximumBatchSize": {"type": "COPY_COUNT", "value": 2},
+    },
+    "autoRollbackConfiguration": {"alarms": [{"alarmName": "e2e-5xx"}]},
+}
+ROLLING_WIRE = {
+    "RollingUpdatePolicy": {
+        "MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 1},
+        "WaitIntervalInSeconds": 60,
+        "MaximumExecutionTimeoutInSeconds": 1800,
+        "RollbackMaximumBatchSize": {"Type": "COPY_COUNT", "Value": 2},
+    },
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "e2e-5xx"}]},
+}
+AWS = Path(
+    os.environ.get(
+        "IC_OPERATOR_AWSCLI",
+        Path.home() / ".cache/sagemaker-ic-operator/awscli-venv/bin/aws",
+    )
+)
+
+
+def image(tag: str) -> str:
+    return IMAGE.rsplit(":", 1)[0] + ":" + tag
+
+
+def set_image(world: World, name: str, new_image: str) -> None:
+    world.patch(name, {"spec": {"specification": {"container": {"image": new_image}}}})
+
+
+def deployed_image(world: World, name: str) -> str:
+    spec = world.describe(name)["Specification"]
+    return str(spec["Container"]["DeployedImage"]["SpecifiedImage"])
+
+
+def updates(world: World, name: str) -> list[dict[str, Any]]:
+    return [c["request"] for c in world.calls("UpdateInferenceComponent", name) if not c["error"]]
+
+
+def wait_resyncs(world: World, name: str, count: int = 3) -> None:
+    """Wait until the operator has looked at SageMaker `count` more times (drift checks)."""
+    seen = len(world.calls("DescribeInferenceComponent", name))
+    wait_for(
+        lambda: len(world.calls("DescribeInferenceComponent", name)) >= seen + count,
+        timeout=30,
+        interval=0.2,
+        what=f"{count} more drift checks of {name}",
+    )
+
+
+# ---------------------------------------------------------------------------- 1
+
+
+def test_create_reaches_ready(world: World) -> None:
+    world.apply(world.manifest("chat"))
+    obj = world.wait_ready("chat")
+    status = obj["status"]
+    assert status["inferenceComponentStatus"] == "InService"
+    assert status["inferenceComponentArn"].endswith(":inference-component/chat")
+    assert status["copies"] == "4/4"
+    assert "@sha256:" in status["resolvedImage"]
+    assert status["lastDeployment"]["outcome"] == "Succeeded"
+    assert [c["type"] for c in status["conditions"]] == ["Ready", "Progressing", "Degraded"]
+    assert len(world.calls("CreateInferenceComponent", "chat")) == 1
+    tags = world.sagemaker.list_tags(ResourceArn=status["inferenceComponentArn"])["Tags"]
+    keys = {t["Key"]: t["Value"] for t in tags}
+    assert keys["sagemaker.ic-operator.io/owner-uid"] == obj["metadata"]["uid"]
+    assert keys["team"] == "e2e"
+    reasons = {e["reason"] for e in world.events("chat")}
+    assert {"Creating", "Deployed"} <= reasons
+    table = world.kubectl("get", "smic", "-n", world.namespace).stdout
+    assert "chat" in table and "4/4" in table and "InService" in table
+
+
+# ---------------------------------------------------------------------------- 2
+
+
+def test_image_change_rolls_out_in_batches_with_the_deployment_config(world: World) -> None:
+    world.apply(world.manifest("chat", deployment=ROLLING))
+    world.wait_ready("chat")
+    world.emulator.admin.clear_calls()
+    set_image(world, "chat", image("0.30.0-cpu-full"))
+    obj = world.wait_ready("chat", generation=2, timeout=90)
+    assert obj["status"]["lastDeployment"]["outcome"] == "Succeeded"
+    assert obj["status"]["lastDeployment"]["generation"] == 2
+    sent = updates(world, "chat")
+    assert len(sent) == 1
+    assert sent[0]["DeploymentConfig"] == ROLLING_WIRE
+    assert sent[0]["Specification"]["Container"]["Image"] == image("0.30.0-cpu-full")
+    assert "RuntimeConfig" not in sent[0]
+    assert deployed_image(world, "chat") == image("0.30.0-cpu-full")
+    # One new copy at a time: the emulator saw 5 copies (4 + a batch of 1) four times.
+    surges = [h for h in world.emulator.admin.history("chat") if h["current"] == 5]
+    assert len(surges) == 4
+    assert world.calls("CreateInferenceComponent", "chat") == []
+
+
+# ---------------------------------------------------------------------------- 3
+
+
+def test_copy_count_change_scales_without_redeploying(world: World) -> None:
+    world.apply(world.manifest("chat"))
+    world.wait_ready("chat")
+    world.emulator.admin.clear_calls()
+    world.patch("chat", {"spec": {"runtimeConfig": {"copyCount": 6}}})
+    obj = world.wait_ready("chat", generation=2)
+    wait_for(lambda: (world.get("chat") or {})["status"].get("copies") == "6/6", timeout=30,
+             what="copies 6/6")  # fmt: skip
+    scales = world.calls("UpdateInferenceComponentRuntimeConfig", "chat")
+    assert [c["request"]["DesiredRuntimeConfig"] for c in scales] == [{"CopyCount": 6}]
+    assert updates(world, "chat") == []
+    assert obj["status"]["lastDeployment"]["generation"] == 1  # no new deployment
+
+
+# ---------------------------------------------------------------------------- 4
+
+
+def test_alarm_rolls_back_and_the_same_spec_is_not_retried(world: World) -> None:
+    world.apply(world.manifest("chat", deployment=ROLLING))
+    world.wait_ready("chat")
+    world.emulator.admin.set_alarm("e2e-5xx", "ALARM")
+    set_image(world, "chat", image("bad"))
+    obj = world.wait_condition("chat", "Degraded", "True", reason="RolledBack", generation=2,
+                               timeout=90)  # fmt: skip
+    status = obj["status"]
+    assert status["lastDeployment"]["outcome"] == "RolledBack"
+    assert "e2e-5xx" in status["lastDeployment"]["failureReason"]
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "RolledBack")
+    assert deployed_image(world, "chat") == IMAGE
+    warnings = [e for e in world.events("chat") if e["type"] == "Warning"]
+    assert any(e["reason"] == "RolledBack" and "e2e-5xx" in e["message"] for e in warnings)
+    assert len(updates(world, "chat")) == 1
+    wait_resyncs(world, "chat", 4)
+    assert len(updates(world, "chat")) == 1, "the rolled-back spec was sent again"
+
+    world.emulator.admin.set_alarm("e2e-5xx", "OK")
+    set_image(world, "chat", image("0.30.0-cpu-full"))
+    world.wait_ready("chat", generation=3, timeout=90)
+    assert len(updates(world, "chat")) == 2
+    assert deployed_image(world, "chat") == image("0.30.0-cpu-full")
+
+
+def test_retry_annotation_redeploys_a_rolled_back_spec_once(world: World) -> None:
+    world.apply(world.manifest("chat", deployment=ROLLING))
+    world.wait_ready("chat")
+    world.emulator.admin.set_alarm("e2e-5xx", "ALARM")
+    set_image(world, "chat", image("flaky"))
+    world.wait_condition("chat", "Degraded", "True", reason="RolledBack", generation=2, timeout=90)
+    world.emulator.admin.set_alarm("e2e-5xx", "OK")
+    world.patch("chat", {"metadata": {"annotations": {"sagemaker.ic-operator.io/retry": "1"}}})
+    world.wait_ready("chat", timeout=90)
+    assert len(updates(world, "chat")) == 2
+    assert deployed_image(world, "chat") == image("flaky")
+
+
+# ---------------------------------------------------------------------------- 5
+
+
+def aws(world: World, *args: str) -> dict[str, Any]:
+    assert AWS.exists(), f"AWS CLI not installed at {AWS}: run `make awscli`"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    out = subprocess.run(
+        [str(AWS), "--endpoint-url", world.emulator.url, "--output", "json", "sagemaker", *args],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout or "{}")  # type: ignore[no-any-return]
+
+
+def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
+    world: World,
+) -> None:
+    world.apply(world.manifest("owned"))
+    world.apply(world.manifest("scaled", owner="External"))
+    world.wait_ready("owned")
+    world.wait_ready("scaled")
+
+    # Someone changes both from the AWS CLI.
+    spec = {
+        "Container": {"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}},
+        "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+    }
+    aws(world, "update-inference-component", "--inference-component-name", "owned",
+        "--specification", json.dumps(spec))  # fmt: skip
+    aws(world, "update-inference-component-runtime-config", "--inference-component-name",
+        "scaled", "--desired-runtime-config", "CopyCount=7")  # fmt: skip
+
+    wait_for(lambda: deployed_image(world, "owned") == image("hotfix"), timeout=30,
+             what="the out-of-band update to land")  # fmt: skip
+    wait_for(lambda: deployed_image(world, "owned") == IMAGE, timeout=60,
+             what="the operator to correct the drift")  # fmt: skip
+    world.wait_ready("owned")
+    corrections = updates(world, "owned")
+    assert len(corrections) == 1 and corrections[0]["Specification"]["Container"]["Image"] == IMAGE
+
+    wait_resyncs(world, "scaled", 3)
+    assert world.describe("scaled")["RuntimeConfig"]["DesiredCopyCount"] == 7
+    assert world.calls("UpdateInferenceComponentRuntimeConfig", "scaled") == [
+        c for c in world.calls("UpdateInferenceComponentRuntimeConfig", "scaled")
+        if c["request"]["DesiredRuntimeConfig"] == {"CopyCount": 7}
+    ], "the operator wrote the externally owned copy count"  # fmt: skip
+    assert world.condition("scaled", "Ready")["status"] == "True"  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------- 6
+
+
+def test_edits_during_an_update_become_one_follow_up_update(world: World) -> None:
+    world.apply(world.manifest("chat", deployment=ROLLING))
+    world.wait_ready("chat")
+    world.emulator.admin.clear_calls()
+    set_image(world, "chat", image("v1"))
+    wait_for(lambda: updates(world, "chat"), timeout=30, what="the first update")
+    for n in range(2, 12):
+        set_image(world, "chat", image(f"v{n}"))
+    world.wait_ready("chat", generation=12, timeout=120)
+    sent = [u["Specification"]["Container"]["Image"] for u in updates(world, "chat")]
+    assert sent == [image("v1"), image("v11")]
+    assert deployed_image(world, "chat") == image("v11")
+
+
+# ---------------------------------------------------------------------------- 7
+
+
+def test_operator_killed_mid_update_converges_without_duplicates(world: World) -> None:
+    world.apply(world.manifest("chat", deployment=ROLLING))
+    world.wait_ready("chat")
+    set_image(world, "chat", image("v2"))
+    wait_for(lambda: updates(world, "chat"), timeout=30, what="the update call")
+    world.operator.kill()
+    set_image(world, "chat", image("v3"))  # an edit while the operator is down
+    world.operator.start()
+    world.wait_ready("chat", generation=3, timeout=120)
+    assert len(world.calls("CreateInferenceComponent", "chat")) == 1
+    sent = [u["Specification"]["Container"]["Image"] for u in updates(world, "chat")]
+    assert sent == [image("v2"), image("v3")]
+    assert deployed_image(world, "chat") == image("v3")
+
+
+def test_operator_killed_during_create_adopts_its_own_component(world: World) -> None:
+    world.apply(world.manifest("chat"))
+    wait_for(lambda: world.calls("CreateInferenceComponent", "chat"), timeout=30,
+             what="the create call")  # fmt: skip
+    world.operator.kill()
+    world.operator.start()
+    world.wait_ready("chat", timeout=60)
+    assert len(world.calls("CreateInferenceComponent", "chat")) == 1
+    assert world.condition("chat", "Degraded")["status"] == "False"  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------- 8
+
+
+def test_delete_policies(world: World) -> None:
+    world.apply(world.manifest("doomed"))
+    world.apply(world.manifest("kept", deletionPolicy="Retain"))
+    world.wait_ready("doomed")
+    world.wait_ready("kept")
+    world.kubectl("delete", "smic", "doomed", "kept", "-n", world.namespace, "--wait=true",
+                  timeout=90)  # fmt: skip
+    assert world.get("doomed") is None and world.get("kept") is None
+    assert len(world.calls("DeleteInferenceComponent", "doomed")) == 1
+    assert world.calls("DeleteInferenceComponent", "kept") == []
+    with pytest.raises(world.sagemaker.exceptions.ClientError, match="Could not find"):
+        world.describe("doomed")
+    assert world.describe("kept")["InferenceComponentStatus"] == "InService"
+
+
+# ---------------------------------------------------------------------------- 9
+
+
+def test_converges_under_throttling_and_server_errors(world: World) -> None:
+    world.emulator.admin.set_faults(throttle_rate=0.3, server_error_rate=0.3, seed=7)
+    try:
+        world.apply(world.manifest("chat", deployment=ROLLING))
+        world.wait_ready("chat", timeout=120)
+        set_image(world, "chat", image("0.30.0-cpu-full"))
+        world.wait_ready("chat", generation=2, timeout=120)
+        injected = [c for c in world.calls(component="chat") if c["error"]]
+    finally:
+        world.emulator.admin.set_faults()
+    assert deployed_image(world, "chat") == image("0.30.0-cpu-full")
+    assert len(world.calls("CreateInferenceComponent", "chat")) >= 1
+    assert len([c for c in world.calls("CreateInferenceComponent", "chat") if not c["error"]]) == 1
+    assert len(updates(world, "chat")) == 1
+    assert injected, "no fault was injected: the test proved nothing"
+
+
+# ---------------------------------------------------------------------------- 10
+
+
+def test_in_sync_means_zero_write_calls(world: World) -> None:
+    world.apply(world.manifest("chat", deployment=ROLLING))
+    world.wait_ready("chat")
+    world.emulator.admin.clear_calls()
+    wait_resyncs(world, "chat", 5)
+    assert world.writes("chat") == []
+    assert world.condition("chat", "Ready")["status"] == "True"  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------- ownership, rejection
+
+
+def test_foreign_component_is_reported_then_adopted_on_request(world: World) -> None:
+    world.sagemaker.create_inference_component(
+        InferenceComponentName="legacy",
+        EndpointName=world.endpoint,
+        VariantName="AllTraffic",
+        Specification={
+            "Container": {"Image": IMAGE, "Environment": {"LOG_LEVEL": "info"}},
+            "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+        },
+        RuntimeConfig={"CopyCount": 4},
+    )  # fmt: skip
+    world.apply(world.manifest("legacy"))
+    world.wait_condition("legacy", "Degraded", "True", reason="AlreadyExists")
+    # The only write so far is the test's own Create: the operator touched nothing.
+    assert [c["operation"] for c in world.writes("legacy")] == ["CreateInferenceComponent"]
+    world.patch("legacy", {"spec": {"adoptionPolicy": "IfExists"}})
+    world.wait_ready("legacy", generation=2)
+    assert updates(world, "legacy") == [], "an in-sync component was redeployed on adoption"
+    arn = world.describe("legacy")["InferenceComponentArn"]
+    tags = {t["Key"] for t in world.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+    assert "sagemaker.ic-operator.io/owner-uid" in tags
+
+
+def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -> None:
+    manifest = world.manifest("lost")
+    manifest["spec"]["endpointName"] = "no-such-endpoint"
+    world.apply(manifest)
+    obj = world.wait_condition("lost", "Degraded", "True", reason="InvalidSpec")
+    assert "no-such-endpoint" in next(
+        c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded"
+    )
+    wait_resyncs(world, "lost", 3)
+    assert len(world.calls("CreateInferenceComponent", "lost")) == 1

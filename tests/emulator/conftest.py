@@ -1,0 +1,46 @@
+"""Fixtures for the emulator's own tests: a fast emulator (time scale 0.001) and helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.config import Config
+
+from ic_operator.emulator import EmulatorThread
+from tests.fixtures.emulator import ACCOUNT_ID, REGION, Admin, RunningEmulator, ic_endpoint
+
+FAST_SCALE = 0.001
+
+
+@pytest.fixture(scope="session")
+def fast_emulator() -> Iterator[RunningEmulator]:
+    with EmulatorThread(time_scale=FAST_SCALE, region=REGION, account_id=ACCOUNT_ID) as thread:
+        yield RunningEmulator(thread)
+
+
+@pytest.fixture
+def admin(fast_emulator: RunningEmulator) -> Admin:
+    fast_emulator.admin.reset()
+    return fast_emulator.admin
+
+
+@pytest.fixture(scope="session")
+def fast_client(fast_emulator: RunningEmulator) -> Any:
+    return fast_emulator.client(
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+
+
+@pytest.fixture
+def sm(fast_client: Any, admin: Admin) -> Any:
+    """A client that reports errors at once (no retries), on a freshly reset emulator."""
+    return fast_client
+
+
+@pytest.fixture
+def endpoint(sm: Any) -> str:
+    """An InService IC endpoint `ep`: one ml.g5.12xlarge (4 GPUs, 48 vCPU, 192 GiB)."""
+    ic_endpoint(sm, "ep")
+    return "ep"
