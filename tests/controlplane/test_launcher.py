@@ -235,3 +235,28 @@ def test_failed_start_reports_the_log_and_leaves_nothing(
         plane.start()
     assert plane.processes == []
     assert _processes_mentioning(str(workdir)) == []
+
+
+def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: Path) -> None:
+    directory = tmp_path / "sandbox"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ic_operator.cli", "sandbox", "--dir", str(directory), "--no-build"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: (directory / "env").exists() or proc.poll() is not None, "DIR/env", 120)
+        assert proc.poll() is None, proc.communicate()
+        etcd_data = str(directory / "controlplane" / "etcd-data")
+        [etcd] = _processes_mentioning(etcd_data)
+        os.kill(etcd, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert "sandbox: etcd exited with -9" in err
+        assert _processes_mentioning(str(directory / "controlplane")) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -139,8 +139,11 @@ class ControlPlane:
         _live.discard(self)
 
     def _stop_processes(self) -> None:
+        # A kube-apiserver whose etcd is gone never finishes a graceful shutdown; when
+        # any server has already died, the rest get a short grace before SIGKILL.
+        grace = 10.0 if all(p.running() for p in self.processes) else 1.0
         for process in reversed(self.processes):
-            process.stop()
+            process.stop(timeout=grace)
         self.processes = []
 
     def __enter__(self) -> ControlPlane:
