@@ -174,6 +174,7 @@ class ControlPlane:
     def _start_once(self) -> None:
         for owned in ("etcd-data", "pki", "logs"):
             shutil.rmtree(self.workdir / owned, ignore_errors=True)
+        self.kubeconfig.unlink(missing_ok=True)  # a stale one would point at a dead port
         self.workdir.mkdir(parents=True, exist_ok=True)
         pki = self.pki = certs.generate(self.workdir / "pki")
         deadline = time.monotonic() + self.start_timeout
