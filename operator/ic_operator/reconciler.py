@@ -65,6 +65,30 @@ class Result:
     outcome: str = ""  # for metrics and logs
 
 
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch that turns ``old`` into ``new``.
+
+    Keys of ``old`` missing from ``new`` become null, so a cleared field (an old
+    failureReason, say) really disappears instead of lingering in the object.
+    """
+    patch: dict[str, Any] = dict(new)
+    for key, value in old.items():
+        if key not in new:
+            patch[key] = None
+        elif isinstance(value, Mapping) and isinstance(new[key], Mapping):
+            patch[key] = merge_patch(value, new[key])
+    return patch
+
+
+def key_union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Both documents' keys, nested; values from ``b`` (only the shape matters here)."""
+    out: dict[str, Any] = {**a, **b}
+    for key in a.keys() & b.keys():
+        if isinstance(a[key], Mapping) and isinstance(b[key], Mapping):
+            out[key] = key_union(a[key], b[key])
+    return out
+
+
 def tags_digest(tags: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(tags.items())).encode()).hexdigest()[:16]
 
@@ -83,6 +107,13 @@ class Reconciler:
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._errors: dict[str, int] = {}  # consecutive failed passes per UID, for backoff
+        # The status this process last wrote, per UID. kopf applies a handler's patch only
+        # after the handler returns, so a timer pass queued behind a change handler would
+        # otherwise start from a stale body and overwrite a deployment record just made.
+        self._written: dict[str, dict[str, Any]] = {}
+        # After a failure, timer passes stay away from SageMaker until this monotonic time;
+        # a spec or annotation change (trigger "change") still tries at once.
+        self._not_before: dict[str, float] = {}
 
     def lock(self, uid: str) -> asyncio.Lock:
         """One pass at a time per object: change handlers and the timer share it."""
@@ -91,12 +122,17 @@ class Reconciler:
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
         self._errors.pop(uid, None)
+        self._written.pop(uid, None)
+        self._not_before.pop(uid, None)
         metrics.COMPONENT_TABLE.forget(uid)
 
     def backoff(self, uid: str, base: float, cap: float) -> float:
+        """Exponential, jittered, and binding on the resync timer too (see ``reconcile``)."""
         n = self._errors.get(uid, 0)
         self._errors[uid] = n + 1
-        return min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
+        delay = min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
+        self._not_before[uid] = time.monotonic() + delay
+        return delay
 
     # ------------------------------------------------------------------ converge
 
@@ -104,17 +140,25 @@ class Reconciler:
         meta = body.get("metadata", {})
         uid = str(meta.get("uid", ""))
         started = time.monotonic()
+        if trigger == "timer" and time.monotonic() < self._not_before.get(uid, 0.0):
+            metrics.RECONCILES.labels(trigger=trigger, outcome="BackingOff").inc()
+            return Result(status={}, outcome="BackingOff")
         async with self.lock(uid):
-            result = await self._reconcile(body)
+            stored = dict(body.get("status") or {})
+            base = self._written.get(uid, stored)
+            result = await self._reconcile(body, base)
+            if result.status:
+                self._written[uid] = result.status
+                result.status = merge_patch(key_union(stored, base), result.status)
         metrics.RECONCILES.labels(trigger=trigger, outcome=result.outcome).inc()
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
 
-    async def _reconcile(self, body: Mapping[str, Any]) -> Result:
+    async def _reconcile(self, body: Mapping[str, Any], base: Mapping[str, Any]) -> Result:
         meta = body.get("metadata", {})
         uid = str(meta.get("uid", ""))
         generation = int(meta.get("generation", 0))
-        status = InferenceComponentStatus.parse(body.get("status") or {})
+        status = InferenceComponentStatus.parse(base)
         now = self.clock()
 
         try:
@@ -252,7 +296,18 @@ class Reconciler:
     ) -> Result:
         """One place decides what each kind of SageMaker failure means for the resource."""
         uid = desired.uid
-        if err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
+        if err.kind is ErrorKind.NOT_FOUND and err.operation == "CreateInferenceComponent":
+            # The endpoint (or base component) is not there yet: GitOps tools often apply
+            # the component before the endpoint exists, so wait for it, slowly.
+            the_plan = Plan(
+                Act.BLOCKED,
+                "EndpointNotFound",
+                f"{err.message} The operator retries with backoff; set the annotation "
+                f"{RETRY_ANNOTATION} to retry at once.",
+                degraded=True,
+                delay=self.backoff(uid, 30, 600),
+            )
+        elif err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
             # A transition started or ended under us: look again soon.
             the_plan = Plan(
                 Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}", delay=self.poll.minimum

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.emulator import wait_for
+from tests.fixtures.emulator import ic_endpoint, wait_for
 from tests.fixtures.operator import IMAGE, World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
@@ -208,7 +208,10 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
     # Someone changes both from the AWS CLI.
     spec = {
         "Container": {"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}},
-        "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+        "ComputeResourceRequirements": {
+            "NumberOfCpuCoresRequired": 1,
+            "MinMemoryRequiredInMb": 1024,
+        },
     }
     aws(world, "update-inference-component", "--inference-component-name", "owned",
         "--specification", json.dumps(spec))  # fmt: skip
@@ -220,8 +223,9 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
     wait_for(lambda: deployed_image(world, "owned") == IMAGE, timeout=60,
              what="the operator to correct the drift")  # fmt: skip
     world.wait_ready("owned")
-    corrections = updates(world, "owned")
-    assert len(corrections) == 1 and corrections[0]["Specification"]["Container"]["Image"] == IMAGE
+    # The AWS CLI's own update, then exactly one correction by the operator.
+    sent = [u["Specification"]["Container"]["Image"] for u in updates(world, "owned")]
+    assert sent == [image("hotfix"), IMAGE]
 
     wait_resyncs(world, "scaled", 3)
     assert world.describe("scaled")["RuntimeConfig"]["DesiredCopyCount"] == 7
@@ -338,10 +342,13 @@ def test_foreign_component_is_reported_then_adopted_on_request(world: World) -> 
         VariantName="AllTraffic",
         Specification={
             "Container": {"Image": IMAGE, "Environment": {"LOG_LEVEL": "info"}},
-            "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+            "ComputeResourceRequirements": {
+                "NumberOfCpuCoresRequired": 1,
+                "MinMemoryRequiredInMb": 1024,
+            },
         },
         RuntimeConfig={"CopyCount": 4},
-    )  # fmt: skip
+    )
     world.apply(world.manifest("legacy"))
     world.wait_condition("legacy", "Degraded", "True", reason="AlreadyExists")
     # The only write so far is the test's own Create: the operator touched nothing.
@@ -354,13 +361,42 @@ def test_foreign_component_is_reported_then_adopted_on_request(world: World) -> 
     assert "sagemaker.ic-operator.io/owner-uid" in tags
 
 
-def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -> None:
-    manifest = world.manifest("lost")
-    manifest["spec"]["endpointName"] = "no-such-endpoint"
+def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(world: World) -> None:
+    manifest = world.manifest("early")
+    manifest["spec"]["endpointName"] = "later-endpoint"
     world.apply(manifest)
-    obj = world.wait_condition("lost", "Degraded", "True", reason="InvalidSpec")
-    assert "no-such-endpoint" in next(
-        c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded"
+    obj = world.wait_condition("early", "Degraded", "True", reason="EndpointNotFound")
+    message = next(c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded")
+    assert "later-endpoint" in message
+    # The resync timer keeps coming back but stays away from SageMaker while backing off.
+    wait_for(
+        lambda: (
+            world.operator.metric(
+                "ic_operator_reconciles_total", trigger="timer", outcome="BackingOff"
+            )
+            >= 3
+        ),
+        timeout=30,
+        interval=0.2,
+        what="three timer passes backing off",
     )
-    wait_resyncs(world, "lost", 3)
-    assert len(world.calls("CreateInferenceComponent", "lost")) == 1
+    assert len(world.calls("CreateInferenceComponent", "early")) == 1, "no backoff"
+
+    ic_endpoint(world.sagemaker, "later-endpoint", instance_type="ml.m5.4xlarge", count=2)
+    world.patch("early", {"metadata": {"annotations": {"sagemaker.ic-operator.io/retry": "now"}}})
+    world.wait_ready("early")
+    assert len(world.calls("CreateInferenceComponent", "early")) == 2
+
+
+def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -> None:
+    # Capacity-style mistakes pass admission but not SageMaker: 3 copies of 60 cores
+    # cannot fit two 16-core instances, and batch size is judged against copies.
+    manifest = world.manifest("greedy", copies=1)
+    manifest["spec"]["specification"]["modelName"] = "no-such-model"
+    world.apply(manifest)
+    obj = world.wait_condition("greedy", "Degraded", "True", reason="InvalidSpec")
+    message = next(c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded")
+    assert "no-such-model" in message
+    assert obj["status"]["lastDeployment"]["outcome"] == "Failed"
+    wait_resyncs(world, "greedy", 3)
+    assert len(world.calls("CreateInferenceComponent", "greedy")) == 1

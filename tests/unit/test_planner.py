@@ -13,6 +13,7 @@ from ic_operator.planner import (
     plan_delete,
     tag_changes,
 )
+from ic_operator.reconciler import key_union, merge_patch
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,
@@ -395,3 +396,14 @@ def test_adapter_create_has_no_variant_or_copy_count():
     result = plan(desired_of(spec), observed(None), status_of(arn=None))
     assert result.action is Act.CREATE and result.request is not None
     assert "VariantName" not in result.request and "RuntimeConfig" not in result.request
+
+
+def test_merge_patch_nulls_cleared_fields_at_every_depth():
+    old = {"failureReason": "x", "lastDeployment": {"outcome": "RolledBack", "failureReason": "a"}}
+    new = {"lastDeployment": {"outcome": "InProgress"}, "copies": "1/1"}
+    assert merge_patch(old, new) == {
+        "failureReason": None,
+        "lastDeployment": {"outcome": "InProgress", "failureReason": None},
+        "copies": "1/1",
+    }
+    assert key_union({"a": {"x": 1}}, {"a": {"y": 2}, "b": 3}) == {"a": {"x": 1, "y": 2}, "b": 3}

@@ -1,0 +1,107 @@
+-- Argo CD health for sagemaker.ic-operator.io/InferenceComponent.
+--
+-- The operator reports three conditions (Ready, Progressing, Degraded), each
+-- with its own observedGeneration, and status.observedGeneration. A result is
+-- only trusted when it describes the current spec: right after a sync the
+-- conditions still speak about the previous generation, and showing that as
+-- Healthy (or Degraded) would let a sync wave move on (or alarm) too early.
+--
+--   current generation not yet processed        -> Progressing
+--   Degraded=True                                -> Degraded (the condition's message)
+--   Ready=True                                   -> Healthy
+--   anything else (no status, rolling, waiting)  -> Progressing
+--
+-- Written for Argo CD's Lua 5.1 (gopher-lua): base and string libraries only.
+
+local hs = {}
+
+local function find_condition(conditions, condition_type)
+  if conditions == nil then
+    return nil
+  end
+  for _, condition in ipairs(conditions) do
+    if condition.type == condition_type then
+      return condition
+    end
+  end
+  return nil
+end
+
+local function describe(condition)
+  local reason = condition.reason
+  local message = condition.message
+  if reason ~= nil and reason ~= "" and message ~= nil and message ~= "" then
+    return reason .. ": " .. message
+  end
+  if message ~= nil and message ~= "" then
+    return message
+  end
+  if reason ~= nil and reason ~= "" then
+    return reason
+  end
+  return condition.type .. " is " .. tostring(condition.status)
+end
+
+-- A condition is current when it was computed for this generation; a condition
+-- without its own observedGeneration falls back to the status-level one.
+local function is_current(condition, generation, status_generation)
+  if generation == nil then
+    return true
+  end
+  local observed = condition.observedGeneration
+  if observed == nil then
+    observed = status_generation
+  end
+  return observed ~= nil and observed >= generation
+end
+
+local generation = nil
+if obj.metadata ~= nil then
+  generation = obj.metadata.generation
+end
+local status = obj.status
+
+if status == nil or (status.conditions == nil and status.observedGeneration == nil) then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to report status"
+  return hs
+end
+
+local status_generation = status.observedGeneration
+if generation ~= nil and (status_generation == nil or status_generation < generation) then
+  hs.status = "Progressing"
+  if status_generation == nil then
+    hs.message = "Waiting for the operator to process generation " .. tostring(generation)
+  else
+    hs.message = "Waiting for the operator to process generation " .. tostring(generation)
+      .. " (last processed: " .. tostring(status_generation) .. ")"
+  end
+  return hs
+end
+
+local conditions = status.conditions
+local degraded = find_condition(conditions, "Degraded")
+local ready = find_condition(conditions, "Ready")
+local progressing = find_condition(conditions, "Progressing")
+
+if degraded ~= nil and degraded.status == "True" and is_current(degraded, generation, status_generation) then
+  hs.status = "Degraded"
+  hs.message = describe(degraded)
+  return hs
+end
+
+if ready ~= nil and ready.status == "True" and is_current(ready, generation, status_generation) then
+  hs.status = "Healthy"
+  hs.message = describe(ready)
+  return hs
+end
+
+hs.status = "Progressing"
+if progressing ~= nil and progressing.status == "True" then
+  hs.message = describe(progressing)
+elseif ready ~= nil then
+  hs.message = describe(ready)
+else
+  hs.message = "Waiting for the Ready condition"
+end
+return hs

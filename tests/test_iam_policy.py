@@ -1,0 +1,147 @@
+"""docs/iam-policy.json grants exactly what the SageMaker gateway can call.
+
+`ic_operator.sagemaker.OPERATIONS` is the allow-list the client enforces; the
+policy must cover each operation (or the operator fails with AccessDenied in
+production) and nothing more (or the policy is not least privilege).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+
+from ic_operator.sagemaker import OPERATIONS
+
+POLICY_PATH = Path(__file__).resolve().parents[1] / "docs" / "iam-policy.json"
+IC_ARN = "arn:aws:sagemaker:*:*:inference-component/*"
+ENDPOINT_ARN = "arn:aws:sagemaker:*:*:endpoint/*"
+OWNER_TAG_KEY = "aws:RequestTag/sagemaker.ic-operator.io/owner-uid"
+# IAM defines no resource type for List* calls: Resource must be "*" (AWS's own
+# managed policies do the same), narrowed to this account by a condition.
+UNSCOPABLE_ACTIONS = {"sagemaker:ListInferenceComponents"}
+# Which resource types each action is granted on, per the Service Authorization
+# Reference: CreateInferenceComponent also authorizes against the endpoint.
+EXPECTED_RESOURCES = {
+    "sagemaker:CreateInferenceComponent": {IC_ARN, ENDPOINT_ARN},
+    "sagemaker:DescribeEndpoint": {ENDPOINT_ARN},
+    "sagemaker:ListInferenceComponents": {"*"},
+}
+
+
+def _policy() -> dict[str, Any]:
+    policy: dict[str, Any] = json.loads(POLICY_PATH.read_text())
+    return policy
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _statements() -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = _policy()["Statement"]
+    return statements
+
+
+def _granted() -> dict[str, set[str]]:
+    """action -> resource patterns it is allowed on, across Allow statements."""
+    granted: dict[str, set[str]] = {}
+    for statement in _statements():
+        assert statement["Effect"] == "Allow", statement
+        for action in _as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(_as_list(statement["Resource"]))
+    return granted
+
+
+def _allows(action: str, resource: str) -> bool:
+    """Does any Allow statement match this action on this resource (conditions aside)?"""
+    for statement in _statements():
+        actions = _as_list(statement["Action"])
+        resources = _as_list(statement["Resource"])
+        if any(fnmatch.fnmatchcase(action, a) for a in actions) and any(
+            fnmatch.fnmatchcase(resource, r) for r in resources
+        ):
+            return True
+    return False
+
+
+def test_policy_is_valid_iam_json() -> None:
+    policy = _policy()
+    assert policy["Version"] == "2012-10-17"
+    sids = [s["Sid"] for s in _statements()]
+    assert len(sids) == len(set(sids))
+    for statement in _statements():
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
+        assert "NotAction" not in statement and "NotResource" not in statement
+
+
+def test_every_operation_is_granted_and_nothing_else() -> None:
+    expected = {f"sagemaker:{op}" for op in OPERATIONS}
+    assert set(_granted()) == expected
+
+
+def test_operations_are_real_sagemaker_operations() -> None:
+    """A typo in OPERATIONS would make the policy grant a non-existent action."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    assert set(OPERATIONS) <= set(model.operation_names)
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_operation_is_allowed_on_its_resources(operation: str) -> None:
+    action = f"sagemaker:{operation}"
+    resources = EXPECTED_RESOURCES.get(action, {IC_ARN})
+    concrete = {
+        IC_ARN: "arn:aws:sagemaker:eu-west-1:123456789012:inference-component/llama",
+        ENDPOINT_ARN: "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/team-a-gpu",
+        "*": "arn:aws:sagemaker:eu-west-1:123456789012:inference-component/llama",
+    }
+    for resource in resources:
+        assert _allows(action, concrete[resource]), (action, resource)
+    assert _granted()[action] == resources
+
+
+def test_no_wildcard_actions() -> None:
+    for action in _granted():
+        assert action.startswith("sagemaker:"), action
+        assert "*" not in action and "?" not in action, action
+
+
+def test_resources_are_specific() -> None:
+    for action, resources in _granted().items():
+        for resource in resources:
+            if action in UNSCOPABLE_ACTIONS:
+                assert resource == "*"
+                continue
+            assert resource in {IC_ARN, ENDPOINT_ARN}, (action, resource)
+
+
+def test_unscopable_actions_are_limited_to_the_own_account() -> None:
+    for statement in _statements():
+        if "*" in _as_list(statement["Resource"]):
+            assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS
+            assert statement["Condition"] == {
+                "StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}
+            }
+
+
+def test_no_other_component_or_endpoint_is_touched() -> None:
+    """Mutations reach inference components only, never endpoints or models."""
+    for operation in ("UpdateInferenceComponent", "DeleteInferenceComponent", "AddTags"):
+        action = f"sagemaker:{operation}"
+        assert not _allows(action, "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/x")
+        assert not _allows(action, "arn:aws:sagemaker:eu-west-1:123456789012:model/x")
+    assert not _allows("sagemaker:DeleteEndpoint", "arn:aws:sagemaker:eu-west-1:1:endpoint/x")
+    assert not _allows("sagemaker:InvokeEndpoint", "arn:aws:sagemaker:eu-west-1:1:endpoint/x")
+
+
+def test_create_requires_the_owner_tag() -> None:
+    creates = [
+        s for s in _statements() if "sagemaker:CreateInferenceComponent" in _as_list(s["Action"])
+    ]
+    assert len(creates) == 1
+    assert _as_list(creates[0]["Action"]) == ["sagemaker:CreateInferenceComponent"]
+    assert creates[0]["Condition"] == {"Null": {OWNER_TAG_KEY: "false"}}
