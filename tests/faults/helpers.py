@@ -123,3 +123,8 @@ def injected(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def not_injected_failures(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in calls if c["error"] and c["error"] not in INJECTED]
+
+
+def record(scenario: str, writes: int, bound: int) -> None:
+    """One line per scenario for docs/faults.md (shown with `pytest -s` or `-rP`)."""
+    print(f"FAULTS {scenario}: {writes} write calls, bound {bound}")

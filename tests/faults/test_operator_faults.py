@@ -18,7 +18,7 @@ from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import restart_apiserver, successful, write_attempts
 from tests.fixtures.operator import World
 
-from .helpers import assert_converged, image, set_image, wait_all_ready
+from .helpers import assert_converged, image, record, set_image, wait_all_ready
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.controlplane]
 
@@ -72,6 +72,9 @@ def test_apiserver_restarted_during_updates(world: World) -> None:
     for name in names:
         assert sent[name][-1] == image(f"{name}-3"), sent
         assert sent[name] in ([image(f"{name}-2"), image(f"{name}-3")], [image(f"{name}-3")])
+    # 3 creates + at most one update per edit (2 edits each): 9 write calls at most.
+    record("kube-apiserver restart", len(write_attempts(calls)), 9)
+    assert len(write_attempts(calls)) <= 9
     assert {c["operation"] for c in write_attempts(calls)} <= {
         "CreateInferenceComponent",
         "UpdateInferenceComponent",
@@ -147,6 +150,7 @@ def test_operator_killed_twenty_times_during_updates(world: World) -> None:
         writes = len(sent.get(name, [])) + scales[name]
         assert writes <= edits[name] + KILLS, (name, writes, edits[name])
     total = sum(len(v) for v in sent.values()) + sum(scales.values())
+    record("operator SIGKILLed x20", total, sum(edits.values()) + KILLS)
     assert total <= sum(edits.values()) + KILLS, (total, dict(edits))
     # No stale spec is ever sent after a newer one (an older edit resurfacing would be a
     # lost edit in the making): the edit numbers in the images sent only go up.

@@ -28,6 +28,7 @@ from .helpers import (
     image,
     injected,
     not_injected_failures,
+    record,
     set_image,
     wait_all_ready,
 )
@@ -76,6 +77,7 @@ def test_throttling(world: World, rate: float) -> None:
     # the attempts needed for 6 successes are negative-binomial; the 1e-6 tail of that
     # distribution (17 attempts at 30 %, 29 at 50 %) is exceeded only if the operator
     # re-sends writes for reasons other than the dice.
+    record(f"throttling {rate:.0%}", len(writes), attempts_bound(6, rate))
     assert len(writes) <= attempts_bound(6, rate), len(writes)
 
 
@@ -122,6 +124,7 @@ def test_server_error_bursts(world: World) -> None:
     # window. Outside the windows nothing fails, so each write then costs one call.
     per_window = [BOTOCORE_ATTEMPTS * (2 + math.ceil(math.log2(1 + w / 2))) for w in windows]
     bound = 6 + len(NAMES) * sum(per_window)
+    record(f"5xx bursts {[round(w, 1) for w in windows]}s", len(writes), bound)
     assert len(writes) <= bound, (len(writes), windows)
 
 
@@ -139,6 +142,7 @@ def test_added_latency_on_every_call(world: World) -> None:
     # Slow answers are still answers (the client's read timeout is 30 s): the six
     # intended writes and not one more.
     writes = write_attempts(calls)
+    record("latency 300 ms", len(writes), 6)
     assert len(writes) == 6, [(c["operation"], c["error"]) for c in writes]
     assert all(c["error"] is None for c in writes)
 
@@ -191,6 +195,7 @@ def test_resource_limit_exceeded_backs_off_then_converges(world: World) -> None:
     # Bound: one rejected call per over-capacity spec (the backoff is longer than the
     # test), one successful call per feasible spec: 2 Creates + 2 scale calls.
     ops = [(c["operation"], c["error"]) for c in write_attempts(calls)]
+    record("ResourceLimitExceeded", len(ops), 4)
     assert ops == [
         ("CreateInferenceComponent", "ResourceLimitExceeded"),
         ("CreateInferenceComponent", None),
@@ -240,6 +245,7 @@ def test_emulator_restart_recreates_each_component_once(process_world: World) ->
     # poll (0.2 s here), so per component at most ENDPOINT_CREATE_SECONDS / POLL_MIN
     # refusals plus the one that succeeds.
     per_component = math.ceil(ENDPOINT_CREATE_SECONDS / POLL_MIN) + 1
+    record("emulator restart", len(writes), per_component * len(names))
     for name in names:
         assert len(mentions(writes, name)) <= per_component, name
 
@@ -305,6 +311,7 @@ def test_deletion_under_faults_keeps_retained_components(world: World) -> None:
     # per attempt (1 - 0.7 * 0.8), one success needs more than 17 attempts with p < 1e-6.
     assert {c["operation"] for c in write_attempts(during)} == {"DeleteInferenceComponent"}
     assert not_injected_failures(deletes) == []
+    record("deletion under faults", len(deletes), attempts_bound(1, 1 - 0.7 * 0.8))
     assert len(deletes) <= attempts_bound(1, 1 - 0.7 * 0.8)
     calls = world.emulator.admin.calls()
     assert_converged(world, {"stays": (IMAGE, COPIES)}, calls, also_present=("keep",))
