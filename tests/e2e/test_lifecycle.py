@@ -407,3 +407,60 @@ def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -
     assert obj["status"]["lastDeployment"]["outcome"] == "Failed"
     wait_resyncs(world, 3)
     assert len(world.calls("CreateInferenceComponent", "greedy")) == 1
+
+
+# ---------------------------------------------------------------------------- Failed, GitOps
+
+
+def test_failed_component_reports_a_way_out_and_a_fixed_spec_recreates_it(world: World) -> None:
+    world.emulator.admin.set_faults(failing_images=[image("broken")])
+    try:
+        world.apply(world.manifest("chat", image=image("broken")))
+        obj = world.wait_condition("chat", "Degraded", "True", reason="Failed", timeout=60)
+        degraded = next(c for c in obj["status"]["conditions"] if c["type"] == "Degraded")
+        assert "sagemaker.ic-operator.io/retry" in degraded["message"]
+        assert obj["status"]["inferenceComponentStatus"] == "Failed"
+        wait_resyncs(world, 3)
+        assert len(world.calls("CreateInferenceComponent", "chat")) == 1
+        assert world.calls("DeleteInferenceComponent", "chat") == []
+    finally:
+        world.emulator.admin.set_faults()
+    set_image(world, "chat", IMAGE)
+    world.wait_ready("chat", generation=2, timeout=90)
+    assert len(world.calls("DeleteInferenceComponent", "chat")) == 1
+    assert len([c for c in world.calls("CreateInferenceComponent", "chat") if not c["error"]]) == 2
+    assert deployed_image(world, "chat") == IMAGE
+
+
+def test_operator_never_writes_spec_so_gitops_sees_no_drift(world: World) -> None:
+    """Argo CD compares the live object with the manifest: only status, finalizers and the
+    operator's own annotations may differ."""
+    manifest = world.manifest("chat", deployment=ROLLING)
+    world.apply(manifest)
+    world.wait_ready("chat")
+    set_image(world, "chat", image("0.30.0-cpu-full"))
+    manifest["spec"]["specification"]["container"]["image"] = image("0.30.0-cpu-full")
+    world.wait_ready("chat", generation=2, timeout=90)
+    live = world.get("chat")
+    assert live is not None
+    # The API server fills in the CRD's schema defaults; nothing else differs.
+    defaults = {"adoptionPolicy": "Never", "deletionPolicy": "Delete"}
+    assert live["spec"] == {**defaults, **manifest["spec"]}
+    # And nobody but kubectl ever owned a spec field.
+    out = world.kubectl("get", "smic", "chat", "-n", world.namespace, "-o", "json",
+                        "--show-managed-fields")  # fmt: skip
+    spec_writers = {
+        entry["manager"]
+        for entry in json.loads(out.stdout)["metadata"]["managedFields"]
+        if "f:spec" in entry.get("fieldsV1", {})
+    }
+    assert spec_writers and all(m.startswith("kubectl") for m in spec_writers), spec_writers
+    assert live["metadata"]["finalizers"] == ["sagemaker.ic-operator.io/finalizer"]
+    annotations = live["metadata"].get("annotations", {})
+    foreign = {
+        k for k in annotations
+        if not k.startswith("sagemaker.ic-operator.io/")
+        and k != "kubectl.kubernetes.io/last-applied-configuration"
+    }  # fmt: skip
+    assert foreign == set()
+    assert set(live) == {"apiVersion", "kind", "metadata", "spec", "status"}
