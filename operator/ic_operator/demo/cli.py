@@ -63,6 +63,8 @@ def _keep(sandbox: Sandbox, narrator: Narrator) -> None:
         f"  source {sandbox.env_file}\n"
         "  kubectl get smic -A\n"
         "  kubectl apply -f examples/          # every example; their endpoints exist\n"
+        "  (mistral-7b was retained in SageMaker: re-applying rolling-update.yaml reports\n"
+        "   AlreadyExists until you add spec.adoptionPolicy: IfExists, which adopts it)\n"
         f"  {aws} list-inference-components\n"
         f"  {aws} describe-inference-component --inference-component-name mistral-7b\n"
         "boto3 reads the same variables (AWS_ENDPOINT_URL_SAGEMAKER, dummy credentials).\n"
