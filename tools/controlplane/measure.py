@@ -49,9 +49,14 @@ def main() -> int:
         proc = subprocess.Popen(
             # the control plane alone (what the README figures are about)
             [
-                str(cli), "sandbox", "--dir", str(directory), "--no-build",
-                "--no-emulator", "--no-operator",
-            ],  # fmt: skip
+                str(cli),
+                "sandbox",
+                "--dir",
+                str(directory),
+                "--no-build",
+                "--no-emulator",
+                "--no-operator",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
         )
