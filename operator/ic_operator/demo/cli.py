@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ic_operator.demo.narrator import Narrator
 from ic_operator.demo.story import DemoError, Story
 from ic_operator.sandbox.binaries import BinariesMissing
@@ -101,7 +103,15 @@ def run(args: argparse.Namespace) -> int:
         except Stop as stop:
             narrator.say(f"{stop}: stopping")
             code = 130
-        except (DemoError, SandboxError, BinariesMissing, ControlPlaneError) as exc:
+        except (
+            DemoError,
+            SandboxError,
+            BinariesMissing,
+            ControlPlaneError,
+            BotoCoreError,  # the demo's own SageMaker reads
+            ClientError,
+            OSError,  # the operator's metrics endpoint
+        ) as exc:
             print(f"\ndemo: FAILED: {exc}", file=sys.stderr, flush=True)
             if sandbox.operator is not None and sandbox.operator.process is not None:
                 tail = sandbox.operator.process.log_tail(30)

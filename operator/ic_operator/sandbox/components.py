@@ -91,15 +91,20 @@ class Kubectl:
             f"--cache-dir={self.cache_dir}",
             *args,
         ]
-        result = subprocess.run(
-            argv,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=None if input is not None else subprocess.DEVNULL,
-        )
+        try:
+            result = subprocess.run(
+                argv,
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SandboxError(
+                f"kubectl {' '.join(args)} did not finish in {timeout:.0f}s"
+            ) from exc
         if check and result.returncode != 0:
             raise SandboxError(
                 f"kubectl {' '.join(args)} exited {result.returncode}: "
@@ -200,8 +205,11 @@ class EmulatorProcess:
             method=method,
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
+            raise SandboxError(f"emulator admin API {method} {path}: {exc}") from exc
 
 
 class Seed:
