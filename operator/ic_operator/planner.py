@@ -71,6 +71,12 @@ class PollPolicy:
         """Poll faster early in a transition, slower as it drags on; never a hot loop."""
         return min(max(elapsed / 10.0, self.minimum), self.maximum)
 
+    def for_transition(self, component: Mapping[str, Any], now: float) -> float:
+        """The delay for a component (or list summary) whose transition began at its
+        LastModifiedTime."""
+        started = epoch(component.get("LastModifiedTime")) or now
+        return self.delay(now - started)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -158,12 +164,11 @@ def plan(
 
     state = component.get("InferenceComponentStatus")
     if state in TRANSITIONS:
-        started = epoch(component.get("LastModifiedTime")) or observed.now
         return Plan(
             Act.WAIT,
             str(state),
             f"SageMaker reports {state}",
-            delay=poll.delay(observed.now - started),
+            delay=poll.for_transition(component, observed.now),
         )
 
     last = assess(status.last_deployment, component, desired, observed.now, view=view)
@@ -455,12 +460,11 @@ def plan_delete(
         )
     state = component.get("InferenceComponentStatus")
     if state in TRANSITIONS:
-        started = epoch(component.get("LastModifiedTime")) or observed.now
         return Plan(
             Act.WAIT,
             "Deleting",
             f"waiting for SageMaker ({state}) before deleting",
-            delay=poll.delay(observed.now - started),
+            delay=poll.for_transition(component, observed.now),
         )
     return Plan(
         Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name}

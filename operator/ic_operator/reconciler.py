@@ -68,6 +68,15 @@ class Result:
     outcome: str = ""  # for metrics and logs
 
 
+# Failures that resolve themselves in time: (action, reason, first delay, longest delay).
+# Throttling and 5xx are routine (not Degraded); capacity and IAM need a human to look.
+_BACKOFF: dict[ErrorKind, tuple[Act, str, float, float]] = {
+    ErrorKind.RETRYABLE: (Act.WAIT, "Retrying", 2, 120),
+    ErrorKind.CAPACITY: (Act.BLOCKED, "InsufficientCapacity", 30, 600),
+    ErrorKind.ACCESS_DENIED: (Act.BLOCKED, "AccessDenied", 60, 900),
+}
+
+
 @dataclass(frozen=True)
 class Seen:
     generation: int
@@ -272,8 +281,7 @@ class Reconciler:
         if seen.settled and state == seen.state and modified == seen.modified:
             return Result(status={}, outcome="Unchanged")
         if not seen.settled and state in TRANSITIONS:
-            started = modified or now
-            return Result(status={}, delay=self.poll.delay(now - started), outcome="Wait")
+            return Result(status={}, delay=self.poll.for_transition(summary, now), outcome="Wait")
         return None
 
     def _remember(
@@ -402,28 +410,14 @@ class Reconciler:
             the_plan = Plan(
                 Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}", delay=self.poll.minimum
             )
-        elif err.kind is ErrorKind.RETRYABLE:
+        elif err.kind in _BACKOFF:
+            action, reason, base, cap = _BACKOFF[err.kind]
             the_plan = Plan(
-                Act.WAIT,
-                "Retrying",
-                f"{err.operation} failed ({err.code}); retrying",
-                delay=self.backoff(uid, 2, 120),
-            )
-        elif err.kind is ErrorKind.CAPACITY:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "InsufficientCapacity",
+                action,
+                reason,
                 str(err),
-                degraded=True,
-                delay=self.backoff(uid, 30, 600),
-            )
-        elif err.kind is ErrorKind.ACCESS_DENIED:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "AccessDenied",
-                str(err),
-                degraded=True,
-                delay=self.backoff(uid, 60, 900),
+                degraded=action is Act.BLOCKED,
+                delay=self.backoff(uid, base, cap),
             )
         elif err.kind is ErrorKind.INVALID and err.operation in (
             "CreateInferenceComponent",

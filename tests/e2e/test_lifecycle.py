@@ -99,6 +99,11 @@ def test_create_reaches_ready(world: World) -> None:
     assert {"Creating", "Deployed"} <= reasons
     table = world.kubectl("get", "smic", "-n", world.namespace).stdout
     assert "chat" in table and "4/4" in table and "InService" in table
+    metric = world.operator.metric
+    assert metric("ic_operator_components", status="InService", ready="True") == 1
+    assert metric("ic_operator_sagemaker_calls_total", operation="CreateInferenceComponent",
+                  code="OK") == 1  # fmt: skip
+    assert metric("ic_operator_reconcile_duration_seconds_count") >= 2
 
 
 # ---------------------------------------------------------------------------- 2
