@@ -420,10 +420,11 @@ def _update_reason(
 
 def _blocked_message(last: LastDeployment) -> str:
     verb = "rolled back" if last.outcome == "RolledBack" else "failed"
+    reason = (last.failure_reason or "no reason given").rstrip(". ")
     return (
-        f"the deployment of generation {last.generation} {verb}: "
-        f"{last.failure_reason or 'no reason given'}. The operator will not apply this spec "
-        f"again; change the spec or set the annotation {RETRY_ANNOTATION} to a new value"
+        f"the deployment of generation {last.generation} {verb}: {reason}. The operator will "
+        f"not apply this spec again; change the spec or set the annotation {RETRY_ANNOTATION} "
+        "to a new value"
     )
 
 

@@ -31,7 +31,6 @@ from ic_operator.models import (
 )
 from ic_operator.planner import (
     RETRY_ANNOTATION,
-    TRANSITIONS,
     Act,
     Desired,
     Observed,
@@ -255,7 +254,7 @@ class Reconciler:
         """Answer from the shared endpoint listing when it proves nothing needs a closer look.
 
         In sync (or blocked) and LastModifiedTime unchanged: nothing to do. Still
-        transitioning per the listing: keep waiting. Anything else, or any doubt: None,
+        Creating or Deleting per the listing: keep waiting. Anything else, or any doubt: None,
         and the caller does a full Describe.
         """
         seen = self._seen.get(desired.uid)
@@ -280,7 +279,9 @@ class Reconciler:
         modified = epoch(summary.get("LastModifiedTime"))
         if seen.settled and state == seen.state and modified == seen.modified:
             return Result(status={}, outcome="Unchanged")
-        if not seen.settled and state in TRANSITIONS:
+        # Updating is described every poll so that status.copies shows the batches move;
+        # Creating and Deleting have no progress worth a Describe until they settle.
+        if not seen.settled and state in ("Creating", "Deleting"):
             return Result(status={}, delay=self.poll.for_transition(summary, now), outcome="Wait")
         return None
 
@@ -614,6 +615,10 @@ def _events(the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
     }
     if the_plan.action in action_events:
         events.append(Event("Normal", action_events[the_plan.action], the_plan.message))
-    elif the_plan.degraded and conditions.changed(previous.conditions, conds, "Degraded"):
+    elif (
+        the_plan.degraded
+        and not any(e.type == "Warning" for e in events)  # the judged outcome said it already
+        and conditions.changed(previous.conditions, conds, "Degraded")
+    ):
         events.append(Event("Warning", the_plan.reason, the_plan.message))
     return events
