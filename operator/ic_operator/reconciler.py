@@ -308,7 +308,10 @@ class Reconciler:
     ) -> Observed:
         component = await self.client.describe(desired.name, region=region)
         tags = None
-        if component is not None:
+        if component is not None and component.get("EndpointName") in (
+            None,
+            desired.spec.endpoint_name,
+        ):
             arn = component["InferenceComponentArn"]
             unknown_owner = status.inference_component_arn != arn
             stale_tags = status.tags_hash != tags_digest(desired_tags(desired))
@@ -521,27 +524,42 @@ class Reconciler:
             status.inference_component_name or raw.get("inferenceComponentName") or meta.get("name")
         )
         region = str(raw.get("region") or status.region or self.settings.region)
+        endpoint = raw.get("endpointName")
+        namespace = str(meta.get("namespace", ""))
         if policy == "Retain":
-            the_plan = Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept")
-            return Result(
-                status={},
-                released=True,
-                outcome="Retained",
-                events=[Event("Normal", "Retained", the_plan.message)],
+            return _released("Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
+        if isinstance(endpoint, str) and not self.settings.endpoint_policy.permits(
+            namespace, endpoint
+        ):
+            # Never permitted, so never created: and a denied namespace must not reach
+            # the endpoint even to look.
+            return _released(
+                "NotPermitted",
+                f"namespace {namespace!r} may not target endpoint {endpoint!r}; "
+                "nothing was done in SageMaker",
             )
         uid = str(meta.get("uid", ""))
         try:
             component = await self.client.describe(name, region=region)
             tags = None
-            if component is not None and (
-                component.get("InferenceComponentArn") != status.inference_component_arn
+            if (
+                component is not None
+                and component.get("InferenceComponentArn") != status.inference_component_arn
+                and component.get("EndpointName") == endpoint
             ):
                 tags = await self.client.list_tags(
                     component["InferenceComponentArn"], region=region
                 )
             observed = Observed(component=component, tags=tags, now=now)
             owned = is_owned(uid, observed, status)
-            the_plan = plan_delete(name, policy, observed, owned, self.poll)
+            the_plan = plan_delete(
+                name,
+                policy,
+                observed,
+                owned,
+                self.poll,
+                endpoint=endpoint if isinstance(endpoint, str) else None,
+            )
             if the_plan.action is Act.DELETE:
                 assert the_plan.request is not None
                 await self.client.call("DeleteInferenceComponent", the_plan.request, region=region)
@@ -567,16 +585,17 @@ class Reconciler:
                 delay=the_plan.delay,
                 outcome="Wait",
             )
-        return Result(
-            status={},
-            released=True,
-            outcome=the_plan.reason,
-            events=[Event("Normal", the_plan.reason, the_plan.message)],
-        )
+        return _released(the_plan.reason, the_plan.message)
 
 
 def _spec_digest(desired: Desired) -> str:
     return spec_hash(desired.spec.aws_specification())
+
+
+def _released(reason: str, message: str) -> Result:
+    return Result(
+        status={}, released=True, outcome=reason, events=[Event("Normal", reason, message)]
+    )
 
 
 def _observed_fields(component: Mapping[str, Any]) -> dict[str, Any]:
