@@ -71,6 +71,12 @@ class PollPolicy:
         """Poll faster early in a transition, slower as it drags on; never a hot loop."""
         return min(max(elapsed / 10.0, self.minimum), self.maximum)
 
+    def for_transition(self, component: Mapping[str, Any], now: float) -> float:
+        """The delay for a component (or list summary) whose transition began at its
+        LastModifiedTime."""
+        started = epoch(component.get("LastModifiedTime")) or now
+        return self.delay(now - started)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -141,6 +147,20 @@ def plan(
     if component is None:
         return _plan_create(desired, observed, status, digest)
 
+    where = component.get("EndpointName")
+    if where is not None and where != desired.spec.endpoint_name:
+        # Same name, other endpoint: someone else's component. Adopting, updating or
+        # deleting it would let a resource reach an endpoint it does not name (and that
+        # the endpoint policy may forbid), so it is never touched.
+        return Plan(
+            Act.BLOCKED,
+            "EndpointMismatch",
+            f"inference component {desired.name!r} exists on endpoint {where!r}, not on "
+            f"{desired.spec.endpoint_name!r}; the operator will not touch it. Choose another "
+            "spec.inferenceComponentName",
+            degraded=True,
+            owned=False,
+        )
     owned = is_owned(desired.uid, observed, status)
     if owned is None:
         raise ValueError("ownership is unknown: fetch the tags before planning")
@@ -158,12 +178,11 @@ def plan(
 
     state = component.get("InferenceComponentStatus")
     if state in TRANSITIONS:
-        started = epoch(component.get("LastModifiedTime")) or observed.now
         return Plan(
             Act.WAIT,
             str(state),
             f"SageMaker reports {state}",
-            delay=poll.delay(observed.now - started),
+            delay=poll.for_transition(component, observed.now),
         )
 
     last = assess(status.last_deployment, component, desired, observed.now, view=view)
@@ -415,10 +434,11 @@ def _update_reason(
 
 def _blocked_message(last: LastDeployment) -> str:
     verb = "rolled back" if last.outcome == "RolledBack" else "failed"
+    reason = (last.failure_reason or "no reason given").rstrip(". ")
     return (
-        f"the deployment of generation {last.generation} {verb}: "
-        f"{last.failure_reason or 'no reason given'}. The operator will not apply this spec "
-        f"again; change the spec or set the annotation {RETRY_ANNOTATION} to a new value"
+        f"the deployment of generation {last.generation} {verb}: {reason}. The operator will "
+        f"not apply this spec again; change the spec or set the annotation {RETRY_ANNOTATION} "
+        "to a new value"
     )
 
 
@@ -437,8 +457,11 @@ def plan_delete(
     observed: Observed,
     owned: bool | None,
     poll: PollPolicy = PollPolicy(),
+    *,
+    endpoint: str | None = None,
 ) -> Plan:
-    """Steps of a deletion; a retained or foreign component is never deleted."""
+    """Steps of a deletion; a retained or foreign component (another resource's, or on
+    another endpoint than the spec names) is never deleted."""
     if deletion_policy == "Retain":
         return Plan(
             Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker"
@@ -446,7 +469,8 @@ def plan_delete(
     component = observed.component
     if component is None:
         return Plan(Act.RELEASE, "Deleted", f"{name!r} is gone from SageMaker")
-    if not owned:
+    elsewhere = endpoint is not None and component.get("EndpointName") != endpoint
+    if not owned or elsewhere:
         return Plan(
             Act.RELEASE,
             "NotOwned",
@@ -455,12 +479,11 @@ def plan_delete(
         )
     state = component.get("InferenceComponentStatus")
     if state in TRANSITIONS:
-        started = epoch(component.get("LastModifiedTime")) or observed.now
         return Plan(
             Act.WAIT,
             "Deleting",
             f"waiting for SageMaker ({state}) before deleting",
-            delay=poll.delay(observed.now - started),
+            delay=poll.for_transition(component, observed.now),
         )
     return Plan(
         Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name}

@@ -31,7 +31,6 @@ from ic_operator.models import (
 )
 from ic_operator.planner import (
     RETRY_ANNOTATION,
-    TRANSITIONS,
     Act,
     Desired,
     Observed,
@@ -66,6 +65,15 @@ class Result:
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
+
+
+# Failures that resolve themselves in time: (action, reason, first delay, longest delay).
+# Throttling and 5xx are routine (not Degraded); capacity and IAM need a human to look.
+_BACKOFF: dict[ErrorKind, tuple[Act, str, float, float]] = {
+    ErrorKind.RETRYABLE: (Act.WAIT, "Retrying", 2, 120),
+    ErrorKind.CAPACITY: (Act.BLOCKED, "InsufficientCapacity", 30, 600),
+    ErrorKind.ACCESS_DENIED: (Act.BLOCKED, "AccessDenied", 60, 900),
+}
 
 
 @dataclass(frozen=True)
@@ -246,7 +254,7 @@ class Reconciler:
         """Answer from the shared endpoint listing when it proves nothing needs a closer look.
 
         In sync (or blocked) and LastModifiedTime unchanged: nothing to do. Still
-        transitioning per the listing: keep waiting. Anything else, or any doubt: None,
+        Creating or Deleting per the listing: keep waiting. Anything else, or any doubt: None,
         and the caller does a full Describe.
         """
         seen = self._seen.get(desired.uid)
@@ -271,9 +279,10 @@ class Reconciler:
         modified = epoch(summary.get("LastModifiedTime"))
         if seen.settled and state == seen.state and modified == seen.modified:
             return Result(status={}, outcome="Unchanged")
-        if not seen.settled and state in TRANSITIONS:
-            started = modified or now
-            return Result(status={}, delay=self.poll.delay(now - started), outcome="Wait")
+        # Updating is described every poll so that status.copies shows the batches move;
+        # Creating and Deleting have no progress worth a Describe until they settle.
+        if not seen.settled and state in ("Creating", "Deleting"):
+            return Result(status={}, delay=self.poll.for_transition(summary, now), outcome="Wait")
         return None
 
     def _remember(
@@ -299,7 +308,10 @@ class Reconciler:
     ) -> Observed:
         component = await self.client.describe(desired.name, region=region)
         tags = None
-        if component is not None:
+        if component is not None and component.get("EndpointName") in (
+            None,
+            desired.spec.endpoint_name,
+        ):
             arn = component["InferenceComponentArn"]
             unknown_owner = status.inference_component_arn != arn
             stale_tags = status.tags_hash != tags_digest(desired_tags(desired))
@@ -402,28 +414,14 @@ class Reconciler:
             the_plan = Plan(
                 Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}", delay=self.poll.minimum
             )
-        elif err.kind is ErrorKind.RETRYABLE:
+        elif err.kind in _BACKOFF:
+            action, reason, base, cap = _BACKOFF[err.kind]
             the_plan = Plan(
-                Act.WAIT,
-                "Retrying",
-                f"{err.operation} failed ({err.code}); retrying",
-                delay=self.backoff(uid, 2, 120),
-            )
-        elif err.kind is ErrorKind.CAPACITY:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "InsufficientCapacity",
+                action,
+                reason,
                 str(err),
-                degraded=True,
-                delay=self.backoff(uid, 30, 600),
-            )
-        elif err.kind is ErrorKind.ACCESS_DENIED:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "AccessDenied",
-                str(err),
-                degraded=True,
-                delay=self.backoff(uid, 60, 900),
+                degraded=action is Act.BLOCKED,
+                delay=self.backoff(uid, base, cap),
             )
         elif err.kind is ErrorKind.INVALID and err.operation in (
             "CreateInferenceComponent",
@@ -526,27 +524,42 @@ class Reconciler:
             status.inference_component_name or raw.get("inferenceComponentName") or meta.get("name")
         )
         region = str(raw.get("region") or status.region or self.settings.region)
+        endpoint = raw.get("endpointName")
+        namespace = str(meta.get("namespace", ""))
         if policy == "Retain":
-            the_plan = Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept")
-            return Result(
-                status={},
-                released=True,
-                outcome="Retained",
-                events=[Event("Normal", "Retained", the_plan.message)],
+            return _released("Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
+        if isinstance(endpoint, str) and not self.settings.endpoint_policy.permits(
+            namespace, endpoint
+        ):
+            # Never permitted, so never created: and a denied namespace must not reach
+            # the endpoint even to look.
+            return _released(
+                "NotPermitted",
+                f"namespace {namespace!r} may not target endpoint {endpoint!r}; "
+                "nothing was done in SageMaker",
             )
         uid = str(meta.get("uid", ""))
         try:
             component = await self.client.describe(name, region=region)
             tags = None
-            if component is not None and (
-                component.get("InferenceComponentArn") != status.inference_component_arn
+            if (
+                component is not None
+                and component.get("InferenceComponentArn") != status.inference_component_arn
+                and component.get("EndpointName") == endpoint
             ):
                 tags = await self.client.list_tags(
                     component["InferenceComponentArn"], region=region
                 )
             observed = Observed(component=component, tags=tags, now=now)
             owned = is_owned(uid, observed, status)
-            the_plan = plan_delete(name, policy, observed, owned, self.poll)
+            the_plan = plan_delete(
+                name,
+                policy,
+                observed,
+                owned,
+                self.poll,
+                endpoint=endpoint if isinstance(endpoint, str) else None,
+            )
             if the_plan.action is Act.DELETE:
                 assert the_plan.request is not None
                 await self.client.call("DeleteInferenceComponent", the_plan.request, region=region)
@@ -572,16 +585,17 @@ class Reconciler:
                 delay=the_plan.delay,
                 outcome="Wait",
             )
-        return Result(
-            status={},
-            released=True,
-            outcome=the_plan.reason,
-            events=[Event("Normal", the_plan.reason, the_plan.message)],
-        )
+        return _released(the_plan.reason, the_plan.message)
 
 
 def _spec_digest(desired: Desired) -> str:
     return spec_hash(desired.spec.aws_specification())
+
+
+def _released(reason: str, message: str) -> Result:
+    return Result(
+        status={}, released=True, outcome=reason, events=[Event("Normal", reason, message)]
+    )
 
 
 def _observed_fields(component: Mapping[str, Any]) -> dict[str, Any]:
@@ -620,6 +634,10 @@ def _events(the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
     }
     if the_plan.action in action_events:
         events.append(Event("Normal", action_events[the_plan.action], the_plan.message))
-    elif the_plan.degraded and conditions.changed(previous.conditions, conds, "Degraded"):
+    elif (
+        the_plan.degraded
+        and not any(e.type == "Warning" for e in events)  # the judged outcome said it already
+        and conditions.changed(previous.conditions, conds, "Degraded")
+    ):
         events.append(Event("Warning", the_plan.reason, the_plan.message))
     return events
