@@ -67,11 +67,6 @@ def test_forbidden_endpoint_gets_not_permitted_and_no_sagemaker_call(
     assert world.calls("CreateInferenceComponent", "allowed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported to the lead): the finaliser ignores the endpoint policy and "
-    "describes a NotPermitted component on deletion",
-)
 def test_deleting_a_not_permitted_resource_makes_no_sagemaker_call(
     world: World, tmp_path: Path
 ) -> None:
@@ -87,11 +82,6 @@ def test_deleting_a_not_permitted_resource_makes_no_sagemaker_call(
     assert mentions(calls, OTHER_TEAM) == [], calls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported to the lead): the planner never compares the component's "
-    "EndpointName with spec.endpointName, so adoption takes over another endpoint's component",
-)
 def test_adoption_cannot_take_over_a_component_on_a_forbidden_endpoint(
     world: World, tmp_path: Path
 ) -> None:
