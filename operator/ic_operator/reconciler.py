@@ -59,9 +59,12 @@ class Event:
 @dataclass
 class Result:
     status: dict[str, Any]  # camelCase status to merge-patch
-    delay: float | None = (
-        None  # look again after this many seconds; None: wait for the next trigger
-    )
+    # Look again after this many seconds; None: at the next resync.
+    delay: float | None = None
+    # True: the change handler itself looks again after `delay` (kopf re-invokes it; used
+    # for SageMaker transitions, bounded by --poll-max). False: the resync timer does, so
+    # that a new edit is handled at once instead of waiting out a long backoff.
+    poll: bool = True
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
@@ -133,9 +136,10 @@ class Reconciler:
         # after the handler returns, so a timer pass queued behind a change handler would
         # otherwise start from a stale body and overwrite a deployment record just made.
         self._written: dict[str, dict[str, Any]] = {}
-        # After a failure, timer passes stay away from SageMaker until this monotonic time;
-        # a spec or annotation change (trigger "change") still tries at once.
-        self._not_before: dict[str, float] = {}
+        # When the resync timer should next do any work for a UID (monotonic): after the
+        # resync interval, or when a backoff ends. A spec or annotation change (trigger
+        # "change") does not wait for it.
+        self._due: dict[str, float] = {}
         # What the last full pass established, so the next pass can ask the shared
         # endpoint listing instead of describing the component (drift mode "sweep").
         self._seen: dict[str, Seen] = {}
@@ -149,17 +153,15 @@ class Reconciler:
         self._locks.pop(uid, None)
         self._errors.pop(uid, None)
         self._written.pop(uid, None)
-        self._not_before.pop(uid, None)
+        self._due.pop(uid, None)
         self._seen.pop(uid, None)
         metrics.COMPONENT_TABLE.forget(uid)
 
     def backoff(self, uid: str, base: float, cap: float) -> float:
-        """Exponential, jittered, and binding on the resync timer too (see ``reconcile``)."""
+        """Exponential and jittered; the resync timer honours it (see ``reconcile``)."""
         n = self._errors.get(uid, 0)
         self._errors[uid] = n + 1
-        delay = min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
-        self._not_before[uid] = time.monotonic() + delay
-        return delay
+        return min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
 
     # ------------------------------------------------------------------ converge
 
@@ -167,9 +169,9 @@ class Reconciler:
         meta = body.get("metadata", {})
         uid = str(meta.get("uid", ""))
         started = time.monotonic()
-        if trigger == "timer" and time.monotonic() < self._not_before.get(uid, 0.0):
-            metrics.RECONCILES.labels(trigger=trigger, outcome="BackingOff").inc()
-            return Result(status={}, outcome="BackingOff")
+        if trigger == "timer" and time.monotonic() < self._due.get(uid, 0.0):
+            metrics.RECONCILES.labels(trigger=trigger, outcome="NotDue").inc()
+            return Result(status={}, outcome="NotDue")
         async with self.lock(uid):
             stored = dict(body.get("status") or {})
             base = self._written.get(uid, stored)
@@ -179,6 +181,10 @@ class Reconciler:
             elif result.status:
                 self._written[uid] = result.status
                 result.status = merge_patch(key_union(stored, base), result.status)
+            pause = self.settings.resync_interval
+            if result.delay is not None and not result.poll:
+                pause = result.delay
+            self._due[uid] = time.monotonic() + pause
         metrics.RECONCILES.labels(trigger=trigger, outcome=result.outcome).inc()
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
@@ -380,8 +386,8 @@ class Reconciler:
             self._seen.pop(desired.uid, None)
         elif the_plan.owned:
             self._remember(desired, the_plan, component, wrote=act in (Act.UPDATE, Act.SCALE))
-        if component is not None:
-            update.update(_observed_fields(component))
+        # What SageMaker no longer reports is cleared, not left stale next to NotFound.
+        update.update(_observed_fields(component or {}))
         self._errors.pop(desired.uid, None)
         return self._finish(
             the_plan,
@@ -408,6 +414,15 @@ class Reconciler:
                 f"{RETRY_ANNOTATION} to retry at once.",
                 degraded=True,
                 delay=self.backoff(uid, 30, 600),
+            )
+        elif err.kind is ErrorKind.BUSY and err.operation == "CreateInferenceComponent":
+            # The endpoint exists but cannot host yet (still Creating or Updating):
+            # endpoints take minutes, so back off rather than ask at every poll.
+            the_plan = Plan(
+                Act.WAIT,
+                "EndpointNotReady",
+                f"SageMaker cannot create yet: {err.message}",
+                delay=self.backoff(uid, 10, 120),
             )
         elif err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
             # A transition started or ended under us: look again soon.
@@ -455,7 +470,7 @@ class Reconciler:
             the_plan = Plan(
                 Act.BLOCKED, "AWSError", str(err), degraded=True, delay=self.backoff(uid, 30, 600)
             )
-        return self._finish(
+        result = self._finish(
             the_plan,
             status,
             delay=the_plan.delay,
@@ -464,6 +479,10 @@ class Reconciler:
             uid=uid,
             previous=status,
         )
+        # Only a component that is busy right now is polled by the change handler;
+        # every backoff is paced by the timer so that an edit is never stuck behind it.
+        result.poll = the_plan.reason == "Waiting"
+        return result
 
     def _finish(
         self,

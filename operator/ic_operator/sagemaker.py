@@ -36,7 +36,6 @@ OPERATIONS: frozenset[str] = frozenset(
         "AddTags",
         "ListTags",
         "DeleteTags",
-        "DescribeEndpoint",
     }
 )
 """Every SageMaker operation the operator may call; docs/iam-policy.json grants exactly these."""

@@ -95,11 +95,6 @@ def _operations_called() -> set[str]:
     return found & OPERATIONS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING (reported to the lead): DescribeEndpoint is allowed (OPERATIONS, "
-    "docs/iam-policy.json) but the operator never calls it",
-)
 def test_every_allowed_sagemaker_operation_is_called_by_the_operator() -> None:
     assert _operations_called() == set(OPERATIONS), sorted(OPERATIONS - _operations_called())
 
