@@ -59,6 +59,11 @@ class Settings:
     # with the time the transition has taken so far, between these two values.
     poll_min: float = 5.0
     poll_max: float = 60.0
+    # sweep: one ListInferenceComponents per endpoint per interval, Describe only what moved.
+    # naive: Describe every component every interval and compare without normalisation
+    # (what ACK does); kept only as the benchmark's baseline.
+    drift_mode: str = "sweep"
+    max_calls_per_second: float = 20.0
 
 
 def _env(name: str) -> str | None:
@@ -154,7 +159,15 @@ def from_args(args: argparse.Namespace) -> Settings:
         ),
         poll_min=float(pick(args.poll_min, "IC_OPERATOR_POLL_MIN", 5)),  # type: ignore[arg-type]
         poll_max=float(pick(args.poll_max, "IC_OPERATOR_POLL_MAX", 60)),  # type: ignore[arg-type]
+        drift_mode=str(pick(args.drift_mode, "IC_OPERATOR_DRIFT_MODE", "sweep")),
+        max_calls_per_second=float(
+            pick(args.max_calls_per_second, "IC_OPERATOR_MAX_CALLS_PER_SECOND", 20)  # type: ignore[arg-type]
+        ),
     )
+    if settings.drift_mode not in ("sweep", "naive"):
+        raise ValueError("drift mode must be sweep or naive")
+    if settings.max_calls_per_second < 0:
+        raise ValueError("max calls per second must be >= 0")
     if settings.log_format not in ("text", "json"):
         raise ValueError("log format must be text or json")
     if settings.resync_interval <= 0 or settings.max_concurrency < 1:

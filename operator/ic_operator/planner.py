@@ -17,12 +17,12 @@ The rules here are the ones the peers get wrong, so they are written down once:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ic_operator.diffing import differences, observed_specification, spec_hash
+from ic_operator.diffing import differences, observed_specification, raw_specification, spec_hash
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
 
 OWNER_UID_TAG = "sagemaker.ic-operator.io/owner-uid"
@@ -130,8 +130,11 @@ def plan(
     observed: Observed,
     status: InferenceComponentStatus,
     poll: PollPolicy = PollPolicy(),
+    *,
+    normalise: bool = True,
 ) -> Plan:
-    """The next step towards the desired state."""
+    """The next step towards the desired state (``normalise=False``: the naive baseline)."""
+    view = observed_specification if normalise else raw_specification
     wire = desired.spec.aws_specification()
     digest = spec_hash(wire)
     component = observed.component
@@ -163,11 +166,18 @@ def plan(
             delay=poll.delay(observed.now - started),
         )
 
-    last = assess(status.last_deployment, component, desired, observed.now)
+    last = assess(status.last_deployment, component, desired, observed.now, view=view)
     judged = last if last is not status.last_deployment else None
     return replace(
         _plan_settled(
-            desired, observed, component=component, last=last, digest=digest, wire=wire, owned=owned
+            desired,
+            observed,
+            component=component,
+            last=last,
+            digest=digest,
+            wire=wire,
+            owned=owned,
+            view=view,
         ),
         judged=judged,
     )
@@ -182,13 +192,14 @@ def _plan_settled(
     digest: str,
     wire: dict[str, Any],
     owned: bool,
+    view: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> Plan:
     adopting = not owned
     state = component.get("InferenceComponentStatus")
     if state == "Failed":
         return _plan_failed(desired, component, last, digest)
 
-    diffs = differences(wire, observed_specification(component))
+    diffs = differences(wire, view(component))
     blocked = (
         last is not None
         and last.outcome in ("RolledBack", "Failed")
@@ -334,6 +345,8 @@ def assess(
     component: Mapping[str, Any],
     desired: Desired,
     now: float,
+    *,
+    view: Callable[[Mapping[str, Any]], dict[str, Any]] = observed_specification,
 ) -> LastDeployment | None:
     """Judge an in-progress deployment once SageMaker has settled."""
     if last is None or last.outcome != "InProgress":
@@ -349,7 +362,7 @@ def assess(
         diffs: list[str] = []
         wire = desired.spec.aws_specification()
         if last.spec_hash == spec_hash(wire):
-            diffs = differences(wire, observed_specification(component))
+            diffs = differences(wire, view(component))
         if diffs or new_failure:
             outcome = "RolledBack"
             failure = (

@@ -31,18 +31,21 @@ from ic_operator.models import (
 )
 from ic_operator.planner import (
     RETRY_ANNOTATION,
+    TRANSITIONS,
     Act,
     Desired,
     Observed,
     Plan,
     PollPolicy,
     desired_tags,
+    epoch,
     is_owned,
     iso,
     plan,
     plan_delete,
 )
 from ic_operator.sagemaker import ErrorKind, SageMakerClient, SageMakerError
+from ic_operator.sweep import EndpointSweep
 
 log = logging.getLogger("ic_operator.reconciler")
 
@@ -63,6 +66,17 @@ class Result:
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
+
+
+@dataclass(frozen=True)
+class Seen:
+    generation: int
+    retry_token: str | None
+    arn: str
+    settled: bool  # in sync or blocked: only a LastModifiedTime change warrants a Describe
+    state: str | None
+    modified: float | None
+    acted_at: float  # monotonic time of this process's last write to the component
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,6 +128,10 @@ class Reconciler:
         # After a failure, timer passes stay away from SageMaker until this monotonic time;
         # a spec or annotation change (trigger "change") still tries at once.
         self._not_before: dict[str, float] = {}
+        # What the last full pass established, so the next pass can ask the shared
+        # endpoint listing instead of describing the component (drift mode "sweep").
+        self._seen: dict[str, Seen] = {}
+        self.sweep = EndpointSweep(client)
 
     def lock(self, uid: str) -> asyncio.Lock:
         """One pass at a time per object: change handlers and the timer share it."""
@@ -124,6 +142,7 @@ class Reconciler:
         self._errors.pop(uid, None)
         self._written.pop(uid, None)
         self._not_before.pop(uid, None)
+        self._seen.pop(uid, None)
         metrics.COMPONENT_TABLE.forget(uid)
 
     def backoff(self, uid: str, base: float, cap: float) -> float:
@@ -146,15 +165,19 @@ class Reconciler:
         async with self.lock(uid):
             stored = dict(body.get("status") or {})
             base = self._written.get(uid, stored)
-            result = await self._reconcile(body, base)
-            if result.status:
+            result = await self._reconcile(body, base, trigger)
+            if result.status == base:
+                result.status = {}  # nothing changed: no PATCH, no watch event, no churn
+            elif result.status:
                 self._written[uid] = result.status
                 result.status = merge_patch(key_union(stored, base), result.status)
         metrics.RECONCILES.labels(trigger=trigger, outcome=result.outcome).inc()
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
 
-    async def _reconcile(self, body: Mapping[str, Any], base: Mapping[str, Any]) -> Result:
+    async def _reconcile(
+        self, body: Mapping[str, Any], base: Mapping[str, Any], trigger: str
+    ) -> Result:
         meta = body.get("metadata", {})
         uid = str(meta.get("uid", ""))
         generation = int(meta.get("generation", 0))
@@ -200,13 +223,76 @@ class Reconciler:
         )
         status = status.model_copy(update={"inference_component_name": name, "region": region})
         try:
+            quick = await self._quick_check(desired, region, trigger, now)
+            if quick is not None:
+                return quick
             observed = await self._observe(desired, status, region, now)
-            the_plan = plan(desired, observed, status, self.poll)
+            the_plan = plan(
+                desired,
+                observed,
+                status,
+                self.poll,
+                normalise=self.settings.drift_mode != "naive",
+            )
             return await self._execute(
                 the_plan, desired, observed, status=status, region=region, now=now
             )
         except SageMakerError as err:
             return self._failed_call(err, desired, status, now)
+
+    async def _quick_check(
+        self, desired: Desired, region: str, trigger: str, now: float
+    ) -> Result | None:
+        """Answer from the shared endpoint listing when it proves nothing needs a closer look.
+
+        In sync (or blocked) and LastModifiedTime unchanged: nothing to do. Still
+        transitioning per the listing: keep waiting. Anything else, or any doubt: None,
+        and the caller does a full Describe.
+        """
+        seen = self._seen.get(desired.uid)
+        if (
+            self.settings.drift_mode != "sweep"
+            or seen is None
+            or seen.generation != desired.generation
+            or seen.retry_token != desired.retry_token
+            or (seen.settled and trigger != "timer")
+        ):
+            return None
+        if seen.settled:
+            max_age = self.settings.resync_interval * 0.9
+        else:
+            max_age = min(self.poll.minimum, max(0.0, time.monotonic() - seen.acted_at))
+        summary = await self.sweep.summary(
+            region=region, endpoint=desired.spec.endpoint_name, name=desired.name, max_age=max_age
+        )
+        if summary is None or summary.get("InferenceComponentArn") != seen.arn:
+            return None
+        state = summary.get("InferenceComponentStatus")
+        modified = epoch(summary.get("LastModifiedTime"))
+        if seen.settled and state == seen.state and modified == seen.modified:
+            return Result(status={}, outcome="Unchanged")
+        if not seen.settled and state in TRANSITIONS:
+            started = modified or now
+            return Result(status={}, delay=self.poll.delay(now - started), outcome="Wait")
+        return None
+
+    def _remember(
+        self, desired: Desired, the_plan: Plan, component: Mapping[str, Any] | None, wrote: bool
+    ) -> None:
+        arn = component.get("InferenceComponentArn") if component else None
+        if arn is None or the_plan.action in (Act.TAG, Act.DELETE, Act.RELEASE):
+            self._seen.pop(desired.uid, None)
+            return
+        previous = self._seen.get(desired.uid)
+        self._seen[desired.uid] = Seen(
+            generation=desired.generation,
+            retry_token=desired.retry_token,
+            arn=str(arn),
+            settled=the_plan.action in (Act.NOOP, Act.BLOCKED),
+            state=component.get("InferenceComponentStatus") if component else None,
+            modified=epoch(component.get("LastModifiedTime")) if component else None,
+            acted_at=time.monotonic() if wrote else (previous.acted_at if previous else 0.0),
+        )
 
     async def _observe(
         self, desired: Desired, status: InferenceComponentStatus, region: str, now: float
@@ -278,6 +364,10 @@ class Reconciler:
         }
         if the_plan.owned and arn:
             update["inference_component_arn"] = arn
+        if act is Act.CREATE:
+            self._seen.pop(desired.uid, None)
+        elif the_plan.owned:
+            self._remember(desired, the_plan, component, wrote=act in (Act.UPDATE, Act.SCALE))
         if component is not None:
             update.update(_observed_fields(component))
         self._errors.pop(desired.uid, None)

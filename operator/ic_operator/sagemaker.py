@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -172,16 +173,53 @@ def default_client_factory(region: str) -> Any:
     return boto3.session.Session().client("sagemaker", region_name=region, config=config)
 
 
+class TokenBucket:
+    """A shared client-side rate limit: SageMaker throttles per account, so a thousand
+    components must queue here rather than spend the account's budget in a burst."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.burst
+        self._last = clock()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        if self.rate <= 0:
+            return
+        async with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1:
+                await self._sleep((1 - self._tokens) / self.rate)
+                self._tokens = 1.0
+                self._last = self._clock()
+            self._tokens -= 1
+
+
 class SageMakerClient:
-    """Async façade over boto3 with a shared concurrency cap and one client per region."""
+    """Async façade over boto3 with a shared rate limit, a concurrency cap and one client
+    per region."""
 
     def __init__(
         self,
         *,
         default_region: str,
         max_concurrency: int = 10,
+        max_calls_per_second: float = 0.0,
         client_factory: ClientFactory = default_client_factory,
     ) -> None:
+        self._bucket = TokenBucket(max_calls_per_second, burst=max(1.0, 2 * max_calls_per_second))
         self._default_region = default_region
         self._factory = client_factory
         self._clients: dict[str, Any] = {}
@@ -203,6 +241,7 @@ class SageMakerClient:
             raise ValueError(f"{operation} is not an operation the operator may call")
         client = self._client(region)
         method = getattr(client, _snake(operation))
+        await self._bucket.take()
         async with self._semaphore:
             try:
                 response: dict[str, Any] = await asyncio.to_thread(method, **request)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.controlplane.crds import (
     CRD_FILES,
@@ -95,10 +96,14 @@ def test_example_is_accepted(
 ) -> None:
     docs = documents(path)
     assert docs, f"{path} is empty"
-    dry = kubectl("-n", namespace, "apply", "--dry-run=server", "-f", str(path))
-    assert "(server dry run)" in dry.stdout
+    # Examples name the namespace a user would use; each test gets its own instead.
+    for doc in docs:
+        doc.setdefault("metadata", {})["namespace"] = namespace
+    manifest = yaml.safe_dump_all(docs)
+    dry = kubectl("-n", namespace, "apply", "--dry-run=server", "-f", "-", input=manifest)
+    assert dry.stdout.count("(server dry run)") == len(docs), dry.stdout
     assert kubectl("-n", namespace, "get", PLURAL, "-o", "name").stdout == ""
-    kubectl("-n", namespace, "create", "-f", str(path))
+    kubectl("-n", namespace, "create", "-f", "-", input=manifest)
     for doc in docs:
         if doc.get("kind") != "InferenceComponent":
             continue

@@ -19,6 +19,7 @@ from tests.fixtures.controlplane import Kubectl
 pytestmark = pytest.mark.controlplane
 
 RUP = "spec.deploymentConfig.rollingUpdatePolicy"
+SIX_INSTANCE_TYPES = [f"ml.g5.{size}xlarge" for size in ("", "2", "4", "8", "12", "16")]
 SPEC = "spec.specification"
 
 # id -> (edits to a new object, text that must appear in kubectl's error)
@@ -47,6 +48,10 @@ AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
         {f"{RUP}.waitIntervalInSeconds": 3601},
         f"{RUP}.waitIntervalInSeconds in body should be less than or equal to 3600",
     ),
+    "batch-over-half-of-copies": (
+        {f"{RUP}.maximumBatchSize.value": 2},
+        "maximumBatchSize: COPY_COUNT must be at most half of runtimeConfig.copyCount",
+    ),
     "capacity-percent-over-50": (
         {f"{RUP}.maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 60}},
         "maximumBatchSize: CAPACITY_PERCENT must be between 5 and 50",
@@ -58,6 +63,15 @@ AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
     "neither-specification-nor-specifications": (
         {SPEC: DELETE},
         "set exactly one of specification or specifications",
+    ),
+    "six-specifications": (
+        {
+            SPEC: DELETE,
+            "spec.specifications": [
+                {"modelName": f"m{i}", "instanceType": t} for i, t in enumerate(SIX_INSTANCE_TYPES)
+            ],
+        },
+        "spec.specifications: Too many: 6: must have at most 5 items",
     ),
     "missing-endpoint-name": (
         {"spec.endpointName": DELETE},
@@ -84,6 +98,11 @@ AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
     "reserved-tag-key": (
         {"spec.tags": {"aws:owner": "me"}},
         "tag keys starting with 'sagemaker.ic-operator.io/' or 'aws:' are reserved",
+    ),
+    "tag-key-characters": (
+        {"spec.tags": {"team#1": "ml"}},
+        r"spec.tags: Invalid value: keys must match ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ and be 1-128 "
+        "characters long",
     ),
     "metrics-path-traversal": (
         {
@@ -157,6 +176,13 @@ def test_rejected_on_update(
     stored = json.loads(kubectl("-n", namespace, "get", PLURAL, "ic", "-o", "json").stdout)
     assert stored["spec"]["endpointName"] == original["spec"]["endpointName"]
     assert stored["metadata"]["generation"] == 1
+
+
+def test_unicode_tag_keys_are_accepted(kubectl: Kubectl, namespace: str) -> None:
+    """The tag-key rule uses \\p{L}; the API server's RE2 must accept letters beyond ASCII."""
+    manifest = edited(valid_manifest("ic"), {"spec.tags": {"équipe/coût": "ml"}})
+    applied = _apply(kubectl, namespace, manifest)
+    assert applied.returncode == 0, applied.stderr
 
 
 def test_copy_count_may_drop_to_zero_after_creation(kubectl: Kubectl, namespace: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from ic_operator.sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
-from ic_operator.sandbox.controlplane import ControlPlane
+from ic_operator.sandbox.controlplane import ControlPlane, ControlPlaneError
 from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
 
 pytestmark = pytest.mark.controlplane
@@ -147,7 +148,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 from ic_operator.sandbox.binaries import ensure_binaries
-from ic_operator.sandbox.controlplane import ControlPlane
+from ic_operator.sandbox.controlplane import ControlPlane, ControlPlaneError
 plane = ControlPlane(Path(sys.argv[1]), ensure_binaries(build=False)).start()
 print(" ".join(str(p.pid) for p in plane.processes), flush=True)
 sys.stdin.read()
@@ -215,6 +216,46 @@ def test_sandbox_command_writes_env_and_stops_on_sigint(
         assert "sandbox up in" in out
         assert not env_file.exists()
         assert _processes_mentioning(servers) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_failed_start_reports_the_log_and_leaves_nothing(
+    binaries: Binaries, tmp_path: Path
+) -> None:
+    """An apiserver that cannot start: the error carries its log, and etcd is stopped too."""
+    workdir = tmp_path / "cp"
+    broken = dataclasses.replace(binaries, kube_apiserver=tmp_path / "kube-apiserver")
+    broken.kube_apiserver.write_text("#!/bin/sh\necho 'flag not defined: --x' >&2\nexit 3\n")
+    broken.kube_apiserver.chmod(0o755)
+    plane = ControlPlane(workdir, broken)
+    with pytest.raises(ControlPlaneError, match=r"(?s)exited with 3 during start-up.*not defined"):
+        plane.start()
+    assert plane.processes == []
+    assert _processes_mentioning(str(workdir)) == []
+
+
+def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: Path) -> None:
+    directory = tmp_path / "sandbox"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ic_operator.cli", "sandbox", "--dir", str(directory), "--no-build"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: (directory / "env").exists() or proc.poll() is not None, "DIR/env", 120)
+        assert proc.poll() is None, proc.communicate()
+        etcd_data = str(directory / "controlplane" / "etcd-data")
+        [etcd] = _processes_mentioning(etcd_data)
+        os.kill(etcd, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert "sandbox: etcd exited with -9" in err
+        assert _processes_mentioning(str(directory / "controlplane")) == []
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -139,8 +139,11 @@ class ControlPlane:
         _live.discard(self)
 
     def _stop_processes(self) -> None:
+        # A kube-apiserver whose etcd is gone never finishes a graceful shutdown; when
+        # any server has already died, the rest get a short grace before SIGKILL.
+        grace = 10.0 if all(p.running() for p in self.processes) else 1.0
         for process in reversed(self.processes):
-            process.stop()
+            process.stop(timeout=grace)
         self.processes = []
 
     def __enter__(self) -> ControlPlane:
@@ -171,6 +174,7 @@ class ControlPlane:
     def _start_once(self) -> None:
         for owned in ("etcd-data", "pki", "logs"):
             shutil.rmtree(self.workdir / owned, ignore_errors=True)
+        self.kubeconfig.unlink(missing_ok=True)  # a stale one would point at a dead port
         self.workdir.mkdir(parents=True, exist_ok=True)
         pki = self.pki = certs.generate(self.workdir / "pki")
         deadline = time.monotonic() + self.start_timeout

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 _PR_SET_PDEATHSIG = 1
+_KILL_WAIT = 10.0  # SIGKILL cannot be ignored; this only bounds an unkillable (D-state) child
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:
@@ -111,7 +112,7 @@ class ManagedProcess:
                 popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self._signal_group(signal.SIGKILL)
-                popen.wait(timeout)
+                popen.wait(_KILL_WAIT)
         if self._log is not None:
             self._log.close()
             self._log = None

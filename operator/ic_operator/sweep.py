@@ -1,0 +1,72 @@
+"""One ListInferenceComponents per endpoint, shared by every component on it.
+
+Describing each component every resync costs one call per component per
+interval; at a thousand components that is most of an account's SageMaker
+budget. The list summary carries each component's status and LastModifiedTime,
+which is enough to tell "nothing happened" from "look closer": a component whose
+LastModifiedTime has not moved since it was last seen in sync needs no Describe,
+and one still Creating or Updating needs no Describe until the list says it
+settled. Concurrent askers for the same endpoint share one in-flight List.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ic_operator.sagemaker import SageMakerClient
+
+
+@dataclass(frozen=True)
+class Listing:
+    fetched: float  # monotonic
+    items: Mapping[str, Mapping[str, Any]]  # component name -> summary
+
+
+class EndpointSweep:
+    def __init__(
+        self, client: SageMakerClient, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._listings: dict[tuple[str, str], Listing] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Task[Listing]] = {}
+
+    async def summary(
+        self, *, region: str, endpoint: str, name: str, max_age: float
+    ) -> Mapping[str, Any] | None:
+        """The component's list summary no older than ``max_age`` seconds; None if not listed."""
+        key = (region, endpoint)
+        listing = self._listings.get(key)
+        if listing is None or self._clock() - listing.fetched > max_age:
+            listing = await self._refresh(key)
+        return listing.items.get(name)
+
+    async def _refresh(self, key: tuple[str, str]) -> Listing:
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._fetch(key))
+            self._inflight[key] = task
+
+            def done(_: asyncio.Task[Listing], key: tuple[str, str] = key) -> None:
+                self._inflight.pop(key, None)
+
+            task.add_done_callback(done)
+        return await asyncio.shield(task)
+
+    async def _fetch(self, key: tuple[str, str]) -> Listing:
+        region, endpoint = key
+        started = self._clock()
+        items = await self._client.list_components(endpoint_name=endpoint, region=region)
+        listing = Listing(
+            fetched=started, items={item["InferenceComponentName"]: item for item in items}
+        )
+        self._listings[key] = listing
+        return listing
+
+    def forget(self, *, region: str, endpoint: str) -> None:
+        """Drop a listing known to be stale (after this process changed a component on it)."""
+        self._listings.pop((region, endpoint), None)
