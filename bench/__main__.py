@@ -93,6 +93,11 @@ def _raise_stop(signum: int, _frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
+def _get_ready(result: dict[str, Any] | None) -> float | None:
+    value = ((result or {}).get("apply") or {}).get("all_ready_seconds")
+    return float(value) if value is not None else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -135,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             ctx = scenario.Context(kubectl, api, emulator, control_plane.kubeconfig, workdir)
             for n, mode, run in plan:
+                ready_timeout = args.ready_timeout
+                sweep_ready = _get_ready(results.get(n, {}).get("sweep"))
+                if mode == "naive" and sweep_ready is not None:
+                    # The naive baseline may never be all Ready (it re-updates whatever its
+                    # raw comparison flags): give it three times what sweep needed.
+                    ready_timeout = min(ready_timeout, max(60.0, 3 * sweep_ready))
                 cfg = scenario.RunConfig(
                     components=n,
                     mode=mode,
@@ -145,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                     windows=args.windows,
                     edits=args.edits,
                     edit_interval=args.edit_interval,
-                    ready_timeout=args.ready_timeout,
+                    ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
                 )
                 outcome = scenario.run(ctx, cfg)

@@ -68,7 +68,7 @@ class Context:
     emulator: Emulator
     kubeconfig: Path
     log_dir: Path
-    progress: Callable[[str], None] = print
+    progress: Callable[[str], None] = field(default=lambda text: print(text, flush=True))
 
 
 @dataclass
@@ -103,7 +103,10 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
             ctx, cfg, operator=o, result=r, label=lb, namespace=namespace, docs=docs
         )
         _edit_phase(ctx, cfg, operator=o, result=r, label=lb, names=names, namespace=namespace)
-        _settle_phase(ctx, cfg, operator=o, result=r, label=lb, namespace=namespace)
+        if result.apply.get("all_ready_seconds") is not None:
+            _settle_phase(ctx, cfg, operator=o, result=r, label=lb, namespace=namespace)
+        else:  # never all Ready (the naive baseline's update loop): nothing to settle
+            result.settle = {"settled": False, "skipped": "never all Ready after apply"}
         _steady_phase(ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at)
     except BenchError as exc:
         result.errors.append(str(exc))
