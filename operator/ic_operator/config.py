@@ -129,6 +129,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="longest poll while SageMaker "
         "transitions, seconds (default 60) [IC_OPERATOR_POLL_MAX]",
     )
+    parser.add_argument(
+        "--drift-mode",
+        choices=["sweep", "naive"],
+        help="sweep (default): one ListInferenceComponents per endpoint per resync, Describe "
+        "only what moved; naive: Describe everything, compare raw (benchmark baseline) "
+        "[IC_OPERATOR_DRIFT_MODE]",
+    )
+    parser.add_argument(
+        "--max-calls-per-second",
+        type=float,
+        help="client-side rate limit shared by all SageMaker calls, 0 disables (default 20) "
+        "[IC_OPERATOR_MAX_CALLS_PER_SECOND]",
+    )
 
 
 def from_args(args: argparse.Namespace) -> Settings:

@@ -443,14 +443,15 @@ class Reconciler:
                 retry_token=desired.retry_token,
                 previous_failure_reason=status.failure_reason,
             )
-            if err.operation == "UpdateInferenceComponentRuntimeConfig":
-                failed = status.last_deployment or failed
+            scaling = err.operation == "UpdateInferenceComponentRuntimeConfig"
             the_plan = Plan(
                 Act.BLOCKED,
                 "InvalidSpec",
                 f"SageMaker rejected {err.operation}: {err.message}",
                 degraded=True,
-                deployment=failed,
+                # A rejected copy count is not a deployment: keep the record, back off.
+                deployment=status.last_deployment if scaling else failed,
+                delay=self.backoff(uid, 60, 3600) if scaling else None,
             )
         else:
             the_plan = Plan(

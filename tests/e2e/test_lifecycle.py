@@ -62,14 +62,18 @@ def updates(world: World, name: str) -> list[dict[str, Any]]:
     return [c["request"] for c in world.calls("UpdateInferenceComponent", name) if not c["error"]]
 
 
-def wait_resyncs(world: World, name: str, count: int = 3) -> None:
-    """Wait until the operator has looked at SageMaker `count` more times (drift checks)."""
-    seen = len(world.calls("DescribeInferenceComponent", name))
+def wait_resyncs(world: World, count: int = 3) -> None:
+    """Wait until the operator's resync timer has run `count` more times (any component)."""
+
+    def passes() -> float:
+        return world.operator.metric("ic_operator_reconciles_total", trigger="timer")
+
+    seen = passes()
     wait_for(
-        lambda: len(world.calls("DescribeInferenceComponent", name)) >= seen + count,
+        lambda: passes() >= seen + count,
         timeout=30,
         interval=0.2,
-        what=f"{count} more drift checks of {name}",
+        what=f"{count} more resync passes",
     )
 
 
@@ -156,7 +160,7 @@ def test_alarm_rolls_back_and_the_same_spec_is_not_retried(world: World) -> None
     warnings = [e for e in world.events("chat") if e["type"] == "Warning"]
     assert any(e["reason"] == "RolledBack" and "e2e-5xx" in e["message"] for e in warnings)
     assert len(updates(world, "chat")) == 1
-    wait_resyncs(world, "chat", 4)
+    wait_resyncs(world, 4)
     assert len(updates(world, "chat")) == 1, "the rolled-back spec was sent again"
 
     world.emulator.admin.set_alarm("e2e-5xx", "OK")
@@ -227,7 +231,7 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
     sent = [u["Specification"]["Container"]["Image"] for u in updates(world, "owned")]
     assert sent == [image("hotfix"), IMAGE]
 
-    wait_resyncs(world, "scaled", 3)
+    wait_resyncs(world, 3)
     assert world.describe("scaled")["RuntimeConfig"]["DesiredCopyCount"] == 7
     assert world.calls("UpdateInferenceComponentRuntimeConfig", "scaled") == [
         c for c in world.calls("UpdateInferenceComponentRuntimeConfig", "scaled")
@@ -327,8 +331,11 @@ def test_in_sync_means_zero_write_calls(world: World) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_ready("chat")
     world.emulator.admin.clear_calls()
-    wait_resyncs(world, "chat", 5)
+    wait_resyncs(world, 5)
     assert world.writes("chat") == []
+    # Drift checks read the endpoint's listing, not the component: no Describe at all.
+    assert world.calls("DescribeInferenceComponent", "chat") == []
+    assert world.emulator.admin.calls("ListInferenceComponents")
     assert world.condition("chat", "Ready")["status"] == "True"  # type: ignore[index]
 
 
@@ -398,5 +405,62 @@ def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -
     message = next(c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded")
     assert "no-such-model" in message
     assert obj["status"]["lastDeployment"]["outcome"] == "Failed"
-    wait_resyncs(world, "greedy", 3)
+    wait_resyncs(world, 3)
     assert len(world.calls("CreateInferenceComponent", "greedy")) == 1
+
+
+# ---------------------------------------------------------------------------- Failed, GitOps
+
+
+def test_failed_component_reports_a_way_out_and_a_fixed_spec_recreates_it(world: World) -> None:
+    world.emulator.admin.set_faults(failing_images=[image("broken")])
+    try:
+        world.apply(world.manifest("chat", image=image("broken")))
+        obj = world.wait_condition("chat", "Degraded", "True", reason="Failed", timeout=60)
+        degraded = next(c for c in obj["status"]["conditions"] if c["type"] == "Degraded")
+        assert "sagemaker.ic-operator.io/retry" in degraded["message"]
+        assert obj["status"]["inferenceComponentStatus"] == "Failed"
+        wait_resyncs(world, 3)
+        assert len(world.calls("CreateInferenceComponent", "chat")) == 1
+        assert world.calls("DeleteInferenceComponent", "chat") == []
+    finally:
+        world.emulator.admin.set_faults()
+    set_image(world, "chat", IMAGE)
+    world.wait_ready("chat", generation=2, timeout=90)
+    assert len(world.calls("DeleteInferenceComponent", "chat")) == 1
+    assert len([c for c in world.calls("CreateInferenceComponent", "chat") if not c["error"]]) == 2
+    assert deployed_image(world, "chat") == IMAGE
+
+
+def test_operator_never_writes_spec_so_gitops_sees_no_drift(world: World) -> None:
+    """Argo CD compares the live object with the manifest: only status, finalizers and the
+    operator's own annotations may differ."""
+    manifest = world.manifest("chat", deployment=ROLLING)
+    world.apply(manifest)
+    world.wait_ready("chat")
+    set_image(world, "chat", image("0.30.0-cpu-full"))
+    manifest["spec"]["specification"]["container"]["image"] = image("0.30.0-cpu-full")
+    world.wait_ready("chat", generation=2, timeout=90)
+    live = world.get("chat")
+    assert live is not None
+    # The API server fills in the CRD's schema defaults; nothing else differs.
+    defaults = {"adoptionPolicy": "Never", "deletionPolicy": "Delete"}
+    assert live["spec"] == {**defaults, **manifest["spec"]}
+    # And nobody but kubectl ever owned a spec field.
+    out = world.kubectl("get", "smic", "chat", "-n", world.namespace, "-o", "json",
+                        "--show-managed-fields")  # fmt: skip
+    spec_writers = {
+        entry["manager"]
+        for entry in json.loads(out.stdout)["metadata"]["managedFields"]
+        if "f:spec" in entry.get("fieldsV1", {})
+    }
+    assert spec_writers and all(m.startswith("kubectl") for m in spec_writers), spec_writers
+    assert live["metadata"]["finalizers"] == ["sagemaker.ic-operator.io/finalizer"]
+    annotations = live["metadata"].get("annotations", {})
+    foreign = {
+        k for k in annotations
+        if not k.startswith("sagemaker.ic-operator.io/")
+        and k != "kubectl.kubernetes.io/last-applied-configuration"
+    }  # fmt: skip
+    assert foreign == set()
+    assert set(live) == {"apiVersion", "kind", "metadata", "spec", "status"}
