@@ -107,7 +107,9 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
             _settle_phase(ctx, cfg, operator=o, result=r, label=lb, namespace=namespace)
         else:  # never all Ready (the naive baseline's update loop): nothing to settle
             result.settle = {"settled": False, "skipped": "never all Ready after apply"}
-        _steady_phase(ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at)
+        _steady_phase(
+            ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=namespace
+        )
     except BenchError as exc:
         result.errors.append(str(exc))
         ctx.progress(f"[{label}] FAILED: {exc}")
@@ -281,6 +283,7 @@ def _steady_phase(
     *,
     operator: Operator,
     applied_at: float,
+    namespace: str,
     result: RunResult,
     label: str,
 ) -> None:
@@ -301,6 +304,7 @@ def _steady_phase(
     last = procstat.sample(operator.pid)
     wall1 = time.time()
     metrics_after = operator.metrics()
+    objects = ctx.api.list_components(namespace)
     calls = [c for c in ctx.emulator.calls() if wall0 <= c["at"] <= wall1]
     counts = stats.count_by(calls, "operation")
     seconds = wall1 - wall0
@@ -324,6 +328,9 @@ def _steady_phase(
         "peak_rss_mb": last.hwm_kb / 1024,
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
+        "ready_conditions": stats.count_by(
+            [{"ready": workload.ready_reason(o)} for o in objects], "ready"
+        ),
     }
     ctx.progress(
         f"[{label}] steady: {total:.2f} calls/component/h at resync {cfg.resync:g}s "

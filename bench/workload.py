@@ -97,3 +97,11 @@ def update_call_at(
         if container.get("Image") == image:
             return float(call["at"])
     return None
+
+
+def ready_reason(obj: dict[str, Any]) -> str:
+    """`True/InSync`, `False/Updating`, ... for a tally of where components ended up."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return f"{cond.get('status')}/{cond.get('reason')}"
+    return "none"

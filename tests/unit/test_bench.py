@@ -179,6 +179,10 @@ def test_is_ready_needs_the_current_generation() -> None:
     stale = {"metadata": {"generation": 3}, "status": obj["status"]}
     assert not workload.is_ready(stale)
     assert not workload.is_ready({"metadata": {"generation": 1}})
+    assert workload.ready_reason({"status": {"conditions": [{**ready, "reason": "InSync"}]}}) == (
+        "True/InSync"
+    )
+    assert workload.ready_reason({}) == "none"
 
 
 def test_update_call_matching() -> None:
