@@ -143,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
                 ready_timeout = args.ready_timeout
                 sweep_ready = _get_ready(results.get(n, {}).get("sweep"))
                 if mode == "naive" and sweep_ready is not None:
-                    # The naive baseline may never be all Ready (it re-updates whatever its
-                    # raw comparison flags): give it three times what sweep needed.
-                    ready_timeout = min(ready_timeout, max(60.0, 3 * sweep_ready))
+                    # The naive baseline is never all Ready (its raw comparison re-updates
+                    # every component as soon as the last update ends): give it what sweep
+                    # needed and 30 s more, then move on.
+                    ready_timeout = min(ready_timeout, sweep_ready + 30.0)
                 cfg = scenario.RunConfig(
                     components=n,
                     mode=mode,

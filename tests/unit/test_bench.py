@@ -134,7 +134,7 @@ def test_size_table_from_results() -> None:
     def result(p99: float, describe_rate: float) -> dict[str, object]:
         return {
             "apply": {"apply_seconds": 2.0, "all_ready_seconds": 15.0},
-            "edits": {"from_before_patch": {"p50": 0.1, "p99": p99}},
+            "edits": {"from_patch_returned": {"p50": 0.1, "p99": p99}},
             "steady": {
                 "per_component_hour": {"DescribeInferenceComponent": describe_rate},
                 "per_component_hour_total": describe_rate,
