@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd
+.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo
 
 venv: $(STAMP)
 
@@ -55,6 +55,11 @@ chart-crd:
 .PHONY: controlplane
 controlplane: venv
 	$(BIN)/python -m ic_operator.sandbox.binaries
+
+## The first command: a local sandbox, the operator at work, narrated (about a minute).
+## DEMO_FLAGS=--keep leaves the sandbox running at the end (Ctrl-C stops it).
+demo: venv controlplane
+	$(BIN)/ic-operator demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info

@@ -100,9 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _operate(settings: config.Settings) -> int:
-    client = SageMakerClient(
-        default_region=settings.region, max_concurrency=settings.max_concurrency
-    )
+    client = SageMakerClient.from_settings(settings)
     reconciler = Reconciler(client, settings)
     registry = build_registry(settings, reconciler)
     log.info(

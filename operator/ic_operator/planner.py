@@ -71,6 +71,12 @@ class PollPolicy:
         """Poll faster early in a transition, slower as it drags on; never a hot loop."""
         return min(max(elapsed / 10.0, self.minimum), self.maximum)
 
+    def for_transition(self, component: Mapping[str, Any], now: float) -> float:
+        """The delay for a component (or list summary) whose transition began at its
+        LastModifiedTime."""
+        started = epoch(component.get("LastModifiedTime")) or now
+        return self.delay(now - started)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -158,12 +164,11 @@ def plan(
 
     state = component.get("InferenceComponentStatus")
     if state in TRANSITIONS:
-        started = epoch(component.get("LastModifiedTime")) or observed.now
         return Plan(
             Act.WAIT,
             str(state),
             f"SageMaker reports {state}",
-            delay=poll.delay(observed.now - started),
+            delay=poll.for_transition(component, observed.now),
         )
 
     # Judging a deployment's outcome is not drift detection: the naive baseline judges
@@ -418,10 +423,11 @@ def _update_reason(
 
 def _blocked_message(last: LastDeployment) -> str:
     verb = "rolled back" if last.outcome == "RolledBack" else "failed"
+    reason = (last.failure_reason or "no reason given").rstrip(". ")
     return (
-        f"the deployment of generation {last.generation} {verb}: "
-        f"{last.failure_reason or 'no reason given'}. The operator will not apply this spec "
-        f"again; change the spec or set the annotation {RETRY_ANNOTATION} to a new value"
+        f"the deployment of generation {last.generation} {verb}: {reason}. The operator will "
+        f"not apply this spec again; change the spec or set the annotation {RETRY_ANNOTATION} "
+        "to a new value"
     )
 
 
@@ -458,12 +464,11 @@ def plan_delete(
         )
     state = component.get("InferenceComponentStatus")
     if state in TRANSITIONS:
-        started = epoch(component.get("LastModifiedTime")) or observed.now
         return Plan(
             Act.WAIT,
             "Deleting",
             f"waiting for SageMaker ({state}) before deleting",
-            delay=poll.delay(observed.now - started),
+            delay=poll.for_transition(component, observed.now),
         )
     return Plan(
         Act.DELETE, "Deleting", f"deleting {name!r}", request={"InferenceComponentName": name}

@@ -31,7 +31,6 @@ from ic_operator.models import (
 )
 from ic_operator.planner import (
     RETRY_ANNOTATION,
-    TRANSITIONS,
     Act,
     Desired,
     Observed,
@@ -66,6 +65,15 @@ class Result:
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
+
+
+# Failures that resolve themselves in time: (action, reason, first delay, longest delay).
+# Throttling and 5xx are routine (not Degraded); capacity and IAM need a human to look.
+_BACKOFF: dict[ErrorKind, tuple[Act, str, float, float]] = {
+    ErrorKind.RETRYABLE: (Act.WAIT, "Retrying", 2, 120),
+    ErrorKind.CAPACITY: (Act.BLOCKED, "InsufficientCapacity", 30, 600),
+    ErrorKind.ACCESS_DENIED: (Act.BLOCKED, "AccessDenied", 60, 900),
+}
 
 
 @dataclass(frozen=True)
@@ -246,7 +254,7 @@ class Reconciler:
         """Answer from the shared endpoint listing when it proves nothing needs a closer look.
 
         In sync (or blocked) and LastModifiedTime unchanged: nothing to do. Still
-        transitioning per the listing: keep waiting. Anything else, or any doubt: None,
+        Creating or Deleting per the listing: keep waiting. Anything else, or any doubt: None,
         and the caller does a full Describe.
         """
         seen = self._seen.get(desired.uid)
@@ -271,9 +279,10 @@ class Reconciler:
         modified = epoch(summary.get("LastModifiedTime"))
         if seen.settled and state == seen.state and modified == seen.modified:
             return Result(status={}, outcome="Unchanged")
-        if not seen.settled and state in TRANSITIONS:
-            started = modified or now
-            return Result(status={}, delay=self.poll.delay(now - started), outcome="Wait")
+        # Updating is described every poll so that status.copies shows the batches move;
+        # Creating and Deleting have no progress worth a Describe until they settle.
+        if not seen.settled and state in ("Creating", "Deleting"):
+            return Result(status={}, delay=self.poll.for_transition(summary, now), outcome="Wait")
         return None
 
     def _remember(
@@ -402,28 +411,14 @@ class Reconciler:
             the_plan = Plan(
                 Act.WAIT, "Waiting", f"SageMaker is busy: {err.message}", delay=self.poll.minimum
             )
-        elif err.kind is ErrorKind.RETRYABLE:
+        elif err.kind in _BACKOFF:
+            action, reason, base, cap = _BACKOFF[err.kind]
             the_plan = Plan(
-                Act.WAIT,
-                "Retrying",
-                f"{err.operation} failed ({err.code}); retrying",
-                delay=self.backoff(uid, 2, 120),
-            )
-        elif err.kind is ErrorKind.CAPACITY:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "InsufficientCapacity",
+                action,
+                reason,
                 str(err),
-                degraded=True,
-                delay=self.backoff(uid, 30, 600),
-            )
-        elif err.kind is ErrorKind.ACCESS_DENIED:
-            the_plan = Plan(
-                Act.BLOCKED,
-                "AccessDenied",
-                str(err),
-                degraded=True,
-                delay=self.backoff(uid, 60, 900),
+                degraded=action is Act.BLOCKED,
+                delay=self.backoff(uid, base, cap),
             )
         elif err.kind is ErrorKind.INVALID and err.operation in (
             "CreateInferenceComponent",
@@ -620,6 +615,10 @@ def _events(the_plan: Plan, previous: InferenceComponentStatus, conds: list[Any]
     }
     if the_plan.action in action_events:
         events.append(Event("Normal", action_events[the_plan.action], the_plan.message))
-    elif the_plan.degraded and conditions.changed(previous.conditions, conds, "Degraded"):
+    elif (
+        the_plan.degraded
+        and not any(e.type == "Warning" for e in events)  # the judged outcome said it already
+        and conditions.changed(previous.conditions, conds, "Degraded")
+    ):
         events.append(Event("Warning", the_plan.reason, the_plan.message))
     return events

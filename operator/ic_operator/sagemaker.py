@@ -23,6 +23,7 @@ import botocore.config
 import botocore.exceptions
 
 from ic_operator import metrics
+from ic_operator.config import Settings
 
 OPERATIONS: frozenset[str] = frozenset(
     {
@@ -224,7 +225,25 @@ class SageMakerClient:
         self._factory = client_factory
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._max_concurrency = max_concurrency
         self._semaphore = asyncio.Semaphore(max_concurrency)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, client_factory: ClientFactory = default_client_factory
+    ) -> SageMakerClient:
+        """The client the operator runs with: every limit comes from configuration."""
+        return cls(
+            default_region=settings.region,
+            max_concurrency=settings.max_concurrency,
+            max_calls_per_second=settings.max_calls_per_second,
+            client_factory=client_factory,
+        )
+
+    @property
+    def limits(self) -> tuple[int, float]:
+        """(calls in flight, calls per second); what the operator actually enforces."""
+        return self._max_concurrency, self._bucket.rate
 
     def _client(self, region: str | None) -> Any:
         region = region or self._default_region

@@ -186,7 +186,17 @@ def test_sandbox_command_writes_env_and_stops_on_sigint(
 ) -> None:
     directory = tmp_path / "sandbox"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ic_operator.cli", "sandbox", "--dir", str(directory), "--no-build"],
+        [
+            sys.executable,
+            "-m",
+            "ic_operator.cli",
+            "sandbox",
+            "--dir",
+            str(directory),
+            "--no-build",
+            "--no-emulator",
+            "--no-operator",
+        ],  # the control plane alone: tests/sandbox has the rest
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -240,7 +250,17 @@ def test_failed_start_reports_the_log_and_leaves_nothing(
 def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: Path) -> None:
     directory = tmp_path / "sandbox"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ic_operator.cli", "sandbox", "--dir", str(directory), "--no-build"],
+        [
+            sys.executable,
+            "-m",
+            "ic_operator.cli",
+            "sandbox",
+            "--dir",
+            str(directory),
+            "--no-build",
+            "--no-emulator",
+            "--no-operator",
+        ],  # the control plane alone: tests/sandbox has the rest
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ic_operator import config
+from ic_operator.sagemaker import SageMakerClient
 
 
 def parse(argv: list[str]) -> config.Settings:
@@ -66,3 +67,8 @@ def test_endpoint_policy(tmp_path: Path) -> None:
     policy_file.write_text("team-a: not-a-list\n")
     with pytest.raises(ValueError, match="namespace -> list"):
         config.EndpointPolicy.load(str(policy_file))
+
+
+def test_the_operator_client_enforces_the_configured_limits() -> None:
+    settings = parse(["--max-concurrency", "3", "--max-calls-per-second", "7.5"])
+    assert SageMakerClient.from_settings(settings).limits == (3, 7.5)

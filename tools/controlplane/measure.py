@@ -47,7 +47,16 @@ def main() -> int:
         directory = Path(tempfile.mkdtemp(prefix="ic-sandbox-measure-"))
         started = time.monotonic()
         proc = subprocess.Popen(
-            [str(cli), "sandbox", "--dir", str(directory), "--no-build"],
+            # the control plane alone (what the README figures are about)
+            [
+                str(cli),
+                "sandbox",
+                "--dir",
+                str(directory),
+                "--no-build",
+                "--no-emulator",
+                "--no-operator",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
         )

@@ -1,39 +1,25 @@
 """`ic-operator sandbox --dir DIR`: the local world in one command, until Ctrl-C.
 
-The sandbox is an ordered list of components; each starts, contributes `export`
-lines to DIR/env, and stops in reverse order. Today the only component is the
-control plane; the SageMaker emulator (adding AWS_ENDPOINT_URL_SAGEMAKER) and the
-operator slot in as further components, with flags to leave them out.
+A real Kubernetes API (etcd + kube-apiserver) with the CRD installed, the SageMaker
+emulator with the endpoints examples/ expect, and the operator watching every
+namespace. DIR/env exports what kubectl, boto3 and the AWS CLI need. `--no-emulator`
+and `--no-operator` leave either out (run your own operator from an IDE, say).
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
 
-from ic_operator.sandbox.binaries import BinariesMissing, ensure_binaries
-from ic_operator.sandbox.controlplane import ControlPlane, ControlPlaneError
-
-
-class Component(Protocol):
-    """Something the sandbox runs: started in order, stopped in reverse order."""
-
-    def start(self) -> object: ...
-
-    def stop(self) -> None: ...
-
-    def failed(self) -> str | None:
-        """Why the component stopped working, or None while it is healthy."""
-
-    def exports(self) -> dict[str, str]:
-        """Environment variables a client shell needs for this component."""
+from ic_operator.sandbox.binaries import BinariesMissing
+from ic_operator.sandbox.components import SandboxError
+from ic_operator.sandbox.controlplane import ControlPlaneError
+from ic_operator.sandbox.stack import Options, Sandbox
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,69 +34,95 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail instead of building kube-apiserver/etcd when they are not cached",
     )
+    parser.add_argument(
+        "--no-emulator",
+        action="store_true",
+        help="do not start the SageMaker emulator (the operator then needs "
+        "AWS_ENDPOINT_URL_SAGEMAKER from the environment)",
+    )
+    parser.add_argument("--no-operator", action="store_true", help="do not start the operator")
+    parser.add_argument(
+        "--resync-interval",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="the operator's drift-check interval (default 30)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.02,
+        metavar="F",
+        help="the emulator's clock: simulated durations are multiplied by F "
+        "(default 0.02: a 2-minute create takes 2.4 s)",
+    )
 
 
-class _Stop(Exception):
-    pass
+def options_from(args: argparse.Namespace) -> Options:
+    return Options(
+        directory=args.dir,
+        build=not args.no_build,
+        emulator=not args.no_emulator,
+        operator=not args.no_operator,
+        resync_interval=args.resync_interval,
+        time_scale=args.time_scale,
+    )
+
+
+class Stop(Exception):
+    """SIGINT or SIGTERM arrived; unwinding stops the sandbox."""
 
 
 def _raise_stop(signum: int, _frame: FrameType | None) -> None:
-    raise _Stop(signal.Signals(signum).name)
+    raise Stop(signal.Signals(signum).name)
 
 
-def write_env(path: Path, exports: dict[str, str]) -> None:
-    lines = [f"export {name}={shlex.quote(value)}" for name, value in exports.items()]
-    path.write_text("\n".join(lines) + "\n")
+class StopOnSignals:
+    """SIGINT/SIGTERM raise Stop inside the block; a second one cannot cut cleanup short."""
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> None:
+        if self.active:
+            signal.signal(signal.SIGTERM, _raise_stop)
+            signal.signal(signal.SIGINT, _raise_stop)
+
+    def ignore(self) -> None:
+        """Call before cleanup: Ctrl-C pressed twice must not leave children behind."""
+        if self.active:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def __exit__(self, *_: object) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run(args: argparse.Namespace) -> int:
-    directory: Path = args.dir.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    components: list[Component] = []
-    handle_signals = threading.current_thread() is threading.main_thread()
-    if handle_signals:
-        signal.signal(signal.SIGTERM, _raise_stop)
-        signal.signal(signal.SIGINT, _raise_stop)
-    try:
-        binaries = ensure_binaries(build=not args.no_build)
-        started = time.monotonic()
-        control_plane = ControlPlane(directory / "controlplane", binaries)
-        components.append(control_plane)
-        control_plane.start()
-        # A stable path for the user, whatever the components' own layout.
-        (directory / "kubeconfig").write_bytes(control_plane.kubeconfig.read_bytes())
-        (directory / "kubeconfig").chmod(0o600)
-        exports = {"KUBECONFIG": str(directory / "kubeconfig")}
-        for component in components[1:]:
-            exports.update(component.exports())
-        write_env(directory / "env", exports)
-        print(
-            f"sandbox up in {time.monotonic() - started:.1f}s: Kubernetes "
-            f"{binaries.kubernetes_version} at {control_plane.server}\n"
-            f"  source {directory / 'env'}\n"
-            f"  logs in {directory / 'controlplane' / 'logs'}\n"
-            "Ctrl-C to stop.",
-            flush=True,
-        )
-        while True:
-            for component in components:
-                if (reason := component.failed()) is not None:
+    sandbox = Sandbox(options_from(args))
+    signals = StopOnSignals()
+    with signals:
+        try:
+            started = time.monotonic()
+            sandbox.start()
+            print(
+                f"sandbox up in {time.monotonic() - started:.1f}s\n{sandbox.banner()}\n"
+                "Ctrl-C to stop.",
+                flush=True,
+            )
+            while True:
+                if (reason := sandbox.failed()) is not None:
                     print(f"sandbox: {reason}", file=sys.stderr)
                     return 1
-            time.sleep(0.5)
-    except _Stop as stop:
-        print(f"sandbox: {stop}, stopping", file=sys.stderr)
-        return 0
-    except (BinariesMissing, ControlPlaneError) as exc:
-        print(f"sandbox: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if handle_signals:  # a second Ctrl-C must not cut stop() short
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for component in reversed(components):
-            component.stop()
-        (directory / "env").unlink(missing_ok=True)
-        if handle_signals:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                time.sleep(0.5)
+        except Stop as stop:
+            print(f"sandbox: {stop}, stopping", file=sys.stderr)
+            return 0
+        except (BinariesMissing, ControlPlaneError, SandboxError) as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            signals.ignore()
+            sandbox.stop()

@@ -1,0 +1,1 @@
+"""`ic-operator demo`: the sandbox, driven and narrated step by step."""

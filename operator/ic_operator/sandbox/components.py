@@ -1,0 +1,316 @@
+"""The sandbox's parts beyond the control plane: CRD, emulator, seed endpoints, operator.
+
+Each has the sandbox's component shape (start, stop, failed, exports). The emulator
+and the operator are child processes (ManagedProcess: own process group, die with
+the sandbox), started exactly as a user would start them, with their logs in DIR.
+The CRD and the seed are one-shot steps that do their work in start().
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ic_operator import API_GROUP, PLURAL
+from ic_operator.sandbox.binaries import repo_root
+from ic_operator.sandbox.controlplane import free_port
+from ic_operator.sandbox.processes import ManagedProcess
+from ic_operator.sandbox.seed import seed_endpoints
+
+CRD_NAME = f"{PLURAL}.{API_GROUP}"
+EXAMPLES_NAMESPACE = "ml-serving"
+REGION = "us-east-1"
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+class SandboxError(RuntimeError):
+    """A sandbox part did not come up; the message says which and why."""
+
+
+def wait_until(
+    probe: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1
+) -> None:
+    """Poll until probe() is true; SandboxError naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def aws_env(endpoint_url: str) -> dict[str, str]:
+    """What boto3 and the AWS CLI need to talk to the emulator (dummy credentials)."""
+    return {
+        "AWS_ENDPOINT_URL_SAGEMAKER": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def crd_manifest() -> str:
+    """crds/ from the checkout (what users apply); generated from the models without one.
+
+    `make crd-check` keeps the two identical, so either is the same CRD.
+    """
+    files = sorted((repo_root() / "crds").glob("*.yaml"))
+    if files:
+        return "\n---\n".join(path.read_text() for path in files)
+    from ic_operator.crd import render  # noqa: PLC0415 - only without a checkout
+
+    return render()
+
+
+class Kubectl:
+    """The real kubectl against the sandbox's kubeconfig."""
+
+    def __init__(self, binary: Path, kubeconfig: Path, cache_dir: Path) -> None:
+        self.binary = binary
+        self.kubeconfig = kubeconfig
+        self.cache_dir = cache_dir
+
+    def __call__(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [
+            str(self.binary),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--cache-dir={self.cache_dir}",
+            *args,
+        ]
+        try:
+            result = subprocess.run(
+                argv,
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SandboxError(
+                f"kubectl {' '.join(args)} did not finish in {timeout:.0f}s"
+            ) from exc
+        if check and result.returncode != 0:
+            raise SandboxError(
+                f"kubectl {' '.join(args)} exited {result.returncode}: "
+                f"{result.stderr.strip() or result.stdout.strip()}"
+            )
+        return result
+
+
+class CrdInstall:
+    """Applies the CRD (server-side, like an upgrade) and the examples' namespace."""
+
+    def __init__(self, kubectl: Kubectl, *, timeout: float = 60.0) -> None:
+        self.kubectl = kubectl
+        self.timeout = timeout
+
+    def start(self) -> CrdInstall:
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=crd_manifest())
+        # Not `kubectl wait`: it fails when it reads the CRD before any condition is written.
+        wait_until(self._established, timeout=self.timeout, what=f"CRD {CRD_NAME} Established")
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": EXAMPLES_NAMESPACE},
+        }
+        self.kubectl("apply", "-f", "-", input=json.dumps(namespace))
+        return self
+
+    def _established(self) -> bool:
+        out = self.kubectl("get", "crd", CRD_NAME, "-o", "json", check=False)
+        if out.returncode != 0:
+            return False
+        conditions = (json.loads(out.stdout).get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    def stop(self) -> None:
+        pass
+
+    def failed(self) -> str | None:
+        return None
+
+    def exports(self) -> dict[str, str]:
+        return {}
+
+
+def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(extra)
+    return env
+
+
+class EmulatorProcess:
+    """`ic-operator emulator` on a port the kernel picks, read back from its first line."""
+
+    def __init__(self, directory: Path, *, time_scale: float, timeout: float = 30.0) -> None:
+        self.time_scale = time_scale
+        self.timeout = timeout
+        self.url = ""
+        argv = [
+            sys.executable, "-m", "ic_operator.cli", "emulator",
+            "--port", "0", "--time-scale", str(time_scale), "--region", REGION,
+        ]  # fmt: skip
+        # Unbuffered, so the `listening on` line reaches the log file at once.
+        env = _child_env({"PYTHONUNBUFFERED": "1"})
+        self.process = ManagedProcess("emulator", argv, directory / "emulator.log", env=env)
+
+    def start(self) -> EmulatorProcess:
+        self.process.start()
+
+        def listening() -> bool:
+            if (code := self.process.exit_code()) is not None:
+                raise SandboxError(f"emulator exited with {code}:\n{self.process.log_tail()}")
+            match = _LISTENING.search(self.process.log_tail(5))
+            if match:
+                self.url = match.group(1)
+            return bool(self.url)
+
+        wait_until(listening, timeout=self.timeout, what="the emulator's `listening on` line")
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def failed(self) -> str | None:
+        code = self.process.exit_code()
+        if code is None:
+            return None
+        return f"emulator exited with {code}:\n{self.process.log_tail()}"
+
+    def exports(self) -> dict[str, str]:
+        return aws_env(self.url)
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """One request to the emulator's /_emulator/ admin API."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
+            raise SandboxError(f"emulator admin API {method} {path}: {exc}") from exc
+
+
+class Seed:
+    """Creates, in the emulator, the endpoints that examples/ refer to."""
+
+    def __init__(self, emulator: EmulatorProcess, *, timeout: float = 60.0) -> None:
+        self.emulator = emulator
+        self.timeout = timeout
+
+    def start(self) -> Seed:
+        try:
+            seed_endpoints(self.emulator.url, timeout=self.timeout)
+        except (RuntimeError, BotoCoreError, ClientError) as exc:
+            raise SandboxError(f"seeding the emulator's endpoints failed: {exc}") from exc
+        return self
+
+    def stop(self) -> None:
+        pass
+
+    def failed(self) -> str | None:
+        return None
+
+    def exports(self) -> dict[str, str]:
+        return {}
+
+
+def poll_bounds(time_scale: float) -> tuple[float, float]:
+    """The operator's poll bounds (5 s and 60 s) on the emulator's clock, with floors.
+
+    At the default time scale a rollout takes seconds; polling every 5 s would make
+    the operator look slow when it is only being patient.
+    """
+    return min(5.0, max(0.25, 5.0 * time_scale)), min(60.0, max(1.0, 60.0 * time_scale))
+
+
+class OperatorProcess:
+    """`ic-operator run`, cluster-wide, against the sandbox's API server and emulator."""
+
+    def __init__(
+        self,
+        directory: Path,
+        kubeconfig: Path,
+        endpoint_url: Callable[[], str],
+        *,
+        resync_interval: float,
+        time_scale: float,
+        timeout: float = 60.0,
+    ) -> None:
+        self.directory = directory
+        self.kubeconfig = kubeconfig
+        self.endpoint_url = endpoint_url
+        self.resync_interval = resync_interval
+        self.time_scale = time_scale
+        self.timeout = timeout
+        self.health_port = 0
+        self.metrics_port = 0
+        self.process: ManagedProcess | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def start(self) -> OperatorProcess:
+        self.health_port, self.metrics_port = free_port(), free_port()
+        poll_min, poll_max = poll_bounds(self.time_scale)
+        argv = [
+            sys.executable, "-m", "ic_operator.cli", "run",
+            "--resync-interval", str(self.resync_interval),
+            "--poll-min", str(poll_min), "--poll-max", str(poll_max),
+            "--metrics-port", str(self.metrics_port),
+            "--health-port", str(self.health_port),
+        ]  # fmt: skip
+        env = _child_env({"KUBECONFIG": str(self.kubeconfig), **aws_env(self.endpoint_url())})
+        for name in list(env):  # the sandbox's operator takes its settings from flags only
+            if name.startswith("IC_OPERATOR_") and name != "IC_OPERATOR_CACHE":
+                del env[name]
+        self.process = ManagedProcess("operator", argv, self.directory / "operator.log", env=env)
+        self.process.start()
+        wait_until(self._healthy, timeout=self.timeout, what="the operator's /healthz")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if (code := self.process.exit_code()) is not None:
+            raise SandboxError(f"operator exited with {code}:\n{self.process.log_tail()}")
+        try:
+            url = f"http://127.0.0.1:{self.health_port}/healthz"
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def failed(self) -> str | None:
+        code = self.process.exit_code() if self.process else None
+        if code is None or self.process is None:
+            return None
+        return f"operator exited with {code}:\n{self.process.log_tail()}"
+
+    def exports(self) -> dict[str, str]:
+        return {}
