@@ -76,6 +76,7 @@ def figures(result: Mapping[str, Any]) -> dict[str, float | None]:
         "edit_p99_before": _get(result, "edits", "from_before_patch", "p99"),
         "calls_measured": _get(result, "steady", "per_component_hour_total"),
         "calls_default": _get(result, "steady", "per_component_hour_at_default_resync"),
+        "objects_written": _get(result, "steady", "objects_written"),
         "rss": _get(result, "steady", "rss_mb"),
         "peak_rss": _get(result, "steady", "peak_rss_mb"),
         "cpu": _get(result, "steady", "cpu_percent"),
@@ -98,6 +99,7 @@ ROWS: list[tuple[str, str]] = [
 ]
 TAIL_ROWS: list[tuple[str, str]] = [
     ("calls_default", "steady calls/component/h at R = 300 s (extrap.)"),
+    ("objects_written", "objects written during the steady window"),
     ("rss", "operator RSS, steady (MB)"),
     ("peak_rss", "operator peak RSS (MB)"),
     ("cpu", "operator CPU, steady (% of one core)"),

@@ -299,6 +299,10 @@ def _steady_phase(
     if wait > 0:
         time.sleep(wait)
     window = cfg.resync * cfg.windows
+    versions = {
+        o["metadata"]["name"]: o["metadata"]["resourceVersion"]
+        for o in ctx.api.list_components(namespace)
+    }
     metrics_before = operator.metrics()
     first = procstat.sample(operator.pid)
     ctx.emulator.clear_calls()
@@ -335,6 +339,12 @@ def _steady_phase(
         "peak_rss_mb": last.hwm_kb / 1024,
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
+        # Objects whose resourceVersion moved: status (or other) writes by the operator.
+        "objects_written": sum(
+            1
+            for o in objects
+            if versions.get(o["metadata"]["name"]) != o["metadata"]["resourceVersion"]
+        ),
         "ready_conditions": stats.count_by(
             [{"ready": workload.ready_reason(o)} for o in objects], "ready"
         ),
