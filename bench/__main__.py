@@ -181,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     for n, runs in results.items():
         table = report.size_table(runs.get("sweep") or runs.get("default"), runs.get("naive"))
         print(f"\nN = {n}\n{table}")
+        naive_rate = ((runs.get("naive") or {}).get("steady") or {}).get("per_component_hour_total")
+        if naive_rate is not None:
+            print(
+                f"  naive's calls come from its update loop, paced by SageMaker's clock (x"
+                f"{args.time_scale:g} here), not by the resync: at real speed about "
+                f"{naive_rate * args.time_scale:,.0f} calls/component/h, not the R = 300 s row"
+            )
         errors = [f"{mode}: {e}" for mode, r in runs.items() for e in r.get("errors", [])]
         for error in errors:
             print(f"  ! {error}")
