@@ -230,6 +230,7 @@ def _edit_phase(
             break
         time.sleep(1.0)
     found = [e for e in edits if e["at"] is not None]
+    phase_calls = [c for c in calls if c["at"] >= edits[0]["before"]] if edits else []
     upper = [e["at"] - e["before"] for e in found]
     lower = [e["at"] - e["after"] for e in found]
     kubectl_rtt = [e["after"] - e["before"] for e in edits]
@@ -241,6 +242,12 @@ def _edit_phase(
         "from_before_patch": stats.summary(upper),
         "from_patch_returned": stats.summary(lower),
         "kubectl_patch_seconds": stats.summary(kubectl_rtt),
+        # What shared the operator's rate limit while the edits waited for it.
+        "calls": stats.count_by(phase_calls, "operation"),
+        "calls_per_second": len(phase_calls)
+        / max(1e-9, max(c["at"] for c in phase_calls) - edits[0]["before"])
+        if phase_calls
+        else 0.0,
     }
     if len(found) < len(edits):
         result.errors.append(
