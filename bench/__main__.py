@@ -57,6 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         help="extra flag for ic-operator run (repeatable): --operator-flag=--max-concurrency=20",
     )
+    parser.add_argument(
+        "--operator-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment variable for the operator (repeatable), e.g. MALLOC_ARENA_MAX=2",
+    )
     return parser.parse_args(argv)
 
 
@@ -159,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
                     edit_interval=args.edit_interval,
                     ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
+                    extra_env=tuple(
+                        (name, value)
+                        for name, _, value in (e.partition("=") for e in args.operator_env)
+                    ),
                 )
                 outcome = scenario.run(ctx, cfg)
                 results.setdefault(n, {})[mode or "default"] = asdict(outcome)

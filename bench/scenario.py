@@ -46,6 +46,7 @@ class RunConfig:
     poll_interval: float = 0.5
     seed: int = 7
     extra_flags: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()  # e.g. (("MALLOC_ARENA_MAX", "2"),)
 
     def operator_flags(self) -> list[str]:
         # Poll bounds scaled like the emulator's clock, so a transition is polled as
@@ -92,6 +93,7 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         ctx.emulator.url,
         namespace,
         cfg.operator_flags(),
+        extra_env=dict(cfg.extra_env),
     )
     label = f"N={cfg.components} {cfg.mode or 'default'}"
     ctx.progress(f"[{label}] operator up in namespace {namespace}")

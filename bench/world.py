@@ -204,7 +204,14 @@ class Operator:
     """`ic-operator run` for one namespace, with its /metrics and /healthz."""
 
     def __init__(
-        self, log_path: Path, kubeconfig: Path, emulator_url: str, namespace: str, flags: list[str]
+        self,
+        log_path: Path,
+        kubeconfig: Path,
+        emulator_url: str,
+        namespace: str,
+        flags: list[str],
+        *,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -217,6 +224,7 @@ class Operator:
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
+            **(extra_env or {}),
         }
         argv = _python_module(
             "run",
