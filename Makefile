@@ -77,11 +77,11 @@ $(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION):
 
 ## Benchmark (not part of `make test`): the operator at N = 100 and 1,000 components against
 ## the real control plane and the emulator, sweep vs naive drift mode; prints a table and
-## writes bench/results/<date>-<N>.json. About 20 minutes on 2 cores. See bench/README.md.
+## writes bench/results/<date>-<N>.json. About 17 minutes on 2 cores. See bench/README.md.
 .PHONY: bench bench-quick
 bench: venv controlplane
 	$(BIN)/python -m bench --sizes 100,1000
 
-## The same at N = 100 only (about 7 minutes).
+## The same at N = 100 only (about 6 minutes).
 bench-quick: venv controlplane
 	$(BIN)/python -m bench --sizes 100
