@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 test: lint crd-check awscli controlplane lint-chart
 	$(BIN)/pytest
 
+## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
+.PHONY: test-faults
+test-faults: venv controlplane
+	$(BIN)/pytest -m faults tests/faults
+
 lint: venv
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench

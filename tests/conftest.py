@@ -4,4 +4,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.emulator",
     "tests.fixtures.controlplane",
     "tests.fixtures.operator",
+    "tests.fixtures.faults",
 ]

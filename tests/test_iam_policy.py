@@ -28,7 +28,6 @@ UNSCOPABLE_ACTIONS = {"sagemaker:ListInferenceComponents"}
 # Reference: CreateInferenceComponent also authorizes against the endpoint.
 EXPECTED_RESOURCES = {
     "sagemaker:CreateInferenceComponent": {IC_ARN, ENDPOINT_ARN},
-    "sagemaker:DescribeEndpoint": {ENDPOINT_ARN},
     "sagemaker:ListInferenceComponents": {"*"},
 }
 

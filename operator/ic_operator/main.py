@@ -37,7 +37,7 @@ def _apply(result: Result, body: kopf.Body, patch: kopf.Patch) -> None:
         patch.setdefault("status", {}).update(result.status)
     for event in result.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    if result.delay is not None:
+    if result.delay is not None and result.poll:
         raise kopf.TemporaryError(f"looking again in {result.delay:.1f}s", delay=result.delay)
 
 
@@ -73,7 +73,9 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
 
     for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorator(*RESOURCE, registry=registry, id="converge", retries=None, backoff=5)(converge)
-    interval = settings.resync_interval
+    # The timer ticks at most every 30 s but works only when a component is due (its
+    # resync interval or its backoff has passed): backoffs end on time, edits never wait.
+    interval = min(settings.resync_interval, 30.0)
     kopf.timer(
         *RESOURCE,
         registry=registry,

@@ -147,6 +147,20 @@ def plan(
     if component is None:
         return _plan_create(desired, observed, status, digest)
 
+    where = component.get("EndpointName")
+    if where is not None and where != desired.spec.endpoint_name:
+        # Same name, other endpoint: someone else's component. Adopting, updating or
+        # deleting it would let a resource reach an endpoint it does not name (and that
+        # the endpoint policy may forbid), so it is never touched.
+        return Plan(
+            Act.BLOCKED,
+            "EndpointMismatch",
+            f"inference component {desired.name!r} exists on endpoint {where!r}, not on "
+            f"{desired.spec.endpoint_name!r}; the operator will not touch it. Choose another "
+            "spec.inferenceComponentName",
+            degraded=True,
+            owned=False,
+        )
     owned = is_owned(desired.uid, observed, status)
     if owned is None:
         raise ValueError("ownership is unknown: fetch the tags before planning")
@@ -446,8 +460,11 @@ def plan_delete(
     observed: Observed,
     owned: bool | None,
     poll: PollPolicy = PollPolicy(),
+    *,
+    endpoint: str | None = None,
 ) -> Plan:
-    """Steps of a deletion; a retained or foreign component is never deleted."""
+    """Steps of a deletion; a retained or foreign component (another resource's, or on
+    another endpoint than the spec names) is never deleted."""
     if deletion_policy == "Retain":
         return Plan(
             Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker"
@@ -455,7 +472,8 @@ def plan_delete(
     component = observed.component
     if component is None:
         return Plan(Act.RELEASE, "Deleted", f"{name!r} is gone from SageMaker")
-    if not owned:
+    elsewhere = endpoint is not None and component.get("EndpointName") != endpoint
+    if not owned or elsewhere:
         return Plan(
             Act.RELEASE,
             "NotOwned",

@@ -59,9 +59,12 @@ class Event:
 @dataclass
 class Result:
     status: dict[str, Any]  # camelCase status to merge-patch
-    delay: float | None = (
-        None  # look again after this many seconds; None: wait for the next trigger
-    )
+    # Look again after this many seconds; None: at the next resync.
+    delay: float | None = None
+    # True: the change handler itself looks again after `delay` (kopf re-invokes it; used
+    # for SageMaker transitions, bounded by --poll-max). False: the resync timer does, so
+    # that a new edit is handled at once instead of waiting out a long backoff.
+    poll: bool = True
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
     outcome: str = ""  # for metrics and logs
@@ -133,9 +136,10 @@ class Reconciler:
         # after the handler returns, so a timer pass queued behind a change handler would
         # otherwise start from a stale body and overwrite a deployment record just made.
         self._written: dict[str, dict[str, Any]] = {}
-        # After a failure, timer passes stay away from SageMaker until this monotonic time;
-        # a spec or annotation change (trigger "change") still tries at once.
-        self._not_before: dict[str, float] = {}
+        # When the resync timer should next do any work for a UID (monotonic): after the
+        # resync interval, or when a backoff ends. A spec or annotation change (trigger
+        # "change") does not wait for it.
+        self._due: dict[str, float] = {}
         # What the last full pass established, so the next pass can ask the shared
         # endpoint listing instead of describing the component (drift mode "sweep").
         self._seen: dict[str, Seen] = {}
@@ -149,17 +153,15 @@ class Reconciler:
         self._locks.pop(uid, None)
         self._errors.pop(uid, None)
         self._written.pop(uid, None)
-        self._not_before.pop(uid, None)
+        self._due.pop(uid, None)
         self._seen.pop(uid, None)
         metrics.COMPONENT_TABLE.forget(uid)
 
     def backoff(self, uid: str, base: float, cap: float) -> float:
-        """Exponential, jittered, and binding on the resync timer too (see ``reconcile``)."""
+        """Exponential and jittered; the resync timer honours it (see ``reconcile``)."""
         n = self._errors.get(uid, 0)
         self._errors[uid] = n + 1
-        delay = min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
-        self._not_before[uid] = time.monotonic() + delay
-        return delay
+        return min(cap, base * 2.0**n) * random.uniform(0.8, 1.2)
 
     # ------------------------------------------------------------------ converge
 
@@ -167,9 +169,9 @@ class Reconciler:
         meta = body.get("metadata", {})
         uid = str(meta.get("uid", ""))
         started = time.monotonic()
-        if trigger == "timer" and time.monotonic() < self._not_before.get(uid, 0.0):
-            metrics.RECONCILES.labels(trigger=trigger, outcome="BackingOff").inc()
-            return Result(status={}, outcome="BackingOff")
+        if trigger == "timer" and time.monotonic() < self._due.get(uid, 0.0):
+            metrics.RECONCILES.labels(trigger=trigger, outcome="NotDue").inc()
+            return Result(status={}, outcome="NotDue")
         async with self.lock(uid):
             stored = dict(body.get("status") or {})
             base = self._written.get(uid, stored)
@@ -185,6 +187,10 @@ class Reconciler:
             else:
                 self._written[uid] = new
                 result.status = merge_patch(key_union(stored, base), new)
+            pause = self.settings.resync_interval
+            if result.delay is not None and not result.poll:
+                pause = result.delay
+            self._due[uid] = time.monotonic() + pause
         metrics.RECONCILES.labels(trigger=trigger, outcome=result.outcome).inc()
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
@@ -314,7 +320,10 @@ class Reconciler:
     ) -> Observed:
         component = await self.client.describe(desired.name, region=region)
         tags = None
-        if component is not None:
+        if component is not None and component.get("EndpointName") in (
+            None,
+            desired.spec.endpoint_name,
+        ):
             arn = component["InferenceComponentArn"]
             unknown_owner = status.inference_component_arn != arn
             stale_tags = status.tags_hash != tags_digest(desired_tags(desired))
@@ -383,8 +392,8 @@ class Reconciler:
             self._seen.pop(desired.uid, None)
         elif the_plan.owned:
             self._remember(desired, the_plan, component, wrote=act in (Act.UPDATE, Act.SCALE))
-        if component is not None:
-            update.update(_observed_fields(component))
+        # What SageMaker no longer reports is cleared, not left stale next to NotFound.
+        update.update(_observed_fields(component or {}))
         self._errors.pop(desired.uid, None)
         return self._finish(
             the_plan,
@@ -411,6 +420,15 @@ class Reconciler:
                 f"{RETRY_ANNOTATION} to retry at once.",
                 degraded=True,
                 delay=self.backoff(uid, 30, 600),
+            )
+        elif err.kind is ErrorKind.BUSY and err.operation == "CreateInferenceComponent":
+            # The endpoint exists but cannot host yet (still Creating or Updating):
+            # endpoints take minutes, so back off rather than ask at every poll.
+            the_plan = Plan(
+                Act.WAIT,
+                "EndpointNotReady",
+                f"SageMaker cannot create yet: {err.message}",
+                delay=self.backoff(uid, 10, 120),
             )
         elif err.kind in (ErrorKind.BUSY, ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
             # A transition started or ended under us: look again soon.
@@ -458,7 +476,7 @@ class Reconciler:
             the_plan = Plan(
                 Act.BLOCKED, "AWSError", str(err), degraded=True, delay=self.backoff(uid, 30, 600)
             )
-        return self._finish(
+        result = self._finish(
             the_plan,
             status,
             delay=the_plan.delay,
@@ -467,6 +485,10 @@ class Reconciler:
             uid=uid,
             previous=status,
         )
+        # Only a component that is busy right now is polled by the change handler;
+        # every backoff is paced by the timer so that an edit is never stuck behind it.
+        result.poll = the_plan.reason == "Waiting"
+        return result
 
     def _finish(
         self,
@@ -527,27 +549,42 @@ class Reconciler:
             status.inference_component_name or raw.get("inferenceComponentName") or meta.get("name")
         )
         region = str(raw.get("region") or status.region or self.settings.region)
+        endpoint = raw.get("endpointName")
+        namespace = str(meta.get("namespace", ""))
         if policy == "Retain":
-            the_plan = Plan(Act.RELEASE, "Retained", f"deletionPolicy Retain: {name!r} is kept")
-            return Result(
-                status={},
-                released=True,
-                outcome="Retained",
-                events=[Event("Normal", "Retained", the_plan.message)],
+            return _released("Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
+        if isinstance(endpoint, str) and not self.settings.endpoint_policy.permits(
+            namespace, endpoint
+        ):
+            # Never permitted, so never created: and a denied namespace must not reach
+            # the endpoint even to look.
+            return _released(
+                "NotPermitted",
+                f"namespace {namespace!r} may not target endpoint {endpoint!r}; "
+                "nothing was done in SageMaker",
             )
         uid = str(meta.get("uid", ""))
         try:
             component = await self.client.describe(name, region=region)
             tags = None
-            if component is not None and (
-                component.get("InferenceComponentArn") != status.inference_component_arn
+            if (
+                component is not None
+                and component.get("InferenceComponentArn") != status.inference_component_arn
+                and component.get("EndpointName") == endpoint
             ):
                 tags = await self.client.list_tags(
                     component["InferenceComponentArn"], region=region
                 )
             observed = Observed(component=component, tags=tags, now=now)
             owned = is_owned(uid, observed, status)
-            the_plan = plan_delete(name, policy, observed, owned, self.poll)
+            the_plan = plan_delete(
+                name,
+                policy,
+                observed,
+                owned,
+                self.poll,
+                endpoint=endpoint if isinstance(endpoint, str) else None,
+            )
             if the_plan.action is Act.DELETE:
                 assert the_plan.request is not None
                 await self.client.call("DeleteInferenceComponent", the_plan.request, region=region)
@@ -573,16 +610,17 @@ class Reconciler:
                 delay=the_plan.delay,
                 outcome="Wait",
             )
-        return Result(
-            status={},
-            released=True,
-            outcome=the_plan.reason,
-            events=[Event("Normal", the_plan.reason, the_plan.message)],
-        )
+        return _released(the_plan.reason, the_plan.message)
 
 
 def _spec_digest(desired: Desired) -> str:
     return spec_hash(desired.spec.aws_specification())
+
+
+def _released(reason: str, message: str) -> Result:
+    return Result(
+        status={}, released=True, outcome=reason, events=[Event("Normal", reason, message)]
+    )
 
 
 def _observed_fields(component: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,6 @@ OPERATIONS: frozenset[str] = frozenset(
         "AddTags",
         "ListTags",
         "DeleteTags",
-        "DescribeEndpoint",
     }
 )
 """Every SageMaker operation the operator may call; docs/iam-policy.json grants exactly these."""
@@ -72,6 +71,7 @@ _BUSY_PATTERNS = (
     re.compile(r"in-progress", re.IGNORECASE),
     re.compile(r"_IN_PROGRESS"),
     re.compile(r"is a base inference component for one or more", re.IGNORECASE),
+    re.compile(r"because endpoint \S+ is in status", re.IGNORECASE),
 )
 _ALREADY_EXISTS = re.compile(r"already exist", re.IGNORECASE)
 _RETRYABLE_CODES = frozenset(

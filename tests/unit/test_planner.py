@@ -407,3 +407,19 @@ def test_merge_patch_nulls_cleared_fields_at_every_depth():
         "copies": "1/1",
     }
     assert key_union({"a": {"x": 1}}, {"a": {"y": 2}, "b": 3}) == {"a": {"x": 1, "y": 2}, "b": 3}
+
+
+def test_component_on_another_endpoint_is_never_touched_even_with_adoption():
+    spec = spec_of(adoptionPolicy="IfExists")
+    elsewhere = {**settled(spec), "EndpointName": "team-b-endpoint"}
+    result = plan(desired_of(spec), observed(elsewhere), status_of(arn=None))
+    assert (result.action, result.reason, result.owned) == (Act.BLOCKED, "EndpointMismatch", False)
+    assert result.request is None and not result.tags_add
+
+
+def test_delete_leaves_a_component_on_another_endpoint():
+    elsewhere = {**settled(), "EndpointName": "team-b-endpoint"}
+    result = plan_delete("llm", "Delete", observed(elsewhere), True, endpoint="llm-endpoint")
+    assert (result.action, result.reason) == (Act.RELEASE, "NotOwned")
+    same = plan_delete("llm", "Delete", observed(settled()), True, endpoint="llm-endpoint")
+    assert same.action is Act.DELETE

@@ -38,6 +38,13 @@ CASES = [
     ),
     (
         "ValidationException",
+        "Cannot create inference component arn:aws:sagemaker:us-east-1:1:inference-component/ic"
+        " because endpoint arn:aws:sagemaker:us-east-1:1:endpoint/ep is in status Creating.",
+        400,
+        ErrorKind.BUSY,
+    ),
+    (
+        "ValidationException",
         "Cannot create already existing inference component",
         400,
         ErrorKind.ALREADY_EXISTS,

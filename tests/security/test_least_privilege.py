@@ -1,0 +1,105 @@
+"""Least privilege, listed: what the chart's RBAC and the IAM policy grant, and why each is used.
+
+tests/chart/test_render.py pins the exact grants of the documented values files and
+tests/test_iam_policy.py pins the IAM actions to `OPERATIONS`. This file closes the
+loop from the other side: every grant in *every* values file is one the operator
+needs, and every SageMaker operation it may call is one its code really calls.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from ic_operator.sagemaker import OPERATIONS
+from tests.chart.helm import VALUES, Helm, by_kind, grants, install_helm
+
+OPERATOR = Path(__file__).resolve().parents[2] / "operator" / "ic_operator"
+IC_GROUP = "sagemaker.ic-operator.io"
+
+# Everything the operator may be granted in Kubernetes, and the reason (OPERATOR-CONTRACT.md).
+NEEDED: dict[tuple[str, str], set[str]] = {
+    (IC_GROUP, "inferencecomponents"): {"get", "list", "watch", "patch", "update"},
+    (IC_GROUP, "inferencecomponents/status"): {"get", "patch", "update"},
+    ("", "events"): {"create", "patch"},  # kopf posts events
+    ("events.k8s.io", "events"): {"create", "patch"},
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},  # kopf scan
+    ("", "namespaces"): {"get", "list", "watch"},  # kopf, cluster-wide watching
+    ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},  # only with --peering
+    ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+}
+NEVER = {"secrets", "configmaps", "pods", "serviceaccounts", "roles", "rolebindings",
+         "clusterroles", "clusterrolebindings", "nodes"}  # fmt: skip
+ESCALATING_VERBS = {"escalate", "bind", "impersonate", "delete", "deletecollection", "create"}
+
+
+@pytest.fixture(scope="module")
+def helm() -> Helm:
+    return Helm(install_helm())
+
+
+@pytest.mark.parametrize(
+    "values", [None, *sorted(p.name for p in VALUES.glob("*.yaml"))], ids=lambda v: v or "default"
+)
+def test_every_rbac_grant_in_every_values_file_is_needed(helm: Helm, values: str | None) -> None:
+    docs = helm.render(values)
+    granted = set()
+    for role in by_kind(docs, "Role") + by_kind(docs, "ClusterRole"):
+        granted |= grants(role)
+    assert granted
+    for group, resource, verb in granted:
+        assert resource not in NEVER, (group, resource, verb)
+        assert verb in NEEDED.get((group, resource), set()), (group, resource, verb)
+        if (group, resource) != ("", "events") and (group, resource) != (
+            "events.k8s.io",
+            "events",
+        ):
+            assert verb not in ESCALATING_VERBS, (group, resource, verb)
+
+
+def _operations_called() -> set[str]:
+    """SageMaker operation names the operator's code passes to the gateway.
+
+    String constants outside the OPERATIONS/WRITE_OPERATIONS tables (and outside the
+    emulator and sandbox, which the operator never imports).
+    """
+    found: set[str] = set()
+    for path in OPERATOR.rglob("*.py"):
+        if {"emulator", "sandbox"} & set(path.relative_to(OPERATOR).parts):
+            continue
+        tree = ast.parse(path.read_text())
+        tables = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.AnnAssign | ast.Assign)
+            and any(
+                isinstance(t, ast.Name) and t.id in {"OPERATIONS", "WRITE_OPERATIONS"}
+                for t in ([node.target] if isinstance(node, ast.AnnAssign) else node.targets)
+            )
+        }
+        skip: set[int] = set()
+        for node in ast.walk(tree):
+            if id(node) in tables:
+                skip |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in skip
+                and re.fullmatch(r"[A-Z][A-Za-z]+", node.value)
+            ):
+                found.add(node.value)
+    return found & OPERATIONS
+
+
+def test_every_allowed_sagemaker_operation_is_called_by_the_operator() -> None:
+    assert _operations_called() == set(OPERATIONS), sorted(OPERATIONS - _operations_called())
+
+
+def test_the_scan_sees_the_operators_calls() -> None:
+    """Guards the scan above: it must find the calls the operator certainly makes."""
+    called = _operations_called()
+    assert {"CreateInferenceComponent", "DeleteInferenceComponent", "ListTags"} <= called
