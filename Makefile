@@ -26,9 +26,10 @@ test-faults: venv controlplane
 	$(BIN)/pytest -m faults tests/faults
 
 lint: venv
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 	$(BIN)/lint-imports
 
 ## Regenerate crds/ and docs/resource.md from the pydantic models.
@@ -78,3 +79,14 @@ $(AWSCLI_VENV)/.installed-$(AWSCLI_VERSION):
 	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
 	$(AWSCLI_VENV)/bin/pip install -q 'awscli==$(AWSCLI_VERSION)'
 	touch $@
+
+## Benchmark (not part of `make test`): the operator at N = 100 and 1,000 components against
+## the real control plane and the emulator, sweep vs naive drift mode; prints a table and
+## writes bench/results/<date>-<N>.json. About 17 minutes on 2 cores. See bench/README.md.
+.PHONY: bench bench-quick
+bench: venv controlplane
+	$(BIN)/python -m bench --sizes 100,1000
+
+## The same at N = 100 only (about 6 minutes).
+bench-quick: venv controlplane
+	$(BIN)/python -m bench --sizes 100

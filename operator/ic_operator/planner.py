@@ -185,7 +185,10 @@ def plan(
             delay=poll.for_transition(component, observed.now),
         )
 
-    last = assess(status.last_deployment, component, desired, observed.now, view=view)
+    # Judging a deployment's outcome is not drift detection: the naive baseline judges
+    # with normalisation too, else it calls its own successful create "RolledBack",
+    # blocks, and never issues the update storm it exists to show.
+    last = assess(status.last_deployment, component, desired, observed.now)
     judged = last if last is not status.last_deployment else None
     return replace(
         _plan_settled(

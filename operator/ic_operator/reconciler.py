@@ -176,11 +176,17 @@ class Reconciler:
             stored = dict(body.get("status") or {})
             base = self._written.get(uid, stored)
             result = await self._reconcile(body, base, trigger)
-            if result.status == base:
+            # kopf applies each handler's patch after the handler returns, from different
+            # tasks, so an older patch of ours can land after a newer one. A pass that
+            # changes nothing (including the sweep's quick "Unchanged") therefore still
+            # writes when the stored status is not what this process last wrote; without
+            # this, a component stays "Creating" in Kubernetes forever (found by bench/).
+            new = result.status or (base if uid in self._written else {})
+            if not new or (new == base and stored == base):
                 result.status = {}  # nothing changed: no PATCH, no watch event, no churn
-            elif result.status:
-                self._written[uid] = result.status
-                result.status = merge_patch(key_union(stored, base), result.status)
+            else:
+                self._written[uid] = new
+                result.status = merge_patch(key_union(stored, base), new)
             pause = self.settings.resync_interval
             if result.delay is not None and not result.poll:
                 pause = result.delay

@@ -1,0 +1,155 @@
+"""The printed table and the JSON results: pure functions of the measured dictionaries."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+Figure = Callable[[Mapping[str, Any]], float | None]
+
+# The issue's targets, checked on the sweep (default) mode at 1,000 components.
+TARGETS: dict[str, tuple[str, float]] = {
+    "edit_p99": ("p99 edit→Update < 1 s", 1.0),
+    "ready_emulated": ("all Ready ≤ 120 s emulated", 120.0),
+    "ready_real_speed": ("all Ready ≤ 120 s", 120.0),
+    "calls_default": ("< 2 calls/component/h", 2.0),
+    "rss": ("RSS < 250 MB", 250.0),
+}
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table: first column left-aligned, the others right-aligned."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"row {row!r} has {len(row)} cells, header has {len(header)}")
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest]).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def ratio(naive: float | None, sweep: float | None) -> str:
+    if naive is None or sweep is None:
+        return "—"
+    if sweep == 0:
+        return "∞" if naive else "1.0x"
+    return f"{naive / sweep:.1f}x"
+
+
+def _get(result: Mapping[str, Any], *path: str) -> Any:
+    node: Any = result
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def figures(result: Mapping[str, Any]) -> dict[str, float | None]:
+    """The headline numbers of one run, by stable key."""
+    steady_ops: Mapping[str, float] = _get(result, "steady", "per_component_hour") or {}
+    out: dict[str, float | None] = {
+        "apply": _get(result, "apply", "apply_seconds"),
+        "last_create": _get(result, "apply", "last_create_seconds"),
+        "ready": _get(result, "apply", "all_ready_seconds"),
+        "ready_emulated": _get(result, "apply", "all_ready_emulated_seconds"),
+        "ready_real_speed": _get(result, "apply", "all_ready_real_speed_estimate_seconds"),
+        "edit_p50": _get(result, "edits", "from_patch_returned", "p50"),
+        "edit_p99": _get(result, "edits", "from_patch_returned", "p99"),
+        "edit_p99_before": _get(result, "edits", "from_before_patch", "p99"),
+        "calls_measured": _get(result, "steady", "per_component_hour_total"),
+        "calls_default": _get(result, "steady", "per_component_hour_at_default_resync"),
+        "objects_written": _get(result, "steady", "objects_written"),
+        "rss": _get(result, "steady", "rss_mb"),
+        "peak_rss": _get(result, "steady", "peak_rss_mb"),
+        "cpu": _get(result, "steady", "cpu_percent"),
+    }
+    for op, rate in steady_ops.items():
+        out[f"op:{op}"] = rate
+    return out
+
+
+ROWS: list[tuple[str, str]] = [
+    ("apply", "kubectl apply of all N (s)"),
+    ("last_create", "apply → last CreateInferenceComponent (s)"),
+    ("ready", "apply → all Ready (s, real)"),
+    ("ready_emulated", "apply → all Ready (s, emulated = real / scale)"),
+    ("ready_real_speed", "apply → all Ready at real speed (s, estimate)"),
+    ("edit_p50", "edit → UpdateInferenceComponent p50 (s)"),
+    ("edit_p99", "edit → UpdateInferenceComponent p99 (s)"),
+    ("edit_p99_before", "  p99 from before kubectl patch started (s)"),
+    ("calls_measured", "steady calls/component/h at resync R"),
+]
+TAIL_ROWS: list[tuple[str, str]] = [
+    ("calls_default", "steady calls/component/h at R = 300 s (extrap.)"),
+    ("objects_written", "objects written during the steady window"),
+    ("rss", "operator RSS, steady (MB)"),
+    ("peak_rss", "operator peak RSS (MB)"),
+    ("cpu", "operator CPU, steady (% of one core)"),
+]
+
+
+def verdict(key: str, value: float | None) -> str:
+    if key not in TARGETS:
+        return ""
+    text, limit = TARGETS[key]
+    if value is None:
+        return f"{text}: not measured"
+    if value < limit or (key.startswith("ready") and value <= limit):
+        return f"{text}: met"
+    return f"{text}: missed by {fmt(value - limit)} ({fmt(value / limit, 1)}x the target)"
+
+
+def size_table(sweep: Mapping[str, Any] | None, naive: Mapping[str, Any] | None) -> str:
+    """One table for one N: sweep, naive, their ratio, and the target verdict for sweep."""
+    a = figures(sweep) if sweep else {}
+    b = figures(naive) if naive else {}
+    ops = sorted({k for k in (*a, *b) if k.startswith("op:")})
+    rows = [
+        *ROWS,
+        *((op, f"  {op.removeprefix('op:')}") for op in ops),
+        *TAIL_ROWS,
+    ]
+    body = [
+        [
+            title,
+            fmt(a.get(key)),
+            fmt(b.get(key)),
+            ratio(b.get(key), a.get(key)),
+            verdict(key, a.get(key)),
+        ]
+        for key, title in rows
+    ]
+    return render_table(["figure", "sweep", "naive", "naive/sweep", "target (sweep)"], body)
+
+
+def machine_line(machine: Mapping[str, Any]) -> str:
+    return (
+        f"machine: {machine.get('cores')} cores, {machine.get('ram_gib')} GiB RAM, "
+        f"{machine.get('cpu_model')}, Linux {machine.get('kernel')}, "
+        f"Python {machine.get('python')}, kube-apiserver {machine.get('kube_apiserver')}"
+    )
+
+
+def write_json(directory: Path, date: str, components: int, document: Mapping[str, Any]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{date}-{components}.json"
+    path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    return path

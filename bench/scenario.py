@@ -1,0 +1,373 @@
+"""One measured run: N components under one operator in one drift mode.
+
+Phases, in order, each with its own deadline:
+1. apply: `kubectl apply --server-side` of all N in chunks; poll the list until each
+   component has been Ready (for its generation) at least once;
+2. edits: patch the image of a sample of components at a fixed pace (open loop) and
+   find each edit's UpdateInferenceComponent in the emulator's call log;
+3. settle: wait (bounded) until every component is Ready again;
+4. steady: a window of whole resync intervals with nothing changing: SageMaker calls
+   by operation, operator RSS and CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import procstat, stats, workload
+from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator
+
+DEFAULT_RESYNC = 300.0  # the operator's default, for the extrapolation
+CREATE_SECONDS = 120.0  # the emulator's component create duration (emulated seconds)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    components: int
+    mode: str  # sweep | naive (passed as --drift-mode), or "" for an operator without it
+    run: str  # short unique prefix for names (one emulator serves every run)
+    per_endpoint: int = 100
+    time_scale: float = 0.1
+    resync: float = 20.0
+    windows: int = 3  # resync intervals in the steady-state window
+    edits: int = 50
+    edit_interval: float = 0.5
+    apply_chunk: int = 250
+    ready_timeout: float = 600.0
+    edit_timeout: float = 90.0
+    settle_timeout: float = 90.0
+    poll_interval: float = 0.5
+    seed: int = 7
+    extra_flags: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()  # e.g. (("MALLOC_ARENA_MAX", "2"),)
+
+    def operator_flags(self) -> list[str]:
+        # Poll bounds scaled like the emulator's clock, so a transition is polled as
+        # often, relative to its length, as the defaults (5-60 s) would at real speed.
+        flags = [
+            "--resync-interval", str(self.resync),
+            "--poll-min", f"{5 * self.time_scale:g}",
+            "--poll-max", f"{60 * self.time_scale:g}",
+        ]  # fmt: skip
+        if self.mode:
+            flags += ["--drift-mode", self.mode]
+        return [*flags, *self.extra_flags]
+
+
+@dataclass
+class Context:
+    """What every run shares: one control plane, one emulator, one kubectl."""
+
+    kubectl: Kubectl
+    api: Api
+    emulator: Emulator
+    kubeconfig: Path
+    log_dir: Path
+    progress: Callable[[str], None] = field(default=lambda text: print(text, flush=True))
+
+
+@dataclass
+class RunResult:
+    config: dict[str, Any]
+    apply: dict[str, Any] = field(default_factory=dict)
+    edits: dict[str, Any] = field(default_factory=dict)
+    settle: dict[str, Any] = field(default_factory=dict)
+    steady: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def run(ctx: Context, cfg: RunConfig) -> RunResult:
+    result = RunResult(config={**asdict(cfg), "operator_flags": cfg.operator_flags()})
+    namespace = f"bench-{cfg.run}-{uuid.uuid4().hex[:6]}"
+    ctx.kubectl("create", "namespace", namespace)
+    operator = Operator(
+        ctx.log_dir / f"operator-{cfg.run}.log",
+        ctx.kubeconfig,
+        ctx.emulator.url,
+        namespace,
+        cfg.operator_flags(),
+        extra_env=dict(cfg.extra_env),
+    )
+    label = f"N={cfg.components} {cfg.mode or 'default'}"
+    ctx.progress(f"[{label}] operator up in namespace {namespace}")
+    operator.start()
+    try:
+        docs = workload.manifests(cfg.run, namespace, cfg.components, cfg.per_endpoint)
+        names = [d["metadata"]["name"] for d in docs]
+        o, r, lb = operator, result, label
+        applied_at = _apply_phase(
+            ctx, cfg, operator=o, result=r, label=lb, namespace=namespace, docs=docs
+        )
+        _edit_phase(ctx, cfg, operator=o, result=r, label=lb, names=names, namespace=namespace)
+        if result.apply.get("all_ready_seconds") is not None:
+            _settle_phase(ctx, cfg, operator=o, result=r, label=lb, namespace=namespace)
+        else:  # never all Ready (the naive baseline's update loop): nothing to settle
+            result.settle = {"settled": False, "skipped": "never all Ready after apply"}
+        _steady_phase(
+            ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=namespace
+        )
+    except BenchError as exc:
+        result.errors.append(str(exc))
+        ctx.progress(f"[{label}] FAILED: {exc}")
+    finally:
+        operator.stop()
+    return result
+
+
+def _ready_names(api: Api, namespace: str) -> tuple[set[str], int]:
+    items = api.list_components(namespace)
+    return {i["metadata"]["name"] for i in items if workload.is_ready(i)}, len(items)
+
+
+def _apply_phase(
+    ctx: Context,
+    cfg: RunConfig,
+    *,
+    operator: Operator,
+    namespace: str,
+    docs: list[dict[str, Any]],
+    result: RunResult,
+    label: str,
+) -> float:
+    ctx.emulator.clear_calls()
+    before = procstat.sample(operator.pid)
+    wall0, mono0 = time.time(), time.monotonic()
+    for chunk in workload.chunks(docs, cfg.apply_chunk):
+        ctx.kubectl(
+            "apply", "--server-side", "--field-manager=bench", "-f", "-",
+            input=workload.multi_document(chunk),
+        )  # fmt: skip
+    applied = time.monotonic() - mono0
+    ctx.progress(f"[{label}] applied {len(docs)} in {applied:.1f}s; waiting for Ready")
+    first_ready: dict[str, float] = {}
+    deadline = mono0 + cfg.ready_timeout
+    while len(first_ready) < len(docs):
+        operator.check_alive()
+        ready, _ = _ready_names(ctx.api, namespace)
+        now = time.monotonic() - mono0
+        for name in ready - first_ready.keys():
+            first_ready[name] = now
+        if time.monotonic() > deadline:
+            result.errors.append(
+                f"apply: only {len(first_ready)}/{len(docs)} Ready within {cfg.ready_timeout:.0f}s"
+            )
+            break
+        if len(first_ready) < len(docs):
+            time.sleep(cfg.poll_interval)
+    after = procstat.sample(operator.pid)
+    calls = [c for c in ctx.emulator.calls() if c["at"] >= wall0]
+    creates = [c["at"] - wall0 for c in calls if c["operation"] == "CreateInferenceComponent"]
+    all_ready = max(first_ready.values()) if len(first_ready) == len(docs) else None
+    result.apply = {
+        "apply_seconds": applied,
+        "all_ready_seconds": all_ready,
+        "all_ready_emulated_seconds": all_ready / cfg.time_scale if all_ready else None,
+        # Operator-side time (kubectl, rate limit, polling) is real time at any scale; the
+        # SageMaker part is one create (all run in parallel), which at real speed takes
+        # 120 s instead of 120 s x scale.
+        "all_ready_real_speed_estimate_seconds": (
+            all_ready + CREATE_SECONDS * (1 - cfg.time_scale) if all_ready else None
+        ),
+        "ready_count": len(first_ready),
+        "ready_poll_interval": cfg.poll_interval,
+        "first_create_seconds": min(creates) if creates else None,
+        "last_create_seconds": max(creates) if creates else None,
+        "ready_seconds": stats.summary(list(first_ready.values())),
+        "calls": stats.count_by(calls, "operation"),
+        "errors": stats.count_by([c for c in calls if c.get("error")], "error"),
+        "operator_cpu_seconds": (after.cpu_ticks - before.cpu_ticks) / procstat.clock_ticks(),
+        "operator_peak_rss_mb": after.hwm_kb / 1024,
+    }
+    ctx.progress(
+        f"[{label}] all Ready after {all_ready if all_ready is None else round(all_ready, 1)}s "
+        f"(last Create at {result.apply['last_create_seconds']}s)"
+    )
+    return mono0 + applied
+
+
+def _edit_phase(
+    ctx: Context,
+    cfg: RunConfig,
+    *,
+    operator: Operator,
+    names: list[str],
+    namespace: str,
+    result: RunResult,
+    label: str,
+) -> None:
+    sample = random.Random(cfg.seed).sample(names, min(cfg.edits, len(names)))
+    ctx.emulator.clear_calls()
+    edits: list[dict[str, Any]] = []
+    start = time.monotonic()
+    for index, name in enumerate(sample):
+        image = workload.edited_image(index)
+        before = time.time()
+        ctx.kubectl(
+            "patch", RESOURCE, name, "-n", namespace, "--type=merge",
+            "-p", json.dumps(workload.image_patch(image)),
+        )  # fmt: skip
+        after = time.time()
+        edits.append({"name": name, "image": image, "before": before, "after": after})
+        pause = start + (index + 1) * cfg.edit_interval - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    deadline = time.monotonic() + cfg.edit_timeout
+    while True:
+        operator.check_alive()
+        calls = ctx.emulator.calls()
+        for edit in edits:
+            if edit.get("at") is None:
+                edit["at"] = workload.update_call_at(
+                    calls, edit["name"], edit["image"], edit["before"]
+                )
+        missing = [e for e in edits if e["at"] is None]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    found = [e for e in edits if e["at"] is not None]
+    phase_calls = [c for c in calls if c["at"] >= edits[0]["before"]] if edits else []
+    upper = [e["at"] - e["before"] for e in found]
+    lower = [e["at"] - e["after"] for e in found]
+    kubectl_rtt = [e["after"] - e["before"] for e in edits]
+    result.edits = {
+        "count": len(edits),
+        "matched": len(found),
+        "missing": [e["name"] for e in edits if e["at"] is None],
+        "pace_seconds": cfg.edit_interval,
+        "from_before_patch": stats.summary(upper),
+        "from_patch_returned": stats.summary(lower),
+        "kubectl_patch_seconds": stats.summary(kubectl_rtt),
+        # What shared the operator's rate limit while the edits waited for it.
+        "calls": stats.count_by(phase_calls, "operation"),
+        "calls_per_second": len(phase_calls)
+        / max(1e-9, max(c["at"] for c in phase_calls) - edits[0]["before"])
+        if phase_calls
+        else 0.0,
+    }
+    if len(found) < len(edits):
+        result.errors.append(
+            f"edits: {len(edits) - len(found)}/{len(edits)} edits reached no "
+            f"UpdateInferenceComponent within {cfg.edit_timeout:.0f}s"
+        )
+    summary = result.edits["from_patch_returned"]
+    ctx.progress(
+        f"[{label}] edit→Update p50 {summary.get('p50', float('nan')):.3f}s "
+        f"p99 {summary.get('p99', float('nan')):.3f}s ({len(found)}/{len(edits)})"
+    )
+
+
+def _settle_phase(
+    ctx: Context,
+    cfg: RunConfig,
+    *,
+    operator: Operator,
+    namespace: str,
+    result: RunResult,
+    label: str,
+) -> None:
+    start = time.monotonic()
+    while True:
+        operator.check_alive()
+        ready, total = _ready_names(ctx.api, namespace)
+        settled = len(ready) == total
+        if settled or time.monotonic() - start > cfg.settle_timeout:
+            break
+        time.sleep(cfg.poll_interval)
+    result.settle = {
+        "settled": settled,
+        "ready": len(ready),
+        "total": total,
+        "seconds": time.monotonic() - start,
+    }
+    if not settled:
+        ctx.progress(
+            f"[{label}] not settled after {cfg.settle_timeout:.0f}s "
+            f"({len(ready)}/{total} Ready); measuring the steady window anyway"
+        )
+
+
+def _steady_phase(
+    ctx: Context,
+    cfg: RunConfig,
+    *,
+    operator: Operator,
+    applied_at: float,
+    namespace: str,
+    result: RunResult,
+    label: str,
+) -> None:
+    # Every component's resync timer starts at most one interval after it appeared.
+    wait = applied_at + cfg.resync - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    window = cfg.resync * cfg.windows
+    versions = {
+        o["metadata"]["name"]: o["metadata"]["resourceVersion"]
+        for o in ctx.api.list_components(namespace)
+    }
+    metrics_before = operator.metrics()
+    first = procstat.sample(operator.pid)
+    ctx.emulator.clear_calls()
+    wall0 = time.time()
+    ctx.progress(f"[{label}] steady-state window of {window:.0f}s")
+    end = time.monotonic() + window
+    while time.monotonic() < end:
+        operator.check_alive()
+        time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+    last = procstat.sample(operator.pid)
+    wall1 = time.time()
+    metrics_after = operator.metrics()
+    objects = ctx.api.list_components(namespace)
+    calls = [c for c in ctx.emulator.calls() if wall0 <= c["at"] <= wall1]
+    counts = stats.count_by(calls, "operation")
+    seconds = wall1 - wall0
+    rates = stats.per_component_hour(counts, components=cfg.components, window_seconds=seconds)
+    total = sum(rates.values())
+    result.steady = {
+        "window_seconds": seconds,
+        "resync_seconds": cfg.resync,
+        "calls": counts,
+        "errors": stats.count_by([c for c in calls if c.get("error")], "error"),
+        "per_component_hour": rates,
+        "per_component_hour_total": total,
+        "per_component_hour_at_default_resync": stats.at_resync(
+            total, measured_resync=cfg.resync, target_resync=DEFAULT_RESYNC
+        ),
+        "per_component_hour_at_default_resync_by_operation": {
+            op: stats.at_resync(r, measured_resync=cfg.resync, target_resync=DEFAULT_RESYNC)
+            for op, r in rates.items()
+        },
+        "rss_mb": last.rss_kb / 1024,
+        "peak_rss_mb": last.hwm_kb / 1024,
+        "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
+        "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
+        # Objects whose resourceVersion moved: status (or other) writes by the operator.
+        "objects_written": sum(
+            1
+            for o in objects
+            if versions.get(o["metadata"]["name"]) != o["metadata"]["resourceVersion"]
+        ),
+        "ready_conditions": stats.count_by(
+            [{"ready": workload.ready_reason(o)} for o in objects], "ready"
+        ),
+    }
+    ctx.progress(
+        f"[{label}] steady: {total:.2f} calls/component/h at resync {cfg.resync:g}s "
+        f"({result.steady['per_component_hour_at_default_resync']:.3f} at 300 s); "
+        f"RSS {result.steady['rss_mb']:.0f} MB, CPU {result.steady['cpu_percent']:.1f}%"
+    )
+
+
+def _delta(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, float]:
+    return {
+        key: after[key] - before.get(key, 0.0)
+        for key in sorted(after)
+        if key.startswith(prefix + "{") and after[key] - before.get(key, 0.0)
+    }

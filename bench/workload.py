@@ -1,0 +1,107 @@
+"""The components a run manages and the edits it makes: pure, so tests can read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import yaml
+
+API_VERSION = "sagemaker.ic-operator.io/v1alpha1"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-cpu-full"
+
+
+def component_name(run: str, index: int) -> str:
+    """Unique across runs: all runs share one emulator, where names are global."""
+    return f"{run}-{index:05d}"
+
+
+def endpoint_names(run: str, components: int, per_endpoint: int) -> list[str]:
+    count = -(-components // per_endpoint)
+    return [f"{run}-ep-{k:03d}" for k in range(count)]
+
+
+def manifest(name: str, namespace: str, endpoint: str, image: str = IMAGE) -> dict[str, Any]:
+    """A small CPU component (0.25 core, 128 MiB, one copy) with one user tag."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "InferenceComponent",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "endpointName": endpoint,
+            "variantName": "AllTraffic",
+            "specification": {
+                "container": {"image": image},
+                "computeResourceRequirements": {
+                    "numberOfCpuCoresRequired": 0.25,
+                    "minMemoryRequiredInMb": 128,
+                },
+            },
+            "runtimeConfig": {"copyCount": 1},
+            "tags": {"team": "bench"},
+        },
+    }
+
+
+def manifests(run: str, namespace: str, components: int, per_endpoint: int) -> list[dict[str, Any]]:
+    """Components spread over endpoints, `per_endpoint` to each (the last may hold fewer)."""
+    endpoints = endpoint_names(run, components, per_endpoint)
+    return [
+        manifest(component_name(run, i), namespace, endpoints[i // per_endpoint])
+        for i in range(components)
+    ]
+
+
+def multi_document(docs: Sequence[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def chunks(docs: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
+    if size < 1:
+        raise ValueError("chunk size must be positive")
+    for start in range(0, len(docs), size):
+        yield docs[start : start + size]
+
+
+def edited_image(index: int) -> str:
+    """A distinct image per edit, so each edit's UpdateInferenceComponent is identifiable."""
+    return f"{IMAGE}-edit{index}"
+
+
+def image_patch(image: str) -> dict[str, Any]:
+    return {"spec": {"specification": {"container": {"image": image}}}}
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    """Ready=True for the object's current generation (an older Ready does not count)."""
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") != (obj.get("metadata") or {}).get("generation"):
+        return False
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def update_call_at(
+    calls: Sequence[dict[str, Any]], name: str, image: str, not_before: float
+) -> float | None:
+    """When the first UpdateInferenceComponent carrying ``image`` for ``name`` arrived."""
+    for call in calls:
+        if call.get("operation") != "UpdateInferenceComponent" or call.get("at", 0) < not_before:
+            continue
+        request = call.get("request") or {}
+        if request.get("InferenceComponentName") != name:
+            continue
+        container = (request.get("Specification") or {}).get("Container") or {}
+        if container.get("Image") == image:
+            return float(call["at"])
+    return None
+
+
+def ready_reason(obj: dict[str, Any]) -> str:
+    """`True/InSync`, `False/Updating`, ... for a tally of where components ended up."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return f"{cond.get('status')}/{cond.get('reason')}"
+    return "none"

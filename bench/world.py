@@ -1,0 +1,283 @@
+"""The processes a benchmark run needs, each a real server on loopback.
+
+Reuses the patterns of tests/fixtures (ManagedProcess children that die with the
+harness, the emulator's `listening on` line, the operator's env) without importing
+tests/: the benchmark is not a test and must run without pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+from prometheus_client.parser import text_string_to_metric_families
+
+from ic_operator.sandbox.controlplane import ControlPlane
+from ic_operator.sandbox.processes import ManagedProcess
+
+T = TypeVar("T")
+
+GROUP = "sagemaker.ic-operator.io"
+VERSION = "v1alpha1"
+PLURAL = "inferencecomponents"
+RESOURCE = f"{PLURAL}.{GROUP}"
+REGION = "us-east-1"
+ROLE_ARN = "arn:aws:iam::123456789012:role/sagemaker-execution"
+REPO = Path(__file__).resolve().parents[1]
+
+
+class BenchError(RuntimeError):
+    """A run could not be measured; the message says which step and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float, what: str) -> T:
+    """Poll until ``probe`` returns something truthy; BenchError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _python_module(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ic_operator.cli", *args]
+
+
+class Emulator:
+    """`ic-operator emulator` as a process, with its admin API and a boto3 client."""
+
+    def __init__(self, log_dir: Path, time_scale: float) -> None:
+        self.time_scale = time_scale
+        self.process = ManagedProcess(
+            "emulator",
+            _python_module("emulator", "--port", "0", "--time-scale", str(time_scale)),
+            log_dir / "emulator.log",
+        )
+        self.url = ""
+
+    def start(self) -> None:
+        self.process.start()
+
+        def listening() -> str | None:
+            if not self.process.running():
+                raise BenchError(f"emulator exited:\n{self.process.log_tail()}")
+            for line in self.process.log_path.read_text(errors="replace").splitlines():
+                if line.startswith("listening on "):
+                    return line.removeprefix("listening on ").strip()
+            return None
+
+        self.url = wait_for(listening, timeout=30, interval=0.05, what="emulator to listen")
+        self.sagemaker = boto3.client(
+            "sagemaker",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def _admin(self, method: str, path: str) -> Any:
+        request = urllib.request.Request(f"{self.url}/_emulator/{path}", method=method)
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b"null")
+
+    def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = self._admin("GET", "calls")
+        return calls
+
+    def clear_calls(self) -> None:
+        self._admin("DELETE", "calls")
+
+    def create_endpoints(self, names: list[str], *, instance_type: str, count: int) -> None:
+        """Start creating every endpoint at once; `wait_endpoints` waits for them."""
+        for name in names:
+            self.sagemaker.create_endpoint_config(
+                EndpointConfigName=f"{name}-config",
+                ExecutionRoleArn=ROLE_ARN,
+                ProductionVariants=[
+                    {
+                        "VariantName": "AllTraffic",
+                        "InstanceType": instance_type,
+                        "InitialInstanceCount": count,
+                    }
+                ],
+            )
+            self.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+    def wait_endpoints(self, names: list[str], timeout: float) -> None:
+        def all_in_service() -> bool:
+            return all(
+                self.sagemaker.describe_endpoint(EndpointName=n)["EndpointStatus"] == "InService"
+                for n in names
+            )
+
+        wait_for(all_in_service, timeout=timeout, interval=1.0, what="endpoints InService")
+
+
+class Kubectl:
+    """The real kubectl against the bench control plane."""
+
+    def __init__(self, binary: Path, kubeconfig: Path) -> None:
+        self.binary = binary
+        self.kubeconfig = kubeconfig
+
+    def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [str(self.binary), f"--kubeconfig={self.kubeconfig}", *args]
+        result = subprocess.run(
+            argv,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        if result.returncode != 0:
+            raise BenchError(
+                f"kubectl {' '.join(args)[:200]} exited {result.returncode}: "
+                f"{result.stderr[-2000:]}"
+            )
+        return result
+
+
+class Api:
+    """A minimal HTTPS client for list reads: polling 1,000 objects through kubectl
+    every second would cost the operator's two cores more than the operator does."""
+
+    def __init__(self, control_plane: ControlPlane) -> None:
+        pki = control_plane.pki
+        assert pki is not None
+        self.server = control_plane.server
+        self.context = ssl.create_default_context(cafile=str(pki.ca.cert))
+        self.context.load_cert_chain(str(pki.admin.cert), str(pki.admin.key))
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(
+            f"{self.server}{path}", headers={"Accept": "application/json"}
+        )
+        with urllib.request.urlopen(request, context=self.context, timeout=60) as response:
+            return json.loads(response.read())
+
+    def list_components(self, namespace: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        query: dict[str, str] = {"limit": "500"}
+        while True:
+            page = self.get(
+                f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}?"
+                + urllib.parse.urlencode(query)
+            )
+            items.extend(page.get("items", []))
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+            query["continue"] = token
+
+    def version(self) -> str:
+        return str(self.get("/version").get("gitVersion", "unknown"))
+
+
+class Operator:
+    """`ic-operator run` for one namespace, with its /metrics and /healthz."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        kubeconfig: Path,
+        emulator_url: str,
+        namespace: str,
+        flags: list[str],
+        *,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.metrics_port = free_port()
+        self.health_port = free_port()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(Path.home()),
+            "KUBECONFIG": str(kubeconfig),
+            "AWS_ENDPOINT_URL_SAGEMAKER": emulator_url,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **(extra_env or {}),
+        }
+        argv = _python_module(
+            "run",
+            "--namespace", namespace,
+            "--metrics-port", str(self.metrics_port),
+            "--health-port", str(self.health_port),
+            *flags,
+        )  # fmt: skip
+        self.process = ManagedProcess(
+            "operator",
+            argv,
+            log_path,
+            env=env,
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        self.process.start()
+        wait_for(self._healthy, timeout=60, interval=0.1, what="operator /healthz")
+
+    def _healthy(self) -> bool:
+        if not self.process.running():
+            raise BenchError(f"operator exited:\n{self.process.log_tail()}")
+        try:
+            url = f"http://127.0.0.1:{self.health_port}/healthz"
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def check_alive(self) -> None:
+        if not self.process.running():
+            raise BenchError(f"operator exited:\n{self.process.log_tail()}")
+
+    def metrics(self) -> dict[str, float]:
+        """Every sample as `name{k=v,...}` -> value (for before/after differences)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        return parse_metrics(text)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples

@@ -1,0 +1,210 @@
+"""The pure parts of the benchmark harness (bench/): arithmetic, parsing, table, matching."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench import machine, procstat, report, stats, workload
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert stats.percentile(values, 50) == pytest.approx(50.5)
+    assert stats.percentile(values, 99) == pytest.approx(99.01)
+    assert stats.percentile(values, 0) == 1.0
+    assert stats.percentile(values, 100) == 100.0
+
+
+def test_percentile_ignores_input_order_and_handles_one_value() -> None:
+    assert stats.percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert stats.percentile([7.0], 99) == 7.0
+
+
+@pytest.mark.parametrize("q", [-1, 101])
+def test_percentile_rejects_out_of_range(q: float) -> None:
+    with pytest.raises(ValueError):
+        stats.percentile([1.0], q)
+
+
+def test_percentile_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        stats.percentile([], 50)
+
+
+def test_summary() -> None:
+    assert stats.summary([]) == {"count": 0}
+    s = stats.summary([1.0, 2.0, 3.0, 4.0])
+    assert s["count"] == 4
+    assert s["p50"] == 2.5
+    assert s["max"] == 4.0
+    assert s["mean"] == 2.5
+
+
+def test_per_component_hour_and_extrapolation() -> None:
+    # 1,000 components, 60 s window: 50 Lists and 10 Describes.
+    rates = stats.per_component_hour(
+        {"ListInferenceComponents": 50, "DescribeInferenceComponent": 10},
+        components=1000,
+        window_seconds=60,
+    )
+    assert rates == {
+        "DescribeInferenceComponent": pytest.approx(0.6),
+        "ListInferenceComponents": pytest.approx(3.0),
+    }
+    # Measured at a 20 s resync, the same per-pass work at 300 s is 15 times rarer.
+    assert stats.at_resync(3.0, measured_resync=20, target_resync=300) == pytest.approx(0.2)
+    with pytest.raises(ValueError):
+        stats.per_component_hour({}, components=0, window_seconds=60)
+
+
+def test_count_by() -> None:
+    calls = [{"operation": "B"}, {"operation": "A"}, {"operation": "B"}]
+    assert stats.count_by(calls, "operation") == {"A": 1, "B": 2}
+
+
+STATUS = """Name:\tpython3
+State:\tS (sleeping)
+VmHWM:\t  180224 kB
+VmRSS:\t  150000 kB
+Threads:\t12
+"""
+# Field 2 holds spaces and a parenthesis; utime=1200 and stime=300 are fields 14 and 15.
+STAT = "4242 (python3 (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 1200 300 0 0 20 0 12 0"
+
+
+def test_parse_proc_status_and_stat() -> None:
+    fields = procstat.parse_status(STATUS)
+    assert fields["VmRSS"] == 150000
+    assert fields["VmHWM"] == 180224
+    assert "Threads" not in fields
+    assert procstat.parse_stat_cpu_ticks(STAT) == 1500
+
+
+def test_cpu_percent() -> None:
+    first = procstat.ProcSample(wall=10.0, rss_kb=1, hwm_kb=1, cpu_ticks=1000)
+    last = procstat.ProcSample(wall=20.0, rss_kb=1, hwm_kb=1, cpu_ticks=1500)
+    assert procstat.cpu_percent(first, last, 100) == pytest.approx(50.0)
+    with pytest.raises(ValueError):
+        procstat.cpu_percent(last, first, 100)
+
+
+def test_sample_reads_this_process() -> None:
+    sample = procstat.sample(os.getpid())
+    assert 0 < sample.rss_kb <= sample.hwm_kb
+    assert sample.cpu_ticks > 0
+
+
+def test_machine_parsers() -> None:
+    assert machine.parse_meminfo_total_kb("MemTotal:       24684544 kB\nMemFree: 1 kB\n") == (
+        24684544
+    )
+    cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
+    assert machine.parse_cpu_model(cpuinfo) == "AMD EPYC 7B13"
+    with pytest.raises(ValueError):
+        machine.parse_meminfo_total_kb("MemFree: 1 kB\n")
+
+
+def test_render_table_aligns_columns() -> None:
+    text = report.render_table(["figure", "a", "b"], [["x", "1.00", "22.00"], ["longer", "3", "4"]])
+    lines = text.splitlines()
+    assert lines[0] == "figure     a      b"
+    assert lines[1] == "------  ----  -----"
+    assert lines[2] == "x       1.00  22.00"
+    assert lines[3] == "longer     3      4"
+    with pytest.raises(ValueError):
+        report.render_table(["a", "b"], [["only one"]])
+
+
+def test_fmt_ratio_and_verdict() -> None:
+    assert report.fmt(None) == "—"
+    assert report.fmt(0.1234) == "0.12"
+    assert report.fmt(1234.5) == "1,234"
+    assert report.ratio(10.0, 2.0) == "5.0x"
+    assert report.ratio(1.0, 0.0) == "∞"
+    assert report.ratio(None, 1.0) == "—"
+    assert report.verdict("edit_p99", 0.4) == "p99 edit→Update < 1 s: met"
+    assert report.verdict("rss", 300.0) == "RSS < 250 MB: missed by 50.00 (1.2x the target)"
+    assert report.verdict("edit_p99", None).endswith("not measured")
+    assert report.verdict("apply", 3.0) == ""
+
+
+def test_size_table_from_results() -> None:
+    def result(p99: float, describe_rate: float) -> dict[str, object]:
+        return {
+            "apply": {"apply_seconds": 2.0, "all_ready_seconds": 15.0},
+            "edits": {"from_patch_returned": {"p50": 0.1, "p99": p99}},
+            "steady": {
+                "per_component_hour": {"DescribeInferenceComponent": describe_rate},
+                "per_component_hour_total": describe_rate,
+                "per_component_hour_at_default_resync": describe_rate / 15,
+                "rss_mb": 120.0,
+            },
+        }
+
+    table = report.size_table(result(0.5, 3.0), result(2.0, 180.0))
+    describe = next(line for line in table.splitlines() if "DescribeInferenceComponent" in line)
+    assert describe.split() == ["DescribeInferenceComponent", "3.00", "180", "60.0x"]
+    p99 = next(
+        line for line in table.splitlines() if line.startswith("edit → Update") and "p99" in line
+    )
+    assert p99.split()[-9:] == ["0.50", "2.00", "4.0x", "p99", "edit→Update", "<", "1", "s:", "met"]
+    rss = next(line for line in table.splitlines() if line.startswith("operator RSS"))
+    assert rss.split()[-8:] == ["120", "120", "1.0x", "RSS", "<", "250", "MB:", "met"]
+
+
+def test_manifests_spread_over_endpoints() -> None:
+    docs = workload.manifests("s250", "ns", 250, 100)
+    endpoints = [d["spec"]["endpointName"] for d in docs]
+    assert workload.endpoint_names("s250", 250, 100) == [
+        "s250-ep-000",
+        "s250-ep-001",
+        "s250-ep-002",
+    ]
+    assert endpoints.count("s250-ep-000") == 100
+    assert endpoints.count("s250-ep-002") == 50
+    assert len({d["metadata"]["name"] for d in docs}) == 250
+    assert [len(c) for c in workload.chunks(docs, 100)] == [100, 100, 50]
+    assert workload.multi_document(docs[:2]).count("kind: InferenceComponent") == 2
+
+
+def test_is_ready_needs_the_current_generation() -> None:
+    ready = {"type": "Ready", "status": "True"}
+    obj = {
+        "metadata": {"generation": 2},
+        "status": {"observedGeneration": 2, "conditions": [ready]},
+    }
+    assert workload.is_ready(obj)
+    stale = {"metadata": {"generation": 3}, "status": obj["status"]}
+    assert not workload.is_ready(stale)
+    assert not workload.is_ready({"metadata": {"generation": 1}})
+    assert workload.ready_reason({"status": {"conditions": [{**ready, "reason": "InSync"}]}}) == (
+        "True/InSync"
+    )
+    assert workload.ready_reason({}) == "none"
+
+
+def test_update_call_matching() -> None:
+    image = workload.edited_image(3)
+
+    def update(name: str, img: str, at: float) -> dict[str, object]:
+        return {
+            "operation": "UpdateInferenceComponent",
+            "at": at,
+            "request": {
+                "InferenceComponentName": name,
+                "Specification": {"Container": {"Image": img}},
+            },
+        }
+
+    calls = [
+        update("c1", image, 5.0),  # before the edit: not it
+        {"operation": "DescribeInferenceComponent", "at": 11.0, "request": {}},
+        update("c2", image, 11.5),  # another component
+        update("c1", workload.IMAGE, 12.0),  # an update with the old image (naive mode)
+        update("c1", image, 12.5),
+        update("c1", image, 13.0),
+    ]
+    assert workload.update_call_at(calls, "c1", image, not_before=10.0) == 12.5
+    assert workload.update_call_at(calls, "c3", image, not_before=10.0) is None

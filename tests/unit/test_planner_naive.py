@@ -1,0 +1,34 @@
+"""The naive drift mode (the benchmark's baseline): raw comparison, so it re-updates."""
+
+from __future__ import annotations
+
+from ic_operator.planner import Act, plan
+from tests.unit.planner_fixtures import (
+    deployment,
+    describe_of,
+    desired_of,
+    observed,
+    owned_tags,
+    spec_of,
+    status_of,
+)
+
+BASE = spec_of()
+
+
+def test_naive_judges_its_deployment_succeeded_then_updates_again() -> None:
+    """Found by the benchmark: judging with the raw view called every create RolledBack."""
+    last = deployment(BASE, "InProgress")
+    component = observed(describe_of(BASE), tags=owned_tags(BASE))
+    naive = plan(desired_of(BASE), component, status_of(last=last), normalise=False)
+    assert naive.judged is not None and naive.judged.outcome == "Succeeded"
+    assert naive.action is Act.UPDATE  # Describe never echoes Image: a raw diff every time
+    assert not naive.degraded
+
+
+def test_sweep_judges_the_same_deployment_succeeded_and_does_nothing() -> None:
+    last = deployment(BASE, "InProgress")
+    component = observed(describe_of(BASE), tags=owned_tags(BASE))
+    normal = plan(desired_of(BASE), component, status_of(last=last))
+    assert normal.judged is not None and normal.judged.outcome == "Succeeded"
+    assert normal.action is Act.NOOP
