@@ -246,7 +246,14 @@ class Reconciler:
             quick = await self._quick_check(desired, region, trigger, now)
             if quick is not None:
                 return quick
-            observed = await self._observe(desired, status, region, now)
+            seen = self._seen.get(desired.uid)
+            fresh = seen is None or (seen.generation, seen.retry_token) != (
+                desired.generation,
+                desired.retry_token,
+            )
+            # The first look after a spec change goes ahead of routine polls and resyncs.
+            urgent = trigger == "change" and fresh
+            observed = await self._observe(desired, status, region, now, urgent=urgent)
             the_plan = plan(
                 desired,
                 observed,
@@ -316,9 +323,15 @@ class Reconciler:
         )
 
     async def _observe(
-        self, desired: Desired, status: InferenceComponentStatus, region: str, now: float
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        region: str,
+        now: float,
+        *,
+        urgent: bool = False,
     ) -> Observed:
-        component = await self.client.describe(desired.name, region=region)
+        component = await self.client.describe(desired.name, region=region, urgent=urgent)
         tags = None
         if component is not None and component.get("EndpointName") in (
             None,
@@ -328,7 +341,7 @@ class Reconciler:
             unknown_owner = status.inference_component_arn != arn
             stale_tags = status.tags_hash != tags_digest(desired_tags(desired))
             if unknown_owner or stale_tags:
-                tags = await self.client.list_tags(arn, region=region)
+                tags = await self.client.list_tags(arn, region=region, urgent=urgent)
         return Observed(component=component, tags=tags, now=now)
 
     async def _execute(

@@ -175,8 +175,13 @@ def default_client_factory(region: str) -> Any:
 
 
 class TokenBucket:
-    """A shared client-side rate limit: SageMaker throttles per account, so a thousand
-    components must queue here rather than spend the account's budget in a burst."""
+    """A shared client-side rate limit with two lanes.
+
+    SageMaker throttles per account, so a thousand components must queue here rather
+    than spend the account's budget in a burst. Queueing first come, first served would
+    put a user's edit behind every routine poll and drift check; urgent callers (writes,
+    and the first look after a spec change) therefore go ahead of routine ones.
+    """
 
     def __init__(
         self,
@@ -192,20 +197,31 @@ class TokenBucket:
         self._sleep = sleep
         self._tokens = self.burst
         self._last = clock()
-        self._lock = asyncio.Lock()
+        self._turn = asyncio.Condition()
+        self._urgent_waiting = 0
 
-    async def take(self) -> None:
+    async def take(self, *, urgent: bool = False) -> None:
         if self.rate <= 0:
             return
-        async with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            if self._tokens < 1:
-                await self._sleep((1 - self._tokens) / self.rate)
-                self._tokens = 1.0
-                self._last = self._clock()
-            self._tokens -= 1
+        if urgent:
+            self._urgent_waiting += 1
+        try:
+            async with self._turn:
+                while not urgent and self._urgent_waiting:
+                    await self._turn.wait()
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens < 1:
+                    await self._sleep((1 - self._tokens) / self.rate)
+                    self._tokens = 1.0
+                    self._last = self._clock()
+                self._tokens -= 1
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1
+                async with self._turn:
+                    self._turn.notify_all()
 
 
 class SageMakerClient:
@@ -254,13 +270,18 @@ class SageMakerClient:
             return client
 
     async def call(
-        self, operation: str, request: Mapping[str, Any], *, region: str | None = None
+        self,
+        operation: str,
+        request: Mapping[str, Any],
+        *,
+        region: str | None = None,
+        urgent: bool = False,
     ) -> dict[str, Any]:
         if operation not in OPERATIONS:
             raise ValueError(f"{operation} is not an operation the operator may call")
         client = self._client(region)
         method = getattr(client, _snake(operation))
-        await self._bucket.take()
+        await self._bucket.take(urgent=urgent or operation in WRITE_OPERATIONS)
         async with self._semaphore:
             try:
                 response: dict[str, Any] = await asyncio.to_thread(method, **request)
@@ -297,22 +318,29 @@ class SageMakerClient:
 
     # Thin, typed conveniences: the operation names stay visible at call sites.
 
-    async def describe(self, name: str, *, region: str | None = None) -> dict[str, Any] | None:
+    async def describe(
+        self, name: str, *, region: str | None = None, urgent: bool = False
+    ) -> dict[str, Any] | None:
         """Describe, or None when the component does not exist."""
         try:
             return await self.call(
-                "DescribeInferenceComponent", {"InferenceComponentName": name}, region=region
+                "DescribeInferenceComponent",
+                {"InferenceComponentName": name},
+                region=region,
+                urgent=urgent,
             )
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
 
-    async def list_tags(self, arn: str, *, region: str | None = None) -> dict[str, str]:
+    async def list_tags(
+        self, arn: str, *, region: str | None = None, urgent: bool = False
+    ) -> dict[str, str]:
         tags: dict[str, str] = {}
         request: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
         while True:
-            response = await self.call("ListTags", request, region=region)
+            response = await self.call("ListTags", request, region=region, urgent=urgent)
             for tag in response.get("Tags", []):
                 tags[tag["Key"]] = tag.get("Value", "")
             token = response.get("NextToken")

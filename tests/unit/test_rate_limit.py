@@ -18,6 +18,7 @@ class FakeTime:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 6))
         self.now += seconds
+        await asyncio.sleep(0)  # let other callers queue up meanwhile, as a real sleep would
 
 
 def run(bucket: TokenBucket, calls: int) -> None:
@@ -48,3 +49,24 @@ def test_zero_rate_disables_the_limit() -> None:
     t = FakeTime()
     run(TokenBucket(0, clock=t.clock, sleep=t.sleep), 100)
     assert t.slept == []
+
+
+def test_urgent_callers_go_ahead_of_routine_ones() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(1, burst=1, clock=t.clock, sleep=t.sleep)
+    order: list[str] = []
+
+    async def caller(name: str, urgent: bool) -> None:
+        await bucket.take(urgent=urgent)
+        order.append(name)
+
+    async def go() -> None:
+        await bucket.take()  # the only token
+        routine = [asyncio.create_task(caller(f"poll{i}", False)) for i in range(3)]
+        await asyncio.sleep(0)  # the polls are queued first...
+        edit = asyncio.create_task(caller("edit", True))  # ...then a user's edit arrives
+        await asyncio.gather(*routine, edit)
+
+    asyncio.run(go())
+    assert order == ["poll0", "edit", "poll1", "poll2"]  # only the poll already waking is ahead
+    assert t.slept == [1.0, 1.0, 1.0, 1.0]
