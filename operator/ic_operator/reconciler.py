@@ -31,6 +31,7 @@ from ic_operator.models import (
 )
 from ic_operator.planner import (
     RETRY_ANNOTATION,
+    TRANSITIONS,
     Act,
     Desired,
     Observed,
@@ -273,8 +274,8 @@ class Reconciler:
         """Answer from the shared endpoint listing when it proves nothing needs a closer look.
 
         In sync (or blocked) and LastModifiedTime unchanged: nothing to do. Still
-        Creating or Deleting per the listing: keep waiting. Anything else, or any doubt: None,
-        and the caller does a full Describe.
+        transitioning and LastModifiedTime unchanged: keep waiting. Anything else, or any
+        doubt: None, and the caller does a full Describe.
         """
         seen = self._seen.get(desired.uid)
         if (
@@ -298,9 +299,10 @@ class Reconciler:
         modified = epoch(summary.get("LastModifiedTime"))
         if seen.settled and state == seen.state and modified == seen.modified:
             return Result(status={}, outcome="Unchanged")
-        # Updating is described every poll so that status.copies shows the batches move;
-        # Creating and Deleting have no progress worth a Describe until they settle.
-        if not seen.settled and state in ("Creating", "Deleting"):
+        # Still transitioning and nothing moved since the last Describe: keep waiting.
+        # SageMaker bumps LastModifiedTime as each batch lands, so status.copies still
+        # follows a rolling update batch by batch, at one Describe per batch, not per poll.
+        if not seen.settled and state in TRANSITIONS and modified == seen.modified:
             return Result(status={}, delay=self.poll.for_transition(summary, now), outcome="Wait")
         return None
 
