@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 from typing import Any
 
@@ -87,6 +88,12 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
     return registry
 
 
+def _peering_priority() -> int:
+    """Random unless IC_OPERATOR_PEERING_PRIORITY pins it (to choose the active replica)."""
+    pinned = os.environ.get("IC_OPERATOR_PEERING_PRIORITY")
+    return int(pinned) if pinned else random.randint(1, 2**31 - 1)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_arguments(parser)
 
@@ -117,7 +124,7 @@ async def _operate(settings: config.Settings) -> int:
         peering_name=settings.peering,
         # kopf pauses *every* peer that shares the highest priority; a random one per
         # process makes exactly one replica active and the others stand by.
-        priority=random.randint(1, 2**31 - 1) if settings.peering else None,
+        priority=_peering_priority() if settings.peering else None,
         namespaces=list(settings.namespaces),
         clusterwide=not settings.namespaces,
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
