@@ -68,20 +68,7 @@ def updates(world: World, name: str) -> list[dict[str, Any]]:
 
 
 def wait_resyncs(world: World, count: int = 3) -> None:
-    """Wait until the operator's resync timer has run `count` more times (any component)."""
-
-    def passes() -> float:
-        metric = world.operator.metric
-        total = metric("ic_operator_reconciles_total", trigger="timer")
-        return total - metric("ic_operator_reconciles_total", trigger="timer", outcome="NotDue")
-
-    seen = passes()
-    wait_for(
-        lambda: passes() >= seen + count,
-        timeout=30,
-        interval=0.2,
-        what=f"{count} more resync passes",
-    )
+    world.wait_timer_passes(count)
 
 
 # ---------------------------------------------------------------------------- 1
@@ -399,15 +386,7 @@ def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(world: Wo
     message = next(c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded")
     assert "later-endpoint" in message
     # The resync timer keeps coming back but stays away from SageMaker while backing off.
-    wait_for(
-        lambda: (
-            world.operator.metric("ic_operator_reconciles_total", trigger="timer", outcome="NotDue")
-            >= 3
-        ),
-        timeout=30,
-        interval=0.2,
-        what="three timer passes backing off",
-    )
+    world.wait_timer_passes(3, outcome="NotDue")
     assert len(world.calls("CreateInferenceComponent", "early")) == 1, "no backoff"
 
     ic_endpoint(world.sagemaker, "later-endpoint", instance_type="ml.m5.4xlarge", count=2)

@@ -158,15 +158,7 @@ def test_resource_limit_exceeded_backs_off_then_converges(world: World) -> None:
     assert "Insufficient capacity" in message
     # The resync timer comes back every 2 s but the capacity backoff (30 s, doubling)
     # keeps it away from SageMaker: three timer passes, still exactly one Create.
-    wait_for(
-        lambda: (
-            world.operator.metric("ic_operator_reconciles_total", trigger="timer", outcome="NotDue")
-            >= 3
-        ),
-        timeout=30,
-        interval=0.2,
-        what="three timer passes backing off",
-    )
+    world.wait_timer_passes(3, outcome="NotDue")
     creates = world.calls("CreateInferenceComponent", "huge")
     assert [c["error"] for c in creates] == ["ResourceLimitExceeded"]
 
