@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]' -e ./localworld
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
@@ -26,8 +26,8 @@ test-faults: venv controlplane
 	$(BIN)/pytest -m faults tests/faults
 
 lint: venv
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator localworld tests bench tools
+	$(BIN)/ruff format --check operator localworld tests bench tools
 	$(BIN)/mypy
 	$(BIN)/mypy bench
 	$(BIN)/lint-imports
@@ -59,12 +59,12 @@ chart-crd:
 ## repo, see README "Local control plane"); a no-op when cached.
 .PHONY: controlplane
 controlplane: venv
-	$(BIN)/python -m ic_operator.sandbox.binaries
+	$(BIN)/python -m ic_sandbox.binaries
 
 ## The first command: a local sandbox, the operator at work, narrated (about a minute).
 ## DEMO_FLAGS=--keep leaves the sandbox running at the end (Ctrl-C stops it).
 demo: venv controlplane
-	$(BIN)/ic-operator demo $(DEMO_FLAGS)
+	$(BIN)/ic-sandbox demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info operator/*.egg-info

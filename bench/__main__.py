@@ -21,8 +21,8 @@ from typing import Any
 
 from bench import machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl, wait_for
-from ic_operator.sandbox.binaries import ensure_binaries, find_kubectl
-from ic_operator.sandbox.controlplane import ControlPlane
+from ic_sandbox.binaries import ensure_binaries, find_kubectl
+from ic_sandbox.controlplane import ControlPlane
 
 INSTANCE_TYPE = "ml.m5.24xlarge"  # 96 vCPU, 384 GiB: 100 components of 0.25 CPU, twice over
 INSTANCES_PER_ENDPOINT = 2

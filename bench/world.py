@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import boto3
 from prometheus_client.parser import text_string_to_metric_families
 
-from ic_operator.sandbox.controlplane import ControlPlane
-from ic_operator.sandbox.processes import ManagedProcess
+from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.processes import ManagedProcess
 
 T = TypeVar("T")
 
@@ -59,18 +59,20 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float, 
         time.sleep(interval)
 
 
-def _python_module(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ic_operator.cli", *args]
+def _python_module(cli: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", cli, *args]
 
 
 class Emulator:
-    """`ic-operator emulator` as a process, with its admin API and a boto3 client."""
+    """`ic-sandbox emulator` as a process, with its admin API and a boto3 client."""
 
     def __init__(self, log_dir: Path, time_scale: float) -> None:
         self.time_scale = time_scale
         self.process = ManagedProcess(
             "emulator",
-            _python_module("emulator", "--port", "0", "--time-scale", str(time_scale)),
+            _python_module(
+                "ic_sandbox.cli", "emulator", "--port", "0", "--time-scale", str(time_scale)
+            ),
             log_dir / "emulator.log",
         )
         self.url = ""
@@ -227,6 +229,7 @@ class Operator:
             **(extra_env or {}),
         }
         argv = _python_module(
+            "ic_operator.cli",
             "run",
             "--namespace", namespace,
             "--metrics-port", str(self.metrics_port),

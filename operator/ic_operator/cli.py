@@ -16,12 +16,6 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "crd": ("ic_operator.crd", "print the CustomResourceDefinition generated from the models"),
     "run": ("ic_operator.main", "run the operator (in-cluster or with a kubeconfig)"),
-    "emulator": ("ic_operator.emulator.cli", "run the local SageMaker emulator (AWS JSON 1.1)"),
-    "sandbox": ("ic_operator.sandbox.cli", "run Kubernetes, the emulator and the operator locally"),
-    "demo": (
-        "ic_operator.demo.cli",
-        "narrated create, rollout, rollback, scale, delete on a sandbox",
-    ),
 }
 
 

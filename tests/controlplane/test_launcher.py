@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ic_operator.sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
-from ic_operator.sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
+from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
 from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
 
 pytestmark = pytest.mark.controlplane
@@ -147,8 +147,8 @@ def test_stop_leaves_no_processes(binaries: Binaries, tmp_path: Path) -> None:
 _CHILD = """
 import sys
 from pathlib import Path
-from ic_operator.sandbox.binaries import ensure_binaries
-from ic_operator.sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.binaries import ensure_binaries
+from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
 plane = ControlPlane(Path(sys.argv[1]), ensure_binaries(build=False)).start()
 print(" ".join(str(p.pid) for p in plane.processes), flush=True)
 sys.stdin.read()
@@ -189,8 +189,8 @@ def test_sandbox_command_writes_env_and_stops_on_sigint(
         [
             sys.executable,
             "-m",
-            "ic_operator.cli",
-            "sandbox",
+            "ic_sandbox.cli",
+            "up",
             "--dir",
             str(directory),
             "--no-build",
@@ -253,8 +253,8 @@ def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: 
         [
             sys.executable,
             "-m",
-            "ic_operator.cli",
-            "sandbox",
+            "ic_sandbox.cli",
+            "up",
             "--dir",
             str(directory),
             "--no-build",

@@ -1,7 +1,7 @@
 """Scale check: N creates then N describes from C concurrent clients over loopback.
 
 Run: .venv/bin/python -m tests.emulator.bench_scale [N] [C]
-The emulator runs as its own process (`ic-operator emulator`), so client work does not
+The emulator runs as its own process (`ic-sandbox emulator`), so client work does not
 share its event loop. Prints throughput and latency percentiles for the first and last
 tenth of each phase: flat numbers mean no per-request cost grows with the world's size.
 """
@@ -67,7 +67,7 @@ def summary(name: str, elapsed: float, latencies: list[float]) -> str:
     )
 
 
-EMULATOR_COMMAND = [sys.executable, "-m", "ic_operator.cli", "emulator"]
+EMULATOR_COMMAND = [sys.executable, "-m", "ic_sandbox.cli", "emulator"]
 EMULATOR_COMMAND += ["--port", "0", "--time-scale", "0.01"]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from ic_operator.emulator import EmulatorThread
+from ic_sandbox.emulator import EmulatorThread
 from tests.fixtures.emulator import ACCOUNT_ID, REGION, Admin, RunningEmulator, ic_endpoint
 
 FAST_SCALE = 0.001

@@ -1,4 +1,4 @@
-"""`ic-operator emulator` as a process, and the time scale stretching every duration."""
+"""`ic-sandbox emulator` as a process, and the time scale stretching every duration."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def process() -> Iterator[tuple[subprocess.Popen[str], str]]:
         [
             sys.executable,
             "-m",
-            "ic_operator.cli",
+            "ic_sandbox.cli",
             "emulator",
             "--port",
             "0",
@@ -79,7 +79,7 @@ def test_time_scale_stretches_durations(sm: Any, process: tuple[Any, str]) -> No
 
 def test_cli_rejects_non_positive_scale() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "ic_operator.cli", "emulator", "--time-scale", "0"],
+        [sys.executable, "-m", "ic_sandbox.cli", "emulator", "--time-scale", "0"],
         capture_output=True,
         text=True,
         timeout=30,

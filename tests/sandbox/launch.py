@@ -1,4 +1,4 @@
-"""Start `ic-operator sandbox` / `ic-operator demo` as real processes and inspect what they left.
+"""Start `ic-sandbox up` / `ic-sandbox demo` as real processes and inspect what they left.
 
 The launched command runs in its own process group with a parent-death signal
 (ManagedProcess), so a crashed test run cannot leave a sandbox behind. Its output
@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ic_operator.sandbox.processes import ManagedProcess
+from ic_sandbox.processes import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[2]
 _PROCESSES = re.compile(r"processes: (.+)$", re.MULTILINE)
@@ -66,7 +66,7 @@ class Launched:
         self.log = tmp_path / "output.log"
         self.process = ManagedProcess(
             "ic-operator",
-            [sys.executable, "-m", "ic_operator.cli", *argv],
+            [sys.executable, "-m", "ic_sandbox.cli", *argv],
             self.log,
             env=clean_env(),
             cwd=REPO,

@@ -1,4 +1,4 @@
-"""`ic-operator demo` end to end: the real thing, as `make demo` runs it.
+"""`ic-sandbox demo` end to end: the real thing, as `make demo` runs it.
 
 The transcript must show each step's evidence, and nothing the demo started may
 outlive it, whether it finishes or is interrupted with Ctrl-C.

@@ -1,4 +1,4 @@
-"""`ic-operator sandbox` runs the whole world: control plane, CRD, emulator, operator.
+"""`ic-sandbox up` runs the whole world: control plane, CRD, emulator, operator.
 
 Used the way a developer uses it: start it, `source DIR/env`, kubectl apply an
 example, read SageMaker through boto3 with the exported variables, Ctrl-C.
@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from ic_operator.sandbox.binaries import find_kubectl
-from ic_operator.sandbox.processes import ManagedProcess
-from ic_operator.sandbox.seed import ENDPOINTS
+from ic_sandbox.binaries import find_kubectl
+from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.seed import ENDPOINTS
 from tests.sandbox.launch import REPO, Launched, clean_env, read_env, wait_for
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow]
@@ -67,7 +67,7 @@ def launch(tmp_path: Path) -> Iterator[Any]:
     def start(*flags: str) -> tuple[Launched, dict[str, str]]:
         directory = tmp_path / "sandbox"
         sandbox = Launched(
-            tmp_path, "sandbox", "--dir", str(directory), "--no-build",
+            tmp_path, "up", "--dir", str(directory), "--no-build",
             "--resync-interval", "2", *flags,
         )  # fmt: skip
         launched.append(sandbox)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ic_operator.demo.story import _describe
-from ic_operator.sandbox.components import poll_bounds
+from ic_sandbox.components import poll_bounds
+from ic_sandbox.demo.story import _describe
 
 
 @pytest.mark.parametrize(

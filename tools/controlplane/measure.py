@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure the sandbox's start and stop time and the servers' memory, for the README.
 
-Runs `ic-operator sandbox --no-build` N times (default 3) from the current
+Runs `ic-sandbox up --no-build` N times (default 3) from the current
 environment: seconds from launch until DIR/env exists (the control plane
 answered /readyz), the RSS of etcd and kube-apiserver at that moment, and seconds
 from SIGINT until the command has exited.
@@ -42,7 +42,7 @@ def servers(directory: Path) -> dict[str, int]:
 
 def main() -> int:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    cli = Path(sys.executable).parent / "ic-operator"
+    cli = Path(sys.executable).parent / "ic-sandbox"
     for run in range(1, runs + 1):
         directory = Path(tempfile.mkdtemp(prefix="ic-sandbox-measure-"))
         started = time.monotonic()
@@ -50,7 +50,7 @@ def main() -> int:
             # the control plane alone (what the README figures are about)
             [
                 str(cli),
-                "sandbox",
+                "up",
                 "--dir",
                 str(directory),
                 "--no-build",

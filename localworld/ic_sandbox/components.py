@@ -23,10 +23,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ic_operator import API_GROUP, PLURAL
-from ic_operator.sandbox.binaries import repo_root
-from ic_operator.sandbox.controlplane import free_port
-from ic_operator.sandbox.processes import ManagedProcess
-from ic_operator.sandbox.seed import seed_endpoints
+from ic_sandbox.binaries import repo_root
+from ic_sandbox.controlplane import free_port
+from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.seed import seed_endpoints
 
 CRD_NAME = f"{PLURAL}.{API_GROUP}"
 EXAMPLES_NAMESPACE = "ml-serving"
@@ -156,14 +156,14 @@ def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 class EmulatorProcess:
-    """`ic-operator emulator` on a port the kernel picks, read back from its first line."""
+    """`ic-sandbox emulator` on a port the kernel picks, read back from its first line."""
 
     def __init__(self, directory: Path, *, time_scale: float, timeout: float = 30.0) -> None:
         self.time_scale = time_scale
         self.timeout = timeout
         self.url = ""
         argv = [
-            sys.executable, "-m", "ic_operator.cli", "emulator",
+            sys.executable, "-m", "ic_sandbox.cli", "emulator",
             "--port", "0", "--time-scale", str(time_scale), "--region", REGION,
         ]  # fmt: skip
         # Unbuffered, so the `listening on` line reaches the log file at once.

@@ -1,4 +1,4 @@
-"""`ic-operator demo [--keep]`: start a sandbox in this process and narrate the operator at work.
+"""`ic-sandbox demo [--keep]`: start a sandbox in this process and narrate the operator at work.
 
 create -> rolling update in batches -> alarm and rollback -> scale without a
 redeploy -> delete (and retain). The sandbox's children die with this process and
@@ -15,13 +15,13 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ic_operator.demo.narrator import Narrator
-from ic_operator.demo.story import DemoError, Story
-from ic_operator.sandbox.binaries import BinariesMissing
-from ic_operator.sandbox.cli import Stop, StopOnSignals
-from ic_operator.sandbox.components import SandboxError
-from ic_operator.sandbox.controlplane import ControlPlaneError
-from ic_operator.sandbox.stack import Options, Sandbox
+from ic_sandbox.binaries import BinariesMissing
+from ic_sandbox.components import SandboxError
+from ic_sandbox.controlplane import ControlPlaneError
+from ic_sandbox.demo.narrator import Narrator
+from ic_sandbox.demo.story import DemoError, Story
+from ic_sandbox.stack import Options, Sandbox
+from ic_sandbox.up import Stop, StopOnSignals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """The whole local world as one object: control plane, CRD, emulator, seed, operator.
 
-`ic-operator sandbox` runs it until Ctrl-C; `ic-operator demo` runs it in-process
+`ic-sandbox up` runs it until Ctrl-C; `ic-sandbox demo` runs it in-process
 and drives it. Components start in order and stop in reverse order; start() stops
 whatever it already started when a later part fails, so a failed start leaves
 nothing running.
@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from ic_operator.sandbox.binaries import Binaries, ensure_binaries, find_kubectl
-from ic_operator.sandbox.components import (
+from ic_sandbox.binaries import Binaries, ensure_binaries, find_kubectl
+from ic_sandbox.components import (
     CrdInstall,
     EmulatorProcess,
     Kubectl,
@@ -25,8 +25,8 @@ from ic_operator.sandbox.components import (
     Seed,
     aws_env,
 )
-from ic_operator.sandbox.controlplane import ControlPlane
-from ic_operator.sandbox.processes import ManagedProcess
+from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.processes import ManagedProcess
 
 
 class Component(Protocol):

@@ -49,7 +49,7 @@ class _Target:
 
 def repo_root() -> Path:
     """The source checkout this package runs from: tools/ lives there, not in the wheel."""
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[2]
 
 
 def tools_dir() -> Path:
@@ -197,7 +197,7 @@ def ensure_binaries(*, build: bool = True) -> Binaries:
 
 
 def main() -> int:
-    """`python -m ic_operator.sandbox.binaries`: build what is missing, print the paths."""
+    """`python -m ic_sandbox.binaries`: build what is missing, print the paths."""
     try:
         binaries = ensure_binaries(build=True)
     except BinariesMissing as exc:

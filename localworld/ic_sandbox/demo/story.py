@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
-from ic_operator.demo.narrator import Narrator
-from ic_operator.sandbox.binaries import repo_root
-from ic_operator.sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess, Kubectl
-from ic_operator.sandbox.seed import client as sagemaker_client
-from ic_operator.sandbox.stack import Sandbox
+from ic_sandbox.binaries import repo_root
+from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess, Kubectl
+from ic_sandbox.demo.narrator import Narrator
+from ic_sandbox.seed import client as sagemaker_client
+from ic_sandbox.stack import Sandbox
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""`ic-operator sandbox --dir DIR`: the local world in one command, until Ctrl-C.
+"""`ic-sandbox up --dir DIR`: the local world in one command, until Ctrl-C.
 
 A real Kubernetes API (etcd + kube-apiserver) with the CRD installed, the SageMaker
 emulator with the endpoints examples/ expect, and the operator watching every
@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ic_operator.sandbox.binaries import BinariesMissing
-from ic_operator.sandbox.components import SandboxError
-from ic_operator.sandbox.controlplane import ControlPlaneError
-from ic_operator.sandbox.stack import Options, Sandbox
+from ic_sandbox.binaries import BinariesMissing
+from ic_sandbox.components import SandboxError
+from ic_sandbox.controlplane import ControlPlaneError
+from ic_sandbox.stack import Options, Sandbox
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,9 +26,9 @@ from types import TracebackType
 
 import yaml
 
-from ic_operator.sandbox import certs
-from ic_operator.sandbox.binaries import Binaries
-from ic_operator.sandbox.processes import ManagedProcess
+from ic_sandbox import certs
+from ic_sandbox.binaries import Binaries
+from ic_sandbox.processes import ManagedProcess
 
 CONTEXT = "ic-operator-sandbox"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"

@@ -1,4 +1,4 @@
-"""`ic-operator emulator`: run the SageMaker emulator as a process.
+"""`ic-sandbox emulator`: run the SageMaker emulator as a process.
 
 The first stdout line is `listening on http://HOST:PORT`, so launchers that pass
 `--port 0` can read the port the kernel picked.

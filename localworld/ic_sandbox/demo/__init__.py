@@ -1,0 +1,1 @@
+"""`ic-sandbox demo`: the sandbox, driven and narrated step by step."""

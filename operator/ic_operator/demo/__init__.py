@@ -1,1 +1,0 @@
-"""`ic-operator demo`: the sandbox, driven and narrated step by step."""
