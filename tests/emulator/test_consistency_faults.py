@@ -328,22 +328,42 @@ def test_a_retried_add_tags_is_applied_again(retrying: Any, admin: Admin, kind: 
     assert [c["lost"] is not None for c in admin.calls("AddTags")] == [True, False]
 
 
-def test_lost_responses_count_and_component_filter(sm: Any, admin: Admin) -> None:
+def test_lost_responses_count_per_operation_and_component(sm: Any, admin: Admin) -> None:
     admin.set_faults(
         lost_response="error",
         lost_response_code="ServiceUnavailable",
-        lost_response_count=2,
-        lost_response_components=["a", "b", "c"],
+        lost_response_count=1,
+        lost_response_components=["a", "b"],
     )
-    for name in ("a", "other", "b", "c"):
-        try:
+    for name in ("a", "b"):
+        with pytest.raises(ClientError) as exc:
             create(sm, name)
-        except ClientError as exc:
-            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-    lost = {c["request"]["InferenceComponentName"]: c["lost"] for c in admin.calls()}
-    assert lost == {"a": "ServiceUnavailable", "other": None, "b": "ServiceUnavailable", "c": None}
-    assert admin.faults()["lost_response_count"] == 0
-    assert sorted(listed(sm)) == ["a", "b", "c", "other"]
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    create(sm, "other")  # not a listed component: answered
+    wait_status(sm, "a", "InService")
+    with pytest.raises(ClientError):  # another operation on "a": its first response is lost
+        sm.add_tags(ResourceArn=ARN + "a", Tags=[{"Key": "k", "Value": "1"}])
+    sm.add_tags(ResourceArn=ARN + "a", Tags=[{"Key": "k", "Value": "2"}])  # count spent
+    writes = [
+        (c["operation"], c["lost"])
+        for c in admin.calls()
+        if c["operation"] != "DescribeInferenceComponent"
+    ]
+    assert writes == [
+        ("CreateInferenceComponent", "ServiceUnavailable"),
+        ("CreateInferenceComponent", "ServiceUnavailable"),
+        ("CreateInferenceComponent", None),
+        ("AddTags", "ServiceUnavailable"),
+        ("AddTags", None),
+    ]
+    assert all(c["error"] is None for c in admin.calls())
+    assert sorted(listed(sm)) == ["a", "b", "other"]
+    assert tags(sm, "a") == {"owner": "me", "k": "2"}
+    assert admin.faults()["lost_so_far"] == [
+        {"operation": "AddTags", "component": "a", "lost": 1},
+        {"operation": "CreateInferenceComponent", "component": "a", "lost": 1},
+        {"operation": "CreateInferenceComponent", "component": "b", "lost": 1},
+    ]
 
 
 def test_lost_response_rate_is_seeded(sm: Any, admin: Admin) -> None:

@@ -11,6 +11,7 @@ never reaches the client. Both only ever affect inference components.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,10 +95,11 @@ class Faults:
     lost_response: str | None = None
     lost_response_code: str | None = None  # for "error"; None: alternate randomly
     lost_response_rate: float = 1.0
-    lost_response_count: int | None = None  # None: no limit
+    lost_response_count: int | None = None  # per operation and component; None: no limit
     lost_response_operations: set[str] = field(default_factory=lambda: set(COMPONENT_WRITES))
     lost_response_components: set[str] | None = None  # None: every component
     rng: random.Random = field(default_factory=random.Random, repr=False)
+    lost_so_far: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +119,10 @@ class Faults:
             "lost_response_count": self.lost_response_count,
             "lost_response_operations": sorted(self.lost_response_operations),
             "lost_response_components": _sorted(self.lost_response_components),
+            "lost_so_far": [
+                {"operation": op, "component": name, "lost": n}
+                for (op, name), n in sorted(self.lost_so_far.items())
+            ],
         }
 
     @classmethod
@@ -207,12 +213,15 @@ class Faults:
             and component not in self.lost_response_components
         ):
             return None
-        if self.lost_response_count is not None and self.lost_response_count <= 0:
+        key = (operation, component)
+        if (
+            self.lost_response_count is not None
+            and self.lost_so_far[key] >= self.lost_response_count
+        ):
             return None
         if self.lost_response_rate < 1.0 and self.rng.random() >= self.lost_response_rate:
             return None
-        if self.lost_response_count is not None:
-            self.lost_response_count -= 1
+        self.lost_so_far[key] += 1
         if self.lost_response == "drop":
             return DROPPED
         return self.lost_response_code or self.rng.choice(SERVER_ERROR_CODES)
