@@ -149,8 +149,15 @@ def test_reads_right_after_a_create_do_not_find_it(sm: Any, admin: Admin) -> Non
         "ValidationException",
         f'Cannot create already existing inference component "{ARN}ic".',
     )
+    reads = [c for c in admin.calls() if c["operation"] != "CreateInferenceComponent"]
+    assert [(c["operation"], c["stale"]) for c in reads] == [
+        ("DescribeInferenceComponent", True),
+        ("ListInferenceComponents", True),
+        ("ListTags", True),
+    ]
     admin.set_faults()  # lag off: every read is live again
     assert describe(sm)["InferenceComponentName"] == "ic"
+    assert admin.calls()[-1]["stale"] is False
     assert listed(sm) == ["ic"]
     assert tags(sm) == {"owner": "me"}
 

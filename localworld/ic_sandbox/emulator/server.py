@@ -3,7 +3,8 @@
 Requests are accepted signed or unsigned; signatures are never checked. Every SageMaker
 call, accepted or rejected (including injected faults), is recorded for `GET /_emulator/calls`.
 A write whose response is lost on purpose is applied first and recorded as accepted, with
-`lost` saying what the client got instead (an error code, or "dropped").
+`lost` saying what the client got instead (an error code, or "dropped"); a read that
+served a version from before a recent write is recorded with `stale: true`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Front:
         body: Any = None
         error: ApiError | None = None
         lost: str | None = None
+        stale = False
         result: dict[str, Any] = {}
         try:
             try:
@@ -91,14 +93,11 @@ class Front:
                 await asyncio.sleep(delay)
             faults.check(name)
             validate_request(op, body)
-            component = self.service.component_named(body) if name in COMPONENT_WRITES else None
-            lag = faults.lag_seconds(component)
-            before = self.service.snapshot(component) if component and lag else None
-            result = self.service.handlers[name](body)
-            if component is not None:
-                if lag:
-                    self.world.remember(component, before, lag)
-                lost = faults.lose(name, component)
+            self.world.served_stale = False
+            try:
+                result, lost = self._handle(name, body)
+            finally:
+                stale = self.world.served_stale
         except ApiError as exc:
             error = exc
         self.world.calls.append(
@@ -107,6 +106,7 @@ class Front:
                 "request": body,
                 "error": error.code if error else None,
                 "lost": lost,
+                "stale": stale,
                 "at": self.world.clock.now(),
             }
         )
@@ -121,6 +121,20 @@ class Front:
         if lost is not None:
             return _error(server_error(lost))
         return _reply(result)
+
+    def _handle(self, name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """Run the operation; for a component write, keep the version a lagging read serves
+        and decide whether its response is lost (None, an error code, or DROPPED)."""
+        faults = self.world.faults
+        component = self.service.component_named(body) if name in COMPONENT_WRITES else None
+        lag = faults.lag_seconds(component)
+        before = self.service.snapshot(component) if component and lag else None
+        result = self.service.handlers[name](body)
+        if component is None:
+            return result, None
+        if lag:
+            self.world.remember(component, before, lag)
+        return result, faults.lose(name, component)
 
     # ---- admin ------------------------------------------------------------------------------
     async def calls(self, request: web.Request) -> web.Response:

@@ -55,6 +55,7 @@ class World:
         # Per component, the versions reads serve while the read-lag fault is on (oldest
         # first); kept only while they can still be served, and beyond the record's life.
         self.versions: dict[str, list[Version]] = {}
+        self.served_stale = False  # set by a read that served an older version (call log)
         self._tasks: set[asyncio.Task[None]] = set()
         self._alarm_waiters: list[asyncio.Future[None]] = []
 
@@ -142,6 +143,7 @@ class World:
         if not versions:
             del self.versions[name]
             return None
+        self.served_stale = True
         return versions[0]
 
     # ---- capacity -------------------------------------------------------------------------
