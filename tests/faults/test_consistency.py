@@ -153,6 +153,15 @@ def settle(world: World, verdicts: Verdicts, change: Change) -> None:
     wait_for(probe, timeout=CONVERGE_TIMEOUT, interval=0.2, what=f"{NAME} settled")
 
 
+def trace(calls: list[dict[str, Any]]) -> str:
+    """The write calls as one line each: what SageMaker did with them, for failure messages."""
+    return "\n".join(
+        f"  {c['operation']}: {c['error'] or 'accepted'}"
+        + (f", response {c['lost']}" if c["lost"] else "")
+        for c in write_attempts(calls)
+    )
+
+
 def poke(world: World) -> None:
     """Touch the resource (an annotation, as Argo CD adds) so the operator looks at once."""
     world.kubectl(
@@ -209,9 +218,7 @@ def test_change_under_fault(
 
     # Exactly one accepted write per operation the change needs, and no other write.
     accepted = {op: len(accepted_writes(during, op)) for op in change.writes}
-    assert accepted == dict.fromkeys(change.writes, 1), [
-        (c["operation"], c["error"], c["lost"]) for c in write_attempts(during)
-    ]
+    assert accepted == dict.fromkeys(change.writes, 1), f"{accepted}\n{trace(during)}"
     others = {c["operation"] for c in write_attempts(during) if not c["error"]}
     assert others <= set(change.writes), others
 
