@@ -15,22 +15,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ic_operator.sagemaker import WRITE_OPERATIONS
+
 from .errors import ApiError
 
 SERVER_ERROR_CODES = ("InternalFailure", "ServiceUnavailable")
 
-# The reads that may serve an older version of a component, and the writes that make one.
+# The reads that may serve an older version of a component, and the writes that make one
+# (every write the operator may send acts on a component, so its list is the one).
 LAGGING_READS = frozenset({"DescribeInferenceComponent", "ListInferenceComponents", "ListTags"})
-COMPONENT_WRITES = frozenset(
-    {
-        "CreateInferenceComponent",
-        "UpdateInferenceComponent",
-        "UpdateInferenceComponentRuntimeConfig",
-        "DeleteInferenceComponent",
-        "AddTags",
-        "DeleteTags",
-    }
-)
+COMPONENT_WRITES = WRITE_OPERATIONS
 LOST_RESPONSE_KINDS = ("error", "drop")
 DROPPED = "dropped"  # the call log's `lost` value for a closed connection
 
