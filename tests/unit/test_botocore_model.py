@@ -9,6 +9,7 @@ are listed below with the reason for each; nothing else may differ.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from typing import Any
@@ -339,6 +340,7 @@ REQUIRED_IN_SPEC = {
 }
 
 
+@functools.cache
 def aas_service_model() -> Any:
     return botocore.session.get_session().get_service_model("application-autoscaling")
 
@@ -490,3 +492,64 @@ def test_metrics_path_examples(path: str, ok: bool) -> None:
     else:
         with pytest.raises(ValidationError):
             MetricsEndpoint(metrics_endpoint_path=path)
+
+
+# --- the translated Application Auto Scaling patterns ------------------------------------
+
+# Edges of every range the patterns talk about, plus ordinary text.
+EDGE_CHARS = st.sampled_from(
+    [
+        "a", "Z", "0", " ", "-", ":", "/", "|", "\t", "\n", "\r", "\x00", "\x1f", "\x7f",
+        "\x9f", "\xa0", "é", "\ud7ff", "\ue000", "\ufffd", "\ufffe", "\U0001f600", "\U0010ffff",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=EDGE_CHARS, min_size=1, max_size=6))
+def test_scheduled_action_name_pattern_matches_botocore(name: str) -> None:
+    botocore_pattern = aas_service_model().shape_for("ScheduledActionName").metadata["pattern"]
+    botocore_ok = re.fullmatch(botocore_pattern, name) is not None
+    try:
+        ScheduledAction(scheduled_action_name=name, schedule="rate(1 hour)", min_copies=1)
+        ours = True
+    except ValidationError:
+        ours = False
+    assert ours == botocore_ok
+
+
+def _xml_ok(text: str) -> bool:
+    """botocore's XML-text class, read as code points (its surrogate pair is the
+    supplementary planes)."""
+    return all(
+        c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD or ord(c) >= 0x10000
+        for c in text
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=EDGE_CHARS, min_size=1, max_size=6))
+def test_xml_text_and_policy_name_patterns_match_botocore(text: str) -> None:
+    try:
+        ScheduledAction(scheduled_action_name="a", schedule=f"at({text})", min_copies=1)
+        xml_ours = True
+    except ValidationError:
+        xml_ours = False
+    assert xml_ours == _xml_ok(text)
+    printable = all(0x20 <= ord(c) <= 0x7E for c in text)  # Java's \p{Print}
+    try:
+        ScalingPolicy.model_validate(
+            {
+                "policyName": text,
+                "targetTracking": {
+                    "targetValue": 1,
+                    "predefinedMetricSpecification": {
+                        "predefinedMetricType": aas.INFERENCE_COMPONENT_METRICS[0]
+                    },
+                },
+            }
+        )
+        name_ours = True
+    except ValidationError:
+        name_ours = False
+    assert name_ours == printable
