@@ -118,13 +118,13 @@ def observed_from(
     this component's target and the operator's alarm."""
     ours = resource_id(component)
 
-    def mine(items: Any) -> list[Mapping[str, Any]]:
-        return [
+    def mine(items: Any) -> tuple[Mapping[str, Any], ...]:
+        return tuple(
             i
             for i in items or []
             if i.get("ResourceId") == ours
             and i.get("ScalableDimension", SCALABLE_DIMENSION) == SCALABLE_DIMENSION
-        ]
+        )
 
     found = mine(targets.get("ScalableTargets"))
     alarm = [
