@@ -27,7 +27,6 @@ from ic_operator.models.autoscaling import (
     SCALABLE_DIMENSION,
     SERVICE_NAMESPACE,
     STEP_POLICY_NAME,
-    STEP_SCALING_CONFIGURATION,
     AutoScaling,
     alarm_name,
     alarm_request,
@@ -172,9 +171,9 @@ def _same_policy(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> boo
         return False
     if desired["PolicyType"] == "TargetTrackingScaling":
         key = "TargetTrackingScalingPolicyConfiguration"
-        return _tracking(desired[key]) == _tracking(observed.get(key) or {})
+        return bool(_tracking(desired[key]) == _tracking(observed.get(key) or {}))
     key = "StepScalingPolicyConfiguration"
-    return _canon(desired[key]) == _canon(observed.get(key) or {})
+    return bool(_canon(desired[key]) == _canon(observed.get(key) or {}))
 
 
 def _instant(value: Any) -> Any:
@@ -187,7 +186,7 @@ def _instant(value: Any) -> Any:
 
 
 def _same_action(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> bool:
-    return (
+    return bool(
         desired["Schedule"] == observed.get("Schedule")
         and desired.get("Timezone", "UTC") == observed.get("Timezone", "UTC")
         and _instant(desired.get("StartTime")) == _instant(observed.get("StartTime"))

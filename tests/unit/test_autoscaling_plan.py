@@ -36,6 +36,7 @@ from ic_operator.models.autoscaling import (
 IC = "chat"
 RID = resource_id(IC)
 CONCURRENCY = "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+INVOCATIONS = "SageMakerInferenceComponentInvocationsPerCopy"
 
 
 def scaling(**changes: Any) -> AutoScaling:
@@ -88,10 +89,11 @@ class FakeAws:
 
     def apply(self, calls: list[Call]) -> None:
         step_arn = None
-        for call in calls:
-            if call.needs_step_policy_arn:
+        for planned in calls:
+            call = planned
+            if planned.needs_step_policy_arn:
                 assert step_arn is not None, "the step policy must be put first"
-                call = with_step_policy_arn(call, step_arn)
+                call = with_step_policy_arn(planned, step_arn)
             step_arn = self._apply(call) or step_arn
 
     def _apply(self, call: Call) -> str | None:
@@ -280,9 +282,7 @@ def _edit_policy(aws: FakeAws, **config: Any) -> None:
                         "policyName": "invocations",
                         "targetTracking": {
                             "targetValue": 10,
-                            "predefinedMetricSpecification": {
-                                "predefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
-                            },
+                            "predefinedMetricSpecification": {"predefinedMetricType": INVOCATIONS},
                         },
                     }
                 ]

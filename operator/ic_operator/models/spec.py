@@ -28,8 +28,8 @@ from pydantic import (
 )
 
 from ic_operator.models._base import K8sModel, WireModel
-from ic_operator.models.autoscaling import AutoScaling
 from ic_operator.models._instance_types import InstanceType
+from ic_operator.models.autoscaling import AutoScaling
 
 # --- patterns (botocore's, anchored; see the translation table in the walk test) ---
 IC_NAME_PATTERN = r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$"
