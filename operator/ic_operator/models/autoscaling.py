@@ -17,10 +17,18 @@ the component and never written by users.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from ic_operator.models._base import K8sModel, WireModel
 
@@ -59,6 +67,9 @@ POLICY_NAME_PATTERN = r"^[\x20-\x7E]+$"
 _ACTION_CHAR = r"[^\x00-\x1f\x7f-\x9f:/|]"
 _ACTION_EDGE = r"[^ \x00-\x1f\x7f-\x9f:/|]"
 SCHEDULED_ACTION_NAME_PATTERN = rf"^{_ACTION_EDGE}({_ACTION_CHAR}*{_ACTION_EDGE})?$"
+
+# at(...), rate(...) or cron(...), as PutScheduledAction documents Schedule.
+SCHEDULE_FORM = r"^(at|rate|cron)\(.*\)$"
 
 MAX_POLICIES = 49  # Application Auto Scaling allows 50 per target; one is the operator's
 MAX_SCHEDULED_ACTIONS = 200  # Application Auto Scaling's quota per scalable target
@@ -360,7 +371,7 @@ class ScheduledAction(K8sModel):
         json_schema_extra={
             "x-kubernetes-validations": [
                 _cel(
-                    r"self.matches(r'^(at|rate|cron)\(.*\)$')",
+                    f"self.matches(r'{SCHEDULE_FORM}')",
                     "schedule must be at(...), rate(...) or cron(...)",
                 )
             ]
@@ -384,6 +395,13 @@ class ScheduledAction(K8sModel):
         default=None, ge=1, description="maxCopies from this time on (MaxCapacity)."
     )
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_form(cls, value: str) -> str:
+        if not re.fullmatch(SCHEDULE_FORM, value):
+            raise ValueError("schedule must be at(...), rate(...) or cron(...)")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> ScheduledAction:
         if self.min_copies is None and self.max_copies is None:
@@ -394,10 +412,6 @@ class ScheduledAction(K8sModel):
             and self.min_copies > self.max_copies
         ):
             raise ValueError("minCopies must be at most maxCopies")
-        if not self.schedule.startswith(("at(", "rate(", "cron(")) or not self.schedule.endswith(
-            ")"
-        ):
-            raise ValueError("schedule must be at(...), rate(...) or cron(...)")
         return self
 
     def put_request(self, component: str) -> dict[str, Any]:

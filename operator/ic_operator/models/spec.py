@@ -549,7 +549,7 @@ SPEC_CEL_RULES: list[JsonValue] = [
         "most runtimeConfig.copyCount",
     ),
     _cel(
-        "!has(self.autoScaling) || has(self.runtimeConfig)",
+        f"!has(self.autoScaling) || has(self.runtimeConfig) || {_ADAPTER_CEL}",
         "autoScaling needs runtimeConfig.copyCount: the copy count the component is created with",
     ),
     _cel(
@@ -727,14 +727,14 @@ class InferenceComponentSpec(K8sModel):
     def _check_auto_scaling(self) -> None:
         if self.auto_scaling is None:
             return
+        if self.is_adapter():
+            raise ValueError(
+                "autoScaling must not be set on an adapter: it runs on its base component's copies"
+            )
         if self.runtime_config is None:
             raise ValueError(
                 "autoScaling needs runtimeConfig.copyCount: the copy count the component is "
                 "created with"
-            )
-        if self.is_adapter():
-            raise ValueError(
-                "autoScaling must not be set on an adapter: it runs on its base component's copies"
             )
 
     def _check_batch_sizes(self) -> None:
