@@ -1,7 +1,7 @@
 """The Application Auto Scaling and CloudWatch operations the operator may call.
 
 The counterpart of ``sagemaker.OPERATIONS`` for spec.autoScaling: the client that
-sends ``autoscaling_plan.Call``s refuses anything else, and docs/iam-policy.json
+sends ``autoscaling_plan.Call``s must refuse anything else, and docs/iam-policy.json
 grants exactly these (tests/test_iam_policy.py holds the two equal, both ways).
 Kept apart from sagemaker.py so the allow-list of each service is read in one place.
 """
