@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from ic_operator import sagemaker
+from ic_operator.sagemaker import ErrorKind
+
 APPLICATION_AUTOSCALING_OPERATIONS: Final = frozenset(
     {
         "RegisterScalableTarget",
@@ -46,3 +49,36 @@ WRITE_OPERATIONS: Final = frozenset(
     }
 )
 """Writes go first in the shared call budget, as SageMaker's do."""
+
+
+_KINDS: Final = {
+    # Application Auto Scaling
+    "ObjectNotFoundException": ErrorKind.NOT_FOUND,
+    "ResourceNotFoundException": ErrorKind.NOT_FOUND,
+    "ConcurrentUpdateException": ErrorKind.BUSY,
+    "LimitExceededException": ErrorKind.CAPACITY,
+    # Application Auto Scaling could not read the policy's alarms: a permission problem
+    # of the caller or its service-linked role.
+    "FailedResourceAccessException": ErrorKind.ACCESS_DENIED,
+    "InternalServiceException": ErrorKind.RETRYABLE,
+    # CloudWatch (wire codes, which differ from the shape names)
+    "ResourceNotFound": ErrorKind.NOT_FOUND,
+    "ConcurrentModificationException": ErrorKind.BUSY,
+    "ResourceConflict": ErrorKind.BUSY,
+    "LimitExceeded": ErrorKind.CAPACITY,
+    "InternalServiceError": ErrorKind.RETRYABLE,
+    "InvalidParameterValue": ErrorKind.INVALID,
+    "InvalidParameterCombination": ErrorKind.INVALID,
+    "MissingParameter": ErrorKind.INVALID,
+    "ValidationError": ErrorKind.INVALID,
+}
+
+
+def classify(code: str, message: str, http_status: int | None = None) -> ErrorKind:
+    """The ErrorKind of an Application Auto Scaling or CloudWatch error, so that the
+    loop decides on the same kinds as for SageMaker. Codes both services share with
+    SageMaker (throttling, access denied, ValidationException with SageMaker's
+    "while it is in state" wording, which Application Auto Scaling passes through)
+    go to SageMaker's classification."""
+    kind = _KINDS.get(code)
+    return kind if kind is not None else sagemaker.classify(code, message, http_status)
