@@ -17,7 +17,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.model import Shape, StructureShape
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -529,9 +529,16 @@ def _xml_ok(text: str) -> bool:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=EDGE_CHARS, min_size=1, max_size=6))
+@example("\n")
+@example("a\x00")
+@example("\U0001f600")
+@example("\ufffe")
+@example("~ x")
 def test_xml_text_and_policy_name_patterns_match_botocore(text: str) -> None:
     try:
-        ScheduledAction(scheduled_action_name="a", schedule=f"at({text})", min_copies=1)
+        ScheduledAction(
+            scheduled_action_name="a", schedule="rate(1 hour)", timezone=text, min_copies=1
+        )
         xml_ours = True
     except ValidationError:
         xml_ours = False
