@@ -15,6 +15,7 @@ import pytest
 from tests.controlplane.crds import PLURAL, install_crds
 from tests.controlplane.manifests import DELETE, edited, valid_manifest
 from tests.fixtures.controlplane import Kubectl
+from tests.unit.test_crd import example_docs
 from tests.unit.test_invalid_specs import CORPUS, build
 
 pytestmark = pytest.mark.controlplane
@@ -129,24 +130,11 @@ AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
     ),
 }
 
+# The autoScaling block of examples/autoscaling.yaml (1 to 8 copies).
 AUTOSCALING = {
-    "spec.autoScaling": {
-        "minCopies": 1,
-        "maxCopies": 8,
-        "policies": [
-            {
-                "policyName": "concurrency",
-                "targetTracking": {
-                    "targetValue": 4,
-                    "predefinedMetricSpecification": {
-                        "predefinedMetricType": (
-                            "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
-                        )
-                    },
-                },
-            }
-        ],
-    }
+    "spec.autoScaling": dict(example_docs())["autoscaling.yaml:chat-mistral-7b"]["spec"][
+        "autoScaling"
+    ]
 }
 AT_CREATION.update(
     {
