@@ -15,14 +15,19 @@ from typing import Any
 
 import pytest
 
+from ic_operator import autoscaling_operations
 from ic_operator.autoscaling_plan import (
     Call,
     Observed,
+    activities_read,
+    alarm_read,
     alarm_read_needed,
+    detail_reads,
     observed_from,
     owned,
     plan,
     removal,
+    target_read,
     with_step_policy_arn,
 )
 from ic_operator.models import AutoScaling
@@ -447,3 +452,22 @@ def test_alarm_is_read_only_when_it_may_exist() -> None:
     assert not alarm_read_needed(scaling(), [{"PolicyName": "concurrency"}])
     assert alarm_read_needed(scaling(), step)
     assert alarm_read_needed(None, step)
+
+
+def test_every_planned_call_is_allowed() -> None:
+    """Reads, writes and removal stay inside autoscaling_operations' allow-lists (which
+    the IAM policy grants), each under its own service."""
+    aws = synced(scaling(**ZERO))
+    calls = [
+        *plan(scaling(**ZERO), Observed(), IC, owned=False),
+        *plan(scaling(), aws.observed(), IC, owned=True),
+        *plan(scaling(scheduledActions=None), synced(scaling()).observed(), IC, owned=True),
+        *removal(aws.observed(), IC),
+        target_read(IC),
+        *detail_reads(IC),
+        alarm_read(IC),
+        activities_read(IC),
+    ]
+    for call in calls:
+        assert call.operation in autoscaling_operations.OPERATIONS[call.service], call
+    assert {c.operation for c in calls} == set().union(*autoscaling_operations.OPERATIONS.values())

@@ -282,16 +282,6 @@ class TargetTracking(WireModel):
             raise ValueError("targetValue must be greater than 0")
         return self
 
-    def normalised(self) -> dict[str, Any]:
-        """The wire form with Application Auto Scaling's defaults filled in, numbers as floats:
-        what a Describe of this policy compares equal to."""
-        out = self.to_aws()
-        out["TargetValue"] = float(self.target_value)
-        out.setdefault("ScaleOutCooldown", DEFAULT_COOLDOWN_SECONDS)
-        out.setdefault("ScaleInCooldown", DEFAULT_COOLDOWN_SECONDS)
-        out.setdefault("DisableScaleIn", False)
-        return out
-
 
 class ScalingPolicy(K8sModel):
     """A target-tracking scaling policy on the component's copy count."""
