@@ -13,7 +13,9 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.validate import validate_parameters
 
 from ic_operator import autoscaling_operations
 from ic_operator.autoscaling_plan import (
@@ -471,3 +473,57 @@ def test_every_planned_call_is_allowed() -> None:
     for call in calls:
         assert call.operation in autoscaling_operations.OPERATIONS[call.service], call
     assert {c.operation for c in calls} == set().union(*autoscaling_operations.OPERATIONS.values())
+
+
+def test_every_planned_request_is_valid_botocore_input() -> None:
+    """botocore's own parameter validation (what boto3 runs before sending) accepts
+    every request the plan builds, customized metrics and scheduled times included."""
+    custom = {
+        "policyName": "queue",
+        "targetTracking": {
+            "targetValue": 20,
+            "customizedMetricSpecification": {
+                "metrics": [
+                    {
+                        "id": "m1",
+                        "metricStat": {
+                            "metric": {
+                                "metricName": "QueueDepth",
+                                "namespace": "Team/Serving",
+                                "dimensions": [{"name": "Queue", "value": "chat"}],
+                            },
+                            "stat": "Average",
+                        },
+                        "returnData": False,
+                    },
+                    {"id": "e1", "expression": "m1 / 10", "returnData": True},
+                ]
+            },
+            "scaleInCooldown": 600,
+            "disableScaleIn": False,
+        },
+    }
+    timed = {
+        "scheduledActionName": "launch",
+        "schedule": "at(2027-01-04T08:00:00)",
+        "startTime": "2027-01-01T00:00:00Z",
+        "endTime": "2027-01-08T00:00:00Z",
+        "minCopies": 2,
+        "maxCopies": 6,
+    }
+    desired = scaling(minCopies=0, policies=[custom], scheduledActions=[timed])
+    calls = [
+        *(
+            with_step_policy_arn(c, "arn:step") if c.needs_step_policy_arn else c
+            for c in plan(desired, Observed(), IC, owned=False)
+        ),
+        *removal(synced(desired).observed(), IC),
+        target_read(IC),
+        *detail_reads(IC),
+        alarm_read(IC),
+        activities_read(IC),
+    ]
+    session = botocore.session.get_session()
+    for call in calls:
+        shape = session.get_service_model(call.service).operation_model(call.operation).input_shape
+        validate_parameters(dict(call.request), shape)  # raises ParamValidationError
