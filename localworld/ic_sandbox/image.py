@@ -52,6 +52,7 @@ MIRRORS = (
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 MMDEBSTRAP_OPTIONS = (
     "--variant=essential",
+    "--format=tar",
     # Merged /usr without the usrmerge package, which would pull in all of perl (~50 MB).
     "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
@@ -204,7 +205,7 @@ def _base_tarball() -> Path:
     tarball = base_tarball()
     if tarball.is_file():
         return tarball
-    partial = tarball.with_name(f".{tarball.name}.partial-{os.getpid()}")
+    partial = tarball.with_name(f".partial-{os.getpid()}-{tarball.name}")
     log = images_dir() / f"base-{base_key()}.log"
     _say(f"making the base from Debian {SUITE} packages with mmdebstrap (first time; log: {log})")
     try:
