@@ -89,6 +89,9 @@ HOST_TOOLS = {
 }
 
 CA_BUNDLE_DIR = Path("/etc/ssl/certs")
+# The build context: what .dockerignore lets in (a test keeps the two equal).
+CONTEXT = ("pyproject.toml", "constraints.txt", "README.md", "operator")
+_NOT_CONTEXT = ("__pycache__", ".pyc", ".egg-info")
 
 
 class ImageError(RuntimeError):
@@ -135,6 +138,20 @@ def base_key() -> str:
 
 def base_tarball() -> Path:
     return images_dir() / f"base-{base_key()}.tar"
+
+
+def context_digest() -> str:
+    """A hash of every file the build context sends: the Dockerfile's SOURCE_DIGEST."""
+    root = repo_root()
+    digest = hashlib.sha256()
+    for entry in CONTEXT:
+        top = root / entry
+        files = sorted(top.rglob("*")) if top.is_dir() else [top]
+        for path in files:
+            relative = path.relative_to(root).as_posix()
+            if path.is_file() and not any(part in relative for part in _NOT_CONTEXT):
+                digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _say(message: str) -> None:
@@ -263,7 +280,8 @@ def build(*, rebuild_base: bool = False) -> Built:
         base = ensure_base(rebuild=rebuild_base)
         build_args = [
             "build", "--pull=never", f"--volume={CA_BUNDLE_DIR}:{CA_BUNDLE_DIR}:ro",
-            f"--build-arg=PYTHON_IMAGE={base}", f"--tag={ref}",
+            f"--build-arg=PYTHON_IMAGE={base}", f"--build-arg=SOURCE_DIGEST={context_digest()}",
+            f"--tag={ref}",
             f"--file={root / 'Dockerfile'}", str(root),
         ]  # fmt: skip
         _say(f"podman build -t {ref} (base {base})")
