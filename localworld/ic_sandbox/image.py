@@ -262,24 +262,23 @@ def build(*, rebuild_base: bool = False) -> Built:
     Without podman's layer cache (`--layers=false`): podman 4.3 (bookworm) cannot
     bind-mount a builder stage that came from its cache (containers/podman#16281)
     and reuses a cached RUN whose mounted stage changed (containers/podman#17119),
-    which would ship stale code. pip's cache, mounted from the host, keeps the rebuild
-    cheap instead. The image the tag pointed to before is removed, so repeated builds
-    do not pile up. Serialised machine-wide by a file lock: the tag is shared by every
-    checkout on the machine, so one build and its save must not interleave with another's.
+    which would ship stale code. So every build runs the builder stage's `pip wheel`
+    again (about a minute's downloads here). The image the tag pointed to before is
+    removed, so repeated builds do not pile up. Serialised machine-wide by a file lock:
+    the tag is shared by every checkout on the machine, so one build and its save must
+    not interleave with another's.
     """
     ensure_host_tools()
     root = repo_root()
     archive = archive_path()
     archive.parent.mkdir(parents=True, exist_ok=True)
     ref = reference()
-    pip_cache = images_dir() / "pip-cache"
-    pip_cache.mkdir(parents=True, exist_ok=True)
     with _locked(images_dir()):
         base = ensure_base(rebuild=rebuild_base)
         previous = _image_id(ref)
         build_args = [
             "build", "--pull=never", f"--volume={CA_BUNDLE_DIR}:{CA_BUNDLE_DIR}:ro",
-            f"--volume={pip_cache}:/root/.cache/pip", "--layers=false",
+            "--layers=false",
             f"--build-arg=PYTHON_IMAGE={base}", f"--tag={ref}",
             f"--file={root / 'Dockerfile'}", str(root),
         ]  # fmt: skip
