@@ -16,6 +16,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS builder
+# Lets `make image` remove this stage's leftover image after a build (podman keeps it).
+LABEL io.sagemaker-ic-operator.stage=builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./

@@ -40,6 +40,8 @@ from ic_sandbox.binaries import _locked, cache_root, repo_root
 BASE_TAG = "localhost/python:3.11-slim-bookworm-debian"
 IMAGE_REPOSITORY = "localhost/sagemaker-ic-operator"
 BASE_LABEL = "io.sagemaker-ic-operator.base-inputs"
+# The Dockerfile labels its builder stage so: the stage's untagged image is pruned.
+BUILDER_LABEL = "io.sagemaker-ic-operator.stage=builder"
 
 # What the base is made of; every value here is part of the cache key.
 SUITE = "bookworm"
@@ -263,10 +265,10 @@ def build(*, rebuild_base: bool = False) -> Built:
     bind-mount a builder stage that came from its cache (containers/podman#16281)
     and reuses a cached RUN whose mounted stage changed (containers/podman#17119),
     which would ship stale code. So every build runs the builder stage's `pip wheel`
-    again (about a minute's downloads here). The image the tag pointed to before is
-    removed, so repeated builds do not pile up. Serialised machine-wide by a file lock:
-    the tag is shared by every checkout on the machine, so one build and its save must
-    not interleave with another's.
+    again (about a minute's downloads here). The image the tag pointed to before and
+    the builder stage's image are removed, so repeated builds do not pile up.
+    Serialised machine-wide by a file lock: the tag is shared by every checkout on the
+    machine, so one build and its save must not interleave with another's.
     """
     ensure_host_tools()
     root = repo_root()
@@ -287,6 +289,7 @@ def build(*, rebuild_base: bool = False) -> Built:
         if previous is not None and previous != _image_id(ref):
             with contextlib.suppress(ImageError):  # still used by a container: keep it
                 podman("rmi", previous)
+        podman("image", "prune", "--force", f"--filter=label={BUILDER_LABEL}")
         partial = archive.with_name(f".{archive.name}.partial-{os.getpid()}")
         partial.unlink(missing_ok=True)
         try:

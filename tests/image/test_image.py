@@ -37,7 +37,7 @@ NOT_IN_IMAGE = {
     "wheel",
     "pytest",
 }
-RESTRICTED = ("--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges", "--network=none")
+RESTRICTED = ["--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges"]
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +53,11 @@ def config(built: image.Built) -> dict[str, Any]:
 
 
 def _run(
-    built: image.Built, *args: str, entrypoint: str | None = None, user: str | None = None
+    built: image.Built, *args: str, entrypoint: str | None = None, as_root: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    cmd = ["podman", "run", "--rm", *RESTRICTED]
-    if user is not None:  # only to look at files the image's user may not read
-        cmd.append(f"--user={user}")
+    """Run the image as the chart does; `as_root` only to look at files uid 65532 cannot read."""
+    restrictions = ["--read-only", "--user=0"] if as_root else RESTRICTED
+    cmd = ["podman", "run", "--rm", "--network=none", *restrictions]
     if entrypoint is not None:
         cmd.append(f"--entrypoint={entrypoint}")
     return subprocess.run(
@@ -122,7 +122,7 @@ def test_no_wheels_left_behind(built: image.Built) -> None:
         "find / -xdev -name '*.whl'"
         " -not -path '/usr/share/python-wheels/*' -not -path '*/ensurepip/_bundled/*'"
     )
-    result = _run(built, "-c", f"test ! -e /wheels && {find}", entrypoint="sh", user="0")
+    result = _run(built, "-c", f"test ! -e /wheels && {find}", entrypoint="sh", as_root=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
 
