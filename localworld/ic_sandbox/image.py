@@ -42,6 +42,12 @@ IMAGE_REPOSITORY = "localhost/sagemaker-ic-operator"
 BASE_LABEL = "io.sagemaker-ic-operator.base-inputs"
 # The Dockerfile labels its builder stage so: the stage's untagged image is pruned.
 BUILDER_LABEL = "io.sagemaker-ic-operator.stage=builder"
+# The digest of the build context and base an image was made from: an image whose
+# label matches the checkout is reused instead of rebuilt (make image, then the tests).
+CONTEXT_LABEL = "io.sagemaker-ic-operator.context"
+# What the Dockerfile can see (.dockerignore admits these): the context digest covers them.
+CONTEXT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "constraints.txt", "README.md")
+CONTEXT_TREES = ("operator",)
 
 # What the base is made of; every value here is part of the cache key.
 SUITE = "bookworm"
@@ -251,6 +257,34 @@ def ensure_base(*, rebuild: bool = False) -> str:
     return BASE_TAG
 
 
+def context_digest(root: Path, base_id: str) -> str:
+    """A hash of every file the build can read, and of the base image it builds on."""
+    digest = hashlib.sha256(base_id.encode())
+    paths = [root / name for name in CONTEXT_FILES]
+    for tree in CONTEXT_TREES:
+        paths.extend(
+            path
+            for path in sorted((root / tree).rglob("*"))
+            if path.is_file()
+            and "__pycache__" not in path.parts
+            and path.suffix != ".pyc"
+            and not any(part.endswith(".egg-info") for part in path.parts)
+        )
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<absent>")
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _label(ref: str, label: str) -> str | None:
+    try:
+        value = podman("image", "inspect", f'--format={{{{index .Labels "{label}"}}}}', ref)
+    except ImageError:
+        return None
+    return value.strip() or None
+
+
 def _image_id(ref: str) -> str | None:
     try:
         return podman("image", "inspect", "--format={{.Id}}", ref).strip()
@@ -266,7 +300,9 @@ def build(*, rebuild_base: bool = False) -> Built:
     and reuses a cached RUN whose mounted stage changed (containers/podman#17119),
     which would ship stale code. So every build runs the builder stage's `pip wheel`
     again (about a minute's downloads here). The image the tag pointed to before and
-    the builder stage's image are removed, so repeated builds do not pile up.
+    the builder stage's image are removed, so repeated builds do not pile up. An image
+    labelled with this checkout's context digest (and its saved archive) is reused
+    instead: `make test` builds once for `make image` and the image tests.
     Serialised machine-wide by a file lock: the tag is shared by every checkout on the
     machine, so one build and its save must not interleave with another's.
     """
@@ -277,10 +313,20 @@ def build(*, rebuild_base: bool = False) -> Built:
     ref = reference()
     with _locked(images_dir()):
         base = ensure_base(rebuild=rebuild_base)
+        context = context_digest(root, _image_id(base) or base)
+        stamp = archive.with_name(f"{archive.name}.context")
+        if (
+            _label(ref, CONTEXT_LABEL) == context
+            and archive.is_file()
+            and stamp.is_file()
+            and stamp.read_text().strip() == context
+        ):
+            _say(f"{ref} is up to date with this checkout ({context[:12]}); not rebuilt")
+            return Built(reference=ref, archive=archive)
         previous = _image_id(ref)
         build_args = [
             "build", "--pull=never", f"--volume={CA_BUNDLE_DIR}:{CA_BUNDLE_DIR}:ro",
-            "--layers=false",
+            "--layers=false", f"--label={CONTEXT_LABEL}={context}",
             f"--build-arg=PYTHON_IMAGE={base}", f"--tag={ref}",
             f"--file={root / 'Dockerfile'}", str(root),
         ]  # fmt: skip
@@ -295,6 +341,7 @@ def build(*, rebuild_base: bool = False) -> Built:
         try:
             podman("save", "--format=oci-archive", f"--output={partial}", ref)
             partial.replace(archive)
+            stamp.write_text(context + "\n")
         finally:
             partial.unlink(missing_ok=True)
     _say(f"{ref} saved to {archive}")
