@@ -1,7 +1,9 @@
-"""The HTTP front: AWS JSON 1.1 on `POST /` and the admin API under `/_emulator/`.
+"""The HTTP front: AWS JSON on `POST /` and the admin API under `/_emulator/`.
 
-Requests are accepted signed or unsigned; signatures are never checked. Every SageMaker
-call, accepted or rejected (including injected faults), is recorded for `GET /_emulator/calls`.
+`POST /` serves SageMaker and Application Auto Scaling (JSON 1.1) and CloudWatch (JSON 1.0),
+told apart by the X-Amz-Target prefix (see protocols.py). Requests are accepted signed or
+unsigned; signatures are never checked. Every call, accepted or rejected (including injected
+faults), is recorded for `GET /_emulator/calls`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import json
 import uuid
 from typing import Any
 
-import botocore.session
 from aiohttp import web
 from botocore.model import OperationModel, ServiceModel
 
+from . import autoscaler
+from .autoscaling import AutoScaling
+from .cloudwatch import CloudWatch
 from .errors import ApiError
 from .faults import Faults
+from .protocols import JSON_10, JsonService, load_model, render_cloudwatch
 from .service import SageMaker
 from .validation import validate_request
 from .world import World
@@ -26,21 +31,28 @@ WORLD_KEY = web.AppKey("world", World)
 SERVICE_KEY = web.AppKey("service", SageMaker)
 
 
-def load_model() -> ServiceModel:
-    model: ServiceModel = botocore.session.get_session().get_service_model("sagemaker")
-    return model
+def _error(service: JsonService | None, err: ApiError) -> web.Response:
+    if service is None:
+        return _reply({"__type": err.code, "message": err.message}, err.status)
+    rendered = service.render_error(err)
+    return _reply(rendered.body, rendered.status, service.content_type, rendered.headers)
 
 
-def _error(err: ApiError) -> web.Response:
-    return _reply({"__type": err.code, "message": err.message}, err.status)
-
-
-def _reply(payload: dict[str, Any], status: int = 200) -> web.Response:
-    """A JSON 1.1 response with the exact content type (no charset suffix) and a request id."""
+def _reply(
+    payload: dict[str, Any],
+    status: int = 200,
+    content_type: str = JSON_11,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A JSON response with the exact content type (no charset suffix) and a request id."""
     return web.Response(
         body=json.dumps(payload).encode(),
         status=status,
-        headers={"Content-Type": JSON_11, "x-amzn-RequestId": str(uuid.uuid4())},
+        headers={
+            "Content-Type": content_type,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+            **(headers or {}),
+        },
     )
 
 
@@ -49,32 +61,25 @@ def _admin_error(status: int, message: str) -> web.Response:
 
 
 class Front:
-    def __init__(self, world: World, service: SageMaker, model: ServiceModel) -> None:
+    def __init__(self, world: World, services: list[JsonService]) -> None:
         self.world = world
-        self.service = service
-        self.model = model
-        self._operations: dict[str, OperationModel] = {}
-
-    def _operation(self, name: str) -> OperationModel | None:
-        op = self._operations.get(name)
-        if op is None and name in self.service.handlers:
-            op = self.model.operation_model(name)
-            self._operations[name] = op
-        return op
+        self.services = {s.prefix: s for s in services}
 
     async def api(self, request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
         prefix, _, name = target.partition(".")
+        service = self.services.get(prefix)
         raw = await request.read()
         body: Any = None
         error: ApiError | None = None
         result: dict[str, Any] = {}
+        op: OperationModel | None = None
         try:
             try:
                 body = json.loads(raw) if raw.strip() else {}
             except ValueError as exc:
                 raise ApiError("SerializationException", "Request body is not valid JSON") from exc
-            op = self._operation(name) if prefix == "SageMaker" else None
+            op = service.operation(name) if service is not None else None
             if op is None:
                 raise ApiError(
                     "UnknownOperationException",
@@ -88,11 +93,13 @@ class Front:
                 await asyncio.sleep(delay)
             faults.check(name)
             validate_request(op, body)
-            result = self.service.handlers[name](body)
+            assert service is not None
+            result = service.handlers[name](body)
         except ApiError as exc:
             error = exc
         self.world.calls.append(
             {
+                "service": prefix,
                 "operation": name or target,
                 "request": body,
                 "error": error.code if error else None,
@@ -100,8 +107,9 @@ class Front:
             }
         )
         if error is not None:
-            return _error(error)
-        return _reply(result)
+            return _error(service if op is not None else None, error)
+        assert service is not None
+        return _reply(result, content_type=service.content_type)
 
     # ---- admin ------------------------------------------------------------------------------
     async def calls(self, request: web.Request) -> web.Response:
@@ -175,11 +183,33 @@ async def reset_world(world: World) -> None:
     world.alarms.clear()
     world.calls.clear()
     world.faults = Faults()
+    for hook in world.reset_hooks:
+        hook()
 
 
 def build_app(world: World, model: ServiceModel | None = None) -> web.Application:
     service = SageMaker(world)
-    front = Front(world, service, model or load_model())
+    cloudwatch = CloudWatch(world)
+    autoscaling = AutoScaling(world, cloudwatch)
+    scaler = autoscaler.Scaler(world, service, cloudwatch, autoscaling)
+    front = Front(
+        world,
+        [
+            JsonService("SageMaker", model or load_model("sagemaker"), service.handlers),
+            JsonService(
+                "AnyScaleFrontendService",
+                load_model("application-autoscaling"),
+                autoscaling.handlers,
+            ),
+            JsonService(
+                "GraniteServiceVersion20100801",
+                load_model("cloudwatch"),
+                cloudwatch.handlers,
+                content_type=JSON_10,
+                render_error=render_cloudwatch,
+            ),
+        ],
+    )
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app[WORLD_KEY] = world
     app[SERVICE_KEY] = service
@@ -193,4 +223,5 @@ def build_app(world: World, model: ServiceModel | None = None) -> web.Applicatio
     app.router.add_put("/_emulator/faults", front.put_faults)
     app.router.add_post("/_emulator/reset", front.reset)
     app.router.add_get("/_emulator/health", front.health)
+    autoscaler.add_routes(app, scaler)
     return app

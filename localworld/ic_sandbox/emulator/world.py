@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .capacity import Demand, fits
@@ -50,6 +50,8 @@ class World:
         self.alarms: dict[str, str] = {}
         self.faults = Faults()
         self.calls: list[dict[str, Any]] = []
+        # services keeping state outside these dicts register how to forget it
+        self.reset_hooks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._alarm_waiters: list[asyncio.Future[None]] = []
 
