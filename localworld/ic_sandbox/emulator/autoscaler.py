@@ -350,8 +350,10 @@ async def post_load(request: web.Request) -> web.Response:
     return web.json_response({"component": ic.name, "metric": metric, "total": demand})
 
 
-async def get_load(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SCALER_KEY].loads)
+async def get_state(request: web.Request) -> web.Response:
+    """How many ticks ran (tests wait on these rather than on time) and the loads."""
+    scaler = request.app[SCALER_KEY]
+    return web.json_response({"ticks": scaler.ticks, "loads": scaler.loads})
 
 
 async def post_requests(request: web.Request) -> web.Response:
@@ -371,5 +373,5 @@ async def post_requests(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, scaler: Scaler) -> None:
     app[SCALER_KEY] = scaler
     app.router.add_post("/_emulator/load", post_load)
-    app.router.add_get("/_emulator/load", get_load)
+    app.router.add_get("/_emulator/autoscaler", get_state)
     app.router.add_post("/_emulator/requests", post_requests)

@@ -646,7 +646,7 @@ class AutoScaling:
         rec.due_service = self.world.clock.service_now() + every if every is not None else None
         self.scheduled[(key, name)] = rec
         self.wake()
-        return {"ScheduledActionARN": rec.arn}
+        return {}
 
     @staticmethod
     def _parse_schedule(schedule: str) -> tuple[str, float | None, float | None]:
