@@ -280,11 +280,13 @@ def test_step_policy_and_custom_metric_tracking(aas: Any, cw: Any, sm: Any, endp
         cw.describe_alarms(AlarmNames=[a["AlarmName"] for a in custom["Alarms"]])["MetricAlarms"],
         key=lambda a: a["AlarmName"],
     )
-    assert (high["Namespace"], high["MetricName"], high["Statistic"]) == (
-        "Team/App",
-        "QueueDepth",
-        "Average",
-    )
+    for alarm in (high, low):
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+            "Team/App",
+            "QueueDepth",
+            "Average",
+        )
+        assert alarm["Dimensions"] == [{"Name": "Model", "Value": "llm"}]
     policies = aas.describe_scaling_policies(
         ServiceNamespace="sagemaker", PolicyNames=["from-zero"]
     )

@@ -57,8 +57,8 @@ class Scaler:
         self.autoscaling = autoscaling
         # per component: total demand per metric (the per-copy value times the copies)
         self.loads: dict[str, dict[str, float]] = {}
-        # per component: (service time, count) of requests that found no copy
-        self.failures: dict[str, deque[tuple[float, int]]] = {}
+        # per component: (tick, count) of requests that found no copy
+        self.failures: dict[str, deque[tuple[int, int]]] = {}
         self.ticks = 0
         self.task: asyncio.Task[None] | None = None
         autoscaling.wake = self.ensure_running
@@ -79,6 +79,10 @@ class Scaler:
             self.ticks += 1
             self.step()
 
+    def now(self) -> float:
+        """Service seconds simulated so far: ticks, not wall time, so periods never drift."""
+        return self.ticks * TICK
+
     # ---- admin inputs ------------------------------------------------------------------------
     def set_load(self, component: str, metric: str, total: float) -> None:
         self.loads.setdefault(component, {})[LOAD_METRICS[metric]] = total
@@ -90,7 +94,7 @@ class Scaler:
         self.ensure_running()
         if ic.current > 0:
             return {"served": count, "failed": 0}
-        self.failures.setdefault(component, deque()).append((self.world.clock.service_now(), count))
+        self.failures.setdefault(component, deque()).append((self.ticks, count))
         return {"served": 0, "failed": count}
 
     # ---- metrics -------------------------------------------------------------------------------
@@ -107,11 +111,12 @@ class Scaler:
         if ic is None:
             return True, None
         if name == NO_CAPACITY:
+            # requests that arrived since the tick that began this period
             events = self.failures.get(ic.name, deque())
-            since = self.world.clock.service_now() - alarm.period
-            while events and events[0][0] <= since - 3600:
+            first = self.ticks - max(1, round(alarm.period / TICK))
+            while events and events[0][0] < first - 360:
                 events.popleft()
-            return True, float(sum(n for at, n in events if at > since))
+            return True, float(sum(n for tick, n in events if tick >= first))
         loads = self.loads.get(ic.name, {})
         if name == "Invocations":
             return True, loads.get("InvocationsPerCopy", 0.0)
@@ -121,7 +126,7 @@ class Scaler:
 
     # ---- the tick ----------------------------------------------------------------------------
     def step(self) -> None:
-        elapsed = self.ticks * TICK
+        elapsed = self.now()
         for alarm in list(self.cloudwatch.alarms.values()):
             period = alarm.period if alarm.period >= TICK else TICK
             if elapsed % period:
@@ -162,7 +167,7 @@ class Scaler:
             return  # Updating or gone: the alarm invokes the policy again next period (inf)
         current = ic.desired
         value = alarm.datapoints[-1] if alarm.datapoints else None
-        now = self.world.clock.service_now()
+        now = self.now()
         if policy.target_tracking is not None:
             tt = policy.target_tracking
             if value is None:
@@ -235,7 +240,7 @@ class Scaler:
 
     def _scheduled(self) -> None:
         wall = self.world.clock.now()
-        service = self.world.clock.service_now()
+        service = self.now()
         for action in list(self.autoscaling.scheduled.values()):
             target = self.autoscaling.targets.get(action.key)
             if target is None or target.suspended.get("ScheduledScalingSuspended"):
@@ -244,6 +249,8 @@ class Scaler:
                 continue
             if action.end is not None and wall > action.end:
                 continue
+            if action.every is not None and action.due_service is None:
+                action.due_service = service + action.every
             if action.due_wall is not None and wall >= action.due_wall:
                 action.due_wall = None
             elif (

@@ -153,7 +153,7 @@ class Scheduled:
     start: float | None = None
     end: float | None = None
     action: Json = field(default_factory=dict)
-    # when it next runs, on the wall clock (at) or the service clock (rate); None: never
+    # when it next runs: wall clock for at(), the scaler's service seconds for rate()
     due_wall: float | None = None
     due_service: float | None = None
     every: float | None = None
@@ -643,7 +643,7 @@ class AutoScaling:
         rec.end = _epoch(req["EndTime"]) if req.get("EndTime") is not None else rec.end
         rec.due_wall = due_wall
         rec.every = every
-        rec.due_service = self.world.clock.service_now() + every if every is not None else None
+        rec.due_service = None  # the scaler counts `every` from its next tick
         self.scheduled[(key, name)] = rec
         self.wake()
         return {}

@@ -35,10 +35,6 @@ class Clock:
     def now() -> float:
         return time.time()
 
-    def service_now(self) -> float:
-        """Monotonic time in service seconds, for cooldowns and periods on the scaled clock."""
-        return time.monotonic() / self.time_scale
-
     def real(self, service_seconds: float) -> float:
         return service_seconds * self.time_scale
 
