@@ -9,18 +9,17 @@ A target tracking policy creates its CloudWatch alarms through cloudwatch.py, as
 
 from __future__ import annotations
 
-import base64
 import copy
 import itertools
 import math
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .cloudwatch import CloudWatch
 from .errors import ApiError, validation
-from .protocols import Handler, Json
+from .protocols import Handler, Json, offset_page
 from .service import _epoch
 from .world import World
 
@@ -212,20 +211,20 @@ class Activity:
         return out
 
 
-def _page(items: list[Json], req: Json) -> Json:
-    """Offset paging with an opaque token; MaxResults defaults to 50 (doc)."""
-    start = 0
-    if (token := req.get("NextToken")) is not None:
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode()).decode())
-        except ValueError as exc:
-            raise ApiError("InvalidNextTokenException", "Invalid token") from exc
+def _page(items: list[Json], req: Json, member: str) -> Json:
+    """One page of `items` under `member`; MaxResults defaults to 50 (doc)."""
     limit = int(req.get("MaxResults") or 50)
     if not 1 <= limit <= 50:
         raise validation("MaxResults must be between 1 and 50.")
-    out: Json = {"items": items[start : start + limit]}
-    if start + limit < len(items):
-        out["NextToken"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+    page, token = offset_page(
+        items,
+        req.get("NextToken"),
+        limit,
+        ApiError("InvalidNextTokenException", "Invalid token"),
+    )
+    out: Json = {member: page}
+    if token is not None:
+        out["NextToken"] = token
     return out
 
 
@@ -376,10 +375,7 @@ class AutoScaling:
             for t in sorted(self.targets.values(), key=lambda t: t.key)
             if self._matches(t.key, req, ids)
         ]
-        page = _page(items, req)
-        out: Json = {"ScalableTargets": page.pop("items")}
-        out.update(page)
-        return out
+        return _page(items, req, "ScalableTargets")
 
     # ---- scaling policies --------------------------------------------------------------------
     def put_scaling_policy(self, req: Json) -> Json:
@@ -596,17 +592,20 @@ class AutoScaling:
         self._drop_policy(policy)
         return {}
 
-    def describe_scaling_policies(self, req: Json) -> Json:
-        names = req.get("PolicyNames")
-        items = [
-            p.describe()
-            for p in sorted(self.policies.values(), key=lambda p: (p.key, p.name))
-            if self._matches(p.key, req) and (names is None or p.name in names)
+    def _named(
+        self, records: Iterable[Policy | Scheduled], req: Json, names_key: str
+    ) -> list[Json]:
+        """Policies or scheduled actions matching the request's filters, in a stable order."""
+        names = req.get(names_key)
+        return [
+            r.describe()
+            for r in sorted(records, key=lambda r: (r.key, r.name))
+            if self._matches(r.key, req) and (names is None or r.name in names)
         ]
-        page = _page(items, req)
-        out: Json = {"ScalingPolicies": page.pop("items")}
-        out.update(page)
-        return out
+
+    def describe_scaling_policies(self, req: Json) -> Json:
+        items = self._named(self.policies.values(), req, "PolicyNames")
+        return _page(items, req, "ScalingPolicies")
 
     # ---- scheduled actions -------------------------------------------------------------------
     def put_scheduled_action(self, req: Json) -> Json:
@@ -683,22 +682,11 @@ class AutoScaling:
         return {}
 
     def describe_scheduled_actions(self, req: Json) -> Json:
-        names = req.get("ScheduledActionNames")
-        items = [
-            s.describe()
-            for s in sorted(self.scheduled.values(), key=lambda s: (s.key, s.name))
-            if self._matches(s.key, req) and (names is None or s.name in names)
-        ]
-        page = _page(items, req)
-        out: Json = {"ScheduledActions": page.pop("items")}
-        out.update(page)
-        return out
+        items = self._named(self.scheduled.values(), req, "ScheduledActionNames")
+        return _page(items, req, "ScheduledActions")
 
     # ---- activities --------------------------------------------------------------------------
     def describe_scaling_activities(self, req: Json) -> Json:
         """Newest first (doc: the most recent activity is listed first)."""
         items = [a.describe() for a in reversed(self.activities) if self._matches(a.key, req)]
-        page = _page(items, req)
-        out: Json = {"ScalingActivities": page.pop("items")}
-        out.update(page)
-        return out
+        return _page(items, req, "ScalingActivities")

@@ -9,13 +9,12 @@ last given, as a real alarm on a metric nobody publishes would stay INSUFFICIENT
 
 from __future__ import annotations
 
-import base64
 import copy
 from collections import deque
 from dataclasses import dataclass, field
 
 from .errors import ApiError
-from .protocols import Handler, Json
+from .protocols import Handler, Json, offset_page
 from .world import World
 
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -266,17 +265,15 @@ class CloudWatch:
                     for a in r.definition.get(key) or []
                 )
             ]
-        start = 0
-        if (token := req.get("NextToken")) is not None:
-            try:
-                start = int(base64.urlsafe_b64decode(token.encode()).decode())
-            except ValueError as exc:
-                raise _error("InvalidNextToken", "The service cannot find the token.") from exc
-        limit = int(req.get("MaxRecords", 50))
-        page = pool[start : start + limit]
+        page, token = offset_page(
+            pool,
+            req.get("NextToken"),
+            int(req.get("MaxRecords", 50)),
+            _error("InvalidNextToken", "The service cannot find the token."),
+        )
         out: Json = {"MetricAlarms": [r.describe() for r in page], "CompositeAlarms": []}
-        if start + limit < len(pool):
-            out["NextToken"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        if token is not None:
+            out["NextToken"] = token
         return out
 
     def delete(self, names: list[str]) -> None:

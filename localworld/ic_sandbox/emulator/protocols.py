@@ -12,9 +12,10 @@ is "awsQueryCompatible", its errors carry the old query error code in the
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
@@ -31,6 +32,24 @@ JSON_11 = "application/x-amz-json-1.1"
 def load_model(name: str) -> ServiceModel:
     model: ServiceModel = botocore.session.get_session().get_service_model(name)
     return model
+
+
+T = TypeVar("T")
+
+
+def offset_page(
+    items: list[T], token: str | None, limit: int, invalid: ApiError
+) -> tuple[list[T], str | None]:
+    """A page of `items` and the opaque token of the next one (None on the last page)."""
+    start = 0
+    if token is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except ValueError as exc:
+            raise invalid from exc
+    end = start + limit
+    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], following
 
 
 @dataclass
