@@ -25,6 +25,7 @@ from .errors import ApiError
 Json = dict[str, Any]
 Handler = Callable[[Json], Json]
 
+UNREADABLE = object()  # a request body that did not decode
 JSON_10 = "application/x-amz-json-1.0"
 JSON_11 = "application/x-amz-json-1.1"
 

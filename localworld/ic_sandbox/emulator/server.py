@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from botocore.model import OperationModel, ServiceModel
 
-from . import autoscaler
+from . import autoscaler, rpcv2
 from .autoscaling import AutoScaling
 from .cloudwatch import CloudWatch
 from .errors import ApiError
 from .faults import Faults
-from .protocols import JSON_10, JsonService, load_model, render_cloudwatch
+from .protocols import JSON_10, UNREADABLE, JsonService, load_model, render_cloudwatch
 from .service import SageMaker
 from .validation import validate_request
 from .world import World
@@ -60,6 +61,19 @@ def _admin_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+@dataclass
+class Outcome:
+    service: JsonService | None
+    operation: OperationModel | None
+    result: dict[str, Any]
+    error: ApiError | None
+
+    @property
+    def known(self) -> bool:
+        """The call named an implemented operation, so errors take that service's form."""
+        return self.operation is not None
+
+
 class Front:
     def __init__(self, world: World, services: list[JsonService]) -> None:
         self.world = world
@@ -68,22 +82,32 @@ class Front:
     async def api(self, request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
         prefix, _, name = target.partition(".")
-        service = self.services.get(prefix)
         raw = await request.read()
-        body: Any = None
+        try:
+            body: Any = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            body = UNREADABLE
+        outcome = await self.call(prefix, name, body, target, "JSON")
+        if outcome.error is not None:
+            return _error(outcome.service if outcome.known else None, outcome.error)
+        assert outcome.service is not None
+        return _reply(outcome.result, content_type=outcome.service.content_type)
+
+    async def call(self, prefix: str, name: str, body: Any, shown: str, encoding: str) -> Outcome:
+        """Validate, fault, handle and record one call, whatever its wire encoding."""
+        service = self.services.get(prefix)
         error: ApiError | None = None
         result: dict[str, Any] = {}
         op: OperationModel | None = None
         try:
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError as exc:
-                raise ApiError("SerializationException", "Request body is not valid JSON") from exc
+            if body is UNREADABLE:
+                body = None
+                raise ApiError("SerializationException", f"Request body is not valid {encoding}")
             op = service.operation(name) if service is not None else None
             if op is None:
                 raise ApiError(
                     "UnknownOperationException",
-                    f"Operation {target or '(none)'} is not supported by the emulator.",
+                    f"Operation {shown or '(none)'} is not supported by the emulator.",
                 )
             if not isinstance(body, dict):
                 raise ApiError("SerializationException", "Request body must be a JSON object")
@@ -100,16 +124,13 @@ class Front:
         self.world.calls.append(
             {
                 "service": prefix,
-                "operation": name or target,
+                "operation": name or shown,
                 "request": body,
                 "error": error.code if error else None,
                 "at": self.world.clock.now(),
             }
         )
-        if error is not None:
-            return _error(service if op is not None else None, error)
-        assert service is not None
-        return _reply(result, content_type=service.content_type)
+        return Outcome(service, op, result, error)
 
     # ---- admin ------------------------------------------------------------------------------
     async def calls(self, request: web.Request) -> web.Response:
@@ -224,4 +245,5 @@ def build_app(world: World, model: ServiceModel | None = None) -> web.Applicatio
     app.router.add_post("/_emulator/reset", front.reset)
     app.router.add_get("/_emulator/health", front.health)
     autoscaler.add_routes(app, scaler)
+    rpcv2.add_routes(app, front)
     return app
