@@ -21,6 +21,7 @@ exactly as for a client's call; it is recorded as a scaling activity, not as a c
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import deque
 from typing import Any
@@ -33,6 +34,8 @@ from .errors import ApiError
 from .records import IN_SERVICE
 from .service import SageMaker
 from .world import World
+
+log = logging.getLogger(__name__)
 
 TICK = 10.0
 LOAD_METRICS = {
@@ -77,7 +80,11 @@ class Scaler:
         while True:
             await self.world.clock.sleep(TICK)
             self.ticks += 1
-            self.step()
+            try:
+                self.step()
+            except Exception:
+                # a bug here must not silently stop every autoscaler in the world
+                log.exception("autoscaler tick %d failed", self.ticks)
 
     def now(self) -> float:
         """Service seconds simulated so far: ticks, not wall time, so periods never drift."""
