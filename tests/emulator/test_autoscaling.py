@@ -109,6 +109,26 @@ def test_register_errors(aas: Any, sm: Any, endpoint: str) -> None:
     )
 
 
+def test_target_tags(aas: Any, sm: Any, endpoint: str) -> None:
+    create_ic(sm)
+    arn = register(aas, Tags={"owner": "uid-1"})
+    aas.tag_resource(ResourceARN=arn, Tags={"team": "ml"})
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"owner": "uid-1", "team": "ml"}
+    aas.untag_resource(ResourceARN=arn, TagKeys=["owner"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "ml"}
+    with pytest.raises(ClientError) as exc:
+        aas.tag_resource(ResourceARN=arn, Tags={f"k{i}": "v" for i in range(50)})
+    assert error_of(exc)[0] == "TooManyTagsException"
+    other = arn.rsplit("/", 1)[0] + "/0123abcd"
+    with pytest.raises(ClientError) as missing:
+        aas.list_tags_for_resource(ResourceARN=other)
+    assert error_of(missing) == (
+        "ResourceNotFoundException",
+        f"No scalable target found for ARN {other}",
+        400,
+    )
+
+
 def test_model_validation_in_the_aws_format(aas: Any) -> None:
     """Enums and lengths boto3 does not check are the emulator's to enforce."""
     code, message, status = fails(

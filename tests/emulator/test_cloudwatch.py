@@ -45,6 +45,25 @@ def test_put_describe_and_delete(cw: Any) -> None:
     assert cw.describe_alarms()["MetricAlarms"] == []
 
 
+def test_alarm_tags(cw: Any) -> None:
+    cw.put_metric_alarm(**NO_CAPACITY_ALARM, Tags=[{"Key": "team", "Value": "ml"}])
+    arn = cw.describe_alarms()["MetricAlarms"][0]["AlarmArn"]
+    # tags on an update are ignored (doc); TagResource adds them
+    cw.put_metric_alarm(**NO_CAPACITY_ALARM, Tags=[{"Key": "ignored", "Value": "x"}])
+    cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "owner", "Value": "uid-1"}])
+    assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "team", "Value": "ml"},
+        {"Key": "owner", "Value": "uid-1"},
+    ]
+    cw.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "owner", "Value": "uid-1"}
+    ]
+    with pytest.raises(ClientError) as exc:
+        cw.list_tags_for_resource(ResourceARN=arn + "x")
+    assert error_of(exc)[::2] == ("ResourceNotFoundException", 404)
+
+
 def test_filters_and_paging(cw: Any) -> None:
     for name in ("b-1", "a-1", "a-2"):
         cw.put_metric_alarm(**{**NO_CAPACITY_ALARM, "AlarmName": name})

@@ -250,6 +250,9 @@ class AutoScaling:
             "DeleteScheduledAction": self.delete_scheduled_action,
             "DescribeScheduledActions": self.describe_scheduled_actions,
             "DescribeScalingActivities": self.describe_scaling_activities,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags_for_resource,
         }
 
     def _forget(self) -> None:
@@ -684,6 +687,30 @@ class AutoScaling:
     def describe_scheduled_actions(self, req: Json) -> Json:
         items = self._named(self.scheduled.values(), req, "ScheduledActionNames")
         return _page(items, req, "ScheduledActions")
+
+    # ---- tags (on scalable targets, the only taggable resource: doc) ------------------------
+    def _tagged(self, arn: str) -> Target:
+        for target in self.targets.values():
+            if target.arn == arn:
+                return target
+        raise ApiError("ResourceNotFoundException", f"No scalable target found for ARN {arn}")
+
+    def tag_resource(self, req: Json) -> Json:
+        target = self._tagged(req["ResourceARN"])
+        merged = {**target.tags, **req["Tags"]}
+        if len(merged) > 50:
+            raise ApiError("TooManyTagsException", "A scalable target can have at most 50 tags.")
+        target.tags = merged
+        return {}
+
+    def untag_resource(self, req: Json) -> Json:
+        target = self._tagged(req["ResourceARN"])
+        for key in req["TagKeys"]:
+            target.tags.pop(key, None)
+        return {}
+
+    def list_tags_for_resource(self, req: Json) -> Json:
+        return {"Tags": dict(self._tagged(req["ResourceARN"]).tags)}
 
     # ---- activities --------------------------------------------------------------------------
     def describe_scaling_activities(self, req: Json) -> Json:

@@ -34,12 +34,16 @@ def _error(code: str, message: str) -> ApiError:
     return ApiError(code, message)
 
 
+def _tags(tags: list[Json] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
 @dataclass
 class AlarmRecord:
     name: str
     arn: str
     definition: Json
-    tags: list[Json]
+    tags: dict[str, str]
     configured_at: float
     state: str = "INSUFFICIENT_DATA"
     reason: str = "Unchecked: Initial alarm creation"
@@ -94,6 +98,9 @@ class CloudWatch:
             "DescribeAlarms": self.describe_alarms,
             "DeleteAlarms": self.delete_alarms,
             "SetAlarmState": self.set_alarm_state,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags_for_resource,
         }
 
     def arn(self, name: str) -> str:
@@ -174,14 +181,12 @@ class CloudWatch:
             old.definition = body
             old.configured_at = now
             old.datapoints.clear()
-            if req.get("Tags"):
-                old.tags = copy.deepcopy(req["Tags"])
-            return old
+            return old  # tags given when updating an alarm are ignored (doc)
         rec = AlarmRecord(
             name=name,
             arn=self.arn(name),
             definition=body,
-            tags=copy.deepcopy(req.get("Tags") or []),
+            tags=_tags(req.get("Tags")),
             configured_at=now,
             state_updated=now,
         )
@@ -294,3 +299,24 @@ class CloudWatch:
         if not self.set_state(rec, req["StateValue"], req["StateReason"]):
             rec.reason = req["StateReason"]
         return {}
+
+    # ---- tags (PutMetricAlarm only adds tags to a new alarm: doc) ----------------------------
+    def _by_arn(self, arn: str) -> AlarmRecord:
+        rec = self.alarms.get(arn.rsplit(":alarm:", 1)[-1]) if ":alarm:" in arn else None
+        if rec is None or rec.arn != arn:
+            raise _error("ResourceNotFoundException", f"Resource {arn} does not exist.")
+        return rec
+
+    def tag_resource(self, req: Json) -> Json:
+        self._by_arn(req["ResourceARN"]).tags.update(_tags(req["Tags"]))
+        return {}
+
+    def untag_resource(self, req: Json) -> Json:
+        rec = self._by_arn(req["ResourceARN"])
+        for key in req["TagKeys"]:
+            rec.tags.pop(key, None)
+        return {}
+
+    def list_tags_for_resource(self, req: Json) -> Json:
+        tags = self._by_arn(req["ResourceARN"]).tags
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}

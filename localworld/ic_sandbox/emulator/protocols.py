@@ -74,6 +74,7 @@ CLOUDWATCH_ERRORS: dict[str, tuple[str, int]] = {
     "MissingParameter": ("MissingRequiredParameterException", 400),
     "LimitExceeded": ("LimitExceededFault", 400),
     "ResourceNotFound": ("ResourceNotFound", 404),
+    "ResourceNotFoundException": ("ResourceNotFoundException", 404),
     "InvalidNextToken": ("InvalidNextToken", 400),
     "InvalidFormat": ("InvalidFormatFault", 400),
     "Throttling": ("ThrottlingException", 400),
