@@ -165,6 +165,32 @@ def test_scale_to_zero_and_back_out_when_requests_arrive(
     assert admin.requests("ic", 1) == {"served": 1, "failed": 0}
 
 
+def test_a_standing_load_at_zero_copies_fails_and_scales_out(
+    aas: Any, cw: Any, sm: Any, admin: Admin, endpoint: str
+) -> None:
+    create_ic(sm, copies=1)
+    register(aas, 0, 4)
+    step = aas.put_scaling_policy(
+        PolicyName="from-zero",
+        **TARGET,
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration=step_out(),
+    )
+    cw.put_metric_alarm(**{**NO_CAPACITY_ALARM, "AlarmActions": [step["PolicyARN"]]})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 0}
+    )
+    wait_for(
+        lambda: (
+            describe(sm)["RuntimeConfig"]["CurrentCopyCount"] == 0
+            and describe(sm)["InferenceComponentStatus"] == "InService"
+        ),
+        what="at zero",
+    )
+    admin.load("ic", "concurrentRequestsPerCopy", total=2)
+    assert "ic-no-capacity" in settled_at(aas, sm, 1)["Cause"]
+
+
 def test_scheduled_rate_action_raises_the_minimum(
     aas: Any, sm: Any, admin: Admin, endpoint: str
 ) -> None:

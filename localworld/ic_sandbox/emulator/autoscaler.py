@@ -117,14 +117,19 @@ class Scaler:
         ic = self.world.components.get(dims["InferenceComponentName"])
         if ic is None:
             return True, None
+        loads = self.loads.get(ic.name, {})
         if name == NO_CAPACITY:
             # requests that arrived since the tick that began this period
             events = self.failures.get(ic.name, deque())
             first = self.ticks - max(1, round(alarm.period / TICK))
             while events and events[0][0] < first - 360:
                 events.popleft()
-            return True, float(sum(n for tick, n in events if tick >= first))
-        loads = self.loads.get(ic.name, {})
+            failed = float(sum(n for tick, n in events if tick >= first))
+            if ic.current == 0:
+                # a standing load finds no copy either: invocations are per minute (inf)
+                failed += loads.get("InvocationsPerCopy", 0.0) * alarm.period / 60
+                failed += loads.get("ConcurrentRequestsPerCopy", 0.0)
+            return True, failed
         if name == "Invocations":
             return True, loads.get("InvocationsPerCopy", 0.0)
         if ic.current == 0:
