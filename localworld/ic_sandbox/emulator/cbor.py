@@ -140,7 +140,7 @@ def _encode(out: bytearray, value: Any, shape: Shape | None) -> None:
     elif isinstance(value, int):
         out += _head(0, value) if value >= 0 else _head(1, -1 - value)
     elif isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and kind not in ("double", "float"):
+        if kind in ("integer", "long") and math.isfinite(value) and value.is_integer():
             _encode(out, int(value), None)
         else:
             out += b"\xfb" + struct.pack(">d", value)
