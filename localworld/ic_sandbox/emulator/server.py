@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from botocore.model import OperationModel, ServiceModel
 
-from . import autoscaler, rpcv2
+from . import autoscaler, query, rpcv2
 from .autoscaling import AutoScaling
 from .cloudwatch import CloudWatch
 from .errors import ApiError
@@ -81,6 +81,8 @@ class Front:
 
     async def api(self, request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
+        if not target and request.content_type == query.FORM:
+            return await query.handle(self, request)
         prefix, _, name = target.partition(".")
         raw = await request.read()
         try:

@@ -1,8 +1,8 @@
-"""Smithy RPC v2 CBOR, checked with botocore's own CBOR serializer and parser.
+"""CloudWatch's other protocols: smithy RPC v2 CBOR and query, checked with botocore's own.
 
-botocore picks JSON 1.0 for CloudWatch, so the test gives a real botocore client a copy of
-the CloudWatch model that lists only `smithy-rpc-v2-cbor`: everything else (signing,
-serialising, parsing, the error factory) is botocore's.
+botocore picks JSON 1.0 for CloudWatch, so the tests give a real botocore client a copy of
+the CloudWatch model that lists only `smithy-rpc-v2-cbor` (or only `query`): everything else
+(signing, serialising, parsing, the error factory) is botocore's.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from tests.emulator.test_cloudwatch import NO_CAPACITY_ALARM
 from tests.fixtures.emulator import Admin, RunningEmulator
 
 
-@pytest.fixture
-def cbor_cloudwatch(fast_emulator: RunningEmulator, admin: Admin, tmp_path: Path) -> Any:
+def cloudwatch_speaking(protocol: str, url: str, tmp_path: Path) -> Any:
+    """A botocore CloudWatch client whose model offers only `protocol`."""
     session = botocore.session.get_session()
     loader = session.get_component("data_loader")
     model = loader.load_service_model("cloudwatch", "service-2")
-    model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
-    model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
+    model["metadata"]["protocol"] = protocol
+    model["metadata"]["protocols"] = [protocol]
     version = model["metadata"]["apiVersion"]
     target = tmp_path / "cloudwatch" / version
     target.mkdir(parents=True)
@@ -45,20 +45,24 @@ def cbor_cloudwatch(fast_emulator: RunningEmulator, admin: Admin, tmp_path: Path
     fresh.get_component("data_loader").search_paths.insert(0, str(tmp_path))
     client = fresh.create_client(
         "cloudwatch",
-        endpoint_url=fast_emulator.url,
+        endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
-    assert client.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor"
+    assert client.meta.service_model.resolved_protocol == protocol
     return client
 
 
-def test_botocore_over_cbor(cbor_cloudwatch: Any, admin: Admin) -> None:
+@pytest.mark.parametrize("protocol", ["smithy-rpc-v2-cbor", "query"])
+def test_botocore_over_other_protocols(
+    protocol: str, fast_emulator: RunningEmulator, admin: Admin, tmp_path: Path
+) -> None:
+    client = cloudwatch_speaking(protocol, fast_emulator.url, tmp_path)
     before = datetime.datetime.now(datetime.UTC)
-    cbor_cloudwatch.put_metric_alarm(**NO_CAPACITY_ALARM)
-    (alarm,) = cbor_cloudwatch.describe_alarms(AlarmNames=["ic-no-capacity"])["MetricAlarms"]
+    client.put_metric_alarm(**NO_CAPACITY_ALARM)
+    (alarm,) = client.describe_alarms(AlarmNames=["ic-no-capacity"])["MetricAlarms"]
     assert alarm["Threshold"] == 1.0
     assert alarm["Dimensions"] == NO_CAPACITY_ALARM["Dimensions"]
     assert alarm["StateValue"] == "INSUFFICIENT_DATA"
@@ -67,10 +71,10 @@ def test_botocore_over_cbor(cbor_cloudwatch: Any, admin: Admin) -> None:
     (call,) = admin.calls("PutMetricAlarm")
     assert call["request"]["Period"] == 30
     with pytest.raises(ClientError) as exc:
-        cbor_cloudwatch.set_alarm_state(AlarmName="absent", StateValue="OK", StateReason="x")
+        client.set_alarm_state(AlarmName="absent", StateValue="OK", StateReason="x")
     assert error_of(exc) == ("ResourceNotFound", "Alarm absent does not exist.", 404)
     with pytest.raises(ClientError) as bad:
-        cbor_cloudwatch.put_metric_alarm(**{**NO_CAPACITY_ALARM, "Period": 45})
+        client.put_metric_alarm(**{**NO_CAPACITY_ALARM, "Period": 45})
     assert error_of(bad)[0] == "InvalidParameterValue"
 
 
