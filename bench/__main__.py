@@ -64,6 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra environment variable for the operator (repeatable), e.g. MALLOC_ARENA_MAX=2",
     )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="run the operator under bench/traced.py (tracemalloc, FRAMES frames per trace) "
+        "and dump its top allocation sites after the apply and the steady phases",
+    )
     return parser.parse_args(argv)
 
 
@@ -166,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                     edit_interval=args.edit_interval,
                     ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
+                    tracemalloc=args.tracemalloc,
                     extra_env=tuple(
                         (name, value)
                         for name, _, value in (e.partition("=") for e in args.operator_env)

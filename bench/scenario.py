@@ -47,6 +47,7 @@ class RunConfig:
     seed: int = 7
     extra_flags: tuple[str, ...] = ()
     extra_env: tuple[tuple[str, str], ...] = ()  # e.g. (("MALLOC_ARENA_MAX", "2"),)
+    tracemalloc: int = 0  # frames per trace; 0 = the operator runs untraced
 
     def operator_flags(self) -> list[str]:
         # Poll bounds scaled like the emulator's clock, so a transition is polled as
@@ -94,6 +95,7 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         namespace,
         cfg.operator_flags(),
         extra_env=dict(cfg.extra_env),
+        tracemalloc_frames=cfg.tracemalloc,
     )
     label = f"N={cfg.components} {cfg.mode or 'default'}"
     ctx.progress(f"[{label}] operator up in namespace {namespace}")
@@ -162,6 +164,7 @@ def _apply_phase(
         if len(first_ready) < len(docs):
             time.sleep(cfg.poll_interval)
     after = procstat.sample(operator.pid)
+    traced = operator.dump_allocations()
     calls = [c for c in ctx.emulator.calls() if c["at"] >= wall0]
     creates = [c["at"] - wall0 for c in calls if c["operation"] == "CreateInferenceComponent"]
     all_ready = max(first_ready.values()) if len(first_ready) == len(docs) else None
@@ -184,6 +187,7 @@ def _apply_phase(
         "errors": stats.count_by([c for c in calls if c.get("error")], "error"),
         "operator_cpu_seconds": (after.cpu_ticks - before.cpu_ticks) / procstat.clock_ticks(),
         "operator_peak_rss_mb": after.hwm_kb / 1024,
+        "tracemalloc": str(traced) if traced else None,
     }
     ctx.progress(
         f"[{label}] all Ready after {all_ready if all_ready is None else round(all_ready, 1)}s "
@@ -324,6 +328,7 @@ def _steady_phase(
     last = procstat.sample(operator.pid)
     wall1 = time.time()
     metrics_after = operator.metrics()
+    traced = operator.dump_allocations()
     objects = ctx.api.list_components(namespace)
     calls = [c for c in ctx.emulator.calls() if wall0 <= c["at"] <= wall1]
     counts = stats.count_by(calls, "operation")
@@ -347,6 +352,7 @@ def _steady_phase(
         "rss_mb": last.rss_kb / 1024,
         "peak_rss_mb": last.hwm_kb / 1024,
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
+        "tracemalloc": str(traced) if traced else None,
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
         # Objects whose resourceVersion moved: status (or other) writes by the operator.
         "objects_written": sum(

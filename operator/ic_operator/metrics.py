@@ -14,8 +14,28 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 SAGEMAKER_CALLS = Counter(
     "ic_operator_sagemaker_calls_total",
-    "SageMaker API calls by operation and result code (OK on success).",
-    ["operation", "code"],
+    "SageMaker API calls by operation, purpose (write, first_look, poll, sweep) and result "
+    "code (OK on success).",
+    ["operation", "purpose", "code"],
+)
+SAGEMAKER_QUEUE = Gauge(
+    "ic_operator_sagemaker_queue_depth",
+    "Calls waiting for the shared SageMaker call budget, by purpose.",
+    ["purpose"],
+)
+SAGEMAKER_WAIT = Histogram(
+    "ic_operator_sagemaker_wait_seconds",
+    "Time a call waited for a token and a slot of the SageMaker call budget, by purpose.",
+    ["purpose"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+SAGEMAKER_BUDGET_RATE = Gauge(
+    "ic_operator_sagemaker_budget_calls_per_second",
+    "The SageMaker call budget's rate (0 = unlimited).",
+)
+SAGEMAKER_BUDGET_CONCURRENCY = Gauge(
+    "ic_operator_sagemaker_budget_concurrency",
+    "The SageMaker call budget's cap on calls in flight (0 = unlimited).",
 )
 RECONCILES = Counter(
     "ic_operator_reconciles_total",
