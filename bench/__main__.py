@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import datetime as dt
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import machine, report, scenario, workload
+from bench import baseline, machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl, wait_for
 from ic_sandbox.binaries import ensure_binaries, find_kubectl
 from ic_sandbox.controlplane import ControlPlane
@@ -75,17 +74,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def operator_supports(flag: str) -> bool:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "ic_operator.cli", "run", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    ).stdout
-    return flag in help_text
-
-
 def install_crds(kubectl: Kubectl) -> None:
     for path in sorted((REPO / "crds").glob("*.yaml")):
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
@@ -117,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     modes = [m for m in args.modes.split(",") if m]
-    if not operator_supports("--drift-mode"):
+    if not baseline.available():
         print("bench: this operator has no --drift-mode; measuring its only mode", flush=True)
         modes = [""]
     started = time.monotonic()
