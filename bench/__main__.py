@@ -34,6 +34,14 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def parse_phases(text: str) -> tuple[str, ...]:
+    phases = tuple(part for part in text.split(",") if part.strip())
+    unknown = set(phases) - set(scenario.PHASES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"phases: unknown {', '.join(sorted(unknown))}")
+    return phases
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", type=parse_sizes, default=[100, 1000])
@@ -62,6 +70,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="NAME=VALUE",
         help="extra environment variable for the operator (repeatable), e.g. MALLOC_ARENA_MAX=2",
+    )
+    parser.add_argument(
+        "--phases",
+        type=parse_phases,
+        default=scenario.PHASES,
+        help="optional phases after apply, edits and steady (default all: "
+        f"{','.join(scenario.PHASES)}; empty for none)",
     )
     parser.add_argument(
         "--tracemalloc",
@@ -163,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                     ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
                     tracemalloc=args.tracemalloc,
+                    phases=args.phases,
                     extra_env=tuple(
                         (name, value)
                         for name, _, value in (e.partition("=") for e in args.operator_env)
