@@ -143,9 +143,10 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         if converges and "rollouts" in cfg.phases:
             by_name = {d["metadata"]["name"]: d for d in docs}
             rolling = [workload.rollout(by_name[n], i) for i, n in enumerate(picked["rolling"])]
+            # Forced: the quiet phase's kubectl patch may own some of these images now.
             ctx.kubectl(
-                "apply", "--server-side", "--field-manager=bench", "-f", "-",
-                input=workload.multi_document(rolling),
+                "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
+                "-f", "-", input=workload.multi_document(rolling),
             )  # fmt: skip
             ctx.progress(f"[{label}] {len(rolling)} slow rollouts started")
             phase = _edit_phase(
