@@ -30,7 +30,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from bench import baseline, procstat, stats, workload
+from bench import baseline, procstat, stats, traced, workload
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
 from ic_operator.sagemaker import WRITE_OPERATIONS
 
@@ -182,7 +182,17 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         ctx.progress(f"[{label}] FAILED: {exc}")
     finally:
         operator.stop()
+    _render_snapshots(ctx, result)
     return result
+
+
+def _render_snapshots(ctx: Context, result: RunResult) -> None:
+    """Top allocation sites of each tracemalloc dump, now that no operator needs the CPU."""
+    for phase in (result.apply, result.steady):
+        path = phase.get("tracemalloc")
+        if path:
+            ctx.progress(f"rendering {path} ...")
+            phase["tracemalloc"] = str(traced.render_file(Path(path)))
 
 
 def _touch_out_of_band(emulator: Emulator, names: list[str]) -> dict[str, Any]:

@@ -284,11 +284,12 @@ class Operator:
         return parse_metrics(text)
 
     def dump_allocations(self, timeout: float = 300.0) -> Path | None:
-        """Ask the traced operator for its top allocation sites; None when not tracing."""
+        """Ask the traced operator for a snapshot of its heap; None when not tracing.
+        The bench renders it (bench/traced.py) once the operator has stopped."""
         if not self.tracing:
             return None
         self._dumps += 1
-        path = self.trace_dir / f"tracemalloc-{self._dumps}.txt"
+        path = self.trace_dir / f"tracemalloc-{self._dumps}.snapshot"
         os.kill(self.pid, signal.SIGUSR1)
         return wait_for(
             lambda: path if path.exists() else None,
