@@ -153,13 +153,17 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
                 ctx, cfg, operator=o, result=r, label=f"{lb} under rollouts",
                 sample=picked["under_rollouts"], namespace=ns, tag="r",
             )  # fmt: skip
-            ready, _ = _ready_names(ctx.api, namespace)
             phase["rollouts"] = len(rolling)
-            phase["rollouts_in_flight_after_edits"] = len(set(picked["rolling"]) - ready)
-            timeout = ROLLOUT_SECONDS * cfg.time_scale + cfg.settle_timeout
-            phase["settle"] = _settle_phase(
-                ctx, cfg, operator=o, label=lb, namespace=ns, timeout=timeout
+            in_flight = set(picked["rolling"]) & ctx.emulator.updating()
+            phase["rollouts_in_flight_after_edits"] = len(in_flight)
+            # Ready stays True while old copies serve: wait for SageMaker to finish them.
+            wait_for(
+                lambda: not set(picked["rolling"]) & ctx.emulator.updating(),
+                timeout=ROLLOUT_SECONDS * cfg.time_scale + cfg.settle_timeout,
+                interval=2.0,
+                what="the background rollouts to finish",
             )
+            phase["settle"] = _settle_phase(ctx, cfg, operator=o, label=lb, namespace=ns)
             result.edits_under_rollouts = phase
         if converges and "sweep" in cfg.phases:
             edited = set(picked["under_sweep"])
@@ -172,6 +176,9 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
             phase["out_of_band"] = touched
             phase["settle"] = _settle_phase(ctx, cfg, operator=o, label=lb, namespace=ns)
             result.edits_under_sweep = phase
+            # The steady window must not see the tail of that sweep: every component's
+            # next resync after the change is at most one interval away.
+            time.sleep(max(0.0, touched["at"] + 1.5 * cfg.resync - time.monotonic()))
         _steady_phase(ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=ns)
         if converges and "restart" in cfg.phases:
             operator.stop()
@@ -207,7 +214,8 @@ def _touch_out_of_band(emulator: Emulator, names: list[str]) -> dict[str, Any]:
             )
         except botocore.exceptions.ClientError:
             failed += 1  # busy (the operator is acting on it): not changed, not counted
-    return {"changed": len(names) - failed, "failed": failed, "seconds": time.monotonic() - start}
+    end = time.monotonic()
+    return {"changed": len(names) - failed, "failed": failed, "seconds": end - start, "at": end}
 
 
 def _restart_phase(

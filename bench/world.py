@@ -114,6 +114,13 @@ class Emulator:
     def clear_calls(self) -> None:
         self._admin("DELETE", "calls")
 
+    def updating(self) -> set[str]:
+        """Names of the components in a transition (Updating) right now, every endpoint."""
+        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
+            StatusEquals="Updating", PaginationConfig={"PageSize": 100}
+        )
+        return {c["InferenceComponentName"] for page in pages for c in page["InferenceComponents"]}
+
     def create_endpoints(self, names: list[str], *, instance_type: str, count: int) -> None:
         """Start creating every endpoint at once; `wait_endpoints` waits for them."""
         for name in names:
