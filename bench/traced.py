@@ -46,7 +46,7 @@ def render(snapshot: tracemalloc.Snapshot, *, top: int = TOP) -> str:
             frame = stat.traceback[0]
             where = f"{frame.filename}:{frame.lineno}" if key == "lineno" else frame.filename
             lines.append(f"{stat.size / 2**10:10.1f} KiB {stat.count:9d} blocks  {where}")
-    if tracemalloc.get_traceback_limit() > 1:
+    if snapshot.traceback_limit > 1:
         lines.append(f"\n== top {top} by traceback ==")
         for stat in snapshot.statistics("traceback")[:top]:
             lines.append(f"{stat.size / 2**10:10.1f} KiB {stat.count:9d} blocks")
