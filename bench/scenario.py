@@ -143,15 +143,18 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         if converges and "rollouts" in cfg.phases:
             by_name = {d["metadata"]["name"]: d for d in docs}
             rolling = [workload.rollout(by_name[n], i) for i, n in enumerate(picked["rolling"])]
-            # Forced: the quiet phase's kubectl patch may own some of these images now.
-            ctx.kubectl(
-                "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
-                "-f", "-", input=workload.multi_document(rolling),
-            )  # fmt: skip
-            ctx.progress(f"[{label}] {len(rolling)} slow rollouts started")
+
+            def start_rollouts() -> None:
+                # Forced: the quiet phase's kubectl patch may own some of these images now.
+                ctx.kubectl(
+                    "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
+                    "-f", "-", input=workload.multi_document(rolling),
+                )  # fmt: skip
+                ctx.progress(f"[{label}] {len(rolling)} slow rollouts applied")
+
             phase = _edit_phase(
                 ctx, cfg, operator=o, result=r, label=f"{lb} under rollouts",
-                sample=picked["under_rollouts"], namespace=ns, tag="r",
+                sample=picked["under_rollouts"], namespace=ns, tag="r", first=start_rollouts,
             )  # fmt: skip
             phase["rollouts"] = len(rolling)
             in_flight = set(picked["rolling"]) & ctx.emulator.updating()
@@ -344,9 +347,12 @@ def _edit_phase(
     result: RunResult,
     label: str,
     tag: str = "edit",
+    first: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     ctx.emulator.clear_calls()
     metrics_before = operator.metrics()
+    if first is not None:  # background work whose calls belong to this phase's log
+        first()
     edits: list[dict[str, Any]] = []
     start = time.monotonic()
     for index, name in enumerate(sample):
@@ -380,7 +386,19 @@ def _edit_phase(
     lower = [e["at"] - e["after"] for e in found]
     kubectl_rtt = [e["after"] - e["before"] for e in edits]
     metrics_after = operator.metrics()
+    rollout_image = workload.edited_image(0, "rollout").removesuffix("0")
     phase: dict[str, Any] = {
+        # Updates carrying a background rollout's image (what the rollout phase started).
+        "rollout_updates": sum(
+            1
+            for c in calls
+            if c.get("operation") == "UpdateInferenceComponent"
+            and str(
+                ((c.get("request") or {}).get("Specification") or {})
+                .get("Container", {})
+                .get("Image", "")
+            ).startswith(rollout_image)
+        ),
         "count": len(edits),
         "matched": len(found),
         "missing": [e["name"] for e in edits if e["at"] is None],
