@@ -4,8 +4,9 @@ Every call goes through :class:`SageMakerClient.call`, which enforces the
 operation allow-list that the IAM policy mirrors (the boto3 client is built from a
 service model that holds only those operations), takes a token and a slot from the
 shared :class:`CallBudget` by :class:`Purpose`, counts calls for metrics, and turns
-botocore errors into one :class:`SageMakerError` with an :class:`ErrorKind`. Callers decide on kinds, never on error codes or message
-text, so the knowledge of SageMaker's error quirks lives here and nowhere else.
+botocore errors into one :class:`SageMakerError` with an :class:`ErrorKind`. Callers
+decide on kinds, never on error codes or message text, so the knowledge of SageMaker's
+error quirks lives here and nowhere else.
 """
 
 from __future__ import annotations
