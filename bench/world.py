@@ -8,6 +8,8 @@ tests/: the benchmark is not a test and must run without pytest.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -112,6 +114,13 @@ class Emulator:
     def clear_calls(self) -> None:
         self._admin("DELETE", "calls")
 
+    def updating(self) -> set[str]:
+        """Names of the components in a transition (Updating) right now, every endpoint."""
+        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
+            StatusEquals="Updating", PaginationConfig={"PageSize": 100}
+        )
+        return {c["InferenceComponentName"] for page in pages for c in page["InferenceComponents"]}
+
     def create_endpoints(self, names: list[str], *, instance_type: str, count: int) -> None:
         """Start creating every endpoint at once; `wait_endpoints` waits for them."""
         for name in names:
@@ -214,6 +223,7 @@ class Operator:
         flags: list[str],
         *,
         extra_env: dict[str, str] | None = None,
+        tracemalloc_frames: int = 0,
     ) -> None:
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -228,14 +238,21 @@ class Operator:
             "AWS_EC2_METADATA_DISABLED": "true",
             **(extra_env or {}),
         }
-        argv = _python_module(
+        # With tracing, the same process runs under bench/traced.py (dumps on SIGUSR1).
+        self.trace_dir = log_path.with_suffix(".tracemalloc")
+        self._dumps = 0
+        wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
+        argv = [
+            sys.executable,
+            *(wrapper if tracemalloc_frames else ["-m"]),
             "ic_operator.cli",
             "run",
             "--namespace", namespace,
             "--metrics-port", str(self.metrics_port),
             "--health-port", str(self.health_port),
             *flags,
-        )  # fmt: skip
+        ]  # fmt: skip
+        self.tracing = tracemalloc_frames > 0
         self.process = ManagedProcess(
             "operator",
             argv,
@@ -272,6 +289,21 @@ class Operator:
         with urllib.request.urlopen(url, timeout=10) as response:
             text = response.read().decode()
         return parse_metrics(text)
+
+    def dump_allocations(self, timeout: float = 300.0) -> Path | None:
+        """Ask the traced operator for a snapshot of its heap; None when not tracing.
+        The bench renders it (bench/traced.py) once the operator has stopped."""
+        if not self.tracing:
+            return None
+        self._dumps += 1
+        path = self.trace_dir / f"tracemalloc-{self._dumps}.snapshot"
+        os.kill(self.pid, signal.SIGUSR1)
+        return wait_for(
+            lambda: path if path.exists() else None,
+            timeout=timeout,
+            interval=0.5,
+            what=f"tracemalloc dump {path.name}",
+        )
 
     def stop(self) -> None:
         self.process.stop()
