@@ -61,6 +61,18 @@ chart-crd:
 controlplane: venv
 	$(BIN)/python -m ic_sandbox.binaries
 
+## What a local node needs (docs/node.md): Debian's containerd, runc and CNI plugins
+## (installed when missing) and kubelet, kube-scheduler, kube-controller-manager and
+## kube-proxy built like kube-apiserver (cached; a no-op when cached).
+.PHONY: node-packages node-binaries node
+node-packages:
+	tools/node/install-packages.sh
+
+node-binaries: venv
+	$(BIN)/python -m ic_sandbox.binaries --node
+
+node: node-packages node-binaries controlplane
+
 ## The first command: a local sandbox, the operator at work, narrated (about a minute).
 ## DEMO_FLAGS=--keep leaves the sandbox running at the end (Ctrl-C stops it).
 demo: venv controlplane

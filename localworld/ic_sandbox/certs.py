@@ -233,9 +233,7 @@ def generate(directory: Path, apiserver_ips: tuple[str, ...] = ()) -> Pki:
     )
 
 
-def issue_client(
-    pki: Pki, stem: str, common_name: str, organization: str | None = None
-) -> KeyPair:
+def issue_client(pki: Pki, stem: str, common_name: str, organization: str | None = None) -> KeyPair:
     """One more client certificate from the PKI's CA, next to its other files.
 
     The local node's components sign in as the identities Kubernetes' bootstrap RBAC

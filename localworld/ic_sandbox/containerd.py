@@ -117,7 +117,9 @@ def _layer(files: dict[str, tuple[bytes, int]]) -> tuple[bytes, str]:
     return gzip.compress(uncompressed, mtime=0), _sha256(uncompressed)
 
 
-def write_oci_archive(path: Path, ref: str, files: dict[str, tuple[bytes, int]], entrypoint: str) -> None:
+def write_oci_archive(
+    path: Path, ref: str, files: dict[str, tuple[bytes, int]], entrypoint: str
+) -> None:
     """An OCI image layout tar with one layer and one manifest, named ref for `ctr import`."""
     layer, diff_id = _layer(files)
     config = json.dumps(
@@ -213,7 +215,8 @@ class Containerd:
             if self.socket.exists() and self._ctr_ok("version"):
                 return
             if time.monotonic() > deadline:
-                raise ContainerdError(f"containerd not up in {timeout}s:\n{self.process.log_tail()}")
+                tail = self.process.log_tail()
+                raise ContainerdError(f"containerd not up in {timeout}s:\n{tail}")
             time.sleep(0.1)
 
     def _ctr_ok(self, *args: str) -> bool:
@@ -237,7 +240,8 @@ class Containerd:
             timeout=timeout,
         )
         if result.returncode != 0:
-            raise ContainerdError(f"ctr {' '.join(args)} exited {result.returncode}: {result.stderr}")
+            command = " ".join(args)
+            raise ContainerdError(f"ctr {command} exited {result.returncode}: {result.stderr}")
         return result.stdout
 
     def import_image(self, archive: Path) -> None:

@@ -73,8 +73,16 @@ def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def write_kubeconfig(path: Path, server: str, pki: certs.Pki) -> None:
-    """A self-contained kubeconfig (certificates embedded) for the admin user."""
+def write_kubeconfig(
+    path: Path,
+    server: str,
+    pki: certs.Pki,
+    user: certs.KeyPair | None = None,
+    user_name: str = certs.ADMIN_USER,
+) -> None:
+    """A self-contained kubeconfig (certificates embedded) for the admin user, or for
+    another client certificate of the same CA."""
+    client = user or pki.admin
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -86,14 +94,14 @@ def write_kubeconfig(path: Path, server: str, pki: certs.Pki) -> None:
         ],
         "users": [
             {
-                "name": certs.ADMIN_USER,
+                "name": user_name,
                 "user": {
-                    "client-certificate-data": _b64(pki.admin.cert),
-                    "client-key-data": _b64(pki.admin.key),
+                    "client-certificate-data": _b64(client.cert),
+                    "client-key-data": _b64(client.key),
                 },
             }
         ],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": certs.ADMIN_USER}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": user_name}}],
         "current-context": CONTEXT,
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))

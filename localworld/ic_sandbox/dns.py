@@ -22,7 +22,7 @@ import ssl
 import struct
 import sys
 import tempfile
-import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -52,15 +52,15 @@ class ServiceLookup:
             self.context.load_cert_chain(str(cert), str(key))
 
     def cluster_ip(self, namespace: str, name: str) -> str | None:
-        url = f"{self.server}/api/v1/namespaces/{namespace}/services/{name}"
-        try:
-            with urllib.request.urlopen(url, context=self.context, timeout=5) as response:
-                service = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            raise
-        ip = service.get("spec", {}).get("clusterIP")
+        # A list with a field selector, not a get: kube-proxy's identity, which this
+        # uses, may list and watch Services but not get one.
+        url = (
+            f"{self.server}/api/v1/namespaces/{urllib.parse.quote(namespace)}/services"
+            f"?fieldSelector={urllib.parse.quote(f'metadata.name={name}')}"
+        )
+        with urllib.request.urlopen(url, context=self.context, timeout=5) as response:
+            items = json.loads(response.read())["items"]
+        ip = items[0].get("spec", {}).get("clusterIP") if items else None
         return ip if ip and ip != "None" else None
 
 
@@ -92,7 +92,8 @@ def answer(packet: bytes, lookup: ServiceLookup) -> bytes:
     if (target := service_name(name)) is not None:
         try:
             ip = lookup.cluster_ip(*target)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            print(f"ic-sandbox dns: looking up {name}: {exc}", flush=True)
             ip, rcode = None, _SERVFAIL
         else:
             if ip is not None:

@@ -150,7 +150,7 @@ def remove_container_log_links(pod_logs: Path) -> None:
     if not LEGACY_CONTAINER_LOGS.is_dir():
         return
     for link in LEGACY_CONTAINER_LOGS.iterdir():
-        if link.is_symlink() and str(os.readlink(link)).startswith(str(pod_logs)):
+        if link.is_symlink() and str(link.readlink()).startswith(str(pod_logs)):
             link.unlink()
 
 
@@ -179,7 +179,7 @@ class HostState:
             sorted(
                 str(p)
                 for p in LEGACY_CONTAINER_LOGS.iterdir()
-                if p.is_symlink() and str(os.readlink(p)).startswith(prefix)
+                if p.is_symlink() and str(p.readlink()).startswith(prefix)
             )
             if LEGACY_CONTAINER_LOGS.is_dir()
             else []

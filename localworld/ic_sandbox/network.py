@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-VETH_POOL = ipaddress.ip_network("172.30.0.0/16")
+VETH_POOL = ipaddress.IPv4Network("172.30.0.0/16")
 POD_CIDR = "10.88.0.0/16"
 NETNS_DIR = Path("/run/netns")
 
@@ -43,7 +43,7 @@ def run(*argv: str) -> str:
 def _used_networks() -> list[ipaddress.IPv4Network]:
     links = json.loads(run("ip", "-j", "-4", "addr", "show"))
     return [
-        ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}").network
+        ipaddress.IPv4Interface(f"{a['local']}/{a['prefixlen']}").network
         for link in links
         for a in link.get("addr_info", [])
     ]
@@ -51,7 +51,7 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
 
 def _free_subnet() -> ipaddress.IPv4Network:
     used = _used_networks()
-    candidates = list(VETH_POOL.subnets(new_prefix=30))
+    candidates: list[ipaddress.IPv4Network] = list(VETH_POOL.subnets(new_prefix=30))
     for _ in range(64):
         subnet = candidates[secrets.randbelow(len(candidates))]
         if not any(subnet.overlaps(u) for u in used):
@@ -81,14 +81,23 @@ class NodeNetwork:
     def run_inside(self, *argv: str) -> str:
         return run(*self.exec_prefix(), *argv)
 
+    @staticmethod
+    def new_name() -> str:
+        return f"icnode-{secrets.token_hex(3)}"
+
+    @staticmethod
+    def link_names(name: str) -> tuple[str, str]:
+        """(host end, node end) of the veth pair; interface names have 15 bytes at most."""
+        suffix = name.removeprefix("icnode-")[:8]
+        return f"icn{suffix}h", f"icn{suffix}n"
+
     @classmethod
     def create(cls, name: str | None = None) -> NodeNetwork:
-        name = name or f"icnode-{secrets.token_hex(3)}"
+        name = name or cls.new_name()
         subnet = _free_subnet()
         gateway, node_ip = (str(h) for h in subnet.hosts())
-        suffix = name.removeprefix("icnode-")[:8]
-        network = cls(name=name, gateway=gateway, node_ip=node_ip, host_link=f"icn{suffix}h")
-        node_link = f"icn{suffix}n"
+        host_link, node_link = cls.link_names(name)
+        network = cls(name=name, gateway=gateway, node_ip=node_ip, host_link=host_link)
         run("ip", "netns", "add", name)
         try:
             run("ip", "link", "add", network.host_link, "type", "veth", "peer", "name", node_link)
