@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check awscli controlplane lint-chart image
+test: lint crd-check awscli controlplane lint-chart image node
 	$(BIN)/pytest
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
