@@ -186,9 +186,10 @@ class HostState:
         )
         return cls(
             sysctls=read_sysctls(),
-            # A top-level kubepods would mean the kubelet ignored its cgroupRoot.
-            iptables=_iptables_lines(("KUBE-", "CNI-", name, host_link)),
+            # Not CNI-* chains: podman's own CNI network makes those on the host.
+            iptables=_iptables_lines(("KUBE-", name, host_link)),
             mounts=sorted(p for p in _mount_points() if p.startswith(prefix) or name in p),
+            # A top-level kubepods would mean the kubelet ignored its cgroupRoot.
             cgroups=sorted(
                 str(h / d)
                 for h in cgroup_hierarchies()

@@ -213,6 +213,8 @@ class Node:
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
+            # The API server has no front-proxy CA: do not look for one.
+            "--authentication-skip-lookup=true",
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
         ]
@@ -223,6 +225,8 @@ class Node:
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
+            # The API server has no front-proxy CA: do not look for one.
+            "--authentication-skip-lookup=true",
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
             "--use-service-account-credentials=true",
