@@ -28,7 +28,7 @@ import yaml
 
 from ic_sandbox import certs
 from ic_sandbox.binaries import Binaries
-from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.processes import ManagedProcess, first_exit
 
 CONTEXT = "ic-operator-sandbox"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -180,11 +180,7 @@ class ControlPlane:
 
     def failed(self) -> str | None:
         """A description of the first managed process that has exited, if any."""
-        for process in self.processes:
-            code = process.exit_code()
-            if code is not None:
-                return f"{process.name} exited with {code}:\n{process.log_tail()}"
-        return None
+        return first_exit(self.processes)
 
     def exports(self) -> dict[str, str]:
         """Environment a client needs to reach this control plane."""

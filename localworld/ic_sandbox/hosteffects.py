@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ic_sandbox.processes import processes_mentioning
+
 # Set by the kubelet's setupKernelTunables at every start (pkg/kubelet/cm); the
 # last two only on some releases. Values are restored when the node stops.
 KERNEL_TUNABLES = (
@@ -79,25 +81,10 @@ def _mount_points() -> list[str]:
     return points
 
 
-def processes_using(marker: str) -> list[int]:
-    """Processes whose command line names marker (the node's working directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if marker in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
 def kill_processes_using(marker: str, timeout: float = 10.0) -> None:
     """SIGKILL what still runs from the node's directory (runc shims re-parented to init)."""
     deadline = time.monotonic() + timeout
-    while pids := processes_using(marker):
+    while pids := processes_mentioning(marker):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -200,5 +187,5 @@ class HostState:
             netns=sorted(p.name for p in Path("/run/netns").glob(f"{name}*")),
             cni_state=cni,
             container_log_links=log_links,
-            processes=processes_using(prefix),
+            processes=processes_mentioning(prefix),
         )

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 import yaml
 
@@ -38,7 +37,7 @@ from ic_sandbox.binaries import NodeBinaries, find_kubectl
 from ic_sandbox.containerd import Containerd, build_pause_archive
 from ic_sandbox.controlplane import ControlPlane, write_kubeconfig
 from ic_sandbox.network import NodeNetwork
-from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.processes import ManagedProcess, first_exit
 
 DNS_PORT = 53
 _live: set[Node] = set()
@@ -76,17 +75,6 @@ class Node:
         self._created_dirs: list[Path] = []
 
     # -- lifecycle -----------------------------------------------------------------
-
-    def __enter__(self) -> Node:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> Node:
         _live.add(self)
@@ -148,11 +136,13 @@ class Node:
 
     def stop(self) -> None:
         """Stop everything and undo its host effects. Idempotent; runs at exit too."""
-        with contextlib.suppress(Exception):
-            self.containerd.kill_all_tasks()
+        # The kubelet first (it was started last), or it would restart the containers
+        # killed next.
         for process in reversed(self.processes):
             process.stop(timeout=10.0)
         self.processes = []
+        with contextlib.suppress(Exception):
+            self.containerd.kill_all_tasks()
         self.containerd.stop()
         self._kill_cgroup_members()
         hosteffects.kill_processes_using(str(self.workdir))
@@ -183,11 +173,8 @@ class Node:
         self.containerd.import_image(archive)
 
     def failed(self) -> str | None:
-        for process in self.processes:
-            code = process.exit_code()
-            if code is not None:
-                return f"{process.name} exited with {code}:\n{process.log_tail()}"
-        return None
+        """A description of the first component that has exited, if any."""
+        return first_exit(self.processes)
 
     def log(self, component: str) -> Path:
         return self.workdir / "logs" / f"{component}.log"
@@ -207,9 +194,11 @@ class Node:
         write_kubeconfig(path, self.control_plane.server, pki, pair, common_name)
         return path
 
-    def _scheduler_argv(self, kubeconfig: Path) -> list[str]:
+    @staticmethod
+    def _controller_flags(kubeconfig: Path) -> list[str]:
+        """What the scheduler and the controller-manager share: one identity for the API
+        and for delegated authentication of their own (namespace-local) HTTPS port."""
         return [
-            str(self.binaries.kube_scheduler),
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
@@ -219,16 +208,13 @@ class Node:
             "--bind-address=127.0.0.1",
         ]
 
+    def _scheduler_argv(self, kubeconfig: Path) -> list[str]:
+        return [str(self.binaries.kube_scheduler), *self._controller_flags(kubeconfig)]
+
     def _controller_manager_argv(self, pki: certs.Pki, kubeconfig: Path) -> list[str]:
         return [
             str(self.binaries.kube_controller_manager),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            # The API server has no front-proxy CA: do not look for one.
-            "--authentication-skip-lookup=true",
-            "--leader-elect=false",
-            "--bind-address=127.0.0.1",
+            *self._controller_flags(kubeconfig),
             "--use-service-account-credentials=true",
             f"--service-account-private-key-file={pki.service_account_key}",
             f"--root-ca-file={pki.ca.cert}",
