@@ -52,6 +52,7 @@ MIRRORS = (
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 MMDEBSTRAP_OPTIONS = (
     "--variant=essential",
+    "--format=tar",
     # Merged /usr without the usrmerge package, which would pull in all of perl (~50 MB).
     "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
@@ -88,6 +89,9 @@ HOST_TOOLS = {
 }
 
 CA_BUNDLE_DIR = Path("/etc/ssl/certs")
+# The build context: what .dockerignore lets in (a test keeps the two equal).
+CONTEXT = ("pyproject.toml", "constraints.txt", "README.md", "operator")
+_NOT_CONTEXT = ("__pycache__", ".pyc", ".egg-info")
 
 
 class ImageError(RuntimeError):
@@ -134,6 +138,20 @@ def base_key() -> str:
 
 def base_tarball() -> Path:
     return images_dir() / f"base-{base_key()}.tar"
+
+
+def context_digest() -> str:
+    """A hash of every file the build context sends: the Dockerfile's SOURCE_DIGEST."""
+    root = repo_root()
+    digest = hashlib.sha256()
+    for entry in CONTEXT:
+        top = root / entry
+        files = sorted(top.rglob("*")) if top.is_dir() else [top]
+        for path in files:
+            relative = path.relative_to(root).as_posix()
+            if path.is_file() and not any(part in relative for part in _NOT_CONTEXT):
+                digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _say(message: str) -> None:
@@ -204,7 +222,7 @@ def _base_tarball() -> Path:
     tarball = base_tarball()
     if tarball.is_file():
         return tarball
-    partial = tarball.with_name(f".{tarball.name}.partial-{os.getpid()}")
+    partial = tarball.with_name(f".partial-{os.getpid()}-{tarball.name}")
     log = images_dir() / f"base-{base_key()}.log"
     _say(f"making the base from Debian {SUITE} packages with mmdebstrap (first time; log: {log})")
     try:
@@ -262,7 +280,8 @@ def build(*, rebuild_base: bool = False) -> Built:
         base = ensure_base(rebuild=rebuild_base)
         build_args = [
             "build", "--pull=never", f"--volume={CA_BUNDLE_DIR}:{CA_BUNDLE_DIR}:ro",
-            f"--build-arg=PYTHON_IMAGE={base}", f"--tag={ref}",
+            f"--build-arg=PYTHON_IMAGE={base}", f"--build-arg=SOURCE_DIGEST={context_digest()}",
+            f"--tag={ref}",
             f"--file={root / 'Dockerfile'}", str(root),
         ]  # fmt: skip
         _say(f"podman build -t {ref} (base {base})")
