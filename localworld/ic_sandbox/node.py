@@ -298,33 +298,31 @@ class Node:
             f"--node-ip={self.network.node_ip}",
         ]
 
+    def _get(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(find_kubectl()), f"--kubeconfig={self.control_plane.kubeconfig}", "get", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
     def _wait_ready(self, deadline: float) -> None:
-        kubectl = find_kubectl()
+        """Until the Node is Ready and pods can be created: the controller-manager has
+        made the `default` ServiceAccount, without which admission rejects every pod."""
         last = "not registered yet"
         while True:
             if (failure := self.failed()) is not None:
                 raise NodeError(failure)
-            result = subprocess.run(
-                [
-                    str(kubectl),
-                    f"--kubeconfig={self.control_plane.kubeconfig}",
-                    "get",
-                    "node",
-                    self.name,
-                    "-o",
-                    "json",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
+            result = self._get("node", self.name, "-o", "json")
             if result.returncode == 0:
                 conditions = json.loads(result.stdout)["status"].get("conditions", [])
                 ready = [c for c in conditions if c["type"] == "Ready"]
-                if ready and ready[0]["status"] == "True":
-                    return
                 last = json.dumps(ready)
+                if ready and ready[0]["status"] == "True":
+                    if self._get("serviceaccount", "default", "-n", "default").returncode == 0:
+                        return
+                    last = "Ready; no default ServiceAccount yet"
             if time.monotonic() > deadline:
                 kubelet = next(p for p in self.processes if p.name == "kubelet")
                 raise NodeError(

@@ -57,6 +57,7 @@ def test_stop_restores_the_host(tmp_path: Path) -> None:
         kubectl("apply", "-f", "-", input=json.dumps(SLEEPER))
         kubectl("wait", "pod/sleeper", "--for=condition=Ready", "--timeout=90s", timeout=100)
         running = capture()
+        inside = network.run_inside("iptables-save")
     finally:
         stop_node(network, control_plane, node)
     after = capture()
@@ -68,4 +69,7 @@ def test_stop_restores_the_host(tmp_path: Path) -> None:
     assert running.links, "the node's veth link not seen"
     assert running.netns, "the node's network namespace not seen"
     assert running.sysctls["vm/overcommit_memory"] == "1", "the kubelet's tunable not seen"
+    # The kubelet's and kube-proxy's chains exist, in the node's namespace, not the host's.
+    assert ":KUBE-FIREWALL" in inside and ":KUBE-SERVICES" in inside
+    assert running.iptables == before.iptables
     assert after == before
