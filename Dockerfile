@@ -16,6 +16,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS builder
+# Lets `make image` remove this stage's leftover image after a build (podman keeps it).
+LABEL io.sagemaker-ic-operator.stage=builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
@@ -28,11 +30,6 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-# podman/buildah 1.28 (Debian bookworm) reuse the next RUN's cached layer even when the
-# bind-mounted builder stage has changed, which would ship stale code; `make image`
-# passes a digest of the build context here so a changed source makes a new layer.
-# BuildKit keys that cache on the mount's content already: `docker build` may omit it.
-ARG SOURCE_DIGEST=
 # Only the product distribution, from the builder's wheels through a bind mount (no
 # layer holds them). pip byte-compiles at install time, so nothing is written at run
 # time; then pip and setuptools go: the operator never installs anything. The user is

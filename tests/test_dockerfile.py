@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from ic_sandbox import image
 from tests import dockerfile
 
 ROOT = dockerfile.ROOT
@@ -197,12 +196,3 @@ def test_wheel_builds_with_package_and_entry_point(tmp_path: Path) -> None:
     ).stdout
     for flag in ("--namespace", "--resync-interval", "--peering", "--endpoint-policy"):
         assert flag in out
-
-
-def test_make_image_hashes_what_the_context_sends() -> None:
-    """SOURCE_DIGEST (ic_sandbox.image.CONTEXT) covers exactly what .dockerignore admits."""
-    lines = (ROOT / ".dockerignore").read_text().splitlines()
-    admitted = {line[1:] for line in lines if line.startswith("!")}
-    assert admitted == set(image.CONTEXT)
-    args = [rest for kw, rest in _stages()[-1] if kw == "ARG"]
-    assert "SOURCE_DIGEST=" in args

@@ -24,6 +24,7 @@ imports (`ctr -n k8s.io images import`) for the local node.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -39,6 +40,8 @@ from ic_sandbox.binaries import _locked, cache_root, repo_root
 BASE_TAG = "localhost/python:3.11-slim-bookworm-debian"
 IMAGE_REPOSITORY = "localhost/sagemaker-ic-operator"
 BASE_LABEL = "io.sagemaker-ic-operator.base-inputs"
+# The Dockerfile labels its builder stage so: the stage's untagged image is pruned.
+BUILDER_LABEL = "io.sagemaker-ic-operator.stage=builder"
 
 # What the base is made of; every value here is part of the cache key.
 SUITE = "bookworm"
@@ -89,9 +92,6 @@ HOST_TOOLS = {
 }
 
 CA_BUNDLE_DIR = Path("/etc/ssl/certs")
-# The build context: what .dockerignore lets in (a test keeps the two equal).
-CONTEXT = ("pyproject.toml", "constraints.txt", "README.md", "operator")
-_NOT_CONTEXT = ("__pycache__", ".pyc", ".egg-info")
 
 
 class ImageError(RuntimeError):
@@ -138,20 +138,6 @@ def base_key() -> str:
 
 def base_tarball() -> Path:
     return images_dir() / f"base-{base_key()}.tar"
-
-
-def context_digest() -> str:
-    """A hash of every file the build context sends: the Dockerfile's SOURCE_DIGEST."""
-    root = repo_root()
-    digest = hashlib.sha256()
-    for entry in CONTEXT:
-        top = root / entry
-        files = sorted(top.rglob("*")) if top.is_dir() else [top]
-        for path in files:
-            relative = path.relative_to(root).as_posix()
-            if path.is_file() and not any(part in relative for part in _NOT_CONTEXT):
-                digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def _say(message: str) -> None:
@@ -265,11 +251,24 @@ def ensure_base(*, rebuild: bool = False) -> str:
     return BASE_TAG
 
 
+def _image_id(ref: str) -> str | None:
+    try:
+        return podman("image", "inspect", "--format={{.Id}}", ref).strip()
+    except ImageError:
+        return None
+
+
 def build(*, rebuild_base: bool = False) -> Built:
     """Build the image from the checkout's Dockerfile and save its OCI archive.
 
-    Serialised machine-wide by a file lock: the tag is shared by every checkout on
-    the machine, so a build and its save must not interleave with another's.
+    Without podman's layer cache (`--layers=false`): podman 4.3 (bookworm) cannot
+    bind-mount a builder stage that came from its cache (containers/podman#16281)
+    and reuses a cached RUN whose mounted stage changed (containers/podman#17119),
+    which would ship stale code. So every build runs the builder stage's `pip wheel`
+    again (about a minute's downloads here). The image the tag pointed to before and
+    the builder stage's image are removed, so repeated builds do not pile up.
+    Serialised machine-wide by a file lock: the tag is shared by every checkout on the
+    machine, so one build and its save must not interleave with another's.
     """
     ensure_host_tools()
     root = repo_root()
@@ -278,14 +277,19 @@ def build(*, rebuild_base: bool = False) -> Built:
     ref = reference()
     with _locked(images_dir()):
         base = ensure_base(rebuild=rebuild_base)
+        previous = _image_id(ref)
         build_args = [
             "build", "--pull=never", f"--volume={CA_BUNDLE_DIR}:{CA_BUNDLE_DIR}:ro",
-            f"--build-arg=PYTHON_IMAGE={base}", f"--build-arg=SOURCE_DIGEST={context_digest()}",
-            f"--tag={ref}",
+            "--layers=false",
+            f"--build-arg=PYTHON_IMAGE={base}", f"--tag={ref}",
             f"--file={root / 'Dockerfile'}", str(root),
         ]  # fmt: skip
         _say(f"podman build -t {ref} (base {base})")
         podman(*build_args, log=archive.parent / "build.log")
+        if previous is not None and previous != _image_id(ref):
+            with contextlib.suppress(ImageError):  # still used by a container: keep it
+                podman("rmi", previous)
+        podman("image", "prune", "--force", f"--filter=label={BUILDER_LABEL}")
         partial = archive.with_name(f".{archive.name}.partial-{os.getpid()}")
         partial.unlink(missing_ok=True)
         try:
