@@ -168,7 +168,15 @@ def test_install_runs_the_operator_ready_through_its_probes(release: Release) ->
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert "/var/run/secrets/kubernetes.io/serviceaccount" in mounts
     logs = release.logs(pod["metadata"]["name"])
-    messages = [r["message"] for r in _log_records(logs)]
+    records = _log_records(logs)
+    messages = [r["message"] for r in records]
+    # The kubelet's probes reached the pod's health port (the operator logs each request).
+    probes = [
+        r
+        for r in records
+        if (r.get("request_header") or {}).get("User-Agent", "").startswith("kube-probe/")
+    ]
+    assert probes and all(r["response_status"] == 200 for r in probes)
     assert "Activity 'build_registry.<locals>.login' succeeded." in messages
     assert "Initial authentication has finished." in messages
     assert _errors(logs) == []
