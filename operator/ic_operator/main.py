@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import random
+import re
 from typing import Any
 
 import kopf
@@ -32,6 +33,7 @@ FINALIZER = f"{PREFIX}/finalizer"
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 
 log = logging.getLogger("ic_operator")
+RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
 
 
 def _apply(result: Result, body: kopf.Body, patch: kopf.Patch) -> None:
@@ -99,11 +101,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_arguments(parser)
 
 
+class RetriesAreWarnings(logging.Filter):
+    """Log kopf's retried Kubernetes API requests as WARNING, not ERROR.
+
+    kopf logs every attempt that it will retry at ERROR; a fresh `helm install` meets
+    one at once (the API server answers 429 "storage is (re)initializing" while the
+    chart's just-created CRD settles), so alerting on ERROR would fire on every healthy
+    install. The last attempt ("escalating") stays an ERROR: that one is a failure.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and RETRIED_REQUEST.match(record.getMessage()):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def run(args: argparse.Namespace) -> int:
     settings = config.from_args(args)
     kopf.configure(
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     )
+    for handler in logging.getLogger().handlers:  # the ones kopf.configure installed
+        handler.addFilter(RetriesAreWarnings())
     logging.getLogger("botocore").setLevel(logging.WARNING)
     metrics.serve(settings.metrics_port)
     return asyncio.run(_operate(settings))
