@@ -88,6 +88,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not math.isnan(value)
 
 
+# Container shapes: the JSON value each needs, and what a type error calls it.
+_CONTAINERS: dict[str, tuple[type, str]] = {
+    "structure": (dict, "a structure"),
+    "list": (list, "a list"),
+    "map": (dict, "a map"),
+}
+
 # Number shapes: what a type error calls them and which JSON values they accept (never a bool).
 _NUMBERS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "integer": ("an integer", _is_integer),
@@ -100,11 +107,13 @@ _NUMBERS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
     kind = shape.type_name
     where = path or "input"
+    if kind in _CONTAINERS:
+        python_type, expected = _CONTAINERS[kind]
+        if not isinstance(value, python_type):
+            findings.type_errors.append(f"Expected {expected} at '{where}'")
+            return
     if kind == "structure":
         assert isinstance(shape, StructureShape)
-        if not isinstance(value, dict):
-            findings.type_errors.append(f"Expected a structure at '{where}'")
-            return
         for req in shape.required_members:
             if value.get(req) is None:
                 _violation(findings, None, _join(path, req), "Member must not be null")
@@ -113,9 +122,6 @@ def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
                 _walk(member, value[name], _join(path, name), findings)
     elif kind == "list":
         assert isinstance(shape, ListShape)
-        if not isinstance(value, list):
-            findings.type_errors.append(f"Expected a list at '{where}'")
-            return
         _report(findings, value, where, _bounds(shape, len(value), "length"))
         for i, item in enumerate(value, start=1):
             if item is None:
@@ -124,9 +130,6 @@ def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
                 _walk(shape.member, item, f"{where}.{i}.member", findings)
     elif kind == "map":
         assert isinstance(shape, MapShape)
-        if not isinstance(value, dict):
-            findings.type_errors.append(f"Expected a map at '{where}'")
-            return
         _report(findings, value, where, _bounds(shape, len(value), "length"))
         for key, item in value.items():
             key_problems = _string_constraints(shape.key, key)
