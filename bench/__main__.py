@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import datetime as dt
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import machine, report, scenario, workload
+from bench import baseline, machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl, wait_for
 from ic_sandbox.binaries import ensure_binaries, find_kubectl
 from ic_sandbox.controlplane import ControlPlane
@@ -33,6 +32,14 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes or any(n < 1 for n in sizes):
         raise argparse.ArgumentTypeError("sizes: comma-separated positive integers")
     return sizes
+
+
+def parse_phases(text: str) -> tuple[str, ...]:
+    phases = tuple(part for part in text.split(",") if part.strip())
+    unknown = set(phases) - set(scenario.PHASES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"phases: unknown {', '.join(sorted(unknown))}")
+    return phases
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,18 +71,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra environment variable for the operator (repeatable), e.g. MALLOC_ARENA_MAX=2",
     )
+    parser.add_argument(
+        "--phases",
+        type=parse_phases,
+        default=scenario.PHASES,
+        help="optional phases after apply, edits and steady (default all: "
+        f"{','.join(scenario.PHASES)}; empty for none)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="run the operator under bench/traced.py (tracemalloc, FRAMES frames per trace) "
+        "and dump its top allocation sites after the apply and the steady phases",
+    )
     return parser.parse_args(argv)
-
-
-def operator_supports(flag: str) -> bool:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "ic_operator.cli", "run", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    ).stdout
-    return flag in help_text
 
 
 def install_crds(kubectl: Kubectl) -> None:
@@ -109,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     modes = [m for m in args.modes.split(",") if m]
-    if not operator_supports("--drift-mode"):
+    if not baseline.available():
         print("bench: this operator has no --drift-mode; measuring its only mode", flush=True)
         modes = [""]
     started = time.monotonic()
@@ -166,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                     edit_interval=args.edit_interval,
                     ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
+                    tracemalloc=args.tracemalloc,
+                    phases=args.phases,
                     extra_env=tuple(
                         (name, value)
                         for name, _, value in (e.partition("=") for e in args.operator_env)

@@ -8,6 +8,8 @@ not a test and must run without pytest.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -97,6 +99,13 @@ class Emulator:
 
     def clear_calls(self) -> None:
         self._admin("DELETE", "calls")
+
+    def updating(self) -> set[str]:
+        """Names of the components in a transition (Updating) right now, every endpoint."""
+        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
+            StatusEquals="Updating", PaginationConfig={"PageSize": 100}
+        )
+        return {c["InferenceComponentName"] for page in pages for c in page["InferenceComponents"]}
 
     def create_endpoints(self, names: list[str], *, instance_type: str, count: int) -> None:
         """Start creating every endpoint at once; `wait_endpoints` waits for them."""
@@ -200,6 +209,7 @@ class Operator:
         flags: list[str],
         *,
         extra_env: dict[str, str] | None = None,
+        tracemalloc_frames: int = 0,
     ) -> None:
         env = {
             "PATH": "/usr/bin:/bin",
@@ -208,8 +218,18 @@ class Operator:
             **aws_env(emulator_url),
             **(extra_env or {}),
         }
+        # With tracing, the same process runs under bench/traced.py (dumps on SIGUSR1).
+        self.trace_dir = log_path.with_suffix(".tracemalloc")
+        self._dumps = 0
+        self.tracing = tracemalloc_frames > 0
+        wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
         self.run = OperatorRun(
-            log_path, env, ["--namespace", namespace, *flags], timeout=60, error=BenchError
+            log_path,
+            env,
+            ["--namespace", namespace, *flags],
+            runner=wrapper if self.tracing else ("-m",),
+            timeout=60,
+            error=BenchError,
         )
 
     @property
@@ -230,6 +250,21 @@ class Operator:
             label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
             samples[f"{name}{{{label_text}}}"] = value
         return samples
+
+    def dump_allocations(self, timeout: float = 300.0) -> Path | None:
+        """Ask the traced operator for a snapshot of its heap; None when not tracing.
+        The bench renders it (bench/traced.py) once the operator has stopped."""
+        if not self.tracing:
+            return None
+        self._dumps += 1
+        path = self.trace_dir / f"tracemalloc-{self._dumps}.snapshot"
+        os.kill(self.pid, signal.SIGUSR1)
+        return wait_for(
+            lambda: path if path.exists() else None,
+            timeout=timeout,
+            interval=0.5,
+            what=f"tracemalloc dump {path.name}",
+        )
 
     def stop(self) -> None:
         self.run.stop()

@@ -37,6 +37,7 @@ class OperatorRun:
         env: Mapping[str, str],
         flags: Sequence[str] = (),
         *,
+        runner: Sequence[str] = ("-m",),
         timeout: float = 60.0,
         error: Callable[[str], BaseException] = OperatorFailed,
     ) -> None:
@@ -44,8 +45,10 @@ class OperatorRun:
         self.metrics_port = free_port()
         self.timeout = timeout
         self.error = error
+        # runner: how python runs the CLI module, `-m` or a script that takes its name
+        # (the benchmark's tracemalloc wrapper).
         argv = [
-            sys.executable, "-m", "ic_operator.cli", "run",
+            sys.executable, *runner, "ic_operator.cli", "run",
             "--metrics-port", str(self.metrics_port),
             "--health-port", str(self.health_port),
             *flags,

@@ -23,6 +23,7 @@ from typing import Any
 import kopf
 
 from ic_operator import API_GROUP, API_VERSION, PLURAL, config, metrics
+from ic_operator.login import in_cluster
 from ic_operator.reconciler import Reconciler, Result
 from ic_operator.sagemaker import SageMakerClient
 
@@ -61,7 +62,7 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         """In a pod: the service account (IRSA-style projected token); elsewhere: KUBECONFIG."""
-        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+        return in_cluster(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
     async def converge(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         _apply(await reconciler.reconcile(body, trigger="change"), body, patch)
