@@ -1,8 +1,8 @@
 """The processes a benchmark run needs, each a real server on loopback.
 
-Reuses the patterns of tests/fixtures (ManagedProcess children that die with the
-harness, the emulator's `listening on` line, the operator's env) without importing
-tests/: the benchmark is not a test and must run without pytest.
+Built on the local world's parts (ManagedProcess children that die with the harness,
+the operator launcher, the poll helper) without importing tests/: the benchmark is
+not a test and must run without pytest.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -23,9 +20,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
-from prometheus_client.parser import text_string_to_metric_families
 
+from ic_sandbox.components import aws_env
 from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.operator_process import OperatorRun
+from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess
 
 T = TypeVar("T")
@@ -43,22 +42,9 @@ class BenchError(RuntimeError):
     """A run could not be measured; the message says which step and why."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float, what: str) -> T:
-    """Poll until ``probe`` returns something truthy; BenchError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+    """Poll ``probe`` until it returns something truthy; BenchError after ``timeout``."""
+    return poll(probe, timeout=timeout, interval=interval, what=what, error=BenchError)
 
 
 def _python_module(cli: str, *args: str) -> list[str]:
@@ -225,70 +211,45 @@ class Operator:
         extra_env: dict[str, str] | None = None,
         tracemalloc_frames: int = 0,
     ) -> None:
-        self.metrics_port = free_port()
-        self.health_port = free_port()
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(Path.home()),
             "KUBECONFIG": str(kubeconfig),
-            "AWS_ENDPOINT_URL_SAGEMAKER": emulator_url,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            **aws_env(emulator_url),
             **(extra_env or {}),
         }
         # With tracing, the same process runs under bench/traced.py (dumps on SIGUSR1).
         self.trace_dir = log_path.with_suffix(".tracemalloc")
         self._dumps = 0
-        wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
-        argv = [
-            sys.executable,
-            *(wrapper if tracemalloc_frames else ["-m"]),
-            "ic_operator.cli",
-            "run",
-            "--namespace", namespace,
-            "--metrics-port", str(self.metrics_port),
-            "--health-port", str(self.health_port),
-            *flags,
-        ]  # fmt: skip
         self.tracing = tracemalloc_frames > 0
-        self.process = ManagedProcess(
-            "operator",
-            argv,
+        wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
+        self.run = OperatorRun(
             log_path,
-            env=env,
+            env,
+            ["--namespace", namespace, *flags],
+            runner=wrapper if self.tracing else ("-m",),
+            timeout=60,
+            error=BenchError,
         )
 
     @property
     def pid(self) -> int:
-        assert self.process.pid is not None
-        return self.process.pid
+        return self.run.pid
 
     def start(self) -> None:
-        self.process.start()
-        wait_for(self._healthy, timeout=60, interval=0.1, what="operator /healthz")
-
-    def _healthy(self) -> bool:
-        if not self.process.running():
-            raise BenchError(f"operator exited:\n{self.process.log_tail()}")
-        try:
-            url = f"http://127.0.0.1:{self.health_port}/healthz"
-            with urllib.request.urlopen(url, timeout=1) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
+        self.run.start()
 
     def check_alive(self) -> None:
-        if not self.process.running():
-            raise BenchError(f"operator exited:\n{self.process.log_tail()}")
+        if (exited := self.run.exited()) is not None:
+            raise BenchError(exited)
 
     def metrics(self) -> dict[str, float]:
         """Every sample as `name{k=v,...}` -> value (for before/after differences)."""
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
-        return parse_metrics(text)
+        samples: dict[str, float] = {}
+        for name, labels, value in self.run.samples():
+            label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            samples[f"{name}{{{label_text}}}"] = value
+        return samples
 
     def dump_allocations(self, timeout: float = 300.0) -> Path | None:
         """Ask the traced operator for a snapshot of its heap; None when not tracing.
@@ -306,13 +267,4 @@ class Operator:
         )
 
     def stop(self) -> None:
-        self.process.stop()
-
-
-def parse_metrics(text: str) -> dict[str, float]:
-    samples: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            samples[f"{sample.name}{{{labels}}}"] = sample.value
-    return samples
+        self.run.stop()

@@ -13,8 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,7 +22,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ic_operator import API_GROUP, PLURAL
 from ic_sandbox.binaries import repo_root
-from ic_sandbox.controlplane import free_port
+from ic_sandbox.operator_process import OperatorRun
+from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess
 from ic_sandbox.seed import seed_endpoints
 
@@ -36,17 +35,6 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 
 class SandboxError(RuntimeError):
     """A sandbox part did not come up; the message says which and why."""
-
-
-def wait_until(
-    probe: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1
-) -> None:
-    """Poll until probe() is true; SandboxError naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def aws_env(endpoint_url: str) -> dict[str, str]:
@@ -129,7 +117,8 @@ class CrdInstall:
     def start(self) -> CrdInstall:
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=crd_manifest())
         # Not `kubectl wait`: it fails when it reads the CRD before any condition is written.
-        wait_until(self._established, timeout=self.timeout, what=f"CRD {CRD_NAME} Established")
+        what = f"CRD {CRD_NAME} Established"
+        poll(self._established, timeout=self.timeout, what=what, error=SandboxError)
         namespace = {
             "apiVersion": "v1",
             "kind": "Namespace",
@@ -187,7 +176,8 @@ class EmulatorProcess:
                 self.url = match.group(1)
             return bool(self.url)
 
-        wait_until(listening, timeout=self.timeout, what="the emulator's `listening on` line")
+        what = "the emulator's `listening on` line"
+        poll(listening, timeout=self.timeout, what=what, error=SandboxError)
         return self
 
     def stop(self) -> None:
@@ -270,53 +260,39 @@ class OperatorProcess:
         self.resync_interval = resync_interval
         self.time_scale = time_scale
         self.timeout = timeout
-        self.health_port = 0
-        self.metrics_port = 0
-        self.process: ManagedProcess | None = None
+        self.run: OperatorRun | None = None
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self.run.process if self.run is not None else None
 
     @property
     def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+        assert self.run is not None, "the operator was not started"
+        return self.run.metrics_url
 
     def start(self) -> OperatorProcess:
-        self.health_port, self.metrics_port = free_port(), free_port()
         poll_min, poll_max = poll_bounds(self.time_scale)
-        argv = [
-            sys.executable, "-m", "ic_operator.cli", "run",
+        flags = [
             "--resync-interval", str(self.resync_interval),
             "--poll-min", str(poll_min), "--poll-max", str(poll_max),
-            "--metrics-port", str(self.metrics_port),
-            "--health-port", str(self.health_port),
         ]  # fmt: skip
         env = _child_env({"KUBECONFIG": str(self.kubeconfig), **aws_env(self.endpoint_url())})
         for name in list(env):  # the sandbox's operator takes its settings from flags only
             if name.startswith("IC_OPERATOR_") and name != "IC_OPERATOR_CACHE":
                 del env[name]
-        self.process = ManagedProcess("operator", argv, self.directory / "operator.log", env=env)
-        self.process.start()
-        wait_until(self._healthy, timeout=self.timeout, what="the operator's /healthz")
+        self.run = OperatorRun(
+            self.directory / "operator.log", env, flags, timeout=self.timeout, error=SandboxError
+        )
+        self.run.start()
         return self
 
-    def _healthy(self) -> bool:
-        assert self.process is not None
-        if (code := self.process.exit_code()) is not None:
-            raise SandboxError(f"operator exited with {code}:\n{self.process.log_tail()}")
-        try:
-            url = f"http://127.0.0.1:{self.health_port}/healthz"
-            with urllib.request.urlopen(url, timeout=1) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
-
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        if self.run is not None:
+            self.run.stop()
 
     def failed(self) -> str | None:
-        code = self.process.exit_code() if self.process else None
-        if code is None or self.process is None:
-            return None
-        return f"operator exited with {code}:\n{self.process.log_tail()}"
+        return self.run.exited() if self.run is not None else None
 
     def exports(self) -> dict[str, str]:
         return {}

@@ -22,12 +22,20 @@ from ic_sandbox.controlplane import ControlPlaneError
 from ic_sandbox.stack import Options, Sandbox
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_sandbox_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    directory: str,
+    resync_interval: float,
+    resync_note: str = "",
+) -> None:
+    """The flags every command that starts a sandbox takes (`up`, `demo`), with its defaults."""
     parser.add_argument(
         "--dir",
         type=Path,
-        default=Path(".sandbox"),
-        help="working directory: kubeconfig, env, logs and data (default: .sandbox)",
+        default=Path(directory),
+        help=f"the sandbox's working directory: kubeconfig, env, logs and data "
+        f"(default: {directory})",
     )
     parser.add_argument(
         "--no-build",
@@ -35,18 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail instead of building kube-apiserver/etcd when they are not cached",
     )
     parser.add_argument(
-        "--no-emulator",
-        action="store_true",
-        help="do not start the SageMaker emulator (the operator then needs "
-        "AWS_ENDPOINT_URL_SAGEMAKER from the environment)",
-    )
-    parser.add_argument("--no-operator", action="store_true", help="do not start the operator")
-    parser.add_argument(
         "--resync-interval",
         type=float,
-        default=30.0,
+        default=resync_interval,
         metavar="SECONDS",
-        help="the operator's drift-check interval (default 30)",
+        help=f"the operator's drift-check interval (default {resync_interval:g}{resync_note})",
     )
     parser.add_argument(
         "--time-scale",
@@ -54,19 +55,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.02,
         metavar="F",
         help="the emulator's clock: simulated durations are multiplied by F "
-        "(default 0.02: a 2-minute create takes 2.4 s)",
+        "(default 0.02: a 2-minute create takes 2.4 s, a 300 s bake 6 s)",
     )
 
 
-def options_from(args: argparse.Namespace) -> Options:
+def sandbox_options(
+    args: argparse.Namespace, *, emulator: bool = True, operator: bool = True
+) -> Options:
+    """Options from the flags add_sandbox_arguments added."""
     return Options(
         directory=args.dir,
         build=not args.no_build,
-        emulator=not args.no_emulator,
-        operator=not args.no_operator,
+        emulator=emulator,
+        operator=operator,
         resync_interval=args.resync_interval,
         time_scale=args.time_scale,
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_sandbox_arguments(parser, directory=".sandbox", resync_interval=30.0)
+    parser.add_argument(
+        "--no-emulator",
+        action="store_true",
+        help="do not start the SageMaker emulator (the operator then needs "
+        "AWS_ENDPOINT_URL_SAGEMAKER from the environment)",
+    )
+    parser.add_argument("--no-operator", action="store_true", help="do not start the operator")
 
 
 class Stop(Exception):
@@ -101,7 +116,8 @@ class StopOnSignals:
 
 
 def run(args: argparse.Namespace) -> int:
-    sandbox = Sandbox(options_from(args))
+    options = sandbox_options(args, emulator=not args.no_emulator, operator=not args.no_operator)
+    sandbox = Sandbox(options)
     signals = StopOnSignals()
     with signals:
         try:

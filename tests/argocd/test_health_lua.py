@@ -1,9 +1,10 @@
-"""Run the shipped Argo CD health script with a real Lua 5.1 interpreter.
+"""Run the shipped Argo CD health script with a real Lua 5.1 interpreter: the fast check.
 
 Argo CD evaluates health.lua with gopher-lua (Lua 5.1) and a restricted set of
-libraries; lupa's bundled Lua 5.1 with the same libraries removed is the
-closest real interpreter available offline. Cases come from health_test.yaml,
-the file Argo CD's own test runner reads, so adding a case there adds a test.
+libraries; lupa's bundled Lua 5.1 with the libraries Argo CD does not open
+removed runs in milliseconds. test_health_argocd.py runs the same cases through
+Argo CD's own code. Cases come from health_test.yaml, the file Argo CD's own
+test runner reads, so adding a case there adds a test.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ CUSTOMIZATION = (
 HEALTH_LUA = CUSTOMIZATION / "health.lua"
 HEALTH_TESTS = CUSTOMIZATION / "health_test.yaml"
 ARGO_STATUSES = {"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
-# Argo CD opens no io/os/package/debug libraries for health scripts.
-UNSAFE_GLOBALS = ("io", "os", "package", "debug", "require", "dofile", "loadfile", "load")
+# A script from argocd-cm (useOpenLibs false) gets base, table, package and an os with only
+# time and date (argo-cd util/lua runLua); none of these.
+ABSENT_LIBRARIES = ("string", "math", "io", "debug", "coroutine")
 
 
 def _cases() -> list[dict[str, Any]]:
@@ -31,15 +33,32 @@ def _cases() -> list[dict[str, Any]]:
     return tests
 
 
-def run_health(obj: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate health.lua on one object the way Argo CD does: `obj` global, returns hs."""
+def argo_runtime(obj: dict[str, Any]) -> Any:
+    """A Lua 5.1 runtime with Argo CD's library set and the object as the `obj` global."""
     runtime = lua51.LuaRuntime(unpack_returned_tuples=True)
     lua_globals = runtime.globals()
-    for name in UNSAFE_GLOBALS:
+    safe_os = runtime.table_from({"time": lua_globals.os.time, "date": lua_globals.os.date})
+    runtime.execute('debug.setmetatable("", nil)')  # no string library: no ("x"):upper() either
+    for name in ABSENT_LIBRARIES:
         lua_globals[name] = None
+    lua_globals.os = safe_os
     lua_globals.obj = runtime.table_from(obj, recursive=True)
-    result = runtime.execute(HEALTH_LUA.read_text())
+    return runtime
+
+
+def run_health(obj: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate health.lua on one object the way Argo CD does: `obj` global, returns hs."""
+    result = argo_runtime(obj).execute(HEALTH_LUA.read_text())
     return {str(k): v for k, v in dict(result).items()}
+
+
+@pytest.mark.parametrize(
+    "snippet", ['return string.format("%d", 1)', 'return ("x"):upper()', "return math.max(1, 2)"]
+)
+def test_runtime_lacks_what_argo_cd_does_not_open(snippet: str) -> None:
+    """The fast check must reject what Argo CD would: else it passes scripts Argo CD fails."""
+    with pytest.raises(lua51.LuaError):
+        argo_runtime({}).execute(snippet)
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: Path(c["inputPath"]).stem)

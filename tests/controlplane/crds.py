@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.fixtures.controlplane import Kubectl
+from tests.fixtures.emulator import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILES = sorted((REPO / "crds").glob("*.yaml"))
@@ -40,15 +38,6 @@ def storage_schema(crd: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    """Poll condition until true; fail the test after timeout."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
 def install_crds(kubectl: Kubectl) -> list[dict[str, Any]]:
     """Apply every file in crds/ and wait until each CRD is Established."""
     crds = crd_documents()
@@ -59,7 +48,12 @@ def install_crds(kubectl: Kubectl) -> list[dict[str, Any]]:
         # Not `kubectl wait`: it errors out when it reads the CRD before the API server
         # has written any condition, which happens right after a fresh apply.
         name = crd["metadata"]["name"]
-        wait_for(lambda name=name: _established(kubectl, name), f"CRD {name} Established")
+        wait_for(
+            lambda name=name: _established(kubectl, name),
+            timeout=60,
+            interval=0.1,
+            what=f"CRD {name} Established",
+        )
     return crds
 
 

@@ -22,10 +22,10 @@ from tests.controlplane.crds import (
     get,
     install_crds,
     storage_schema,
-    wait_for,
 )
 from tests.controlplane.manifests import valid_manifest
 from tests.fixtures.controlplane import Kubectl
+from tests.fixtures.emulator import wait_for
 
 pytestmark = pytest.mark.controlplane
 
@@ -55,16 +55,12 @@ def test_crd_is_established(crds: list[dict[str, Any]], kubectl: Kubectl, crd_na
 
 def _explain(kubectl: Kubectl, path: str) -> str:
     """kubectl explain, polled: the CRD's OpenAPI is published a moment after Established."""
-    result: list[str] = []
 
-    def ready() -> bool:
+    def explained() -> str | None:
         run = kubectl("explain", path, check=False)
-        if run.returncode == 0:
-            result.append(run.stdout)
-        return run.returncode == 0
+        return run.stdout if run.returncode == 0 else None
 
-    wait_for(ready, f"kubectl explain {path}")
-    return result[0]
+    return wait_for(explained, timeout=60, interval=0.1, what=f"kubectl explain {path}")
 
 
 def _spec_schema(crds: list[dict[str, Any]]) -> dict[str, Any]:

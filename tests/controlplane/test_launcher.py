@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,16 +18,13 @@ from ic_sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
 from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
 from ic_sandbox.processes import pid_alive, processes_mentioning
 from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
+from tests.fixtures.emulator import wait_for
 
 pytestmark = pytest.mark.controlplane
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
+    wait_for(condition, timeout=timeout, interval=0.05, what=what)
 
 
 @pytest.fixture(scope="module")
@@ -152,31 +148,35 @@ def test_killed_parent_leaves_no_orphans(binaries: Binaries, tmp_path: Path) -> 
         parent.wait(10)
 
 
-def test_sandbox_command_writes_env_and_stops_on_sigint(
-    binaries: Binaries, tmp_path: Path, kubectl: Kubectl
-) -> None:
-    directory = tmp_path / "sandbox"
+def _bare_sandbox(directory: Path) -> subprocess.Popen[str]:
+    """`ic-sandbox up` with the control plane alone (tests/sandbox has the rest), up once
+    DIR/env is written; the caller kills it if it is still running at the end."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ic_sandbox.cli",
-            "up",
-            "--dir",
-            str(directory),
-            "--no-build",
-            "--no-emulator",
-            "--no-operator",
-        ],  # the control plane alone: tests/sandbox has the rest
+        [sys.executable, "-m", "ic_sandbox.cli", "up", "--dir", str(directory),
+         "--no-build", "--no-emulator", "--no-operator"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
+    _wait_for(lambda: (directory / "env").exists() or proc.poll() is not None, "DIR/env", 120)
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def test_sandbox_command_writes_env_and_stops_on_sigint(
+    binaries: Binaries, tmp_path: Path, kubectl: Kubectl
+) -> None:
+    directory = tmp_path / "sandbox"
+    proc = _bare_sandbox(directory)
     try:
         env_file = directory / "env"
-        _wait_for(lambda: env_file.exists() or proc.poll() is not None, "DIR/env", 120)
-        assert proc.poll() is None, proc.communicate()
         assert env_file.read_text() == f"export KUBECONFIG={directory / 'kubeconfig'}\n"
         default = kubectl(
             "--kubeconfig",
@@ -198,9 +198,7 @@ def test_sandbox_command_writes_env_and_stops_on_sigint(
         assert not env_file.exists()
         assert processes_mentioning(servers) == []
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill(proc)
 
 
 def test_failed_start_reports_the_log_and_leaves_nothing(
@@ -220,26 +218,8 @@ def test_failed_start_reports_the_log_and_leaves_nothing(
 
 def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: Path) -> None:
     directory = tmp_path / "sandbox"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ic_sandbox.cli",
-            "up",
-            "--dir",
-            str(directory),
-            "--no-build",
-            "--no-emulator",
-            "--no-operator",
-        ],  # the control plane alone: tests/sandbox has the rest
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _bare_sandbox(directory)
     try:
-        _wait_for(lambda: (directory / "env").exists() or proc.poll() is not None, "DIR/env", 120)
-        assert proc.poll() is None, proc.communicate()
         etcd_data = str(directory / "controlplane" / "etcd-data")
         [etcd] = processes_mentioning(etcd_data)
         os.kill(etcd, signal.SIGKILL)
@@ -248,6 +228,4 @@ def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: 
         assert "sandbox: etcd exited with -9" in err
         assert processes_mentioning(str(directory / "controlplane")) == []
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill(proc)

@@ -12,11 +12,11 @@ import re
 import shlex
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ic_sandbox.processes import ManagedProcess
+from tests.fixtures.emulator import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 _PROCESSES = re.compile(r"processes: (.+)$", re.MULTILINE)
@@ -29,15 +29,6 @@ def clean_env() -> dict[str, str]:
         env["IC_OPERATOR_CACHE"] = os.environ["IC_OPERATOR_CACHE"]
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def wait_for(probe: object, *, timeout: float, what: str, interval: float = 0.2) -> None:
-    assert callable(probe)
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def cmdline(pid: int) -> str | None:
@@ -86,7 +77,7 @@ class Launched:
             assert self.process.running(), f"exited early:\n{self.output()[-4000:]}"
             return False
 
-        wait_for(seen, timeout=timeout, what=f"{text!r} in the output")
+        wait_for(seen, timeout=timeout, interval=0.2, what=f"{text!r} in the output")
 
     def children(self) -> list[Child]:
         """The processes the banner names, with their command lines read while they run."""
@@ -108,6 +99,7 @@ class Launched:
         wait_for(
             lambda: self.process.exit_code() is not None,
             timeout=timeout,
+            interval=0.2,
             what=f"exit; output tail:\n{self.output()[-3000:]}",
         )
         code = self.process.exit_code()

@@ -20,7 +20,8 @@ import pytest
 from ic_sandbox.binaries import find_kubectl
 from ic_sandbox.processes import ManagedProcess
 from ic_sandbox.seed import ENDPOINTS
-from tests.sandbox.launch import REPO, Launched, clean_env, read_env, wait_for
+from tests.fixtures.emulator import wait_for
+from tests.sandbox.launch import REPO, Launched, clean_env, read_env
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow]
 
@@ -61,6 +62,10 @@ def ready(env: dict[str, str], name: str) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
+def wait_ready(env: dict[str, str], name: str) -> None:
+    wait_for(lambda: ready(env, name), timeout=60, interval=0.2, what=f"{name} Ready=True")
+
+
 @pytest.fixture
 def launch(tmp_path: Path) -> Iterator[Any]:
     launched: list[Launched] = []
@@ -94,7 +99,7 @@ def test_sandbox_runs_the_operator_and_leaves_nothing_behind(launch: Any, tmp_pa
 
     applied = kubectl(env, "apply", "-f", "examples/basic.yaml")
     assert applied.returncode == 0, applied.stderr
-    wait_for(lambda: ready(env, "llama3-8b"), timeout=60, what="llama3-8b Ready=True")
+    wait_ready(env, "llama3-8b")
     described = sm.describe_inference_component(InferenceComponentName="llama3-8b")
     assert described["InferenceComponentStatus"] == "InService"
     assert described["RuntimeConfig"]["CurrentCopyCount"] == 2
@@ -141,7 +146,7 @@ def test_no_operator_leaves_the_component_untouched(launch: Any, tmp_path: Path)
     )  # fmt: skip
     operator.start()
     try:
-        wait_for(lambda: ready(env, "llama3-8b"), timeout=60, what="llama3-8b Ready=True")
+        wait_ready(env, "llama3-8b")
     finally:
         operator.stop()
     sandbox.interrupt()

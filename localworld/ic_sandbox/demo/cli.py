@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -20,40 +19,21 @@ from ic_sandbox.components import SandboxError
 from ic_sandbox.controlplane import ControlPlaneError
 from ic_sandbox.demo.narrator import Narrator
 from ic_sandbox.demo.story import DemoError, Story
-from ic_sandbox.stack import Options, Sandbox
-from ic_sandbox.up import Stop, StopOnSignals
+from ic_sandbox.stack import Sandbox
+from ic_sandbox.up import Stop, StopOnSignals, add_sandbox_arguments, sandbox_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=Path(".demo"),
-        help="the sandbox's working directory: kubeconfig, env, logs (default: .demo)",
+    add_sandbox_arguments(
+        parser,
+        directory=".demo",
+        resync_interval=5.0,
+        resync_note=", so the no-retry check is short",
     )
     parser.add_argument(
         "--keep",
         action="store_true",
         help="leave the sandbox running at the end, until Ctrl-C",
-    )
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=0.02,
-        metavar="F",
-        help="the emulator's clock (default 0.02: a 300 s bake takes 6 s)",
-    )
-    parser.add_argument(
-        "--resync-interval",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="the operator's drift-check interval (default 5, so the no-retry check is short)",
-    )
-    parser.add_argument(
-        "--no-build",
-        action="store_true",
-        help="fail instead of building kube-apiserver/etcd when they are not cached",
     )
 
 
@@ -81,13 +61,7 @@ def _keep(sandbox: Sandbox, narrator: Narrator) -> None:
 
 def run(args: argparse.Namespace) -> int:
     narrator = Narrator()
-    options = Options(
-        directory=args.dir,
-        build=not args.no_build,
-        resync_interval=args.resync_interval,
-        time_scale=args.time_scale,
-    )
-    sandbox = Sandbox(options)
+    sandbox = Sandbox(sandbox_options(args))
     signals = StopOnSignals()
     code = 0
     with signals:

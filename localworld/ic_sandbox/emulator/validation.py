@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,19 +52,25 @@ def _violation(findings: _Findings, value: Any, path: str, constraint: str) -> N
     )
 
 
-def _length_constraints(shape: Shape, size: int) -> list[str]:
+def _report(findings: _Findings, value: Any, path: str, constraints: list[str]) -> None:
+    for constraint in constraints:
+        _violation(findings, value, path, constraint)
+
+
+def _bounds(shape: Shape, measure: float, noun: str) -> list[str]:
+    """The shape's min/max against a length (noun "length") or a number ("value")."""
     out: list[str] = []
     lo = shape.metadata.get("min")
     hi = shape.metadata.get("max")
-    if hi is not None and size > hi:
-        out.append(f"Member must have length less than or equal to {hi}")
-    if lo is not None and size < lo:
-        out.append(f"Member must have length greater than or equal to {lo}")
+    if hi is not None and measure > hi:
+        out.append(f"Member must have {noun} less than or equal to {hi}")
+    if lo is not None and measure < lo:
+        out.append(f"Member must have {noun} greater than or equal to {lo}")
     return out
 
 
 def _string_constraints(shape: Shape, value: str) -> list[str]:
-    out = _length_constraints(shape, len(value))
+    out = _bounds(shape, len(value), "length")
     pattern = shape.metadata.get("pattern")
     if pattern is not None and not compile_pattern(pattern).fullmatch(value):
         out.append(f"Member must satisfy regular expression pattern: {pattern}")
@@ -73,25 +80,40 @@ def _string_constraints(shape: Shape, value: str) -> list[str]:
     return out
 
 
-def _range_constraints(shape: Shape, value: float) -> list[str]:
-    out: list[str] = []
-    lo = shape.metadata.get("min")
-    hi = shape.metadata.get("max")
-    if hi is not None and value > hi:
-        out.append(f"Member must have value less than or equal to {hi}")
-    if lo is not None and value < lo:
-        out.append(f"Member must have value greater than or equal to {lo}")
-    return out
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not math.isnan(value)
+
+
+# Container shapes: the JSON value each needs, and what a type error calls it.
+_CONTAINERS: dict[str, tuple[type, str]] = {
+    "structure": (dict, "a structure"),
+    "list": (list, "a list"),
+    "map": (dict, "a map"),
+}
+
+# Number shapes: what a type error calls them and which JSON values they accept (never a bool).
+_NUMBERS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "integer": ("an integer", _is_integer),
+    "long": ("an integer", _is_integer),
+    "float": ("a number", _is_number),
+    "double": ("a number", _is_number),
+}
 
 
 def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
     kind = shape.type_name
     where = path or "input"
+    if kind in _CONTAINERS:
+        python_type, expected = _CONTAINERS[kind]
+        if not isinstance(value, python_type):
+            findings.type_errors.append(f"Expected {expected} at '{where}'")
+            return
     if kind == "structure":
         assert isinstance(shape, StructureShape)
-        if not isinstance(value, dict):
-            findings.type_errors.append(f"Expected a structure at '{where}'")
-            return
         for req in shape.required_members:
             if value.get(req) is None:
                 _violation(findings, None, _join(path, req), "Member must not be null")
@@ -100,11 +122,7 @@ def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
                 _walk(member, value[name], _join(path, name), findings)
     elif kind == "list":
         assert isinstance(shape, ListShape)
-        if not isinstance(value, list):
-            findings.type_errors.append(f"Expected a list at '{where}'")
-            return
-        for constraint in _length_constraints(shape, len(value)):
-            _violation(findings, value, where, constraint)
+        _report(findings, value, where, _bounds(shape, len(value), "length"))
         for i, item in enumerate(value, start=1):
             if item is None:
                 _violation(findings, None, f"{where}.{i}.member", "Member must not be null")
@@ -112,11 +130,7 @@ def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
                 _walk(shape.member, item, f"{where}.{i}.member", findings)
     elif kind == "map":
         assert isinstance(shape, MapShape)
-        if not isinstance(value, dict):
-            findings.type_errors.append(f"Expected a map at '{where}'")
-            return
-        for constraint in _length_constraints(shape, len(value)):
-            _violation(findings, value, where, constraint)
+        _report(findings, value, where, _bounds(shape, len(value), "length"))
         for key, item in value.items():
             key_problems = _string_constraints(shape.key, key)
             if key_problems:
@@ -144,20 +158,13 @@ def _walk(shape: Shape, value: Any, path: str, findings: _Findings) -> None:
         if not isinstance(value, str):
             findings.type_errors.append(f"Expected a string at '{where}'")
             return
-        for constraint in _string_constraints(shape, value):
-            _violation(findings, value, where, constraint)
-    elif kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            findings.type_errors.append(f"Expected an integer at '{where}'")
+        _report(findings, value, where, _string_constraints(shape, value))
+    elif kind in _NUMBERS:
+        expected, accepts = _NUMBERS[kind]
+        if isinstance(value, bool) or not accepts(value):
+            findings.type_errors.append(f"Expected {expected} at '{where}'")
             return
-        for constraint in _range_constraints(shape, value):
-            _violation(findings, value, where, constraint)
-    elif kind in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            findings.type_errors.append(f"Expected a number at '{where}'")
-            return
-        for constraint in _range_constraints(shape, value):
-            _violation(findings, value, where, constraint)
+        _report(findings, value, where, _bounds(shape, value, "value"))
     elif kind == "boolean" and not isinstance(value, bool):
         findings.type_errors.append(f"Expected a boolean at '{where}'")
     elif kind == "timestamp" and (

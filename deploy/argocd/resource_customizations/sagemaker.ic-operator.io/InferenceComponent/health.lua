@@ -11,7 +11,12 @@
 --   Ready=True                                   -> Healthy
 --   anything else (no status, rolling, waiting)  -> Progressing
 --
--- Written for Argo CD's Lua 5.1 (gopher-lua): base and string libraries only.
+-- While the object is terminating, the same message goes to hs.deletionMessage: without
+-- it Argo CD replaces the result with "Pending deletion; blocked by finalizers: ..." for
+-- as long as the operator is deleting the component in SageMaker.
+--
+-- Written for Argo CD's Lua 5.1 (gopher-lua) with the libraries a script from argocd-cm
+-- gets by default (useOpenLibs false): base, table, package and a safe os; no string library.
 
 local hs = {}
 
@@ -55,53 +60,49 @@ local function is_current(condition, generation, status_generation)
   return observed ~= nil and observed >= generation
 end
 
-local generation = nil
-if obj.metadata ~= nil then
-  generation = obj.metadata.generation
-end
-local status = obj.status
+-- The health status code and message of obj.
+local function assess()
+  local generation = nil
+  if obj.metadata ~= nil then
+    generation = obj.metadata.generation
+  end
+  local status = obj.status
 
-if status == nil or (status.conditions == nil and status.observedGeneration == nil) then
-  hs.status = "Progressing"
-  hs.message = "Waiting for the operator to report status"
-  return hs
-end
+  if status == nil or (status.conditions == nil and status.observedGeneration == nil) then
+    return "Progressing", "Waiting for the operator to report status"
+  end
 
-local status_generation = status.observedGeneration
-if generation ~= nil and (status_generation == nil or status_generation < generation) then
-  hs.status = "Progressing"
-  if status_generation == nil then
-    hs.message = "Waiting for the operator to process generation " .. tostring(generation)
-  else
-    hs.message = "Waiting for the operator to process generation " .. tostring(generation)
+  local status_generation = status.observedGeneration
+  if generation ~= nil and (status_generation == nil or status_generation < generation) then
+    if status_generation == nil then
+      return "Progressing", "Waiting for the operator to process generation " .. tostring(generation)
+    end
+    return "Progressing", "Waiting for the operator to process generation " .. tostring(generation)
       .. " (last processed: " .. tostring(status_generation) .. ")"
   end
-  return hs
+
+  local conditions = status.conditions
+  local degraded = find_condition(conditions, "Degraded")
+  local ready = find_condition(conditions, "Ready")
+  local progressing = find_condition(conditions, "Progressing")
+
+  if degraded ~= nil and degraded.status == "True" and is_current(degraded, generation, status_generation) then
+    return "Degraded", describe(degraded)
+  end
+  if ready ~= nil and ready.status == "True" and is_current(ready, generation, status_generation) then
+    return "Healthy", describe(ready)
+  end
+  if progressing ~= nil and progressing.status == "True" then
+    return "Progressing", describe(progressing)
+  end
+  if ready ~= nil then
+    return "Progressing", describe(ready)
+  end
+  return "Progressing", "Waiting for the Ready condition"
 end
 
-local conditions = status.conditions
-local degraded = find_condition(conditions, "Degraded")
-local ready = find_condition(conditions, "Ready")
-local progressing = find_condition(conditions, "Progressing")
-
-if degraded ~= nil and degraded.status == "True" and is_current(degraded, generation, status_generation) then
-  hs.status = "Degraded"
-  hs.message = describe(degraded)
-  return hs
-end
-
-if ready ~= nil and ready.status == "True" and is_current(ready, generation, status_generation) then
-  hs.status = "Healthy"
-  hs.message = describe(ready)
-  return hs
-end
-
-hs.status = "Progressing"
-if progressing ~= nil and progressing.status == "True" then
-  hs.message = describe(progressing)
-elseif ready ~= nil then
-  hs.message = describe(ready)
-else
-  hs.message = "Waiting for the Ready condition"
+hs.status, hs.message = assess()
+if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  hs.deletionMessage = hs.message
 end
 return hs
