@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import datetime as dt
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--modes",
         default="sweep,naive",
-        help="drift modes to compare (--drift-mode of the operator); default sweep,naive",
+        help="modes to compare: sweep (the operator), naive (bench/naive.py injected); "
+        "default sweep,naive",
     )
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--resync", type=float, default=20.0, help="operator resync, real s")
@@ -75,17 +75,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def operator_supports(flag: str) -> bool:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "ic_operator.cli", "run", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    ).stdout
-    return flag in help_text
-
-
 def install_crds(kubectl: Kubectl) -> None:
     for path in sorted((REPO / "crds").glob("*.yaml")):
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
@@ -117,9 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     modes = [m for m in args.modes.split(",") if m]
-    if not operator_supports("--drift-mode"):
-        print("bench: this operator has no --drift-mode; measuring its only mode", flush=True)
-        modes = [""]
     started = time.monotonic()
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     workdir = Path(tempfile.mkdtemp(prefix="ic-operator-bench-"))

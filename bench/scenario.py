@@ -31,7 +31,7 @@ CREATE_SECONDS = 120.0  # the emulator's component create duration (emulated sec
 @dataclass(frozen=True)
 class RunConfig:
     components: int
-    mode: str  # sweep | naive (passed as --drift-mode), or "" for an operator without it
+    mode: str  # sweep (the operator) | naive (bench/naive.py's strategy injected)
     run: str  # short unique prefix for names (one emulator serves every run)
     per_endpoint: int = 100
     time_scale: float = 0.1
@@ -57,8 +57,6 @@ class RunConfig:
             "--poll-min", f"{5 * self.time_scale:g}",
             "--poll-max", f"{60 * self.time_scale:g}",
         ]  # fmt: skip
-        if self.mode:
-            flags += ["--drift-mode", self.mode]
         return [*flags, *self.extra_flags]
 
 
@@ -96,6 +94,7 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         cfg.operator_flags(),
         extra_env=dict(cfg.extra_env),
         tracemalloc_frames=cfg.tracemalloc,
+        naive=cfg.mode == "naive",
     )
     label = f"N={cfg.components} {cfg.mode or 'default'}"
     ctx.progress(f"[{label}] operator up in namespace {namespace}")

@@ -217,6 +217,7 @@ class Operator:
         *,
         extra_env: dict[str, str] | None = None,
         tracemalloc_frames: int = 0,
+        naive: bool = False,
     ) -> None:
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -235,10 +236,11 @@ class Operator:
         self.trace_dir = log_path.with_suffix(".tracemalloc")
         self._dumps = 0
         wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
+        # The naive baseline is the operator with bench/naive.py's strategy injected.
+        entry = [str(REPO / "bench" / "naive.py")] if naive else ["-m", "ic_operator.cli"]
         argv = [
             sys.executable,
-            *(wrapper if tracemalloc_frames else ["-m"]),
-            "ic_operator.cli",
+            *([*wrapper, "ic_operator.cli"] if tracemalloc_frames else entry),
             "run",
             "--namespace", namespace,
             "--metrics-port", str(self.metrics_port),

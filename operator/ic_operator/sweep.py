@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.sagemaker import SageMakerClient
+from ic_operator.ports import SageMakerApi
+from ic_operator.sagemaker import Purpose
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Listing:
 
 class EndpointSweep:
     def __init__(
-        self, client: SageMakerClient, *, clock: Callable[[], float] = time.monotonic
+        self, client: SageMakerApi, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._client = client
         self._clock = clock
@@ -36,19 +37,28 @@ class EndpointSweep:
         self._inflight: dict[tuple[str, str], asyncio.Task[Listing]] = {}
 
     async def summary(
-        self, *, region: str, endpoint: str, name: str, max_age: float
+        self,
+        *,
+        region: str,
+        endpoint: str,
+        name: str,
+        max_age: float,
+        purpose: Purpose = Purpose.SWEEP,
     ) -> Mapping[str, Any] | None:
-        """The component's list summary no older than ``max_age`` seconds; None if not listed."""
+        """The component's list summary no older than ``max_age`` seconds; None if not listed.
+
+        ``purpose`` classes the List call in the shared budget when one is needed (the
+        first asker's purpose serves everyone who joins it)."""
         key = (region, endpoint)
         listing = self._listings.get(key)
         if listing is None or self._clock() - listing.fetched > max_age:
-            listing = await self._refresh(key)
+            listing = await self._refresh(key, purpose)
         return listing.items.get(name)
 
-    async def _refresh(self, key: tuple[str, str]) -> Listing:
+    async def _refresh(self, key: tuple[str, str], purpose: Purpose) -> Listing:
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._fetch(key))
+            task = asyncio.create_task(self._fetch(key, purpose))
             self._inflight[key] = task
 
             def done(_: asyncio.Task[Listing], key: tuple[str, str] = key) -> None:
@@ -57,10 +67,12 @@ class EndpointSweep:
             task.add_done_callback(done)
         return await asyncio.shield(task)
 
-    async def _fetch(self, key: tuple[str, str]) -> Listing:
+    async def _fetch(self, key: tuple[str, str], purpose: Purpose) -> Listing:
         region, endpoint = key
         started = self._clock()
-        items = await self._client.list_components(endpoint_name=endpoint, region=region)
+        items = await self._client.list_components(
+            endpoint_name=endpoint, region=region, purpose=purpose
+        )
         listing = Listing(
             fetched=started, items={item["InferenceComponentName"]: item for item in items}
         )

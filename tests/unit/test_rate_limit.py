@@ -254,9 +254,7 @@ def test_every_call_is_counted_by_purpose_and_writes_are_always_writes() -> None
     for operation, purpose, urgent, counted in cases:
         before = calls_counted(operation, counted)
         asyncio.run(
-            client.call(
-                operation, {"InferenceComponentName": "a"}, purpose=purpose, urgent=urgent
-            )
+            client.call(operation, {"InferenceComponentName": "a"}, purpose=purpose, urgent=urgent)
         )
         assert calls_counted(operation, counted) == before + 1, (operation, purpose, urgent)
 

@@ -27,9 +27,11 @@ from ic_operator.models.spec import (
 )
 from ic_operator.models.status import (
     Condition,
+    Decision,
     DeploymentOutcome,
     InferenceComponentStatus,
     LastDeployment,
+    LastWrite,
 )
 
 __all__ = [
@@ -44,12 +46,14 @@ __all__ = [
     "Container",
     "ContainerMetricsConfig",
     "DataCacheConfig",
+    "Decision",
     "DeploymentConfig",
     "DeploymentOutcome",
     "InferenceComponentSpec",
     "InferenceComponentStatus",
     "InstanceType",
     "LastDeployment",
+    "LastWrite",
     "MetricsEndpoint",
     "RollingUpdatePolicy",
     "RuntimeConfig",
