@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import machine, report, scenario, workload
+from bench import baseline, machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl, wait_for
 from ic_sandbox.binaries import ensure_binaries, find_kubectl
 from ic_sandbox.controlplane import ControlPlane
@@ -32,6 +32,14 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes or any(n < 1 for n in sizes):
         raise argparse.ArgumentTypeError("sizes: comma-separated positive integers")
     return sizes
+
+
+def parse_phases(text: str) -> tuple[str, ...]:
+    phases = tuple(part for part in text.split(",") if part.strip())
+    unknown = set(phases) - set(scenario.PHASES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"phases: unknown {', '.join(sorted(unknown))}")
+    return phases
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,6 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="NAME=VALUE",
         help="extra environment variable for the operator (repeatable), e.g. MALLOC_ARENA_MAX=2",
+    )
+    parser.add_argument(
+        "--phases",
+        type=parse_phases,
+        default=scenario.PHASES,
+        help="optional phases after apply, edits and steady (default all: "
+        f"{','.join(scenario.PHASES)}; empty for none)",
     )
     parser.add_argument(
         "--tracemalloc",
@@ -106,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     modes = [m for m in args.modes.split(",") if m]
+    if not baseline.available():
+        print("bench: no naive baseline script; measuring the operator only", flush=True)
+        modes = [""]
     started = time.monotonic()
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     workdir = Path(tempfile.mkdtemp(prefix="ic-operator-bench-"))
@@ -161,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                     ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
                     tracemalloc=args.tracemalloc,
+                    phases=args.phases,
                     extra_env=tuple(
                         (name, value)
                         for name, _, value in (e.partition("=") for e in args.operator_env)

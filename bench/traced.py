@@ -14,7 +14,6 @@ no PYTHONPATH pointing into the repository.
 from __future__ import annotations
 
 import linecache
-import os
 import runpy
 import signal
 import sys
@@ -66,7 +65,7 @@ def main(argv: list[str]) -> None:
         path = directory / f"tracemalloc-{next(dumps)}.txt"
         partial = path.with_suffix(".part")
         partial.write_text(render(tracemalloc.take_snapshot()))
-        os.replace(partial, path)  # the bench waits for the final name only
+        partial.replace(path)  # the bench waits for the final name only
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         # Off the signal handler: a snapshot of a big heap takes seconds.

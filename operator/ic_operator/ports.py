@@ -34,7 +34,12 @@ class SageMakerApi(Protocol):
     ) -> dict[str, str]: ...
 
     async def list_components(
-        self, *, endpoint_name: str, region: str | None = None, purpose: Purpose = ...
+        self,
+        *,
+        endpoint_name: str,
+        region: str | None = None,
+        purpose: Purpose = ...,
+        fields: frozenset[str] | None = None,
     ) -> list[dict[str, Any]]: ...
 
 

@@ -7,6 +7,10 @@ which is enough to tell "nothing happened" from "look closer": a component whose
 LastModifiedTime has not moved since it was last seen in sync needs no Describe,
 and one still Creating or Updating needs no Describe until the list says it
 settled. Concurrent askers for the same endpoint share one in-flight List.
+
+A listing keeps only the summary fields those decisions read (:data:`FIELDS`), not the
+pages SageMaker returned: at a thousand components the cache is a few hundred bytes
+per component.
 """
 
 from __future__ import annotations
@@ -19,6 +23,16 @@ from typing import Any
 
 from ic_operator.ports import SageMakerApi
 from ic_operator.sagemaker import Purpose
+
+FIELDS: frozenset[str] = frozenset(
+    {
+        "InferenceComponentName",
+        "InferenceComponentArn",
+        "InferenceComponentStatus",
+        "LastModifiedTime",
+    }
+)
+"""The summary fields a listing keeps: identity, status and when it last moved."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +61,9 @@ class EndpointSweep:
     ) -> Mapping[str, Any] | None:
         """The component's list summary no older than ``max_age`` seconds; None if not listed.
 
-        ``purpose`` classes the List call in the shared budget when one is needed (the
-        first asker's purpose serves everyone who joins it)."""
+        ``purpose`` classes the List in the call budget when this asker starts one; an
+        asker who joins a List already in flight shares it as it was classed.
+        """
         key = (region, endpoint)
         listing = self._listings.get(key)
         if listing is None or self._clock() - listing.fetched > max_age:
@@ -71,7 +86,7 @@ class EndpointSweep:
         region, endpoint = key
         started = self._clock()
         items = await self._client.list_components(
-            endpoint_name=endpoint, region=region, purpose=purpose
+            endpoint_name=endpoint, region=region, purpose=purpose, fields=FIELDS
         )
         listing = Listing(
             fetched=started, items={item["InferenceComponentName"]: item for item in items}
