@@ -754,6 +754,10 @@ def classify_failure(kind: str, operation: str) -> Failure:
     if kind == "Busy" and create:
         # The endpoint exists but cannot host yet: endpoints take minutes, so back off.
         return Failure.ENDPOINT_BUSY
+    if kind == "AlreadyExists" and create:
+        # Most likely our own earlier Create, not yet visible to reads: confirm by
+        # reading, as for a Create whose answer was lost.
+        return Failure.UNKNOWN_OUTCOME
     if kind in ("Busy", "NotFound", "AlreadyExists"):
         return Failure.BUSY  # a transition started or ended under us: look again soon
     if kind == "OutcomeUnknown":
@@ -890,9 +894,13 @@ def triage(
     change (including each rolling batch): unchanged values since the last decision,
     for the same generation and retry annotation, mean nothing happened.
     """
-    if summary is None:
-        return Look.ABSENT
     decision = status.decision
+    if summary is None:
+        # Listings lag like every read: a component the last decision saw, or one being
+        # confirmed after a write, is not taken to be gone until Describe says so.
+        seen = decision is not None and decision.state not in (None, "NotFound")
+        confirming = decision is not None and Wake(decision.next) is Wake.CONFIRM
+        return Look.DESCRIBE if seen or confirming else Look.ABSENT
     if (
         decision is None
         or summary.get("InferenceComponentArn") != status.inference_component_arn
