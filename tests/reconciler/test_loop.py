@@ -11,12 +11,19 @@ from typing import Any
 import pytest
 
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.planner import OWNER_UID_TAG
+from ic_operator.planner import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconciler import Trigger
 from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
 from tests.reconciler.harness import IMAGE, UID, World, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")
+
+
+# The manifest's specification as SageMaker holds it when something else created it.
+RUNNING: dict[str, Any] = {
+    "Container": {"Image": IMAGE, "Environment": {"LOG_LEVEL": "info"}},
+    "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+}
 
 
 def set_image(w: World, tag: str) -> None:
@@ -203,11 +210,8 @@ def test_drift_is_corrected_on_the_next_resync_but_external_copies_are_left_alon
 def test_a_component_created_before_a_crash_is_recognised_by_its_owner_tag() -> None:
     async def scenario() -> None:
         w = World()
-        spec = {"Container": {"Image": IMAGE, "Environment": {"LOG_LEVEL": "info"}},
-                "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1,
-                                                "MinMemoryRequiredInMb": 1024}}  # fmt: skip
-        w.sm.put("llm", spec, owner_tags={OWNER_UID_TAG: UID, "team": "search",
-                                          "sagemaker.ic-operator.io/resource": "team-a/llm"})  # fmt: skip
+        owner = {OWNER_UID_TAG: UID, "team": "search", OWNER_RESOURCE_TAG: "team-a/llm"}
+        w.sm.put("llm", RUNNING, owner_tags=owner)
         await w.until(w.ready)
         assert w.sm.ops("CreateInferenceComponent", "UpdateInferenceComponent") == []
         assert "ListTags" in w.sm.ops()
@@ -219,10 +223,7 @@ def test_a_component_created_before_a_crash_is_recognised_by_its_owner_tag() -> 
 def test_a_foreign_component_is_reported_then_adopted_on_request() -> None:
     async def scenario() -> None:
         w = World()
-        spec = {"Container": {"Image": IMAGE, "Environment": {"LOG_LEVEL": "info"}},
-                "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1,
-                                                "MinMemoryRequiredInMb": 1024}}  # fmt: skip
-        arn = w.sm.put("llm", spec, owner_tags={"team": "legacy"})
+        arn = w.sm.put("llm", RUNNING, owner_tags={"team": "legacy"})
         await w.step(Trigger.START)
         assert w.kube.condition("Degraded") == ("True", "AlreadyExists")
         assert w.sm.writes() == []
