@@ -216,7 +216,7 @@ def newer_than_write(component: Mapping[str, Any], write: LastWrite | None) -> b
     (Creating, Updating, Deleting) is also later: writes are only sent to a settled
     component. Equal times mean "not known": the reading may be from before the write.
     """
-    if write is None or write.confirmed:
+    if write is None:
         return True
     if component.get("InferenceComponentStatus") in TRANSITIONS:
         return True
@@ -321,7 +321,7 @@ def plan(
             return _confirm_plan(write, observed.now, poll, "the reading predates it")
         # Waited out. A write whose answer was lost did not land: it is sent again, not
         # judged. An accepted one is judged on what SageMaker shows now.
-        unsent = write.outcome == "Unknown"
+        unsent = write.outcome == "Unknown" and not write.confirmed
     elif write is not None and not write.confirmed:
         confirmed = True
 
