@@ -187,18 +187,8 @@ class Reconciler:
                 identity=identity,
             )
         except SageMakerError as err:
-            failure = classify_failure(err.kind.value, err.operation)
-            after = plan_failure(
-                failure,
-                operation=err.operation,
-                detail=str(err),
-                message=err.message,
-                uid=desired.uid,
-                desired=desired,
-                status=status,
-                attempted=sending,
-                now=now,
-                poll=self.poll,
+            after = self._after_failure(
+                err, uid=uid, desired=desired, status=status, sending=sending, now=now
             )
             unknown = after.sent is not None
             return self._result(
@@ -213,6 +203,30 @@ class Reconciler:
                 write_outcome="Unknown" if unknown else None,
                 identity=identity,
             )
+
+    def _after_failure(
+        self,
+        err: SageMakerError,
+        *,
+        uid: str,
+        desired: Desired | None,
+        status: InferenceComponentStatus,
+        sending: Plan | None,
+        now: float,
+    ) -> Plan:
+        """The planner's verdict on a failed call (``sending``: the plan whose write failed)."""
+        return plan_failure(
+            classify_failure(err.kind.value, err.operation),
+            operation=err.operation,
+            detail=str(err),
+            message=err.message,
+            uid=uid,
+            desired=desired,
+            status=status,
+            attempted=sending,
+            now=now,
+            poll=self.poll,
+        )
 
     def _result(
         self,
@@ -293,6 +307,20 @@ class Reconciler:
         component: Mapping[str, Any] | None = None
         read = False
         sending: Plan | None = None
+
+        def finish(the_plan: Plan, executed: Executed | None) -> PassResult:
+            return self._deletion_result(
+                the_plan,
+                status=status,
+                generation=generation,
+                retry_token=retry_token,
+                now=now,
+                component=component,
+                read=read,
+                executed=executed,
+                uid=uid,
+            )
+
         try:
             component = await self.client.describe(name, region=region, purpose=Purpose.WRITE)
             read = True
@@ -324,41 +352,14 @@ class Reconciler:
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return _released("Deleted", f"{name!r} is gone from SageMaker")
-            the_plan = plan_failure(
-                classify_failure(err.kind.value, err.operation),
-                operation=err.operation,
-                detail=str(err),
-                message=err.message,
-                uid=uid,
-                desired=None,
-                status=status,
-                attempted=sending,
-                now=now,
-                poll=self.poll,
+            the_plan = self._after_failure(
+                err, uid=uid, desired=None, status=status, sending=sending, now=now
             )
-            result = self._deletion_result(
-                the_plan,
-                status=status,
-                generation=generation,
-                retry_token=retry_token,
-                now=now,
-                component=component,
-                read=read,
-                executed=None,
-            )
+            result = finish(the_plan, None)
             if the_plan.sent is None and the_plan.reason != "Waiting":
                 result.events.append(Event("Warning", "DeleteFailed", str(err)))
             return result
-        return self._deletion_result(
-            the_plan,
-            status=status,
-            generation=generation,
-            retry_token=retry_token,
-            now=now,
-            component=component,
-            read=read,
-            executed=executed,
-        )
+        return finish(the_plan, executed)
 
     def _deletion_result(
         self,
@@ -371,31 +372,35 @@ class Reconciler:
         component: Mapping[str, Any] | None,
         read: bool,
         executed: Executed | None,
+        uid: str,
     ) -> PassResult:
-        new = build(
+        unknown = the_plan.sent is not None
+        result = self._result(
             the_plan,
             status,
-            generation=generation,
-            retry_token=retry_token,
-            now=now,
-            poll=self.poll,
+            generation,
+            retry_token,
+            now,
+            uid=uid,
             component=component,
             read=read,
             executed=executed,
-            write_outcome="Accepted"
-            if executed is not None
-            else ("Unknown" if the_plan.sent else None),
+            write_outcome="Accepted" if executed is not None else ("Unknown" if unknown else None),
         )
+        assert result.status is not None
         if executed is not None or (component or {}).get("InferenceComponentStatus") == "Deleting":
-            new = new.model_copy(update={"inference_component_status": "Deleting"})
-        delay = the_plan.delay if the_plan.delay is not None else self.poll.minimum
-        emitted = (
+            result.status = result.status.model_copy(
+                update={"inference_component_status": "Deleting"}
+            )
+        result.sleep = the_plan.delay if the_plan.delay is not None else self.poll.minimum
+        # Deletion posts one event per Delete sent; waiting and retrying stay quiet.
+        result.events = (
             [Event("Normal", "Deleting", the_plan.message)] if the_plan.action is Act.DELETE else []
         )
-        outcome = "Delete" if the_plan.action is Act.DELETE else "DeleteRetry"
-        if the_plan.action is Act.WAIT and the_plan.sent is None:
-            outcome = "Wait"
-        return PassResult(new, delay, outcome, emitted)
+        result.outcome = "Delete" if the_plan.action is Act.DELETE else "DeleteRetry"
+        if the_plan.action is Act.WAIT and not unknown:
+            result.outcome = "Wait"
+        return result
 
 
 def _tags_known(the_plan: Plan, observation: Observation, desired: Desired) -> str | None:
