@@ -356,7 +356,7 @@ class Reconciler:
                 err, uid=uid, desired=None, status=status, sending=sending, now=now
             )
             result = finish(the_plan, None)
-            if the_plan.sent is None and the_plan.reason != "Waiting":
+            if the_plan.sent is None and the_plan.wake is Wake.BACKOFF:
                 result.events.append(Event("Warning", "DeleteFailed", str(err)))
             return result
         return finish(the_plan, executed)
