@@ -1,8 +1,11 @@
-"""docs/iam-policy.json grants exactly what the SageMaker gateway can call.
+"""docs/iam-policy.json grants exactly what the operator's AWS clients can call.
 
-`ic_operator.sagemaker.OPERATIONS` is the allow-list the client enforces; the
-policy must cover each operation (or the operator fails with AccessDenied in
-production) and nothing more (or the policy is not least privilege).
+`ic_operator.sagemaker.OPERATIONS` and `ic_operator.autoscaling_operations.OPERATIONS`
+(Application Auto Scaling and CloudWatch, for spec.autoScaling) are the allow-lists
+the clients enforce; the policy must cover each operation (or the operator fails
+with AccessDenied in production) and nothing more (or the policy is not least
+privilege). The one action outside them is iam:CreateServiceLinkedRole, which
+RegisterScalableTarget needs the first time in an account.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 import botocore.session
 import pytest
 
+from ic_operator import autoscaling_operations
+from ic_operator.models.autoscaling import alarm_name
 from ic_operator.sagemaker import OPERATIONS
 
 POLICY_PATH = Path(__file__).resolve().parents[1] / "docs" / "iam-policy.json"
@@ -24,6 +29,20 @@ OWNER_TAG_KEY = "aws:RequestTag/sagemaker.ic-operator.io/owner-uid"
 # IAM defines no resource type for List* calls: Resource must be "*" (AWS's own
 # managed policies do the same), narrowed to this account by a condition.
 UNSCOPABLE_ACTIONS = {"sagemaker:ListInferenceComponents"}
+# Application Auto Scaling: scalable-target ARNs carry an id the service generates at
+# registration, so no policy can name "this component's target" in advance; the
+# actions are the allow-list's and nothing else.
+AAS_ACTIONS = {
+    f"application-autoscaling:{op}"
+    for op in autoscaling_operations.APPLICATION_AUTOSCALING_OPERATIONS
+}
+CLOUDWATCH_ACTIONS = {f"cloudwatch:{op}" for op in autoscaling_operations.CLOUDWATCH_OPERATIONS}
+ALARM_ARN = "arn:aws:cloudwatch:*:*:alarm:sagemaker-ic-operator-*"
+SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+SLR_ARN = (
+    f"arn:aws:iam::*:role/aws-service-role/{SLR_SERVICE}/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
 # Which resource types each action is granted on, per the Service Authorization
 # Reference: CreateInferenceComponent also authorizes against the endpoint.
 EXPECTED_RESOURCES = {
@@ -80,17 +99,53 @@ def test_policy_is_valid_iam_json() -> None:
 
 def test_every_operation_is_granted_and_nothing_else() -> None:
     expected = {f"sagemaker:{op}" for op in OPERATIONS}
+    expected |= AAS_ACTIONS | CLOUDWATCH_ACTIONS | {"iam:CreateServiceLinkedRole"}
     assert set(_granted()) == expected
 
 
-def test_operations_are_real_sagemaker_operations() -> None:
-    """A typo in OPERATIONS would make the policy grant a non-existent action."""
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    assert set(OPERATIONS) <= set(model.operation_names)
+@pytest.mark.parametrize(
+    ("service", "operations"),
+    [("sagemaker", OPERATIONS), *autoscaling_operations.OPERATIONS.items()],
+)
+def test_operations_are_real_operations(service: str, operations: frozenset[str]) -> None:
+    """A typo in an allow-list would make the policy grant a non-existent action."""
+    model = botocore.session.get_session().get_service_model(service)
+    assert set(operations) <= set(model.operation_names)
+
+
+def test_autoscaling_writes_are_allowed_operations() -> None:
+    allowed = frozenset().union(*autoscaling_operations.OPERATIONS.values())
+    assert allowed >= autoscaling_operations.WRITE_OPERATIONS
+
+
+def test_autoscaling_actions_are_granted_without_other_services() -> None:
+    """Application Auto Scaling on "*" (see AAS_ACTIONS), CloudWatch only on the
+    operator's own alarms, by name prefix."""
+    assert all(_granted()[a] == {"*"} for a in AAS_ACTIONS)
+    assert all(_granted()[a] == {ALARM_ARN} for a in CLOUDWATCH_ACTIONS)
+    ours = f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{alarm_name('llama')}"
+    for action in CLOUDWATCH_ACTIONS:
+        assert _allows(action, ours)
+        # The target-tracking alarms belong to Application Auto Scaling, others' to them.
+        assert not _allows(
+            action, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-x-AlarmHigh"
+        )
+        assert not _allows(action, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:billing")
+
+
+def test_service_linked_role_only_for_application_auto_scaling() -> None:
+    (statement,) = [
+        s for s in _statements() if "iam:CreateServiceLinkedRole" in _as_list(s["Action"])
+    ]
+    assert _as_list(statement["Action"]) == ["iam:CreateServiceLinkedRole"]
+    assert _as_list(statement["Resource"]) == [SLR_ARN]
+    assert statement["Condition"] == {"StringLike": {"iam:AWSServiceName": SLR_SERVICE}}
+    assert not _allows("iam:CreateServiceLinkedRole", "arn:aws:iam::1:role/admin")
+    assert not _allows("iam:PassRole", SLR_ARN.replace("*", "1"))
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_operation_is_allowed_on_its_resources(operation: str) -> None:
+def test_sagemaker_operation_is_allowed_on_its_resources(operation: str) -> None:
     action = f"sagemaker:{operation}"
     resources = EXPECTED_RESOURCES.get(action, {IC_ARN})
     concrete = {
@@ -105,12 +160,19 @@ def test_operation_is_allowed_on_its_resources(operation: str) -> None:
 
 def test_no_wildcard_actions() -> None:
     for action in _granted():
-        assert action.startswith("sagemaker:"), action
+        assert action.split(":")[0] in {
+            "sagemaker",
+            "application-autoscaling",
+            "cloudwatch",
+            "iam",
+        }, action
         assert "*" not in action and "?" not in action, action
 
 
 def test_resources_are_specific() -> None:
     for action, resources in _granted().items():
+        if action in AAS_ACTIONS or action in CLOUDWATCH_ACTIONS or action.startswith("iam:"):
+            continue  # pinned by the two tests above
         for resource in resources:
             if action in UNSCOPABLE_ACTIONS:
                 assert resource == "*"
@@ -121,7 +183,11 @@ def test_resources_are_specific() -> None:
 def test_unscopable_actions_are_limited_to_the_own_account() -> None:
     for statement in _statements():
         if "*" in _as_list(statement["Resource"]):
-            assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS
+            actions = set(_as_list(statement["Action"]))
+            if actions <= AAS_ACTIONS:
+                assert actions == AAS_ACTIONS and "Condition" not in statement
+                continue
+            assert actions <= UNSCOPABLE_ACTIONS
             assert statement["Condition"] == {
                 "StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}
             }

@@ -73,6 +73,12 @@ PRINTER_COLUMNS: list[Schema] = [
         "description": "Current/desired copy count",
     },
     {
+        "name": "Scaling",
+        "type": "string",
+        "jsonPath": ".status.autoScaling.state",
+        "description": "What the autoscaler is doing: Steady, Scaling or AtZero (spec.autoScaling)",
+    },
+    {
         "name": "Ready",
         "type": "string",
         "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
@@ -83,6 +89,20 @@ PRINTER_COLUMNS: list[Schema] = [
         "type": "string",
         "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
         "description": "Why the component is or is not ready",
+        "priority": 1,
+    },
+    {
+        "name": "Min-Max",
+        "type": "string",
+        "jsonPath": ".status.autoScaling.range",
+        "description": "The autoscaler's copy range as registered",
+        "priority": 1,
+    },
+    {
+        "name": "Last-Scaling",
+        "type": "string",
+        "jsonPath": ".status.autoScaling.lastActivity.description",
+        "description": "The latest scaling activity",
         "priority": 1,
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},

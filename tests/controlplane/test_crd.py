@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from ic_operator.models.autoscaling_status import auto_scaling_status
 from tests.controlplane.crds import (
     CRD_FILES,
     EXAMPLE_FILES,
@@ -181,3 +183,39 @@ def test_generation_moves_on_spec_changes_only(
         "-p", '{"spec": {"runtimeConfig": {"copyCount": 3}}}',
     )  # fmt: skip
     assert generation() == 2
+
+
+def test_autoscaling_status_is_stored_and_printed(
+    crds: list[dict[str, Any]], kubectl: Kubectl, namespace: str
+) -> None:
+    """status.autoScaling as the model builds it survives the schema (nothing pruned),
+    and `kubectl get -o wide` shows the autoscaler's state, range and last activity."""
+    (doc,) = documents(REPO / "examples" / "autoscaling.yaml")
+    doc["metadata"]["namespace"] = namespace
+    kubectl("-n", namespace, "create", "-f", "-", input=json.dumps(doc))
+    name = doc["metadata"]["name"]
+    scaling = auto_scaling_status(
+        {"MinCapacity": 1, "MaxCapacity": 8},
+        [
+            {
+                "StartTime": datetime(2026, 12, 1, 11, 0, tzinfo=UTC),
+                "StatusCode": "InProgress",
+                "Description": "Setting desired copy count to 5.",
+                "Cause": "monitor alarm TargetTracking-AlarmHigh in state ALARM",
+            }
+        ],
+        desired_copies=5,
+        current_copies=3,
+        registered_by_operator=True,
+    ).to_k8s()
+    status = {"status": {"copies": "3/5", "autoScaling": scaling}}
+    kubectl(
+        "-n", namespace, "patch", PLURAL, name, "--subresource=status",
+        "--type=merge", "-p", json.dumps(status),
+    )  # fmt: skip
+    assert get(kubectl, namespace, name)["status"]["autoScaling"] == scaling
+    table = kubectl("-n", namespace, "get", PLURAL, name, "-o", "wide").stdout.splitlines()
+    header, row = table[0].split(), _words(table[1])
+    assert header[:4] == ["NAME", "ENDPOINT", "STATUS", "COPIES"]
+    assert {"SCALING", "MIN-MAX", "LAST-SCALING"} <= set(header)
+    assert "3/5 Scaling" in row and "1-8 Setting desired copy count to 5." in row

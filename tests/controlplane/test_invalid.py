@@ -15,6 +15,8 @@ import pytest
 from tests.controlplane.crds import PLURAL, install_crds
 from tests.controlplane.manifests import DELETE, edited, valid_manifest
 from tests.fixtures.controlplane import Kubectl
+from tests.unit.test_crd import example_docs
+from tests.unit.test_invalid_specs import CORPUS, build
 
 pytestmark = pytest.mark.controlplane
 
@@ -128,6 +130,30 @@ AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
     ),
 }
 
+# The autoScaling block of examples/autoscaling.yaml (1 to 8 copies).
+AUTOSCALING = {
+    "spec.autoScaling": dict(example_docs())["autoscaling.yaml:chat-mistral-7b"]["spec"][
+        "autoScaling"
+    ]
+}
+AT_CREATION.update(
+    {
+        "autoscaling-min-above-max": (
+            {**AUTOSCALING, "spec.autoScaling.minCopies": 9, "spec.runtimeConfig.copyCount": 9},
+            "spec.autoScaling: Invalid value: minCopies must be at most maxCopies",
+        ),
+        "autoscaling-copy-count-above-max": (
+            {**AUTOSCALING, "spec.runtimeConfig.copyCount": 9},
+            "runtimeConfig.copyCount must be within autoScaling.minCopies and "
+            "autoScaling.maxCopies when the component is created",
+        ),
+        "autoscaling-no-policies": (
+            {**AUTOSCALING, "spec.autoScaling.policies": []},
+            "spec.autoScaling.policies in body should have at least 1 items",
+        ),
+    }
+)
+
 # id -> (edits applied to an existing valid object, text that must appear)
 ON_UPDATE: dict[str, tuple[dict[str, Any], str]] = {
     "change-endpoint-name": ({"spec.endpointName": "other-endpoint"}, "endpointName is immutable"),
@@ -191,3 +217,20 @@ def test_copy_count_may_drop_to_zero_after_creation(kubectl: Kubectl, namespace:
     assert _apply(kubectl, namespace, original).returncode == 0
     scaled = _apply(kubectl, namespace, edited(original, {"spec.runtimeConfig.copyCount": 0}))
     assert scaled.returncode == 0, scaled.stderr
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["name"] for c in CORPUS])
+def test_corpus_is_refused_with_its_messages(
+    kubectl: Kubectl, namespace: str, case: dict[str, Any]
+) -> None:
+    """Every case of tests/unit/invalid_specs.yaml, sent to the real API server: each
+    message the unit corpus states appears in kubectl's answer, word for word."""
+    doc = build(case)
+    doc["metadata"]["namespace"] = namespace
+    refused = kubectl(
+        "-n", namespace, "create", "--dry-run=server", "-f", "-", input=json.dumps(doc), check=False
+    )
+    assert refused.returncode != 0, f"accepted: {refused.stdout}"
+    answer = " ".join(refused.stderr.split())
+    for message in case["admission"]:
+        assert " ".join(message.split()) in answer, (message, refused.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,10 @@ def test_no_operator_leaves_the_component_untouched(launch: Any, tmp_path: Path)
 
     # Nobody reconciles: over a window longer than the sandbox's operator needs to reach
     # Ready (about 4 s), the object gets no status and no finalizer, and SageMaker no call.
+    # The window is counted in looks *and* seconds: on a loaded machine a look takes longer,
+    # so the deadline only bounds how long the test may run, never what it proves.
     untouched = 0
+    started = time.monotonic()
 
     def still_untouched() -> bool:
         nonlocal untouched
@@ -122,9 +126,9 @@ def test_no_operator_leaves_the_component_untouched(launch: Any, tmp_path: Path)
         assert "status" not in obj and "finalizers" not in obj["metadata"], obj
         assert sagemaker(env).list_inference_components()["InferenceComponents"] == []
         untouched += 1
-        return untouched >= 20  # 20 looks, 0.3 s apart
+        return untouched >= 10 and time.monotonic() - started >= 8
 
-    wait_for(still_untouched, timeout=30, interval=0.3, what="20 looks at an untouched object")
+    wait_for(still_untouched, timeout=180, interval=0.3, what="8 s of looks at an untouched object")
 
     # The same sandbox with an operator run by hand (as from an IDE) converges it: the
     # object was reconcilable all along, it only lacked an operator.

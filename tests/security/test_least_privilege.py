@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ic_operator import autoscaling_operations
 from ic_operator.sagemaker import OPERATIONS
 from tests.chart.helm import VALUES, Helm, by_kind, grants, install_helm
 
@@ -60,11 +61,20 @@ def test_every_rbac_grant_in_every_values_file_is_needed(helm: Helm, values: str
             assert verb not in ESCALATING_VERBS, (group, resource, verb)
 
 
-def _operations_called() -> set[str]:
-    """SageMaker operation names the operator's code passes to the gateway.
+AUTOSCALING_OPERATIONS = frozenset().union(*autoscaling_operations.OPERATIONS.values())
+TABLES = {
+    "OPERATIONS",
+    "WRITE_OPERATIONS",
+    "APPLICATION_AUTOSCALING_OPERATIONS",
+    "CLOUDWATCH_OPERATIONS",
+}
 
-    String constants outside the OPERATIONS/WRITE_OPERATIONS tables (and outside the
-    emulator and sandbox, which the operator never imports).
+
+def _operations_called(allowed: frozenset[str] = OPERATIONS) -> set[str]:
+    """Operation names (of ``allowed``) the operator's code passes to its AWS clients.
+
+    String constants outside the allow-list tables (and outside the emulator and
+    sandbox, which the operator never imports).
     """
     found: set[str] = set()
     for path in OPERATOR.rglob("*.py"):
@@ -76,7 +86,7 @@ def _operations_called() -> set[str]:
             for node in ast.walk(tree)
             if isinstance(node, ast.AnnAssign | ast.Assign)
             and any(
-                isinstance(t, ast.Name) and t.id in {"OPERATIONS", "WRITE_OPERATIONS"}
+                isinstance(t, ast.Name) and t.id in TABLES
                 for t in ([node.target] if isinstance(node, ast.AnnAssign) else node.targets)
             )
         }
@@ -92,11 +102,16 @@ def _operations_called() -> set[str]:
                 and re.fullmatch(r"[A-Z][A-Za-z]+", node.value)
             ):
                 found.add(node.value)
-    return found & OPERATIONS
+    return found & allowed
 
 
 def test_every_allowed_sagemaker_operation_is_called_by_the_operator() -> None:
     assert _operations_called() == set(OPERATIONS), sorted(OPERATIONS - _operations_called())
+
+
+def test_every_allowed_autoscaling_operation_is_called_by_the_operator() -> None:
+    called = _operations_called(AUTOSCALING_OPERATIONS)
+    assert called == AUTOSCALING_OPERATIONS, sorted(AUTOSCALING_OPERATIONS - called)
 
 
 def test_the_scan_sees_the_operators_calls() -> None:

@@ -9,10 +9,11 @@ CEL rule accepts the examples and rejects the invalid corpus without starting
 an API server; tests against the real one live with the control plane.
 
 Its messages are worded as kube-apiserver v1.37.1 words them (minus the leading
-'The InferenceComponent "x" is invalid: '). That was checked once by hand: all
-48 cases of invalid_specs.yaml sent to a real v1.37.1 API server with
-`kubectl create --dry-run=server` gave exactly these messages, and so did the
-transition rules (immutability, copyCount at creation) and the metadata.name rule.
+'The InferenceComponent "x" is invalid: '). tests/controlplane/test_invalid.py
+sends every case of invalid_specs.yaml to a real v1.37.1 API server with
+`kubectl create --dry-run=server` and finds exactly these messages; the transition
+rules (immutability, copyCount at creation) and the metadata.name rule were
+checked the same way by hand.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ are listed below with the reason for each; nothing else may differ.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.model import Shape, StructureShape
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -26,7 +27,10 @@ from ic_operator.models import (
     Alarm,
     InferenceComponentSpec,
     MetricsEndpoint,
+    ScalingPolicy,
+    ScheduledAction,
 )
+from ic_operator.models import autoscaling as aas
 
 OPERATIONS = (
     "CreateInferenceComponent",
@@ -57,6 +61,8 @@ OPERATOR_ONLY = {
     ("InferenceComponentSpec", "deletionPolicy"),
     ("InferenceComponentSpec", "adoptionPolicy"),
     ("InferenceComponentRuntimeConfig", "copyCountOwner"),
+    # Carried by the Application Auto Scaling requests, walked by aas_walk below.
+    ("InferenceComponentSpec", "autoScaling"),
 }
 
 # Patterns: ours are botocore's anchored as ^...$, except these, which use a
@@ -69,6 +75,16 @@ PATTERN_TRANSLATIONS = {
     # The character class stays in the pattern; "no '..'" is a field validator in
     # the model and the CEL rule "!self.contains('..')" in the CRD.
     r"/(?!.*\.\.)[a-zA-Z0-9/_.\-]+": r"^/[a-zA-Z0-9/_.\-]+$",
+    # Application Auto Scaling's XML text: a surrogate pair stands for the supplementary
+    # planes, which RE2 and Rust write as code points \x{10000}-\x{10FFFF}.
+    "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*": aas.XML_TEXT_PATTERN,
+    # Java's \p{Print} is printable ASCII; RE2 has no \p{Print}.
+    r"\p{Print}+": aas.POLICY_NAME_PATTERN,
+    # "No leading/trailing space, no control character, no ':', '/' or '|'", said
+    # with a lookahead; ours says it with edge and inner character classes.
+    "(?!((^[ ]+.*)|(.*([\\u0000-\\u001f]|[\\u007f-\\u009f]|[:/|])+.*)|(.*[ ]+$))).+": (
+        aas.SCHEDULED_ACTION_NAME_PATTERN
+    ),
 }
 
 # Constraints deliberately stricter than botocore's, from the service's documentation
@@ -84,6 +100,25 @@ TIGHTENED: dict[tuple[str, str], dict[str, Any]] = {
     ("CreateInferenceComponentInput", "Tags"): {"maxProperties": 48},
     # An alarm entry without a name means nothing; botocore leaves AlarmName optional.
     ("Alarm", "AlarmName"): {"required": True},
+    # Only the two per-copy metrics of inference components apply to this target.
+    ("PredefinedMetricSpecification", "PredefinedMetricType"): {
+        "enum": list(aas.INFERENCE_COMPONENT_METRICS)
+    },
+    # A negative cooldown means nothing (botocore: any integer).
+    ("TargetTrackingScalingPolicyConfiguration", "ScaleOutCooldown"): {"minimum": 0},
+    ("TargetTrackingScalingPolicyConfiguration", "ScaleInCooldown"): {"minimum": 0},
+    # Copies: at least 0, and a target that allows none at all is no target.
+    ("RegisterScalableTargetRequest", "MinCapacity"): {"minimum": 0},
+    ("RegisterScalableTargetRequest", "MaxCapacity"): {"minimum": 1},
+    ("ScalableTargetAction", "MinCapacity"): {"minimum": 0},
+    ("ScalableTargetAction", "MaxCapacity"): {"minimum": 1},
+}
+
+# Members of mirrored structures left out on purpose: (shape, member) -> why.
+OMITTED = {
+    # ResourceLabel identifies a load balancer target group for ALBRequestCountPerTarget;
+    # the inference-component metrics take none.
+    ("PredefinedMetricSpecification", "ResourceLabel"): "no resource label for IC metrics",
 }
 
 TYPES = {
@@ -96,6 +131,7 @@ TYPES = {
     "structure": "object",
     "list": "array",
     "map": "object",
+    "timestamp": "string",
 }
 
 
@@ -137,9 +173,11 @@ class Walk:
             want_enum = shape.enum or None
             self.expect(path, node, "enum", tight.get("enum", want_enum))
         elif shape.type_name in ("integer", "long", "float", "double"):
-            self.expect(path, node, "minimum", meta.get("min"))
+            self.expect(path, node, "minimum", tight.get("minimum", meta.get("min")))
             self.expect(path, node, "maximum", meta.get("max"))
             self.expect(path, node, "enum", tight.get("enum"))
+        elif shape.type_name == "timestamp":
+            self.expect(path, node, "format", "date-time")
 
     def compare(
         self, shape: Shape, node: dict[str, Any], path: str, tight: dict[str, Any] | None = None
@@ -182,6 +220,10 @@ class Walk:
         for name, member in shape.members.items():
             field = camel(name)
             where = f"{path}.{name}"
+            if (shape.name, name) in OMITTED:
+                if field in props:
+                    self.fail(where, "listed as omitted but present in the models")
+                continue
             if field not in props:
                 self.fail(where, f"request member missing from the models (no field {field!r})")
                 continue
@@ -235,6 +277,143 @@ def tags(walk: Walk, shape: Shape, node: dict[str, Any], path: str) -> None:
     walk.expect(path, node, "maxProperties", tight["maxProperties"])
     tag = shape.member
     walk.map_entries(tag.members["Key"], tag.members["Value"], node, path)
+
+
+# --- Application Auto Scaling: spec.autoScaling ---------------------------------------
+
+# Request member -> path in spec.autoScaling ("[]" descends into a list's items), or
+# None for members the operator sets itself, each with its reason.
+AAS_REQUESTS: dict[str, dict[str, str | None]] = {
+    "RegisterScalableTarget": {
+        # The target's identity is the component's: sagemaker, inference-component/NAME,
+        # sagemaker:inference-component:DesiredCopyCount.
+        "ServiceNamespace": None,
+        "ResourceId": None,
+        "ScalableDimension": None,
+        "MinCapacity": "minCopies",
+        "MaxCapacity": "maxCopies",
+        # Left out: Application Auto Scaling then uses its SageMaker service-linked role.
+        "RoleARN": None,
+        # Left out so that a pause set by hand (DynamicScalingInSuspended...) stands.
+        "SuspendedState": None,
+        # Scalable-target tags are not part of the resource.
+        "Tags": None,
+    },
+    "PutScalingPolicy": {
+        "PolicyName": "policies[].policyName",
+        "ServiceNamespace": None,
+        "ResourceId": None,
+        "ScalableDimension": None,
+        # TargetTrackingScaling for the user's policies; StepScaling for the operator's
+        # scale-out-from-zero policy, whose configuration is fixed (SageMaker's guide).
+        "PolicyType": None,
+        "StepScalingPolicyConfiguration": None,
+        "TargetTrackingScalingPolicyConfiguration": "policies[].targetTracking",
+        # Predictive scaling does not apply to inference components.
+        "PredictiveScalingPolicyConfiguration": None,
+    },
+    "PutScheduledAction": {
+        "ServiceNamespace": None,
+        "ResourceId": None,
+        "ScalableDimension": None,
+        "ScheduledActionName": "scheduledActions[].scheduledActionName",
+        "Schedule": "scheduledActions[].schedule",
+        "Timezone": "scheduledActions[].timezone",
+        "StartTime": "scheduledActions[].startTime",
+        "EndTime": "scheduledActions[].endTime",
+        "ScalableTargetAction": "scheduledActions[]",
+    },
+}
+# ScalableTargetAction's members sit on the scheduled action under spec names.
+RENAMED = {
+    ("ScalableTargetAction", "MinCapacity"): "minCopies",
+    ("ScalableTargetAction", "MaxCapacity"): "maxCopies",
+}
+# Required in the spec though optional on the wire: both bounds are needed when a
+# target is first registered, every user policy is a target-tracking one, and a
+# scheduled action without a schedule does nothing.
+REQUIRED_IN_SPEC = {
+    ("RegisterScalableTarget", "MinCapacity"),
+    ("RegisterScalableTarget", "MaxCapacity"),
+    ("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration"),
+    ("PutScheduledAction", "Schedule"),
+}
+
+
+@functools.cache
+def aas_service_model() -> Any:
+    return botocore.session.get_session().get_service_model("application-autoscaling")
+
+
+def _node(root: dict[str, Any], dotted: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """(parent node, node, field name) for a path like ``policies[].targetTracking``."""
+    parent, node, field = root, root, ""
+    for part in dotted.split("."):
+        field = part.removesuffix("[]")
+        parent = node
+        node = node["properties"][field]
+        if part.endswith("[]"):
+            parent, node = node["items"], node["items"]
+    return parent, node, field
+
+
+def aas_walk(scaling: dict[str, Any]) -> Walk:
+    """Compare the request members of the mirrored autoscaling calls with spec.autoScaling."""
+    model = aas_service_model()
+    walk = Walk()
+    seen: set[str] = set()
+    for op, members in AAS_REQUESTS.items():
+        shape = model.operation_model(op).input_shape
+        if set(shape.members) != set(members):
+            walk.fail(op, f"members are {sorted(shape.members)}, mapped {sorted(members)}")
+        for name, target in members.items():
+            if target is None or name not in shape.members:
+                continue
+            where = f"{op}.{name}"
+            member = shape.members[name]
+            seen.add(target.split(".")[0].removesuffix("[]"))
+            try:
+                parent, node, field = _node(scaling, target)
+            except KeyError:
+                walk.fail(where, f"missing from the models (no {target!r})")
+                continue
+            if name == "ScalableTargetAction":
+                assert isinstance(member, StructureShape)
+                for sub, sub_shape in member.members.items():
+                    spec_name = RENAMED[(member.name, sub)]
+                    tight = TIGHTENED.get((member.name, sub), {})
+                    walk.compare(sub_shape, node["properties"][spec_name], f"{where}.{sub}", tight)
+                continue
+            tight = TIGHTENED.get((shape.name, name), {})
+            want = name in shape.required_members or (op, name) in REQUIRED_IN_SPEC
+            if want != (field in set(parent.get("required", []))):
+                walk.fail(where, f"required is {not want}, expected {want}")
+            walk.compare(member, node, where, tight)
+    for field in scaling["properties"]:
+        if field not in seen:
+            walk.fail(f"spec.autoScaling.{field}", "field in the models that no request carries")
+    return walk
+
+
+def test_auto_scaling_mirrors_application_auto_scaling() -> None:
+    walk = aas_walk(inline_schema(InferenceComponentSpec)["properties"]["autoScaling"])
+    assert walk.problems == [], "autoScaling differs from botocore:\n  " + "\n  ".join(
+        walk.problems
+    )
+
+
+def test_auto_scaling_walk_detects_a_change() -> None:
+    """The walk must be able to fail: drop a member and loosen a bound."""
+    scaling = inline_schema(InferenceComponentSpec)["properties"]["autoScaling"]
+    tracking = scaling["properties"]["policies"]["items"]["properties"]["targetTracking"]
+    del tracking["properties"]["disableScaleIn"]
+    del scaling["properties"]["minCopies"]["minimum"]
+    walk = aas_walk(scaling)
+    assert walk.problems == [
+        "RegisterScalableTarget.MinCapacity: minimum is None, botocore says 0",
+        "PutScalingPolicy.TargetTrackingScalingPolicyConfiguration.DisableScaleIn: request "
+        "member missing from the models (no field 'disableScaleIn')",
+    ]
 
 
 def test_every_request_member_is_mirrored_with_its_constraints() -> None:
@@ -313,3 +492,71 @@ def test_metrics_path_examples(path: str, ok: bool) -> None:
     else:
         with pytest.raises(ValidationError):
             MetricsEndpoint(metrics_endpoint_path=path)
+
+
+# --- the translated Application Auto Scaling patterns ------------------------------------
+
+# Edges of every range the patterns talk about, plus ordinary text.
+EDGE_CHARS = st.sampled_from(
+    [
+        "a", "Z", "0", " ", "-", ":", "/", "|", "\t", "\n", "\r", "\x00", "\x1f", "\x7f",
+        "\x9f", "\xa0", "é", "\ud7ff", "\ue000", "\ufffd", "\ufffe", "\U0001f600", "\U0010ffff",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=EDGE_CHARS, min_size=1, max_size=6))
+def test_scheduled_action_name_pattern_matches_botocore(name: str) -> None:
+    botocore_pattern = aas_service_model().shape_for("ScheduledActionName").metadata["pattern"]
+    botocore_ok = re.fullmatch(botocore_pattern, name) is not None
+    try:
+        ScheduledAction(scheduled_action_name=name, schedule="rate(1 hour)", min_copies=1)
+        ours = True
+    except ValidationError:
+        ours = False
+    assert ours == botocore_ok
+
+
+def _xml_ok(text: str) -> bool:
+    """botocore's XML-text class, read as code points (its surrogate pair is the
+    supplementary planes)."""
+    return all(
+        c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD or ord(c) >= 0x10000
+        for c in text
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=EDGE_CHARS, min_size=1, max_size=6))
+@example("\n")
+@example("a\x00")
+@example("\U0001f600")
+@example("\ufffe")
+@example("~ x")
+def test_xml_text_and_policy_name_patterns_match_botocore(text: str) -> None:
+    try:
+        ScheduledAction(
+            scheduled_action_name="a", schedule="rate(1 hour)", timezone=text, min_copies=1
+        )
+        xml_ours = True
+    except ValidationError:
+        xml_ours = False
+    assert xml_ours == _xml_ok(text)
+    printable = all(0x20 <= ord(c) <= 0x7E for c in text)  # Java's \p{Print}
+    try:
+        ScalingPolicy.model_validate(
+            {
+                "policyName": text,
+                "targetTracking": {
+                    "targetValue": 1,
+                    "predefinedMetricSpecification": {
+                        "predefinedMetricType": aas.INFERENCE_COMPONENT_METRICS[0]
+                    },
+                },
+            }
+        )
+        name_ours = True
+    except ValidationError:
+        name_ours = False
+    assert name_ours == printable

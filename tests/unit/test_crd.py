@@ -81,7 +81,19 @@ def test_crd_metadata() -> None:
     assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
     assert version["subresources"] == {"status": {}}
     columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
-    assert list(columns) == ["Endpoint", "Status", "Copies", "Ready", "Reason", "Age"]
+    assert list(columns) == [
+        "Endpoint",
+        "Status",
+        "Copies",
+        "Scaling",
+        "Ready",
+        "Reason",
+        "Min-Max",
+        "Last-Scaling",
+        "Age",
+    ]
+    assert columns["Scaling"]["jsonPath"] == ".status.autoScaling.state"
+    assert "priority" not in columns["Scaling"]
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Reason"]["priority"] == 1
     conditions = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"][

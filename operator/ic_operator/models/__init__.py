@@ -6,6 +6,15 @@ here (import-linter enforces it): they must stay pure and fast to test.
 """
 
 from ic_operator.models._instance_types import INSTANCE_TYPES, InstanceType
+from ic_operator.models.autoscaling import (
+    AutoScaling,
+    CustomizedMetricSpecification,
+    PredefinedMetricSpecification,
+    ScalingPolicy,
+    ScheduledAction,
+    TargetTracking,
+)
+from ic_operator.models.autoscaling_status import AutoScalingStatus, ScalingActivity
 from ic_operator.models.errors import validation_message
 from ic_operator.models.spec import (
     Alarm,
@@ -38,6 +47,8 @@ __all__ = [
     "INSTANCE_TYPES",
     "Alarm",
     "AutoRollbackConfiguration",
+    "AutoScaling",
+    "AutoScalingStatus",
     "AvailabilityZoneBalance",
     "CapacitySize",
     "ComponentSpecification",
@@ -45,6 +56,7 @@ __all__ = [
     "Condition",
     "Container",
     "ContainerMetricsConfig",
+    "CustomizedMetricSpecification",
     "DataCacheConfig",
     "Decision",
     "DeploymentConfig",
@@ -55,9 +67,14 @@ __all__ = [
     "LastDeployment",
     "LastWrite",
     "MetricsEndpoint",
+    "PredefinedMetricSpecification",
     "RollingUpdatePolicy",
     "RuntimeConfig",
+    "ScalingActivity",
+    "ScalingPolicy",
+    "ScheduledAction",
     "SchedulingConfig",
     "StartupParameters",
+    "TargetTracking",
     "validation_message",
 ]

@@ -63,3 +63,10 @@ class WireModel(K8sModel):
                 continue
             out[_pascal(field.alias or to_camel(name))] = _wire(value)
         return out
+
+
+class LenientModel(K8sModel):
+    """A status model: unknown keys are ignored, because a status outlives operator
+    versions and a newer operator must read what an older one wrote."""
+
+    model_config = ConfigDict(extra="ignore")

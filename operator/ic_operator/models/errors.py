@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ic_operator.models import autoscaling as a
 from ic_operator.models import spec as s
 
 _NAME = "1-63 letters, digits and '-', starting and ending with a letter or digit"
@@ -28,6 +29,11 @@ PATTERN_HINTS = {
     s.ALARM_NAME_PATTERN: "a non-blank alarm name on one line",
     s.TAG_PATTERN: "made of letters, digits, spaces and _ . : / = + - @",
     s.REGION_PATTERN: "an AWS Region such as us-east-1",
+    a.POLICY_NAME_PATTERN: "printable ASCII characters",
+    a.SCHEDULED_ACTION_NAME_PATTERN: (
+        "a name without leading or trailing spaces, control characters, ':', '/' or '|'"
+    ),
+    a.XML_TEXT_PATTERN: "text without control characters other than tab and newline",
 }
 
 _LONG_ENUM = 200

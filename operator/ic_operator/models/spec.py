@@ -29,6 +29,7 @@ from pydantic import (
 
 from ic_operator.models._base import K8sModel, WireModel
 from ic_operator.models._instance_types import InstanceType
+from ic_operator.models.autoscaling import AutoScaling
 
 # --- patterns (botocore's, anchored; see the translation table in the walk test) ---
 IC_NAME_PATTERN = r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$"
@@ -369,7 +370,8 @@ class RuntimeConfig(WireModel):
         description=(
             "Operator: the operator keeps the copy count equal to copyCount. External: "
             "copyCount is used only at creation; afterwards something else (Application Auto "
-            "Scaling) owns it and the operator never writes it or reports it as drift."
+            "Scaling) owns it and the operator never writes it or reports it as drift. "
+            "Ignored when autoScaling is set: the autoscaler then owns the copy count."
         ),
     )
 
@@ -489,8 +491,8 @@ _ADAPTER_CEL = (
     "self.specifications.exists(s, has(s.baseInferenceComponentName))))"
 )
 _OPERATOR_OWNS_COPIES_CEL = (
-    "has(self.runtimeConfig) && (!has(self.runtimeConfig.copyCountOwner) || "
-    "self.runtimeConfig.copyCountOwner == 'Operator')"
+    "!has(self.autoScaling) && has(self.runtimeConfig) && "
+    "(!has(self.runtimeConfig.copyCountOwner) || self.runtimeConfig.copyCountOwner == 'Operator')"
 )
 
 SPEC_CEL_RULES: list[JsonValue] = [
@@ -545,6 +547,22 @@ SPEC_CEL_RULES: list[JsonValue] = [
         "<= self.runtimeConfig.copyCount",
         "deploymentConfig.rollingUpdatePolicy.rollbackMaximumBatchSize: COPY_COUNT must be at "
         "most runtimeConfig.copyCount",
+    ),
+    _cel(
+        f"!has(self.autoScaling) || has(self.runtimeConfig) || {_ADAPTER_CEL}",
+        "autoScaling needs runtimeConfig.copyCount: the copy count the component is created with",
+    ),
+    _cel(
+        f"!has(self.autoScaling) || !{_ADAPTER_CEL}",
+        "autoScaling must not be set on an adapter: it runs on its base component's copies",
+    ),
+    _cel(
+        "oldSelf.hasValue() || !has(self.autoScaling) || !has(self.runtimeConfig) || "
+        "(self.runtimeConfig.copyCount >= self.autoScaling.minCopies && "
+        "self.runtimeConfig.copyCount <= self.autoScaling.maxCopies)",
+        "runtimeConfig.copyCount must be within autoScaling.minCopies and "
+        "autoScaling.maxCopies when the component is created",
+        optionalOldSelf=True,
     ),
 ]
 
@@ -638,11 +656,20 @@ class InferenceComponentSpec(K8sModel):
         ),
         json_schema_extra={"x-kubernetes-validations": _TAGS_CEL},
     )
+    auto_scaling: AutoScaling | None = Field(
+        default=None,
+        description=(
+            "Application Auto Scaling of the copy count: bounds, target-tracking policies, "
+            "scheduled actions, scale to zero. When set, the autoscaler owns the copy count "
+            "(whatever runtimeConfig.copyCountOwner says) and runtimeConfig.copyCount is the "
+            "count the component is created with."
+        ),
+    )
     deletion_policy: Literal["Delete", "Retain"] = Field(
         default="Delete",
         description=(
-            "Delete: deleting the resource deletes the inference component. Retain: the "
-            "component is left running in SageMaker."
+            "Delete: deleting the resource deletes the inference component (and its scalable "
+            "target, policies and alarm). Retain: all of it is left in place in AWS."
         ),
     )
     adoption_policy: Literal["Never", "IfExists"] = Field(
@@ -690,18 +717,32 @@ class InferenceComponentSpec(K8sModel):
                 "omits it)"
             )
         self._check_batch_sizes()
+        self._check_auto_scaling()
         if info.context and info.context.get("creating"):
             problems = self.creation_problems()
             if problems:
                 raise ValueError("; ".join(problems))
         return self
 
+    def _check_auto_scaling(self) -> None:
+        if self.auto_scaling is None:
+            return
+        if self.is_adapter():
+            raise ValueError(
+                "autoScaling must not be set on an adapter: it runs on its base component's copies"
+            )
+        if self.runtime_config is None:
+            raise ValueError(
+                "autoScaling needs runtimeConfig.copyCount: the copy count the component is "
+                "created with"
+            )
+
     def _check_batch_sizes(self) -> None:
         runtime, deployment = self.runtime_config, self.deployment_config
         if (
             runtime is None
             or deployment is None
-            or runtime.copy_count_owner != "Operator"
+            or self.copy_count_owner() != "Operator"
             or runtime.copy_count == 0
         ):
             return
@@ -741,9 +782,28 @@ class InferenceComponentSpec(K8sModel):
         SageMaker rejects CopyCount 0 on create; zero copies are reached only by
         scaling an existing component.
         """
-        if self.runtime_config is not None and self.runtime_config.copy_count < 1:
+        runtime, scaling = self.runtime_config, self.auto_scaling
+        if runtime is not None and runtime.copy_count < 1:
             return ["runtimeConfig.copyCount must be at least 1 when the component is created"]
+        if (
+            runtime is not None
+            and scaling is not None
+            and not scaling.min_copies <= runtime.copy_count <= scaling.max_copies
+        ):
+            return [
+                "runtimeConfig.copyCount must be within autoScaling.minCopies and "
+                "autoScaling.maxCopies when the component is created"
+            ]
         return []
+
+    def copy_count_owner(self) -> Literal["Operator", "External"]:
+        """Who writes the copy count after creation: with autoScaling always the
+        autoscaler (External), otherwise runtimeConfig.copyCountOwner. The API server
+        fills in copyCountOwner's default, so "Operator" beside autoScaling cannot be
+        told from "not written" and is not refused."""
+        if self.auto_scaling is not None:
+            return "External"
+        return self.runtime_config.copy_count_owner if self.runtime_config else "Operator"
 
     def component_name(self, metadata_name: str) -> str:
         """The SageMaker name: spec.inferenceComponentName, else metadata.name.

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from ic_operator.models._base import K8sModel
+from ic_operator.models.autoscaling_status import AutoScalingStatus
 from ic_operator.models.spec import DeploymentConfig
 
 DeploymentOutcome = Literal["InProgress", "Succeeded", "RolledBack", "Failed"]
@@ -202,6 +203,9 @@ class InferenceComponentStatus(_StatusModel):
     )
     decision: Decision | None = Field(
         default=None, description="What the operator decided last, and when it looks again."
+    )
+    auto_scaling: AutoScalingStatus | None = Field(
+        default=None, description="What Application Auto Scaling is doing (with spec.autoScaling)."
     )
     conditions: list[Condition] = Field(
         default_factory=list,
