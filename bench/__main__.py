@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--modes",
         default="sweep,naive",
-        help="drift modes to compare (--drift-mode of the operator); default sweep,naive",
+        help="modes to compare: sweep (the operator), naive (bench/naive.py injected); "
+        "default sweep,naive",
     )
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--resync", type=float, default=20.0, help="operator resync, real s")
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     modes = [m for m in args.modes.split(",") if m]
     if not baseline.available():
-        print("bench: this operator has no --drift-mode; measuring its only mode", flush=True)
+        print("bench: no naive baseline script; measuring the operator only", flush=True)
         modes = [""]
     started = time.monotonic()
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")

@@ -1,30 +1,28 @@
 """How the bench selects the operator's drift strategy: the only place that knows.
 
-Today the naive baseline (describe every component every pass, compare raw) is an
-operator flag, `--drift-mode naive`; when it becomes a strategy the bench injects,
-only this module changes.
+The naive baseline (describe every component every pass, compare raw: what ACK does)
+is not an operator mode: it is the operator with bench/naive.py's strategy injected,
+started through that script instead of `ic-operator run`.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
 
 MODES = ("sweep", "naive")
+NAIVE_SCRIPT = Path(__file__).resolve().parent / "naive.py"
 
 
 def available() -> bool:
-    """Whether this operator can be told its drift strategy (older ones cannot)."""
-    help_text = subprocess.run(
-        [sys.executable, "-m", "ic_operator.cli", "run", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    ).stdout
-    return "--drift-mode" in help_text
+    """Whether the naive baseline can be run (its script is part of this checkout)."""
+    return NAIVE_SCRIPT.exists()
 
 
 def operator_flags(mode: str) -> list[str]:
-    """The operator flags for one drift mode ("" = the operator's only mode)."""
-    return ["--drift-mode", mode] if mode else []
+    """Extra operator flags for one mode: none (the mode is the entry point, see is_naive)."""
+    del mode
+    return []
+
+
+def is_naive(mode: str) -> bool:
+    return mode == "naive"

@@ -43,7 +43,7 @@ PHASES = ("rollouts", "sweep", "restart")  # beyond apply, edits, settle and ste
 @dataclass(frozen=True)
 class RunConfig:
     components: int
-    mode: str  # sweep | naive (passed as --drift-mode), or "" for an operator without it
+    mode: str  # sweep (the operator) | naive (bench/naive.py's strategy injected)
     run: str  # short unique prefix for names (one emulator serves every run)
     per_endpoint: int = 100
     time_scale: float = 0.1
@@ -113,6 +113,7 @@ def _operator(ctx: Context, cfg: RunConfig, namespace: str, suffix: str = "") ->
         cfg.operator_flags(),
         extra_env=dict(cfg.extra_env),
         tracemalloc_frames=cfg.tracemalloc,
+        naive=baseline.is_naive(cfg.mode),
     )
 
 

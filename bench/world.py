@@ -210,6 +210,7 @@ class Operator:
         *,
         extra_env: dict[str, str] | None = None,
         tracemalloc_frames: int = 0,
+        naive: bool = False,
     ) -> None:
         env = {
             "PATH": "/usr/bin:/bin",
@@ -223,11 +224,13 @@ class Operator:
         self._dumps = 0
         self.tracing = tracemalloc_frames > 0
         wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
+        # The naive baseline is the operator with bench/naive.py's strategy injected.
+        naive_runner = [str(REPO / "bench" / "naive.py")]
         self.run = OperatorRun(
             log_path,
             env,
             ["--namespace", namespace, *flags],
-            runner=wrapper if self.tracing else ("-m",),
+            runner=wrapper if self.tracing else naive_runner if naive else ("-m",),
             timeout=60,
             error=BenchError,
         )

@@ -69,6 +69,10 @@ class ErrorKind(Enum):
     INVALID = "Invalid"  # the request is wrong: report, no retry until the spec changes
     ACCESS_DENIED = "AccessDenied"  # IAM: report, retry slowly
     ALREADY_EXISTS = "AlreadyExists"  # name taken
+    # A write that may have been applied though its answer says otherwise (a 5xx, a
+    # timeout or a closed connection after the request left, or a botocore retry of a
+    # write answered "busy"/"already exists"): confirm by reading before sending again.
+    OUTCOME_UNKNOWN = "OutcomeUnknown"
     UNKNOWN = "Unknown"
 
 
@@ -108,8 +112,44 @@ _ACCESS_CODES = frozenset(
 )
 
 
-def classify(code: str, message: str, http_status: int | None = None) -> ErrorKind:
-    """Map an AWS error to a kind. Pure, so the table is unit-tested exhaustively."""
+def classify(
+    code: str,
+    message: str,
+    http_status: int | None = None,
+    *,
+    write: bool = False,
+    retried: bool = False,
+) -> ErrorKind:
+    """Map an AWS error to a kind. Pure, so the table is unit-tested exhaustively.
+
+    ``write``: the call changes SageMaker; ``retried``: botocore sent it more than once.
+    A write's 5xx may come after the commit, and a retried write answered "busy" or
+    "already exists" is most likely refused because its first attempt landed: both are
+    OUTCOME_UNKNOWN, never a plain retry. A throttle is refused at the door: nothing
+    happened (botocore's earlier attempts of a throttled call were throttled too, as a
+    rule; the rare 5xx-then-throttle sequence is not told apart).
+    """
+    kind = _classify(code, message, http_status)
+    if write and (
+        (kind is ErrorKind.RETRYABLE and _server_side(code, http_status))
+        or (retried and kind in (ErrorKind.BUSY, ErrorKind.ALREADY_EXISTS))
+    ):
+        return ErrorKind.OUTCOME_UNKNOWN
+    return kind
+
+
+def _server_side(code: str, http_status: int | None) -> bool:
+    """A failure after the request reached SageMaker's service (not a throttle at its door)."""
+    return (http_status is not None and http_status >= 500) or code in {
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+
+
+def _classify(code: str, message: str, http_status: int | None) -> ErrorKind:
     if code == "ValidationException" and message.startswith(_NOT_FOUND_PREFIXES):
         return ErrorKind.NOT_FOUND
     if code == "ResourceNotFound":
@@ -522,11 +562,16 @@ class SageMakerClient:
                 err = exc.response.get("Error", {})
                 code = str(err.get("Code", "Unknown"))
                 message = redact(str(err.get("Message", "")))
-                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                meta = exc.response.get("ResponseMetadata", {})
+                kind = classify(
+                    code,
+                    message,
+                    meta.get("HTTPStatusCode"),
+                    write=operation in WRITE_OPERATIONS,
+                    retried=bool(meta.get("RetryAttempts")),
+                )
                 _count(operation, purpose, code)
-                raise SageMakerError(
-                    operation, classify(code, message, status), code, message
-                ) from None
+                raise SageMakerError(operation, kind, code, message) from None
             except (
                 botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectionClosedError,
@@ -534,8 +579,14 @@ class SageMakerClient:
                 botocore.exceptions.ConnectTimeoutError,
             ) as exc:
                 _count(operation, purpose, "ConnectionError")
+                # A write may have reached SageMaker before the connection failed.
+                kind = (
+                    ErrorKind.OUTCOME_UNKNOWN
+                    if operation in WRITE_OPERATIONS
+                    else ErrorKind.RETRYABLE
+                )
                 raise SageMakerError(
-                    operation, ErrorKind.RETRYABLE, "ConnectionError", type(exc).__name__
+                    operation, kind, "ConnectionError", type(exc).__name__
                 ) from None
             except (
                 botocore.exceptions.NoCredentialsError,

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.sagemaker import Purpose, SageMakerClient
+from ic_operator.ports import SageMakerApi
+from ic_operator.sagemaker import Purpose
 
 FIELDS: frozenset[str] = frozenset(
     {
@@ -42,7 +43,7 @@ class Listing:
 
 class EndpointSweep:
     def __init__(
-        self, client: SageMakerClient, *, clock: Callable[[], float] = time.monotonic
+        self, client: SageMakerApi, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._client = client
         self._clock = clock

@@ -253,8 +253,10 @@ def test_update_call_matching() -> None:
 
 
 def test_the_drift_mode_is_chosen_in_one_place() -> None:
-    assert baseline.operator_flags("naive") == ["--drift-mode", "naive"]
-    assert baseline.operator_flags("") == []
+    """The naive baseline is an entry point with an injected strategy, not an operator flag."""
+    assert baseline.operator_flags("naive") == baseline.operator_flags("sweep") == []
+    assert baseline.is_naive("naive") and not baseline.is_naive("sweep")
+    assert baseline.available() and baseline.NAIVE_SCRIPT.name == "naive.py"
 
 
 def test_traced_render_lists_the_top_allocation_sites(tmp_path: Path) -> None:
