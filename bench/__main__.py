@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import datetime as dt
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import machine, report, scenario, workload
+from bench import baseline, machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl, wait_for
 from ic_sandbox.binaries import ensure_binaries, find_kubectl
 from ic_sandbox.controlplane import ControlPlane
@@ -35,13 +34,22 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def parse_phases(text: str) -> tuple[str, ...]:
+    phases = tuple(part for part in text.split(",") if part.strip())
+    unknown = set(phases) - set(scenario.PHASES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"phases: unknown {', '.join(sorted(unknown))}")
+    return phases
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", type=parse_sizes, default=[100, 1000])
     parser.add_argument(
         "--modes",
         default="sweep,naive",
-        help="drift modes to compare (--drift-mode of the operator); default sweep,naive",
+        help="modes to compare: sweep (the operator), naive (bench/naive.py injected); "
+        "default sweep,naive",
     )
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--resync", type=float, default=20.0, help="operator resync, real s")
@@ -64,18 +72,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra environment variable for the operator (repeatable), e.g. MALLOC_ARENA_MAX=2",
     )
+    parser.add_argument(
+        "--phases",
+        type=parse_phases,
+        default=scenario.PHASES,
+        help="optional phases after apply, edits and steady (default all: "
+        f"{','.join(scenario.PHASES)}; empty for none)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="run the operator under bench/traced.py (tracemalloc, FRAMES frames per trace) "
+        "and dump its top allocation sites after the apply and the steady phases",
+    )
     return parser.parse_args(argv)
-
-
-def operator_supports(flag: str) -> bool:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "ic_operator.cli", "run", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    ).stdout
-    return flag in help_text
 
 
 def install_crds(kubectl: Kubectl) -> None:
@@ -109,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     modes = [m for m in args.modes.split(",") if m]
-    if not operator_supports("--drift-mode"):
-        print("bench: this operator has no --drift-mode; measuring its only mode", flush=True)
+    if not baseline.available():
+        print("bench: no naive baseline script; measuring the operator only", flush=True)
         modes = [""]
     started = time.monotonic()
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
@@ -166,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                     edit_interval=args.edit_interval,
                     ready_timeout=ready_timeout,
                     extra_flags=tuple(args.operator_flag),
+                    tracemalloc=args.tracemalloc,
+                    phases=args.phases,
                     extra_env=tuple(
                         (name, value)
                         for name, _, value in (e.partition("=") for e in args.operator_env)

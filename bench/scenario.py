@@ -6,14 +6,21 @@ Phases, in order, each with its own deadline:
 2. edits: patch the image of a sample of components at a fixed pace (open loop) and
    find each edit's UpdateInferenceComponent in the emulator's call log;
 3. settle: wait (bounded) until every component is Ready again;
-4. steady: a window of whole resync intervals with nothing changing: SageMaker calls
-   by operation, operator RSS and CPU.
+4. edits under rollouts (phase "rollouts"): start slow rollouts of up to 100 other
+   components in one apply, then the same edits as in 2 while those are in flight;
+   settle;
+5. edits under a sweep (phase "sweep"): change every other component out of band
+   (a runtime-config update to the same copy count, as a console user might), so the
+   next resync pass must look at each of them, then the same edits; settle;
+6. steady: a window of whole resync intervals with nothing changing: SageMaker calls
+   by operation (and writes: none expected), operator RSS and CPU;
+7. restart (phase "restart"): a new operator process over the N settled components;
+   how long until it has confirmed every one Ready, and with how many SageMaker calls.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -21,17 +28,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import procstat, stats, workload
-from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator
+import botocore.exceptions
+
+from bench import baseline, procstat, stats, workload
+from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
+from ic_operator.sagemaker import WRITE_OPERATIONS
 
 DEFAULT_RESYNC = 300.0  # the operator's default, for the extrapolation
 CREATE_SECONDS = 120.0  # the emulator's component create duration (emulated seconds)
+ROLLOUT_SECONDS = 60.0 + workload.ROLLOUT_BAKE_SECONDS + 10.0  # one batch, bake, retire
+PHASES = ("rollouts", "sweep", "restart")  # beyond apply, edits, settle and steady
 
 
 @dataclass(frozen=True)
 class RunConfig:
     components: int
-    mode: str  # sweep | naive (passed as --drift-mode), or "" for an operator without it
+    mode: str  # sweep (the operator) | naive (bench/naive.py's strategy injected)
     run: str  # short unique prefix for names (one emulator serves every run)
     per_endpoint: int = 100
     time_scale: float = 0.1
@@ -47,6 +59,14 @@ class RunConfig:
     seed: int = 7
     extra_flags: tuple[str, ...] = ()
     extra_env: tuple[tuple[str, str], ...] = ()  # e.g. (("MALLOC_ARENA_MAX", "2"),)
+    tracemalloc: int = 0  # frames per trace; 0 = the operator runs untraced
+    rollouts: int = 100  # components rolling out during the "rollouts" edit phase
+    phases: tuple[str, ...] = PHASES
+    restart_timeout: float = 180.0
+
+    def restart_call_budget(self) -> int:
+        """The issue's target for a restart: N / 100 + 10 SageMaker calls."""
+        return self.components // 100 + 10
 
     def operator_flags(self) -> list[str]:
         # Poll bounds scaled like the emulator's clock, so a transition is polled as
@@ -56,9 +76,7 @@ class RunConfig:
             "--poll-min", f"{5 * self.time_scale:g}",
             "--poll-max", f"{60 * self.time_scale:g}",
         ]  # fmt: skip
-        if self.mode:
-            flags += ["--drift-mode", self.mode]
-        return [*flags, *self.extra_flags]
+        return [*flags, *baseline.operator_flags(self.mode), *self.extra_flags]
 
 
 @dataclass
@@ -79,46 +97,151 @@ class RunResult:
     apply: dict[str, Any] = field(default_factory=dict)
     edits: dict[str, Any] = field(default_factory=dict)
     settle: dict[str, Any] = field(default_factory=dict)
+    edits_under_rollouts: dict[str, Any] = field(default_factory=dict)
+    edits_under_sweep: dict[str, Any] = field(default_factory=dict)
     steady: dict[str, Any] = field(default_factory=dict)
+    restart: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+
+
+def _operator(ctx: Context, cfg: RunConfig, namespace: str, suffix: str = "") -> Operator:
+    return Operator(
+        ctx.log_dir / f"operator-{cfg.run}{suffix}.log",
+        ctx.kubeconfig,
+        ctx.emulator.url,
+        namespace,
+        cfg.operator_flags(),
+        extra_env=dict(cfg.extra_env),
+        tracemalloc_frames=cfg.tracemalloc,
+        naive=baseline.is_naive(cfg.mode),
+    )
 
 
 def run(ctx: Context, cfg: RunConfig) -> RunResult:
     result = RunResult(config={**asdict(cfg), "operator_flags": cfg.operator_flags()})
     namespace = f"bench-{cfg.run}-{uuid.uuid4().hex[:6]}"
     ctx.kubectl("create", "namespace", namespace)
-    operator = Operator(
-        ctx.log_dir / f"operator-{cfg.run}.log",
-        ctx.kubeconfig,
-        ctx.emulator.url,
-        namespace,
-        cfg.operator_flags(),
-        extra_env=dict(cfg.extra_env),
-    )
+    operator = _operator(ctx, cfg, namespace)
     label = f"N={cfg.components} {cfg.mode or 'default'}"
     ctx.progress(f"[{label}] operator up in namespace {namespace}")
     operator.start()
     try:
         docs = workload.manifests(cfg.run, namespace, cfg.components, cfg.per_endpoint)
         names = [d["metadata"]["name"] for d in docs]
-        o, r, lb = operator, result, label
-        applied_at = _apply_phase(
-            ctx, cfg, operator=o, result=r, label=lb, namespace=namespace, docs=docs
+        picked = workload.samples(names, edits=cfg.edits, rollouts=cfg.rollouts, seed=cfg.seed)
+        o, r, lb, ns = operator, result, label, namespace
+        applied_at = _apply_phase(ctx, cfg, operator=o, result=r, label=lb, namespace=ns, docs=docs)
+        result.edits = _edit_phase(
+            ctx, cfg, operator=o, result=r, label=lb, sample=picked["quiet"], namespace=ns
         )
-        _edit_phase(ctx, cfg, operator=o, result=r, label=lb, names=names, namespace=namespace)
-        if result.apply.get("all_ready_seconds") is not None:
-            _settle_phase(ctx, cfg, operator=o, result=r, label=lb, namespace=namespace)
-        else:  # never all Ready (the naive baseline's update loop): nothing to settle
+        # Never all Ready (the naive baseline's update loop): nothing to settle, and the
+        # later phases would measure the loop, not the phase.
+        converges = result.apply.get("all_ready_seconds") is not None
+        if converges:
+            result.settle = _settle_phase(ctx, cfg, operator=o, label=lb, namespace=ns)
+        else:
             result.settle = {"settled": False, "skipped": "never all Ready after apply"}
-        _steady_phase(
-            ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=namespace
-        )
+        if converges and "rollouts" in cfg.phases:
+            by_name = {d["metadata"]["name"]: d for d in docs}
+            rolling = [workload.rollout(by_name[n], i) for i, n in enumerate(picked["rolling"])]
+            # Forced: the quiet phase's kubectl patch may own some of these images now.
+            ctx.kubectl(
+                "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
+                "-f", "-", input=workload.multi_document(rolling),
+            )  # fmt: skip
+            ctx.progress(f"[{label}] {len(rolling)} slow rollouts started")
+            phase = _edit_phase(
+                ctx, cfg, operator=o, result=r, label=f"{lb} under rollouts",
+                sample=picked["under_rollouts"], namespace=ns, tag="r",
+            )  # fmt: skip
+            ready, _ = _ready_names(ctx.api, namespace)
+            phase["rollouts"] = len(rolling)
+            phase["rollouts_in_flight_after_edits"] = len(set(picked["rolling"]) - ready)
+            timeout = ROLLOUT_SECONDS * cfg.time_scale + cfg.settle_timeout
+            phase["settle"] = _settle_phase(
+                ctx, cfg, operator=o, label=lb, namespace=ns, timeout=timeout
+            )
+            result.edits_under_rollouts = phase
+        if converges and "sweep" in cfg.phases:
+            edited = set(picked["under_sweep"])
+            touched = _touch_out_of_band(ctx.emulator, [n for n in names if n not in edited])
+            ctx.progress(f"[{label}] {touched['changed']} components changed out of band")
+            phase = _edit_phase(
+                ctx, cfg, operator=o, result=r, label=f"{lb} under a sweep",
+                sample=picked["under_sweep"], namespace=ns, tag="s",
+            )  # fmt: skip
+            phase["out_of_band"] = touched
+            phase["settle"] = _settle_phase(ctx, cfg, operator=o, label=lb, namespace=ns)
+            result.edits_under_sweep = phase
+        _steady_phase(ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=ns)
+        if converges and "restart" in cfg.phases:
+            operator.stop()
+            operator = _operator(ctx, cfg, namespace, "-restart")
+            _restart_phase(ctx, cfg, operator=operator, result=r, label=lb)
     except BenchError as exc:
         result.errors.append(str(exc))
         ctx.progress(f"[{label}] FAILED: {exc}")
     finally:
         operator.stop()
     return result
+
+
+def _touch_out_of_band(emulator: Emulator, names: list[str]) -> dict[str, Any]:
+    """Change each component behind the operator's back without changing what it runs:
+    a runtime-config update to the copy count it already has (1). Its LastModifiedTime
+    moves, so the operator's next resync pass cannot trust the listing and must look."""
+    start, failed = time.monotonic(), 0
+    for name in names:
+        try:
+            emulator.sagemaker.update_inference_component_runtime_config(
+                InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 1}
+            )
+        except botocore.exceptions.ClientError:
+            failed += 1  # busy (the operator is acting on it): not changed, not counted
+    return {"changed": len(names) - failed, "failed": failed, "seconds": time.monotonic() - start}
+
+
+def _restart_phase(
+    ctx: Context, cfg: RunConfig, *, operator: Operator, result: RunResult, label: str
+) -> None:
+    """Start a new operator over N settled components; confirmed = its component gauge
+    counts all N Ready (it has looked at each, by whatever means it chose)."""
+    ctx.emulator.clear_calls()
+    wall0, mono0 = time.time(), time.monotonic()
+    operator.start()
+    healthy = time.monotonic() - mono0
+
+    def all_confirmed() -> bool:
+        operator.check_alive()
+        samples = operator.metrics()
+        ready = sum(
+            value
+            for key, value in samples.items()
+            if key.startswith("ic_operator_components{") and "ready=True" in key
+        )
+        return ready >= cfg.components
+
+    confirmed: float | None = None
+    try:
+        wait_for(all_confirmed, timeout=cfg.restart_timeout, interval=0.5, what="restart")
+        confirmed = time.monotonic() - mono0
+    except BenchError as exc:
+        result.errors.append(f"restart: {exc}")
+    wall1 = wall0 + (confirmed if confirmed is not None else time.monotonic() - mono0)
+    calls = [c for c in ctx.emulator.calls() if wall0 <= c["at"] <= wall1]
+    result.restart = {
+        "healthy_seconds": healthy,
+        "confirmed_seconds": confirmed,
+        "calls": stats.count_by(calls, "operation"),
+        "calls_total": len(calls),
+        "call_budget": cfg.restart_call_budget(),
+        "rss_mb": procstat.sample(operator.pid).rss_kb / 1024,
+    }
+    ctx.progress(
+        f"[{label}] restart: all confirmed Ready after "
+        f"{'—' if confirmed is None else round(confirmed, 1)}s with {len(calls)} SageMaker "
+        f"calls (target ≤ 60 s, ≤ {cfg.restart_call_budget()} calls)"
+    )
 
 
 def _ready_names(api: Api, namespace: str) -> tuple[set[str], int]:
@@ -162,6 +285,7 @@ def _apply_phase(
         if len(first_ready) < len(docs):
             time.sleep(cfg.poll_interval)
     after = procstat.sample(operator.pid)
+    traced = operator.dump_allocations()
     calls = [c for c in ctx.emulator.calls() if c["at"] >= wall0]
     creates = [c["at"] - wall0 for c in calls if c["operation"] == "CreateInferenceComponent"]
     all_ready = max(first_ready.values()) if len(first_ready) == len(docs) else None
@@ -184,6 +308,7 @@ def _apply_phase(
         "errors": stats.count_by([c for c in calls if c.get("error")], "error"),
         "operator_cpu_seconds": (after.cpu_ticks - before.cpu_ticks) / procstat.clock_ticks(),
         "operator_peak_rss_mb": after.hwm_kb / 1024,
+        "tracemalloc": str(traced) if traced else None,
     }
     ctx.progress(
         f"[{label}] all Ready after {all_ready if all_ready is None else round(all_ready, 1)}s "
@@ -197,17 +322,18 @@ def _edit_phase(
     cfg: RunConfig,
     *,
     operator: Operator,
-    names: list[str],
+    sample: list[str],
     namespace: str,
     result: RunResult,
     label: str,
-) -> None:
-    sample = random.Random(cfg.seed).sample(names, min(cfg.edits, len(names)))
+    tag: str = "edit",
+) -> dict[str, Any]:
     ctx.emulator.clear_calls()
+    metrics_before = operator.metrics()
     edits: list[dict[str, Any]] = []
     start = time.monotonic()
     for index, name in enumerate(sample):
-        image = workload.edited_image(index)
+        image = workload.edited_image(index, tag)
         before = time.time()
         ctx.kubectl(
             "patch", RESOURCE, name, "-n", namespace, "--type=merge",
@@ -236,7 +362,8 @@ def _edit_phase(
     upper = [e["at"] - e["before"] for e in found]
     lower = [e["at"] - e["after"] for e in found]
     kubectl_rtt = [e["after"] - e["before"] for e in edits]
-    result.edits = {
+    metrics_after = operator.metrics()
+    phase: dict[str, Any] = {
         "count": len(edits),
         "matched": len(found),
         "missing": [e["name"] for e in edits if e["at"] is None],
@@ -250,17 +377,25 @@ def _edit_phase(
         / max(1e-9, max(c["at"] for c in phase_calls) - edits[0]["before"])
         if phase_calls
         else 0.0,
+        # The operator's own view: calls and time waited for the budget, by purpose.
+        "operator_calls": _delta(
+            metrics_before, metrics_after, "ic_operator_sagemaker_calls_total"
+        ),
+        "operator_wait_seconds": _delta(
+            metrics_before, metrics_after, "ic_operator_sagemaker_wait_seconds_sum"
+        ),
     }
     if len(found) < len(edits):
         result.errors.append(
-            f"edits: {len(edits) - len(found)}/{len(edits)} edits reached no "
+            f"{label}: {len(edits) - len(found)}/{len(edits)} edits reached no "
             f"UpdateInferenceComponent within {cfg.edit_timeout:.0f}s"
         )
-    summary = result.edits["from_patch_returned"]
+    summary = phase["from_patch_returned"]
     ctx.progress(
         f"[{label}] edit→Update p50 {summary.get('p50', float('nan')):.3f}s "
         f"p99 {summary.get('p99', float('nan')):.3f}s ({len(found)}/{len(edits)})"
     )
+    return phase
 
 
 def _settle_phase(
@@ -269,28 +404,29 @@ def _settle_phase(
     *,
     operator: Operator,
     namespace: str,
-    result: RunResult,
     label: str,
-) -> None:
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    timeout = cfg.settle_timeout if timeout is None else timeout
     start = time.monotonic()
     while True:
         operator.check_alive()
         ready, total = _ready_names(ctx.api, namespace)
         settled = len(ready) == total
-        if settled or time.monotonic() - start > cfg.settle_timeout:
+        if settled or time.monotonic() - start > timeout:
             break
         time.sleep(cfg.poll_interval)
-    result.settle = {
+    if not settled:
+        ctx.progress(
+            f"[{label}] not settled after {timeout:.0f}s "
+            f"({len(ready)}/{total} Ready); going on anyway"
+        )
+    return {
         "settled": settled,
         "ready": len(ready),
         "total": total,
         "seconds": time.monotonic() - start,
     }
-    if not settled:
-        ctx.progress(
-            f"[{label}] not settled after {cfg.settle_timeout:.0f}s "
-            f"({len(ready)}/{total} Ready); measuring the steady window anyway"
-        )
 
 
 def _steady_phase(
@@ -324,6 +460,7 @@ def _steady_phase(
     last = procstat.sample(operator.pid)
     wall1 = time.time()
     metrics_after = operator.metrics()
+    traced = operator.dump_allocations()
     objects = ctx.api.list_components(namespace)
     calls = [c for c in ctx.emulator.calls() if wall0 <= c["at"] <= wall1]
     counts = stats.count_by(calls, "operation")
@@ -334,6 +471,7 @@ def _steady_phase(
         "window_seconds": seconds,
         "resync_seconds": cfg.resync,
         "calls": counts,
+        "sagemaker_writes": sum(n for op, n in counts.items() if op in WRITE_OPERATIONS),
         "errors": stats.count_by([c for c in calls if c.get("error")], "error"),
         "per_component_hour": rates,
         "per_component_hour_total": total,
@@ -347,6 +485,7 @@ def _steady_phase(
         "rss_mb": last.rss_kb / 1024,
         "peak_rss_mb": last.hwm_kb / 1024,
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
+        "tracemalloc": str(traced) if traced else None,
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
         # Objects whose resourceVersion moved: status (or other) writes by the operator.
         "objects_written": sum(

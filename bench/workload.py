@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -63,9 +64,55 @@ def chunks(docs: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[
         yield docs[start : start + size]
 
 
-def edited_image(index: int) -> str:
-    """A distinct image per edit, so each edit's UpdateInferenceComponent is identifiable."""
-    return f"{IMAGE}-edit{index}"
+def edited_image(index: int, phase: str = "edit") -> str:
+    """A distinct image per edit and phase, so each edit's UpdateInferenceComponent is
+    identifiable."""
+    return f"{IMAGE}-{phase}{index}"
+
+
+ROLLOUT_BAKE_SECONDS = 600
+"""Bake time of a background rollout (emulated s): at scale 0.1 it stays in flight ~67 s."""
+
+
+def rollout(doc: dict[str, Any], index: int) -> dict[str, Any]:
+    """``doc`` with a new image and a slow rolling update: a rollout that stays in flight
+    for the whole of an edit phase (one batch, then ROLLOUT_BAKE_SECONDS of bake time)."""
+    spec = doc["spec"]
+    container = {**spec["specification"]["container"], "image": edited_image(index, "rollout")}
+    return {
+        **doc,
+        "spec": {
+            **spec,
+            "specification": {**spec["specification"], "container": container},
+            "deploymentConfig": {
+                "rollingUpdatePolicy": {
+                    "maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 50},
+                    "waitIntervalInSeconds": ROLLOUT_BAKE_SECONDS,
+                }
+            },
+        },
+    }
+
+
+def samples(names: Sequence[str], *, edits: int, rollouts: int, seed: int) -> dict[str, list[str]]:
+    """Who is edited in each edit phase, and who rolls out in the background.
+
+    The quiet phase's sample is the one earlier results used (same seed, same call);
+    the rollout phase edits only components that are not rolling out themselves (an
+    edit to a component mid-rollout waits for it by design, which is not what the
+    phase measures).
+    """
+    rng = random.Random(seed)
+    quiet = rng.sample(list(names), min(edits, len(names)))
+    rolling = rng.sample(list(names), min(rollouts, len(names) // 2))
+    busy = set(rolling)
+    rest = [n for n in names if n not in busy]
+    return {
+        "quiet": quiet,
+        "rolling": rolling,
+        "under_rollouts": rng.sample(rest, min(edits, len(rest))),
+        "under_sweep": rng.sample(list(names), min(edits, len(names))),
+    }
 
 
 def image_patch(image: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ tests/: the benchmark is not a test and must run without pytest.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -214,6 +216,8 @@ class Operator:
         flags: list[str],
         *,
         extra_env: dict[str, str] | None = None,
+        tracemalloc_frames: int = 0,
+        naive: bool = False,
     ) -> None:
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -228,14 +232,22 @@ class Operator:
             "AWS_EC2_METADATA_DISABLED": "true",
             **(extra_env or {}),
         }
-        argv = _python_module(
-            "ic_operator.cli",
+        # With tracing, the same process runs under bench/traced.py (dumps on SIGUSR1).
+        self.trace_dir = log_path.with_suffix(".tracemalloc")
+        self._dumps = 0
+        wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
+        # The naive baseline is the operator with bench/naive.py's strategy injected.
+        entry = [str(REPO / "bench" / "naive.py")] if naive else ["-m", "ic_operator.cli"]
+        argv = [
+            sys.executable,
+            *([*wrapper, "ic_operator.cli"] if tracemalloc_frames else entry),
             "run",
             "--namespace", namespace,
             "--metrics-port", str(self.metrics_port),
             "--health-port", str(self.health_port),
             *flags,
-        )  # fmt: skip
+        ]  # fmt: skip
+        self.tracing = tracemalloc_frames > 0
         self.process = ManagedProcess(
             "operator",
             argv,
@@ -272,6 +284,20 @@ class Operator:
         with urllib.request.urlopen(url, timeout=10) as response:
             text = response.read().decode()
         return parse_metrics(text)
+
+    def dump_allocations(self, timeout: float = 300.0) -> Path | None:
+        """Ask the traced operator for its top allocation sites; None when not tracing."""
+        if not self.tracing:
+            return None
+        self._dumps += 1
+        path = self.trace_dir / f"tracemalloc-{self._dumps}.txt"
+        os.kill(self.pid, signal.SIGUSR1)
+        return wait_for(
+            lambda: path if path.exists() else None,
+            timeout=timeout,
+            interval=0.5,
+            what=f"tracemalloc dump {path.name}",
+        )
 
     def stop(self) -> None:
         self.process.stop()

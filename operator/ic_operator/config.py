@@ -59,10 +59,9 @@ class Settings:
     # with the time the transition has taken so far, between these two values.
     poll_min: float = 5.0
     poll_max: float = 60.0
-    # sweep: one ListInferenceComponents per endpoint per interval, Describe only what moved.
-    # naive: Describe every component every interval and compare without normalisation
-    # (what ACK does); kept only as the benchmark's baseline.
-    drift_mode: str = "sweep"
+    # How long a reading from before the last write is waited out (SageMaker's reads
+    # may lag its writes) before it is judged, or a write whose answer was lost resent.
+    confirm_window: float = 60.0
     max_calls_per_second: float = 20.0
 
 
@@ -130,11 +129,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "transitions, seconds (default 60) [IC_OPERATOR_POLL_MAX]",
     )
     parser.add_argument(
-        "--drift-mode",
-        choices=["sweep", "naive"],
-        help="sweep (default): one ListInferenceComponents per endpoint per resync, Describe "
-        "only what moved; naive: Describe everything, compare raw (benchmark baseline) "
-        "[IC_OPERATOR_DRIFT_MODE]",
+        "--confirm-window",
+        type=float,
+        help="seconds a reading older than the last write is waited out before it is judged "
+        "(default 60) [IC_OPERATOR_CONFIRM_WINDOW]",
     )
     parser.add_argument(
         "--max-calls-per-second",
@@ -172,19 +170,19 @@ def from_args(args: argparse.Namespace) -> Settings:
         ),
         poll_min=float(pick(args.poll_min, "IC_OPERATOR_POLL_MIN", 5)),  # type: ignore[arg-type]
         poll_max=float(pick(args.poll_max, "IC_OPERATOR_POLL_MAX", 60)),  # type: ignore[arg-type]
-        drift_mode=str(pick(args.drift_mode, "IC_OPERATOR_DRIFT_MODE", "sweep")),
+        confirm_window=float(pick(args.confirm_window, "IC_OPERATOR_CONFIRM_WINDOW", 60)),  # type: ignore[arg-type]
         max_calls_per_second=float(
             pick(args.max_calls_per_second, "IC_OPERATOR_MAX_CALLS_PER_SECOND", 20)  # type: ignore[arg-type]
         ),
     )
-    if settings.drift_mode not in ("sweep", "naive"):
-        raise ValueError("drift mode must be sweep or naive")
     if settings.max_calls_per_second < 0:
         raise ValueError("max calls per second must be >= 0")
     if settings.log_format not in ("text", "json"):
         raise ValueError("log format must be text or json")
     if settings.resync_interval <= 0 or settings.max_concurrency < 1:
         raise ValueError("resync interval must be > 0 and max concurrency >= 1")
+    if settings.confirm_window < 0:
+        raise ValueError("confirm window must be >= 0")
     if not 0 < settings.poll_min <= settings.poll_max:
         raise ValueError("poll bounds must satisfy 0 < poll-min <= poll-max")
     return settings

@@ -34,14 +34,6 @@ def observed_specification(describe: Mapping[str, Any]) -> dict[str, Any]:
     return {"Specification": _summary_to_request(describe.get("Specification") or {})}
 
 
-def raw_specification(describe: Mapping[str, Any]) -> dict[str, Any]:
-    """Describe's specification taken at face value: the naive baseline's view (it never
-    finds ``Image``, so it sees a difference every time, exactly like ACK)."""
-    if describe.get("Specifications"):
-        return {"Specifications": list(describe["Specifications"])}
-    return {"Specification": dict(describe.get("Specification") or {})}
-
-
 def _summary_to_request(
     summary: Mapping[str, Any], *, images_echoed: bool = True
 ) -> dict[str, Any]:

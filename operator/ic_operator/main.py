@@ -1,14 +1,14 @@
-"""kopf registration: each handler is a few lines that call the reconciler.
+"""kopf registration: a daemon per object runs its loop; everything else only wakes it.
 
 Handlers are registered into an explicit registry at start-up rather than with
-module-level decorators, because the resync interval is configuration.
+module-level decorators, because the loop's settings are configuration.
 
-* create/update/resume: converge now; while SageMaker is transitioning, raise
-  TemporaryError so kopf looks again after a growing delay (new edits cut that
-  wait short, which is what makes edits during a rollout coalesce).
-* timer: drift detection at the resync interval, with jitter so that a thousand
-  components do not wake together.
-* delete: the finaliser; kopf removes it when the handler returns.
+* daemon: one per InferenceComponent, for as long as it exists (and this replica is
+  active): the object's only writer of status (:mod:`ic_operator.loop`).
+* event: a watch event that carries news (a new generation, a new retry annotation,
+  a deletion) wakes the object's loop; echoes of its own status writes do not.
+* delete: the finaliser, serialised with the loop by the same lock; it returns when
+  SageMaker has let the component go, and kopf then removes the finalizer.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from typing import Any
 import kopf
 
 from ic_operator import API_GROUP, API_VERSION, PLURAL, config, metrics
-from ic_operator.reconciler import Reconciler, Result
+from ic_operator.kube import KopfKube
+from ic_operator.loop import Loops, deleting
+from ic_operator.planner import DEFAULT, Strategy
+from ic_operator.reconciler import Reconciler
 from ic_operator.sagemaker import SageMakerClient
 
 PREFIX = "sagemaker.ic-operator.io"
@@ -33,16 +36,7 @@ RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 log = logging.getLogger("ic_operator")
 
 
-def _apply(result: Result, body: kopf.Body, patch: kopf.Patch) -> None:
-    if result.status:
-        patch.setdefault("status", {}).update(result.status)
-    for event in result.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    if result.delay is not None and result.poll:
-        raise kopf.TemporaryError(f"looking again in {result.delay:.1f}s", delay=result.delay)
-
-
-def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.OperatorRegistry:
+def build_registry(loops: Loops, kube: KopfKube) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
@@ -57,34 +51,39 @@ def build_registry(settings: config.Settings, reconciler: Reconciler) -> kopf.Op
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
         settings.networking.request_timeout = 60
+        kube.settings = settings
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         """In a pod: the service account (IRSA-style projected token); elsewhere: KUBECONFIG."""
         return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
-    async def converge(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-        _apply(await reconciler.reconcile(body, trigger="change"), body, patch)
+    def has_news(body: kopf.Body, **_: Any) -> bool:
+        return loops.news(body)
 
-    async def resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-        _apply(await reconciler.reconcile(body, trigger="timer"), body, patch)
+    @kopf.on.event(*RESOURCE, registry=registry, id="wake", when=has_news)
+    def wake(body: kopf.Body, **_: Any) -> None:
+        loops.wake(body)
 
-    async def finalize(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-        _apply(await reconciler.finalize(body), body, patch)
+    @kopf.daemon(*RESOURCE, registry=registry, id="loop")
+    async def loop(
+        body: kopf.Body, stopped: kopf.DaemonStopped, uid: str, resource: kopf.Resource, **_: Any
+    ) -> None:
+        kube.resource = resource
+        try:
+            await loops.get(uid).run(lambda: body, stopped)
+        finally:
+            if not deleting(body):  # else the finaliser still needs the loop's lock
+                loops.drop(uid)
 
-    for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
-        decorator(*RESOURCE, registry=registry, id="converge", retries=None, backoff=5)(converge)
-    # The timer ticks at most every 30 s but works only when a component is due (its
-    # resync interval or its backoff has passed): backoffs end on time, edits never wait.
-    interval = min(settings.resync_interval, 30.0)
-    kopf.timer(
-        *RESOURCE,
-        registry=registry,
-        id="resync",
-        interval=interval,
-        initial_delay=lambda **_: random.uniform(interval / 2, interval),
-    )(resync)
-    kopf.on.delete(*RESOURCE, registry=registry, id="finalize", retries=None, backoff=5)(finalize)
+    @kopf.on.delete(*RESOURCE, registry=registry, id="finalize")
+    async def finalize(body: kopf.Body, uid: str, resource: kopf.Resource, **_: Any) -> None:
+        kube.resource = resource
+        try:
+            await loops.get(uid).finalise(lambda: body)
+        finally:
+            loops.drop(uid)
+
     return registry
 
 
@@ -98,20 +97,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_arguments(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
+    """``strategy``: how SageMaker is read and compared (the benchmark injects its naive
+    baseline here; the product always runs the default)."""
     settings = config.from_args(args)
     kopf.configure(
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)
     metrics.serve(settings.metrics_port)
-    return asyncio.run(_operate(settings))
+    return asyncio.run(_operate(settings, strategy))
 
 
-async def _operate(settings: config.Settings) -> int:
+async def _operate(settings: config.Settings, strategy: Strategy) -> int:
     client = SageMakerClient.from_settings(settings)
-    reconciler = Reconciler(client, settings)
-    registry = build_registry(settings, reconciler)
+    kube = KopfKube()
+    loops = Loops(Reconciler(client, settings, strategy=strategy), kube)
+    registry = build_registry(loops, kube)
     log.info(
         "starting: namespaces=%s region=%s resync=%ss",
         ",".join(settings.namespaces) or "*",

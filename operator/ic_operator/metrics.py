@@ -14,8 +14,28 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 SAGEMAKER_CALLS = Counter(
     "ic_operator_sagemaker_calls_total",
-    "SageMaker API calls by operation and result code (OK on success).",
-    ["operation", "code"],
+    "SageMaker API calls by operation, purpose (write, first_look, poll, sweep) and result "
+    "code (OK on success).",
+    ["operation", "purpose", "code"],
+)
+SAGEMAKER_QUEUE = Gauge(
+    "ic_operator_sagemaker_queue_depth",
+    "Calls waiting for the shared SageMaker call budget, by purpose.",
+    ["purpose"],
+)
+SAGEMAKER_WAIT = Histogram(
+    "ic_operator_sagemaker_wait_seconds",
+    "Time a call waited for a token and a slot of the SageMaker call budget, by purpose.",
+    ["purpose"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+SAGEMAKER_BUDGET_RATE = Gauge(
+    "ic_operator_sagemaker_budget_calls_per_second",
+    "The SageMaker call budget's rate (0 = unlimited).",
+)
+SAGEMAKER_BUDGET_CONCURRENCY = Gauge(
+    "ic_operator_sagemaker_budget_concurrency",
+    "The SageMaker call budget's cap on calls in flight (0 = unlimited).",
 )
 RECONCILES = Counter(
     "ic_operator_reconciles_total",
@@ -36,30 +56,33 @@ COMPONENTS = Gauge(
 
 
 class ComponentTable:
-    """Last known (status, ready) per resource UID, mirrored into the COMPONENTS gauge."""
+    """Last known (status, ready) per resource UID, mirrored into the COMPONENTS gauge.
+
+    Counts are kept incrementally: a pass updates the two series it moves, not a
+    tally over every component (a thousand components make thousands of passes).
+    """
 
     def __init__(self) -> None:
         self._rows: dict[str, tuple[str, str]] = {}
+        self._counts: _Tally[tuple[str, str]] = _Tally()
         self._lock = threading.Lock()
-        self._published: set[tuple[str, str]] = set()
 
     def set(self, uid: str, status: str, ready: str) -> None:
         with self._lock:
+            self._move(self._rows.get(uid), (status, ready))
             self._rows[uid] = (status, ready)
-            self._publish()
 
     def forget(self, uid: str) -> None:
         with self._lock:
-            self._rows.pop(uid, None)
-            self._publish()
+            self._move(self._rows.pop(uid, None), None)
 
-    def _publish(self) -> None:
-        tally = _Tally(self._rows.values())
-        for key in self._published - set(tally):
-            COMPONENTS.labels(*key).set(0)
-        for key, count in tally.items():
-            COMPONENTS.labels(*key).set(count)
-        self._published |= set(tally)
+    def _move(self, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
+        if old == new:
+            return
+        for key, step in ((old, -1), (new, 1)):
+            if key is not None:
+                self._counts[key] += step
+                COMPONENTS.labels(*key).set(self._counts[key])
 
 
 COMPONENT_TABLE = ComponentTable()

@@ -10,12 +10,15 @@ text, so the knowledge of SageMaker's error quirks lives here and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any
 
 import boto3
@@ -62,6 +65,10 @@ class ErrorKind(Enum):
     INVALID = "Invalid"  # the request is wrong: report, no retry until the spec changes
     ACCESS_DENIED = "AccessDenied"  # IAM: report, retry slowly
     ALREADY_EXISTS = "AlreadyExists"  # name taken
+    # A write that may have been applied though its answer says otherwise (a 5xx, a
+    # timeout or a closed connection after the request left, or a botocore retry of a
+    # write answered "busy"/"already exists"): confirm by reading before sending again.
+    OUTCOME_UNKNOWN = "OutcomeUnknown"
     UNKNOWN = "Unknown"
 
 
@@ -101,8 +108,42 @@ _ACCESS_CODES = frozenset(
 )
 
 
-def classify(code: str, message: str, http_status: int | None = None) -> ErrorKind:
-    """Map an AWS error to a kind. Pure, so the table is unit-tested exhaustively."""
+def classify(
+    code: str,
+    message: str,
+    http_status: int | None = None,
+    *,
+    write: bool = False,
+    retried: bool = False,
+) -> ErrorKind:
+    """Map an AWS error to a kind. Pure, so the table is unit-tested exhaustively.
+
+    ``write``: the call changes SageMaker; ``retried``: botocore sent it more than once.
+    A write's 5xx may come after the commit, and a retried write answered "busy" or
+    "already exists" is most likely refused because its first attempt landed: both are
+    OUTCOME_UNKNOWN, never a plain retry.
+    """
+    kind = _classify(code, message, http_status)
+    if write and (
+        (kind is ErrorKind.RETRYABLE and (retried or _server_side(code, http_status)))
+        or (retried and kind in (ErrorKind.BUSY, ErrorKind.ALREADY_EXISTS))
+    ):
+        return ErrorKind.OUTCOME_UNKNOWN
+    return kind
+
+
+def _server_side(code: str, http_status: int | None) -> bool:
+    """A failure after the request reached SageMaker's service (not a throttle at its door)."""
+    return (http_status is not None and http_status >= 500) or code in {
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+
+
+def _classify(code: str, message: str, http_status: int | None) -> ErrorKind:
     if code == "ValidationException" and message.startswith(_NOT_FOUND_PREFIXES):
         return ErrorKind.NOT_FOUND
     if code == "ResourceNotFound":
@@ -174,13 +215,57 @@ def default_client_factory(region: str) -> Any:
     return boto3.session.Session().client("sagemaker", region_name=region, config=config)
 
 
-class TokenBucket:
-    """A shared client-side rate limit with two lanes.
+class Purpose(IntEnum):
+    """Why a call is made. Lower values take the next token first.
+
+    The order is the order of who is waiting on the answer: a user who just edited a
+    spec waits on the write and on the look that precedes it; nobody waits on a
+    transition poll beyond its own poll interval; nobody waits on a drift sweep.
+    """
+
+    WRITE = 0  # a change to SageMaker (Create, Update, Delete, tags)
+    FIRST_LOOK = 1  # the read that precedes a write: the first look after an edit
+    POLL = 2  # following a transition that is known to be running
+    SWEEP = 3  # drift detection and resync: nothing is known to have changed
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+def default_purpose(operation: str) -> Purpose:
+    """What an unclassified call is: a write, or routine polling."""
+    return Purpose.WRITE if operation in WRITE_OPERATIONS else Purpose.POLL
+
+
+@dataclass(eq=False)
+class _Waiter:
+    purpose: Purpose
+    seq: int  # arrival order across every class
+    since: float  # clock() on arrival
+    granted: asyncio.Future[None]
+
+
+class CallBudget:
+    """The shared SageMaker call budget: a token bucket and a concurrency cap, handed out
+    by purpose.
 
     SageMaker throttles per account, so a thousand components must queue here rather
-    than spend the account's budget in a burst. Queueing first come, first served would
-    put a user's edit behind every routine poll and drift check; urgent callers (writes,
-    and the first look after a spec change) therefore go ahead of routine ones.
+    than spend the account's budget in a burst. Whenever a token and a free slot are
+    available, the longest-waiting caller of the most urgent :class:`Purpose` gets them:
+    an edit's write, or the look that precedes it, takes the next token however many
+    polls and sweeps are queued (strict priority, decided when the token is due, not
+    when the caller arrived).
+
+    Anti-starvation: once ``fairness`` grants in a row have passed over an older
+    waiter of a less urgent class, the next grant goes to the oldest waiter of any
+    class. Routine work therefore keeps at least 1 / (fairness + 1) of the budget
+    (about one call per second at the default 20 calls/s and fairness 20) even under
+    a flood of edits, and an edit is delayed by at most one such grant (50 ms at
+    20 calls/s).
+
+    The cap on calls in flight is part of the same hand-out, so a slow SageMaker
+    cannot make an edit queue behind routine calls at a semaphore either.
     """
 
     def __init__(
@@ -188,45 +273,128 @@ class TokenBucket:
         rate: float,
         burst: float | None = None,
         *,
+        concurrency: int = 0,
+        fairness: int = 20,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.rate = rate
+        self.rate = rate  # tokens per second; 0 = unlimited
         self.burst = burst if burst is not None else max(1.0, rate)
+        self.concurrency = concurrency  # calls in flight; 0 = unlimited
+        self.fairness = fairness
         self._clock = clock
         self._sleep = sleep
         self._tokens = self.burst
         self._last = clock()
-        self._turn = asyncio.Condition()
-        self._urgent_waiting = 0
+        self._queues: dict[Purpose, deque[_Waiter]] = {p: deque() for p in Purpose}
+        self._arrivals = itertools.count()
+        self._in_flight = 0
+        self._passed_over = 0
+        self._pump: asyncio.Task[None] | None = None
+        metrics.SAGEMAKER_BUDGET_RATE.set(rate)
+        metrics.SAGEMAKER_BUDGET_CONCURRENCY.set(concurrency)
 
-    async def take(self, *, urgent: bool = False) -> None:
-        if self.rate <= 0:
-            return
-        if urgent:
-            self._urgent_waiting += 1
+    def waiting(self, purpose: Purpose) -> int:
+        return len(self._queues[purpose])
+
+    @contextlib.asynccontextmanager
+    async def spend(self, purpose: Purpose) -> AsyncIterator[None]:
+        """Hold one token and one slot for the duration of a call."""
+        await self.acquire(purpose)
         try:
-            async with self._turn:
-                while not urgent and self._urgent_waiting:
-                    await self._turn.wait()
-                now = self._clock()
-                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens < 1:
-                    await self._sleep((1 - self._tokens) / self.rate)
-                    self._tokens = 1.0
-                    self._last = self._clock()
-                self._tokens -= 1
+            yield
         finally:
-            if urgent:
-                self._urgent_waiting -= 1
-                async with self._turn:
-                    self._turn.notify_all()
+            self.release()
+
+    async def acquire(self, purpose: Purpose) -> None:
+        waiter = _Waiter(
+            purpose, next(self._arrivals), self._clock(), asyncio.get_running_loop().create_future()
+        )
+        self._queues[purpose].append(waiter)
+        self._dispatch()
+        self._publish_depth(purpose)
+        try:
+            await waiter.granted  # returns at once when granted above
+        except asyncio.CancelledError:
+            if waiter.granted.done() and not waiter.granted.cancelled():
+                self.release()  # granted, then cancelled before it could run
+            else:
+                with contextlib.suppress(ValueError):  # or _dispatch already dropped it
+                    self._queues[purpose].remove(waiter)
+                self._publish_depth(purpose)
+            raise
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Grant as many waiters as tokens and slots allow; wake up when the next token is."""
+        while True:
+            for queue in self._queues.values():  # cancelled waiters leave from the head
+                while queue and queue[0].granted.done():
+                    queue.popleft()
+            if not any(self._queues.values()):
+                return
+            if self.concurrency and self._in_flight >= self.concurrency:
+                return  # release() dispatches again
+            wait = self._take_token()
+            if wait:
+                if self._pump is None or self._pump.done():
+                    self._pump = asyncio.get_running_loop().create_task(self._wake(wait))
+                return
+            self._grant(self._next())
+
+    async def _wake(self, delay: float) -> None:
+        await self._sleep(delay)
+        self._pump = None
+        self._dispatch()
+
+    def _take_token(self) -> float:
+        """0 when a token was taken, else the seconds until the next one."""
+        if self.rate <= 0:
+            return 0.0
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1 - 1e-9:  # a float refill of exactly one token may fall short
+            self._tokens = max(0.0, self._tokens - 1)
+            return 0.0
+        return (1 - self._tokens) / self.rate
+
+    def _next(self) -> _Waiter:
+        heads = [q[0] for q in self._queues.values() if q]  # in Purpose order
+        oldest = min(heads, key=lambda w: w.seq)
+        chosen = heads[0]
+        if chosen is not oldest:
+            if self._passed_over >= self.fairness:
+                chosen = oldest
+                self._passed_over = 0
+            else:
+                self._passed_over += 1
+        else:
+            self._passed_over = 0
+        self._queues[chosen.purpose].popleft()
+        return chosen
+
+    def _grant(self, waiter: _Waiter) -> None:
+        self._in_flight += 1
+        waiter.granted.set_result(None)
+        label = waiter.purpose.label
+        metrics.SAGEMAKER_WAIT.labels(purpose=label).observe(self._clock() - waiter.since)
+        self._publish_depth(waiter.purpose)
+
+    def _publish_depth(self, purpose: Purpose) -> None:
+        metrics.SAGEMAKER_QUEUE.labels(purpose=purpose.label).set(len(self._queues[purpose]))
 
 
 class SageMakerClient:
-    """Async façade over boto3 with a shared rate limit, a concurrency cap and one client
-    per region."""
+    """Async façade over boto3 with the shared call budget and one client per region.
+
+    Every public call method takes ``purpose`` (a :class:`Purpose`); without it a write
+    operation is a WRITE and a read is a POLL. ``urgent=True`` is the older spelling of
+    ``purpose=Purpose.FIRST_LOOK``, kept until every caller passes a purpose.
+    """
 
     def __init__(
         self,
@@ -235,14 +403,17 @@ class SageMakerClient:
         max_concurrency: int = 10,
         max_calls_per_second: float = 0.0,
         client_factory: ClientFactory = default_client_factory,
+        budget: CallBudget | None = None,
     ) -> None:
-        self._bucket = TokenBucket(max_calls_per_second, burst=max(1.0, 2 * max_calls_per_second))
+        self.budget = budget or CallBudget(
+            max_calls_per_second,
+            burst=max(1.0, 2 * max_calls_per_second),
+            concurrency=max_concurrency,
+        )
         self._default_region = default_region
         self._factory = client_factory
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._max_concurrency = max_concurrency
-        self._semaphore = asyncio.Semaphore(max_concurrency)
 
     @classmethod
     def from_settings(
@@ -259,7 +430,7 @@ class SageMakerClient:
     @property
     def limits(self) -> tuple[int, float]:
         """(calls in flight, calls per second); what the operator actually enforces."""
-        return self._max_concurrency, self._bucket.rate
+        return self.budget.concurrency, self.budget.rate
 
     def _client(self, region: str | None) -> Any:
         region = region or self._default_region
@@ -275,51 +446,68 @@ class SageMakerClient:
         request: Mapping[str, Any],
         *,
         region: str | None = None,
+        purpose: Purpose | None = None,
         urgent: bool = False,
     ) -> dict[str, Any]:
         if operation not in OPERATIONS:
             raise ValueError(f"{operation} is not an operation the operator may call")
+        purpose = _purpose(operation, purpose, urgent)
         client = self._client(region)
         method = getattr(client, _snake(operation))
-        await self._bucket.take(urgent=urgent or operation in WRITE_OPERATIONS)
-        async with self._semaphore:
+        async with self.budget.spend(purpose):
             try:
                 response: dict[str, Any] = await asyncio.to_thread(method, **request)
             except botocore.exceptions.ClientError as exc:
                 err = exc.response.get("Error", {})
                 code = str(err.get("Code", "Unknown"))
                 message = redact(str(err.get("Message", "")))
-                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-                metrics.SAGEMAKER_CALLS.labels(operation=operation, code=code).inc()
-                raise SageMakerError(
-                    operation, classify(code, message, status), code, message
-                ) from None
+                meta = exc.response.get("ResponseMetadata", {})
+                kind = classify(
+                    code,
+                    message,
+                    meta.get("HTTPStatusCode"),
+                    write=operation in WRITE_OPERATIONS,
+                    retried=bool(meta.get("RetryAttempts")),
+                )
+                _count(operation, purpose, code)
+                raise SageMakerError(operation, kind, code, message) from None
             except (
                 botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectionClosedError,
                 botocore.exceptions.ReadTimeoutError,
                 botocore.exceptions.ConnectTimeoutError,
             ) as exc:
-                metrics.SAGEMAKER_CALLS.labels(operation=operation, code="ConnectionError").inc()
+                _count(operation, purpose, "ConnectionError")
+                # A write may have reached SageMaker before the connection failed.
+                kind = (
+                    ErrorKind.OUTCOME_UNKNOWN
+                    if operation in WRITE_OPERATIONS
+                    else ErrorKind.RETRYABLE
+                )
                 raise SageMakerError(
-                    operation, ErrorKind.RETRYABLE, "ConnectionError", type(exc).__name__
+                    operation, kind, "ConnectionError", type(exc).__name__
                 ) from None
             except (
                 botocore.exceptions.NoCredentialsError,
                 botocore.exceptions.PartialCredentialsError,
             ) as exc:
-                metrics.SAGEMAKER_CALLS.labels(operation=operation, code="NoCredentials").inc()
+                _count(operation, purpose, "NoCredentials")
                 raise SageMakerError(
                     operation, ErrorKind.ACCESS_DENIED, "NoCredentials", str(exc)
                 ) from None
-        metrics.SAGEMAKER_CALLS.labels(operation=operation, code="OK").inc()
+        _count(operation, purpose, "OK")
         response.pop("ResponseMetadata", None)
         return response
 
     # Thin, typed conveniences: the operation names stay visible at call sites.
 
     async def describe(
-        self, name: str, *, region: str | None = None, urgent: bool = False
+        self,
+        name: str,
+        *,
+        region: str | None = None,
+        purpose: Purpose | None = None,
+        urgent: bool = False,
     ) -> dict[str, Any] | None:
         """Describe, or None when the component does not exist."""
         try:
@@ -327,6 +515,7 @@ class SageMakerClient:
                 "DescribeInferenceComponent",
                 {"InferenceComponentName": name},
                 region=region,
+                purpose=purpose,
                 urgent=urgent,
             )
         except SageMakerError as err:
@@ -335,12 +524,19 @@ class SageMakerClient:
             raise
 
     async def list_tags(
-        self, arn: str, *, region: str | None = None, urgent: bool = False
+        self,
+        arn: str,
+        *,
+        region: str | None = None,
+        purpose: Purpose | None = None,
+        urgent: bool = False,
     ) -> dict[str, str]:
         tags: dict[str, str] = {}
         request: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
         while True:
-            response = await self.call("ListTags", request, region=region, urgent=urgent)
+            response = await self.call(
+                "ListTags", request, region=region, purpose=purpose, urgent=urgent
+            )
             for tag in response.get("Tags", []):
                 tags[tag["Key"]] = tag.get("Value", "")
             token = response.get("NextToken")
@@ -349,18 +545,44 @@ class SageMakerClient:
             request = {**request, "NextToken": token}
 
     async def list_components(
-        self, *, endpoint_name: str, region: str | None = None
+        self,
+        *,
+        endpoint_name: str,
+        region: str | None = None,
+        purpose: Purpose = Purpose.SWEEP,
+        fields: frozenset[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Every component on one endpoint (summaries): the cheap drift sweep."""
+        """Every component on one endpoint (summaries): the cheap drift sweep.
+
+        With ``fields``, each summary keeps only those keys, so a caller that caches
+        listings does not hold every page SageMaker returned.
+        """
         items: list[dict[str, Any]] = []
         request: dict[str, Any] = {"EndpointNameEquals": endpoint_name, "MaxResults": 100}
         while True:
-            response = await self.call("ListInferenceComponents", request, region=region)
-            items.extend(response.get("InferenceComponents", []))
+            response = await self.call(
+                "ListInferenceComponents", request, region=region, purpose=purpose
+            )
+            page = response.get("InferenceComponents", [])
+            if fields is not None:
+                page = [{k: v for k, v in item.items() if k in fields} for item in page]
+            items.extend(page)
             token = response.get("NextToken")
             if not token:
                 return items
             request = {**request, "NextToken": token}
+
+
+def _purpose(operation: str, purpose: Purpose | None, urgent: bool) -> Purpose:
+    if operation in WRITE_OPERATIONS:
+        return Purpose.WRITE  # a write is a write, whatever the caller thought
+    if purpose is not None:
+        return purpose
+    return Purpose.FIRST_LOOK if urgent else default_purpose(operation)
+
+
+def _count(operation: str, purpose: Purpose, code: str) -> None:
+    metrics.SAGEMAKER_CALLS.labels(operation=operation, purpose=purpose.label, code=code).inc()
 
 
 def _snake(operation: str) -> str:

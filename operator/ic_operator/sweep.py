@@ -7,6 +7,10 @@ which is enough to tell "nothing happened" from "look closer": a component whose
 LastModifiedTime has not moved since it was last seen in sync needs no Describe,
 and one still Creating or Updating needs no Describe until the list says it
 settled. Concurrent askers for the same endpoint share one in-flight List.
+
+A listing keeps only the summary fields those decisions read (:data:`FIELDS`), not the
+pages SageMaker returned: at a thousand components the cache is a few hundred bytes
+per component.
 """
 
 from __future__ import annotations
@@ -17,7 +21,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.sagemaker import SageMakerClient
+from ic_operator.ports import SageMakerApi
+from ic_operator.sagemaker import Purpose
+
+FIELDS: frozenset[str] = frozenset(
+    {
+        "InferenceComponentName",
+        "InferenceComponentArn",
+        "InferenceComponentStatus",
+        "LastModifiedTime",
+    }
+)
+"""The summary fields a listing keeps: identity, status and when it last moved."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +43,7 @@ class Listing:
 
 class EndpointSweep:
     def __init__(
-        self, client: SageMakerClient, *, clock: Callable[[], float] = time.monotonic
+        self, client: SageMakerApi, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._client = client
         self._clock = clock
@@ -36,19 +51,29 @@ class EndpointSweep:
         self._inflight: dict[tuple[str, str], asyncio.Task[Listing]] = {}
 
     async def summary(
-        self, *, region: str, endpoint: str, name: str, max_age: float
+        self,
+        *,
+        region: str,
+        endpoint: str,
+        name: str,
+        max_age: float,
+        purpose: Purpose = Purpose.SWEEP,
     ) -> Mapping[str, Any] | None:
-        """The component's list summary no older than ``max_age`` seconds; None if not listed."""
+        """The component's list summary no older than ``max_age`` seconds; None if not listed.
+
+        ``purpose`` classes the List in the call budget when this asker starts one; an
+        asker who joins a List already in flight shares it as it was classed.
+        """
         key = (region, endpoint)
         listing = self._listings.get(key)
         if listing is None or self._clock() - listing.fetched > max_age:
-            listing = await self._refresh(key)
+            listing = await self._refresh(key, purpose)
         return listing.items.get(name)
 
-    async def _refresh(self, key: tuple[str, str]) -> Listing:
+    async def _refresh(self, key: tuple[str, str], purpose: Purpose) -> Listing:
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._fetch(key))
+            task = asyncio.create_task(self._fetch(key, purpose))
             self._inflight[key] = task
 
             def done(_: asyncio.Task[Listing], key: tuple[str, str] = key) -> None:
@@ -57,10 +82,12 @@ class EndpointSweep:
             task.add_done_callback(done)
         return await asyncio.shield(task)
 
-    async def _fetch(self, key: tuple[str, str]) -> Listing:
+    async def _fetch(self, key: tuple[str, str], purpose: Purpose) -> Listing:
         region, endpoint = key
         started = self._clock()
-        items = await self._client.list_components(endpoint_name=endpoint, region=region)
+        items = await self._client.list_components(
+            endpoint_name=endpoint, region=region, purpose=purpose, fields=FIELDS
+        )
         listing = Listing(
             fetched=started, items={item["InferenceComponentName"]: item for item in items}
         )

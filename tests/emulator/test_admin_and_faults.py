@@ -30,6 +30,8 @@ def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> N
         "operation": "DescribeInferenceComponent",
         "request": {"InferenceComponentName": "absent"},
         "error": "ValidationException",
+        "lost": None,
+        "stale": False,
         "at": calls[0]["at"],
     }
     assert calls[1]["error"] is None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
+import tracemalloc
 
 import pytest
 
-from bench import machine, procstat, report, stats, workload
+from bench import baseline, machine, procstat, report, stats, traced, workload
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -125,7 +127,10 @@ def test_fmt_ratio_and_verdict() -> None:
     assert report.ratio(1.0, 0.0) == "∞"
     assert report.ratio(None, 1.0) == "—"
     assert report.verdict("edit_p99", 0.4) == "p99 edit→Update < 1 s: met"
-    assert report.verdict("rss", 300.0) == "RSS < 250 MB: missed by 50.00 (1.2x the target)"
+    assert report.verdict("rss", 300.0) == "RSS < 200 MB: missed by 100 (1.5x the target)"
+    assert report.verdict("writes_max", 0.0) == "0 SageMaker writes: met"  # at the limit: met
+    assert report.verdict("writes_max", 3.0) == "0 SageMaker writes: missed (3.00)"
+    assert report.verdict("edit_p50", 0.3).endswith("missed by 0.00 (1.0x the target)")
     assert report.verdict("edit_p99", None).endswith("not measured")
     assert report.verdict("apply", 3.0) == ""
 
@@ -151,7 +156,43 @@ def test_size_table_from_results() -> None:
     )
     assert p99.split()[-9:] == ["0.50", "2.00", "4.0x", "p99", "edit→Update", "<", "1", "s:", "met"]
     rss = next(line for line in table.splitlines() if line.startswith("operator RSS"))
-    assert rss.split()[-8:] == ["120", "120", "1.0x", "RSS", "<", "250", "MB:", "met"]
+    assert rss.split()[-8:] == ["120", "120", "1.0x", "RSS", "<", "200", "MB:", "met"]
+
+
+def test_the_restart_target_depends_on_n() -> None:
+    run = {"restart": {"confirmed_seconds": 41.0, "calls_total": 25, "call_budget": 20}}
+    table = report.size_table(run, None)
+    calls = next(line for line in table.splitlines() if line.startswith("restart: SageMaker"))
+    assert calls.endswith("≤ N/100 + 10 = 20: missed by 5.00 (1.2x the target)")
+    seconds = next(line for line in table.splitlines() if line.startswith("restart: all N"))
+    assert seconds.endswith("≤ 60 s: met")
+
+
+def test_phase_samples_are_reproducible_and_keep_edits_off_rolling_components() -> None:
+    names = [workload.component_name("s", i) for i in range(1000)]
+    picked = workload.samples(names, edits=50, rollouts=100, seed=7)
+    assert picked == workload.samples(names, edits=50, rollouts=100, seed=7)
+    assert {k: len(v) for k, v in picked.items()} == {
+        "quiet": 50,
+        "rolling": 100,
+        "under_rollouts": 50,
+        "under_sweep": 50,
+    }
+    assert not set(picked["under_rollouts"]) & set(picked["rolling"])
+    small = workload.samples(names[:10], edits=50, rollouts=100, seed=7)
+    assert (len(small["rolling"]), len(small["under_rollouts"])) == (5, 5)  # half roll out
+
+
+def test_a_background_rollout_is_slow_and_identifiable() -> None:
+    doc = workload.manifest("c1", "ns", "ep")
+    rolled = workload.rollout(doc, 4)
+    assert rolled["spec"]["specification"]["container"]["image"] == workload.edited_image(
+        4, "rollout"
+    )
+    policy = rolled["spec"]["deploymentConfig"]["rollingUpdatePolicy"]
+    assert policy["waitIntervalInSeconds"] == workload.ROLLOUT_BAKE_SECONDS
+    assert doc["spec"]["specification"]["container"]["image"] == workload.IMAGE  # not mutated
+    assert workload.edited_image(4, "rollout") != workload.edited_image(4)
 
 
 def test_manifests_spread_over_endpoints() -> None:
@@ -208,3 +249,26 @@ def test_update_call_matching() -> None:
     ]
     assert workload.update_call_at(calls, "c1", image, not_before=10.0) == 12.5
     assert workload.update_call_at(calls, "c3", image, not_before=10.0) is None
+
+
+def test_the_drift_mode_is_chosen_in_one_place() -> None:
+    """The naive baseline is an entry point with an injected strategy, not an operator flag."""
+    assert baseline.operator_flags("naive") == baseline.operator_flags("sweep") == []
+    assert baseline.is_naive("naive") and not baseline.is_naive("sweep")
+    assert baseline.available() and baseline.NAIVE_SCRIPT.name == "naive.py"
+
+
+def test_traced_render_lists_the_top_allocation_sites() -> None:
+    tracemalloc.start(2)
+    try:
+        line = sys._getframe().f_lineno + 1
+        hoard = [bytearray(1000) for _ in range(2000)]  # ~2 MB from one line
+        text = traced.render(tracemalloc.take_snapshot(), top=5)
+    finally:
+        tracemalloc.stop()
+    assert len(hoard) == 2000
+    assert text.startswith("total traced: ")
+    by_line = text.split("== top 5 by line ==")[1].split("==")[0].strip().splitlines()
+    assert 1 <= len(by_line) <= 5  # only what was allocated since start(): here, few sites
+    assert by_line[0].endswith(f"{__file__}:{line}")  # the biggest site comes first
+    assert "== top 5 by traceback ==" in text

@@ -19,14 +19,14 @@ def parse(argv: list[str]) -> config.Settings:
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("IC_OPERATOR_NAMESPACES", "AWS_REGION", "AWS_DEFAULT_REGION",
-                 "IC_OPERATOR_RESYNC_INTERVAL", "IC_OPERATOR_DRIFT_MODE"):  # fmt: skip
+                 "IC_OPERATOR_RESYNC_INTERVAL", "IC_OPERATOR_CONFIRM_WINDOW"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     s = parse([])
-    assert (s.namespaces, s.region, s.resync_interval, s.drift_mode) == (
+    assert (s.namespaces, s.region, s.resync_interval, s.confirm_window) == (
         (),
         "us-east-1",
         300,
-        "sweep",
+        60,
     )
     assert (s.max_calls_per_second, s.metrics_port, s.health_port) == (20, 9090, 8081)
 
@@ -38,9 +38,9 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     s = parse([])
     assert (s.namespaces, s.resync_interval, s.region) == (("team-a", "team-b"), 60, "eu-west-1")
     s = parse(["--namespace", "x", "--resync-interval", "5", "--region", "us-west-2",
-               "--drift-mode", "naive", "--max-calls-per-second", "0"])  # fmt: skip
+               "--confirm-window", "7", "--max-calls-per-second", "0"])  # fmt: skip
     assert (s.namespaces, s.resync_interval, s.region) == (("x",), 5, "us-west-2")
-    assert (s.drift_mode, s.max_calls_per_second) == ("naive", 0)
+    assert (s.confirm_window, s.max_calls_per_second) == (7, 0)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from ic_operator.planner import (
     plan_delete,
     tag_changes,
 )
-from ic_operator.reconciler import key_union, merge_patch
+from ic_operator.status_builder import key_union, merge_patch
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,

@@ -1,7 +1,9 @@
-"""The naive drift mode (the benchmark's baseline): raw comparison, so it re-updates."""
+"""The naive baseline (bench/naive.py, injected as a Strategy): raw comparison, so it
+re-updates; the product's default strategy does not."""
 
 from __future__ import annotations
 
+from bench.naive import NAIVE
 from ic_operator.planner import Act, plan
 from tests.unit.planner_fixtures import (
     deployment,
@@ -20,13 +22,13 @@ def test_naive_judges_its_deployment_succeeded_then_updates_again() -> None:
     """Found by the benchmark: judging with the raw view called every create RolledBack."""
     last = deployment(BASE, "InProgress")
     component = observed(describe_of(BASE), tags=owned_tags(BASE))
-    naive = plan(desired_of(BASE), component, status_of(last=last), normalise=False)
+    naive = plan(desired_of(BASE), component, status_of(last=last), strategy=NAIVE)
     assert naive.judged is not None and naive.judged.outcome == "Succeeded"
     assert naive.action is Act.UPDATE  # Describe never echoes Image: a raw diff every time
     assert not naive.degraded
 
 
-def test_sweep_judges_the_same_deployment_succeeded_and_does_nothing() -> None:
+def test_default_judges_the_same_deployment_succeeded_and_does_nothing() -> None:
     last = deployment(BASE, "InProgress")
     component = observed(describe_of(BASE), tags=owned_tags(BASE))
     normal = plan(desired_of(BASE), component, status_of(last=last))

@@ -1,72 +1,269 @@
-"""The shared token bucket, on a fake clock: how long callers are made to wait."""
+"""The shared SageMaker call budget, on a fake clock: who gets the next token, and when."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from ic_operator.sagemaker import TokenBucket
+import pytest
+from prometheus_client import REGISTRY
+
+from ic_operator.sagemaker import CallBudget, Purpose, SageMakerClient
+
+WRITE, FIRST_LOOK, POLL, SWEEP = Purpose.WRITE, Purpose.FIRST_LOOK, Purpose.POLL, Purpose.SWEEP
 
 
 class FakeTime:
     def __init__(self) -> None:
         self.now = 0.0
         self.slept: list[float] = []
+        self.gate: asyncio.Event | None = None  # when set up, sleeps end only once it is set
 
     def clock(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 6))
+        if self.gate is not None:
+            await self.gate.wait()
         self.now += seconds
         await asyncio.sleep(0)  # let other callers queue up meanwhile, as a real sleep would
 
 
-def run(bucket: TokenBucket, calls: int) -> None:
+def budget(t: FakeTime, rate: float, **kwargs: Any) -> CallBudget:
+    return CallBudget(rate, clock=t.clock, sleep=t.sleep, **kwargs)
+
+
+def run(b: CallBudget, calls: int) -> None:
     async def go() -> None:
         for _ in range(calls):
-            await bucket.take()
+            async with b.spend(POLL):
+                pass
 
     asyncio.run(go())
 
 
+async def settle() -> None:
+    """Let every runnable task run until it blocks (a bounded number of loop turns)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+def granted_in_order(
+    t: FakeTime,
+    b: CallBudget,
+    arrivals: list[tuple[str, Purpose]],
+    *,
+    before: Callable[[], Awaitable[None]],
+) -> list[str]:
+    """Queue ``arrivals`` (in that order) behind ``before``, then let the next token come
+    due, and return the order in which they were granted."""
+    order: list[str] = []
+
+    async def caller(name: str, purpose: Purpose) -> None:
+        async with b.spend(purpose):
+            order.append(name)
+
+    async def go() -> None:
+        await before()
+        t.gate = asyncio.Event()
+        tasks = []
+        for name, purpose in arrivals:
+            tasks.append(asyncio.create_task(caller(name, purpose)))
+            await asyncio.sleep(0)  # arrival order is the list's order
+        await settle()
+        assert order == []  # every caller is queued: no token has come due yet
+        t.gate.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(go())
+    return order
+
+
 def test_burst_passes_then_calls_are_spaced_at_the_rate() -> None:
     t = FakeTime()
-    bucket = TokenBucket(10, burst=3, clock=t.clock, sleep=t.sleep)
-    run(bucket, 6)
+    run(budget(t, 10, burst=3), 6)
     assert t.slept == [0.1, 0.1, 0.1]  # 3 free, then one every 1/10 s
 
 
 def test_idle_time_refills_up_to_the_burst_only() -> None:
     t = FakeTime()
-    bucket = TokenBucket(10, burst=2, clock=t.clock, sleep=t.sleep)
-    run(bucket, 2)
+    b = budget(t, 10, burst=2)
+    run(b, 2)
     t.now += 60  # a long idle period refills 2 tokens, not 600
-    run(bucket, 3)
+    run(b, 3)
     assert t.slept == [0.1]
 
 
 def test_zero_rate_disables_the_limit() -> None:
     t = FakeTime()
-    run(TokenBucket(0, clock=t.clock, sleep=t.sleep), 100)
+    run(budget(t, 0), 100)
     assert t.slept == []
 
 
-def test_urgent_callers_go_ahead_of_routine_ones() -> None:
+def test_the_next_token_goes_to_the_most_urgent_purpose_whatever_the_arrival_order() -> None:
     t = FakeTime()
-    bucket = TokenBucket(1, burst=1, clock=t.clock, sleep=t.sleep)
-    order: list[str] = []
+    b = budget(t, 1, burst=1)
 
-    async def caller(name: str, urgent: bool) -> None:
-        await bucket.take(urgent=urgent)
-        order.append(name)
+    async def spend_the_only_token() -> None:
+        async with b.spend(POLL):
+            pass
+
+    arrivals = [
+        ("sweep0", SWEEP),
+        ("poll0", POLL),
+        ("sweep1", SWEEP),
+        ("poll1", POLL),
+        ("look", FIRST_LOOK),  # a user's edit: its first look...
+        ("write", WRITE),  # ...and another edit's write, arriving last
+    ]
+    order = granted_in_order(t, b, arrivals, before=spend_the_only_token)
+    assert order == ["write", "look", "poll0", "poll1", "sweep0", "sweep1"]
+    assert t.slept == [1.0] * 6  # one token per second, none skipped
+
+
+def test_routine_work_gets_the_oldest_waiters_turn_after_fairness_grants() -> None:
+    t = FakeTime()
+    b = budget(t, 1, burst=1, fairness=2)
+
+    async def spend_the_only_token() -> None:
+        async with b.spend(POLL):
+            pass
+
+    arrivals = [("sweep", SWEEP), *((f"w{i}", WRITE) for i in range(5))]
+    order = granted_in_order(t, b, arrivals, before=spend_the_only_token)
+    assert order == ["w0", "w1", "sweep", "w2", "w3", "w4"]
+
+
+def test_a_freed_slot_goes_to_the_most_urgent_waiter() -> None:
+    t = FakeTime()
+    b = budget(t, 0, concurrency=1)
+    order: list[str] = []
+    held = asyncio.Event
+
+    async def caller(name: str, purpose: Purpose) -> None:
+        async with b.spend(purpose):
+            order.append(name)
 
     async def go() -> None:
-        await bucket.take()  # the only token
-        routine = [asyncio.create_task(caller(f"poll{i}", False)) for i in range(3)]
-        await asyncio.sleep(0)  # the polls are queued first...
-        edit = asyncio.create_task(caller("edit", True))  # ...then a user's edit arrives
-        await asyncio.gather(*routine, edit)
+        release = held()
+
+        async def slow() -> None:
+            async with b.spend(SWEEP):
+                order.append("slow")
+                await release.wait()
+
+        first = asyncio.create_task(slow())
+        await settle()
+        waiting = [asyncio.create_task(caller(n, p)) for n, p in [("poll", POLL), ("w", WRITE)]]
+        await settle()
+        assert order == ["slow"]  # the only slot is taken
+        assert (b.waiting(POLL), b.waiting(WRITE)) == (1, 1)
+        release.set()
+        await asyncio.gather(first, *waiting)
 
     asyncio.run(go())
-    assert order == ["poll0", "edit", "poll1", "poll2"]  # only the poll already waking is ahead
-    assert t.slept == [1.0, 1.0, 1.0, 1.0]
+    assert order == ["slow", "w", "poll"]
+    assert t.slept == []  # no rate limit: only the slot made them wait
+
+
+def test_a_cancelled_waiter_leaves_the_queue_and_keeps_no_token_or_slot() -> None:
+    t = FakeTime()
+    b = budget(t, 1, burst=2, concurrency=1)
+    order: list[str] = []
+
+    async def caller(name: str, purpose: Purpose) -> None:
+        async with b.spend(purpose):
+            order.append(name)
+
+    async def go() -> None:
+        await b.acquire(POLL)  # the only slot (and one of two tokens)
+        doomed = asyncio.create_task(caller("doomed", WRITE))
+        survivor = asyncio.create_task(caller("survivor", SWEEP))
+        await settle()
+        assert (b.waiting(WRITE), b.waiting(SWEEP)) == (1, 1)
+        doomed.cancel()
+        await settle()
+        b.release()
+        await asyncio.gather(doomed, survivor, return_exceptions=True)
+        assert (b.waiting(WRITE), b.waiting(SWEEP)) == (0, 0)
+
+    asyncio.run(go())
+    assert order == ["survivor"]
+    assert t.slept == []  # the second token was still there: the cancelled write took none
+
+
+def test_queue_depth_and_wait_are_published_per_purpose() -> None:
+    t = FakeTime()
+    b = budget(t, 1, burst=1)
+
+    def sample(name: str, purpose: Purpose) -> float:
+        return REGISTRY.get_sample_value(name, {"purpose": purpose.label}) or 0.0
+
+    waited = sample("ic_operator_sagemaker_wait_seconds_sum", SWEEP)
+    depths: list[float] = []
+
+    async def go() -> None:
+        async with b.spend(SWEEP):
+            pass
+        tasks = [asyncio.create_task(b.acquire(SWEEP)) for _ in range(3)]
+        await asyncio.sleep(0)
+        depths.append(sample("ic_operator_sagemaker_queue_depth", SWEEP))
+        await asyncio.gather(*tasks)
+        depths.append(sample("ic_operator_sagemaker_queue_depth", SWEEP))
+
+    asyncio.run(go())
+    assert depths == [3.0, 0.0]
+    # Waits of 1, 2 and 3 fake seconds (tokens at t = 1, 2, 3), the first call none.
+    assert sample("ic_operator_sagemaker_wait_seconds_sum", SWEEP) - waited == pytest.approx(6.0)
+    assert REGISTRY.get_sample_value("ic_operator_sagemaker_budget_calls_per_second") == 1.0
+
+
+class FakeBoto:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def describe_inference_component(self, **request: Any) -> dict[str, Any]:
+        self.calls.append("describe")
+        return {"InferenceComponentName": request["InferenceComponentName"]}
+
+    def update_inference_component(self, **request: Any) -> dict[str, Any]:
+        self.calls.append("update")
+        return {}
+
+    def list_inference_components(self, **request: Any) -> dict[str, Any]:
+        self.calls.append("list")
+        return {"InferenceComponents": [{"InferenceComponentName": "a", "Big": "x" * 1000}]}
+
+
+def calls_counted(operation: str, purpose: Purpose) -> float:
+    labels = {"operation": operation, "purpose": purpose.label, "code": "OK"}
+    return REGISTRY.get_sample_value("ic_operator_sagemaker_calls_total", labels) or 0.0
+
+
+def test_every_call_is_counted_by_purpose_and_writes_are_always_writes() -> None:
+    fake = FakeBoto()
+    client = SageMakerClient(default_region="us-east-1", client_factory=lambda _region: fake)
+    cases = [
+        ("DescribeInferenceComponent", None, False, POLL),  # an unclassified read
+        ("DescribeInferenceComponent", None, True, FIRST_LOOK),  # the older urgent=True
+        ("DescribeInferenceComponent", SWEEP, False, SWEEP),
+        ("UpdateInferenceComponent", SWEEP, False, WRITE),  # a write is a write
+    ]
+    for operation, purpose, urgent, counted in cases:
+        before = calls_counted(operation, counted)
+        asyncio.run(
+            client.call(operation, {"InferenceComponentName": "a"}, purpose=purpose, urgent=urgent)
+        )
+        assert calls_counted(operation, counted) == before + 1, (operation, purpose, urgent)
+
+
+def test_listing_keeps_only_the_fields_asked_for() -> None:
+    client = SageMakerClient(default_region="us-east-1", client_factory=lambda _r: FakeBoto())
+    before = calls_counted("ListInferenceComponents", SWEEP)
+    items = asyncio.run(
+        client.list_components(endpoint_name="ep", fields=frozenset({"InferenceComponentName"}))
+    )
+    assert items == [{"InferenceComponentName": "a"}]
+    assert calls_counted("ListInferenceComponents", SWEEP) == before + 1  # a listing is a sweep

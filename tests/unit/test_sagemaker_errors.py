@@ -81,3 +81,38 @@ def test_redact_hides_environment_values_only():
 def test_operations_are_the_iam_surface():
     assert "CreateInferenceComponent" in OPERATIONS
     assert all(op[0].isupper() and " " not in op for op in OPERATIONS)
+
+
+WRITE_CASES = [
+    # (code, message, http, retried, kind): what a failed *write* means
+    ("InternalFailure", "boom", 500, False, ErrorKind.OUTCOME_UNKNOWN),  # may be after commit
+    ("ServiceUnavailable", "later", 503, False, ErrorKind.OUTCOME_UNKNOWN),
+    ("ThrottlingException", "Rate exceeded", 400, False, ErrorKind.RETRYABLE),  # at the door
+    ("ThrottlingException", "Rate exceeded", 400, True, ErrorKind.OUTCOME_UNKNOWN),
+    (
+        "ValidationException",
+        "Cannot update inference component arn:... while it is in state UPDATING",
+        400,
+        True,
+        ErrorKind.OUTCOME_UNKNOWN,  # botocore's retry of a write that landed
+    ),
+    (
+        "ValidationException",
+        "Cannot update inference component arn:... while it is in state UPDATING",
+        400,
+        False,
+        ErrorKind.BUSY,
+    ),
+    ("ResourceInUse", "already exists", 400, True, ErrorKind.OUTCOME_UNKNOWN),
+    ("ResourceInUse", "already exists", 400, False, ErrorKind.ALREADY_EXISTS),
+    ("ValidationException", "bad image", 400, True, ErrorKind.INVALID),
+]
+
+
+@pytest.mark.parametrize(("code", "message", "status", "retried", "kind"), WRITE_CASES)
+def test_write_outcome_unknown(
+    code: str, message: str, status: int, retried: bool, kind: ErrorKind
+) -> None:
+    assert classify(code, message, status, write=True, retried=retried) is kind
+    # A read never has an unknown outcome: it changed nothing.
+    assert classify(code, message, status, retried=retried) is not ErrorKind.OUTCOME_UNKNOWN

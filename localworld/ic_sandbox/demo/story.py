@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
+from ic_operator.sagemaker import WRITE_OPERATIONS as WRITES
 from ic_sandbox.binaries import repo_root
 from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess, Kubectl
 from ic_sandbox.demo.narrator import Narrator
@@ -36,16 +37,6 @@ ALARM = "mistral-7b-invocation-5xx"  # one of rolling-update.yaml's rollback ala
 TGI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference"
 IMAGE_V2 = f"{TGI}:3.0.1-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
 IMAGE_V3 = f"{TGI}:3.2.0-tgi3.2.0-gpu-py311-cu124-ubuntu22.04"
-WRITES = frozenset(
-    {
-        "CreateInferenceComponent",
-        "UpdateInferenceComponent",
-        "UpdateInferenceComponentRuntimeConfig",
-        "DeleteInferenceComponent",
-        "AddTags",
-        "DeleteTags",
-    }
-)
 
 
 class DemoError(RuntimeError):

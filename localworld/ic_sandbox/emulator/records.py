@@ -218,3 +218,30 @@ def summarize_component(ic: ComponentRecord) -> Json:
         "InferenceComponentStatus": ic.status,
         "LastModifiedTime": ic.modified,
     }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A component as reads showed it at one moment: what a lagging read serves.
+
+    The attribute names match :class:`ComponentRecord`'s, so ListInferenceComponents
+    filters and sorts snapshots and live records alike.
+    """
+
+    name: str
+    endpoint_name: str
+    variant_name: str
+    status: str
+    created: float
+    modified: float
+    document: Json  # DescribeInferenceComponent
+    summary: Json  # ListInferenceComponents
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Version:
+    """What reads serve of one component until `until` (wall clock): None = not there yet."""
+
+    until: float
+    before: Snapshot | None

@@ -2,6 +2,9 @@
 
 Requests are accepted signed or unsigned; signatures are never checked. Every SageMaker
 call, accepted or rejected (including injected faults), is recorded for `GET /_emulator/calls`.
+A write whose response is lost on purpose is applied first and recorded as accepted, with
+`lost` saying what the client got instead (an error code, or "dropped"); a read that
+served a version from before a recent write is recorded with `stale: true`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from aiohttp import web
 from botocore.model import OperationModel, ServiceModel
 
 from .errors import ApiError
-from .faults import Faults
+from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
 from .service import SageMaker
 from .validation import validate_request
 from .world import World
@@ -68,6 +71,8 @@ class Front:
         raw = await request.read()
         body: Any = None
         error: ApiError | None = None
+        lost: str | None = None
+        stale = False
         result: dict[str, Any] = {}
         try:
             try:
@@ -88,7 +93,11 @@ class Front:
                 await asyncio.sleep(delay)
             faults.check(name)
             validate_request(op, body)
-            result = self.service.handlers[name](body)
+            self.world.served_stale = False
+            try:
+                result, lost = self._handle(name, body)
+            finally:
+                stale = self.world.served_stale
         except ApiError as exc:
             error = exc
         self.world.calls.append(
@@ -96,12 +105,36 @@ class Front:
                 "operation": name or target,
                 "request": body,
                 "error": error.code if error else None,
+                "lost": lost,
+                "stale": stale,
                 "at": self.world.clock.now(),
             }
         )
         if error is not None:
             return _error(error)
+        if lost == DROPPED:
+            # Applied, and the client never hears: close the TCP connection without a
+            # response (botocore reports ConnectionClosedError and retries).
+            if request.transport is not None:
+                request.transport.abort()
+            return _reply({})
+        if lost is not None:
+            return _error(server_error(lost))
         return _reply(result)
+
+    def _handle(self, name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """Run the operation; for a component write, keep the version a lagging read serves
+        and decide whether its response is lost (None, an error code, or DROPPED)."""
+        faults = self.world.faults
+        component = self.service.component_named(body) if name in COMPONENT_WRITES else None
+        lag = faults.lag_seconds(component)
+        before = self.service.snapshot(component) if component and lag else None
+        result = self.service.handlers[name](body)
+        if component is None:
+            return result, None
+        if lag:
+            self.world.remember(component, before, lag)
+        return result, faults.lose(name, component)
 
     # ---- admin ------------------------------------------------------------------------------
     async def calls(self, request: web.Request) -> web.Response:
@@ -174,6 +207,7 @@ async def reset_world(world: World) -> None:
     world.by_arn.clear()
     world.alarms.clear()
     world.calls.clear()
+    world.versions.clear()
     world.faults = Faults()
 
 

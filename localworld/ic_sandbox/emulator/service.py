@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from . import lifecycle
 from .capacity import INSTANCE_TYPES, Demand
@@ -31,6 +31,7 @@ from .records import (
     EndpointRecord,
     Json,
     ModelRecord,
+    Snapshot,
     VariantRecord,
     describe_component,
     resolve_image,
@@ -39,6 +40,23 @@ from .records import (
 from .world import World, copies
 
 Handler = Callable[[Json], Json]
+
+
+class Listed(Protocol):
+    """What ListInferenceComponents filters and sorts on: a live record or a snapshot."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def endpoint_name(self) -> str: ...
+    @property
+    def variant_name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created(self) -> float: ...
+    @property
+    def modified(self) -> float: ...
 
 
 def _tags(request: Json) -> dict[str, str]:
@@ -266,12 +284,44 @@ class SageMaker:
             ]
         }
 
+    # ---- eventual consistency ----------------------------------------------------------------
+    def component_named(self, req: Json) -> str | None:
+        """The inference component a request is about (by name or by ARN), if any."""
+        name = req.get("InferenceComponentName")
+        if isinstance(name, str):
+            return name
+        arn = req.get("ResourceArn")
+        prefix = self.world.arn("inference-component", "")
+        if isinstance(arn, str) and arn.startswith(prefix):
+            return arn[len(prefix) :]
+        return None
+
+    def snapshot(self, name: str) -> Snapshot | None:
+        """The component as every read would show it right now (None: it does not exist)."""
+        rec = self.world.components.get(name)
+        if rec is None:
+            return None
+        return Snapshot(
+            name=rec.name,
+            endpoint_name=rec.endpoint_name,
+            variant_name=rec.variant_name,
+            status=rec.status,
+            created=rec.created,
+            modified=rec.modified,
+            document=self._describe(rec),
+            summary=summarize_component(rec),
+            tags=dict(rec.tags),
+        )
+
+    def _not_found(self, name: str) -> ApiError:
+        arn = self.world.arn("inference-component", name)
+        return validation(f'Could not find inference component "{arn}".')
+
     # ---- inference components: helpers -----------------------------------------------------
     def _component(self, name: str) -> ComponentRecord:
         rec = self.world.components.get(name)
         if rec is None:
-            arn = self.world.arn("inference-component", name)
-            raise validation(f'Could not find inference component "{arn}".')
+            raise self._not_found(name)
         return rec
 
     @staticmethod
@@ -441,7 +491,15 @@ class SageMaker:
         return {"InferenceComponentArn": arn}
 
     def describe_component(self, req: Json) -> Json:
-        rec = self._component(req["InferenceComponentName"])
+        name = req["InferenceComponentName"]
+        version = self.world.stale("DescribeInferenceComponent", name)
+        if version is not None:
+            if version.before is None:
+                raise self._not_found(name)
+            return copy.deepcopy(version.before.document)
+        return self._describe(self._component(name))
+
+    def _describe(self, rec: ComponentRecord) -> Json:
         base = self.world.components.get(rec.base) if rec.base else None
         endpoint = self.world.endpoints.get(rec.endpoint_name)
         variant = endpoint.variants.get(rec.variant_name) if endpoint else None
@@ -584,10 +642,11 @@ class SageMaker:
         if endpoint_filter is not None:
             endpoint = w.endpoints.get(endpoint_filter)
             names = endpoint.components if endpoint else set()
-            pool = [w.components[n] for n in names if n in w.components]
+            live: list[ComponentRecord] = [w.components[n] for n in names if n in w.components]
         else:
-            pool = list(w.components.values())
-        checks: list[Callable[[ComponentRecord], bool]] = []
+            live = list(w.components.values())
+        pool = self._as_listed(live, endpoint_filter)
+        checks: list[Callable[[Listed], bool]] = []
         if (v := req.get("VariantNameEquals")) is not None:
             checks.append(lambda r: r.variant_name == v)
         if (s := req.get("StatusEquals")) is not None:
@@ -606,7 +665,7 @@ class SageMaker:
                 checks.append(_time_check(attr, bound, before))
         items = [r for r in pool if all(c(r) for c in checks)]
         sort_by = req.get("SortBy", "CreationTime")
-        keyf: Callable[[ComponentRecord], tuple[Any, str]]
+        keyf: Callable[[Listed], tuple[Any, str]]
         if sort_by == "Name":
             keyf = lambda r: (r.name, r.name)  # noqa: E731
         elif sort_by == "Status":
@@ -620,9 +679,30 @@ class SageMaker:
             items = [r for r in items if (keyf(r) < after if descending else keyf(r) > after)]
         limit = int(req.get("MaxResults", 10))
         page = items[:limit]
-        out: Json = {"InferenceComponents": [summarize_component(r) for r in page]}
+        out: Json = {"InferenceComponents": [_summary(r) for r in page]}
         if len(items) > limit:
             out["NextToken"] = _encode_token(sort_by, keyf(page[-1]))
+        return out
+
+    def _as_listed(self, live: list[ComponentRecord], endpoint: str | None) -> list[Listed]:
+        """The live records, each replaced by the version a lagging List serves of it."""
+        w = self.world
+        if not w.versions or not w.faults.read_lag_seconds:
+            return list(live)
+        out: list[Listed] = []
+        seen: set[str] = set()
+        for rec in live:
+            seen.add(rec.name)
+            version = w.stale("ListInferenceComponents", rec.name)
+            if version is None:
+                out.append(rec)
+            elif version.before is not None:
+                out.append(version.before)
+        for name in [n for n in w.versions if n not in seen]:
+            version = w.stale("ListInferenceComponents", name)
+            before = version.before if version is not None else None
+            if before is not None and endpoint in (None, before.endpoint_name):
+                out.append(before)
         return out
 
     # ---- tags ---------------------------------------------------------------------------------
@@ -644,8 +724,16 @@ class SageMaker:
         return {"Tags": list(req["Tags"])}
 
     def list_tags(self, req: Json) -> Json:
-        rec = self._tagged(req["ResourceArn"])
-        tags = [{"Key": k, "Value": v} for k, v in rec.tags.items()]
+        arn = req["ResourceArn"]
+        name = self.component_named(req)
+        version = self.world.stale("ListTags", name) if name is not None else None
+        if version is not None:
+            if version.before is None:
+                raise validation(f"Could not find resource with ARN {arn}.")
+            current = version.before.tags
+        else:
+            current = self._tagged(arn).tags
+        tags = [{"Key": k, "Value": v} for k, v in current.items()]
         start = 0
         if (token := req.get("NextToken")) is not None:
             try:
@@ -671,7 +759,14 @@ def _epoch(value: Any) -> float:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
-def _time_check(attr: str, bound: float, before: bool) -> Callable[[ComponentRecord], bool]:
+def _summary(item: Listed) -> Json:
+    if isinstance(item, Snapshot):
+        return copy.deepcopy(item.summary)
+    assert isinstance(item, ComponentRecord)
+    return summarize_component(item)
+
+
+def _time_check(attr: str, bound: float, before: bool) -> Callable[[Listed], bool]:
     if before:
         return lambda r: float(getattr(r, attr)) < bound
     return lambda r: float(getattr(r, attr)) > bound

@@ -22,8 +22,10 @@ from .records import (
     EndpointConfigRecord,
     EndpointRecord,
     ModelRecord,
+    Snapshot,
     Tagged,
     VariantRecord,
+    Version,
     partition,
 )
 
@@ -50,6 +52,10 @@ class World:
         self.alarms: dict[str, str] = {}
         self.faults = Faults()
         self.calls: list[dict[str, Any]] = []
+        # Per component, the versions reads serve while the read-lag fault is on (oldest
+        # first); kept only while they can still be served, and beyond the record's life.
+        self.versions: dict[str, list[Version]] = {}
+        self.served_stale = False  # set by a read that served an older version (call log)
         self._tasks: set[asyncio.Task[None]] = set()
         self._alarm_waiters: list[asyncio.Future[None]] = []
 
@@ -117,6 +123,28 @@ class World:
             self._alarm_waiters.append(waiter)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, stop - now)
+
+    # ---- eventual consistency ------------------------------------------------------------
+    def remember(self, name: str, before: Snapshot | None, lag: float) -> None:
+        """An accepted write: reads of `name` serve `before` for `lag` more seconds."""
+        self.versions.setdefault(name, []).append(Version(self.clock.now() + lag, before))
+
+    def stale(self, operation: str, name: str) -> Version | None:
+        """The version `operation` serves of `name` now, or None: the live record.
+
+        The oldest write still inside its lag window decides, so a read sees the state
+        from before every write of the last `read_lag_seconds` (wall clock).
+        """
+        versions = self.versions.get(name)
+        if not versions or not self.faults.lags(operation, name):
+            return None
+        now = self.clock.now()
+        versions[:] = [v for v in versions if v.until > now]
+        if not versions:
+            del self.versions[name]
+            return None
+        self.served_stale = True
+        return versions[0]
 
     # ---- capacity -------------------------------------------------------------------------
     def variant_of(self, ic: ComponentRecord) -> VariantRecord:

@@ -36,9 +36,11 @@ from ic_operator.models.spec import (
 )
 from ic_operator.models.status import (
     Condition,
+    Decision,
     DeploymentOutcome,
     InferenceComponentStatus,
     LastDeployment,
+    LastWrite,
 )
 
 __all__ = [
@@ -56,12 +58,14 @@ __all__ = [
     "ContainerMetricsConfig",
     "CustomizedMetricSpecification",
     "DataCacheConfig",
+    "Decision",
     "DeploymentConfig",
     "DeploymentOutcome",
     "InferenceComponentSpec",
     "InferenceComponentStatus",
     "InstanceType",
     "LastDeployment",
+    "LastWrite",
     "MetricsEndpoint",
     "PredefinedMetricSpecification",
     "RollingUpdatePolicy",

@@ -16,6 +16,8 @@ from ic_operator.models.autoscaling_status import AutoScalingStatus
 from ic_operator.models.spec import DeploymentConfig
 
 DeploymentOutcome = Literal["InProgress", "Succeeded", "RolledBack", "Failed"]
+WriteOperation = Literal["Create", "Update", "UpdateRuntimeConfig", "Delete"]
+NextStep = Literal["Resync", "Poll", "Confirm", "Backoff", "Idle"]
 
 
 class _StatusModel(K8sModel):
@@ -87,6 +89,73 @@ class LastDeployment(_StatusModel):
     )
 
 
+class LastWrite(_StatusModel):
+    """The last write sent to SageMaker and what was known about it when it was sent.
+
+    A read right after a write may show the state from before it, and a write whose
+    answer was lost may have been applied: this record lets any process, including
+    one restarted since, tell a reading from before the write from one after it.
+    """
+
+    operation: WriteOperation = Field(
+        description="The write: Create, Update, UpdateRuntimeConfig or Delete."
+    )
+    generation: int = Field(description="metadata.generation the write was made for.")
+    spec_hash: str | None = Field(default=None, description="Hash of the specification sent.")
+    sent_at: float = Field(description="When it was sent (epoch seconds).")
+    based_on_modified: float | None = Field(
+        default=None,
+        description=(
+            "SageMaker's LastModifiedTime in the reading the write was decided on (epoch "
+            "seconds; null: the component was absent). A reading that is not later than "
+            "this is from before the write."
+        ),
+    )
+    outcome: Literal["Accepted", "Unknown"] = Field(
+        description=(
+            "Accepted: SageMaker answered 200. Unknown: the answer was lost (5xx, timeout, "
+            "closed connection, a retry refused as busy), so the write may have been applied."
+        ),
+    )
+    confirmed: bool = Field(
+        default=False,
+        description="A reading later than the write has been seen (it reached SageMaker).",
+    )
+
+
+class Decision(_StatusModel):
+    """What the last pass decided, and on which reading: a restarted operator resumes here."""
+
+    next: NextStep = Field(
+        description=(
+            "Resync (settled: next drift check at the resync interval), Poll (SageMaker is "
+            "transitioning), Confirm (waiting for a reading later than the last write), "
+            "Backoff (after a failed call) or Idle (nothing to do until the spec changes)."
+        ),
+    )
+    generation: int = Field(description="metadata.generation the decision was made for.")
+    retry_token: str | None = Field(
+        default=None, description="The retry annotation the decision was made under."
+    )
+    at: float = Field(description="When it was made (epoch seconds).")
+    not_before: float | None = Field(
+        default=None,
+        description=(
+            "Earliest time of the next look at SageMaker (epoch seconds), unless the spec changes."
+        ),
+    )
+    modified: float | None = Field(
+        default=None,
+        description="SageMaker's LastModifiedTime in the reading it was based on (epoch seconds).",
+    )
+    state: str | None = Field(
+        default=None, description="SageMaker's status in the reading it was based on."
+    )
+    errors: int = Field(
+        default=0, description="Consecutive failed SageMaker calls behind the current backoff."
+    )
+
+
 class InferenceComponentStatus(_StatusModel):
     """Observed state of the inference component, as the operator last saw it."""
 
@@ -130,6 +199,13 @@ class InferenceComponentStatus(_StatusModel):
     )
     auto_scaling: AutoScalingStatus | None = Field(
         default=None, description="What Application Auto Scaling is doing (with spec.autoScaling)."
+    )
+    last_write: LastWrite | None = Field(
+        default=None,
+        description="The last write sent to SageMaker (see lastDeployment for its outcome).",
+    )
+    decision: Decision | None = Field(
+        default=None, description="What the operator decided last, and when it looks again."
     )
     conditions: list[Condition] = Field(
         default_factory=list,

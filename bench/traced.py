@@ -1,0 +1,80 @@
+"""Run a Python module under tracemalloc and dump allocation sites on SIGUSR1.
+
+`python bench/traced.py OUT_DIR FRAMES MODULE ARGS...` starts tracemalloc with
+FRAMES frames per trace, then runs MODULE as ``__main__`` in this same process (so
+the bench's /proc samples still see the operator). Each SIGUSR1 writes
+``OUT_DIR/tracemalloc-<k>.txt``: the total traced, then the top allocation sites by
+line, by file, and (when FRAMES > 1) by traceback. The product carries no such hook;
+tracing is opt-in per run (`python -m bench --tracemalloc 1`).
+
+It is run as a script, not as ``-m bench.traced``, so the operator's environment needs
+no PYTHONPATH pointing into the repository.
+"""
+
+from __future__ import annotations
+
+import linecache
+import runpy
+import signal
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+from types import FrameType
+
+TOP = 25
+
+# Files whose allocations are the tracer's own bookkeeping, not the operator's.
+_IGNORED = (
+    tracemalloc.Filter(False, tracemalloc.__file__),
+    tracemalloc.Filter(False, linecache.__file__),
+    tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+    tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+)
+
+
+def render(snapshot: tracemalloc.Snapshot, *, top: int = TOP) -> str:
+    """Top allocation sites of a snapshot as text: what the bench README quotes."""
+    snapshot = snapshot.filter_traces(_IGNORED)
+    lines: list[str] = []
+    by_line = snapshot.statistics("lineno")
+    total = sum(stat.size for stat in by_line)
+    lines.append(f"total traced: {total / 2**20:.1f} MiB in {sum(s.count for s in by_line)} blocks")
+    for title, key in (("by line", "lineno"), ("by file", "filename")):
+        lines.append(f"\n== top {top} {title} ==")
+        for stat in snapshot.statistics(key)[:top]:
+            frame = stat.traceback[0]
+            where = f"{frame.filename}:{frame.lineno}" if key == "lineno" else frame.filename
+            lines.append(f"{stat.size / 2**10:10.1f} KiB {stat.count:9d} blocks  {where}")
+    if tracemalloc.get_traceback_limit() > 1:
+        lines.append(f"\n== top {top} by traceback ==")
+        for stat in snapshot.statistics("traceback")[:top]:
+            lines.append(f"{stat.size / 2**10:10.1f} KiB {stat.count:9d} blocks")
+            lines.extend(f"    {frame.filename}:{frame.lineno}" for frame in stat.traceback)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    out_dir, frames, module, *rest = argv
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    tracemalloc.start(int(frames))
+    dumps = iter(range(1, 1_000_000))
+
+    def dump() -> None:
+        path = directory / f"tracemalloc-{next(dumps)}.txt"
+        partial = path.with_suffix(".part")
+        partial.write_text(render(tracemalloc.take_snapshot()))
+        partial.replace(path)  # the bench waits for the final name only
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        # Off the signal handler: a snapshot of a big heap takes seconds.
+        threading.Thread(target=dump, name="tracemalloc-dump", daemon=True).start()
+
+    signal.signal(signal.SIGUSR1, on_signal)
+    sys.argv = [module, *rest]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

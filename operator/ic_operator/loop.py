@@ -1,0 +1,213 @@
+"""The per-object loop: the one writer of one InferenceComponent's status.
+
+Each object has one :class:`ObjectLoop`. It runs a pass (:mod:`ic_operator.reconciler`),
+writes the status the pass built, posts its events, and sleeps until the pass said to
+look again. Watch events only wake it; a wake that brings no news (our own status
+write, a label change) does not start a pass. The finaliser goes through the same
+lock, so a deletion never overlaps a pass.
+
+What it keeps in memory is a cache that may be dropped at any time: the key of the
+last pass (to tell news from echoes of its own writes) and the object as the API
+server returned it after the last status write (newer than the watch's copy until
+the watch catches up). Decisions come from the object alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ic_operator import metrics
+from ic_operator.planner import RETRY_ANNOTATION
+from ic_operator.ports import Kube
+from ic_operator.reconciler import PassResult, Reconciler, Trigger
+from ic_operator.status_builder import material, merge_patch
+
+log = logging.getLogger("ic_operator.loop")
+
+Body = Mapping[str, Any]
+
+
+class Stopped(Protocol):
+    """kopf's ``stopped`` flag of a daemon (``bool(stopped)``, ``await stopped.wait()``)."""
+
+    def __bool__(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> Any: ...
+
+
+def _key(body: Body) -> tuple[Any, ...]:
+    meta = body.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    return (
+        meta.get("generation"),
+        annotations.get(RETRY_ANNOTATION),
+        meta.get("deletionTimestamp") is not None,
+    )
+
+
+def _revision(body: Body) -> int:
+    value = (body.get("metadata") or {}).get("resourceVersion")
+    return int(value) if isinstance(value, str) and value.isdigit() else -1
+
+
+def deleting(body: Body) -> bool:
+    return (body.get("metadata") or {}).get("deletionTimestamp") is not None
+
+
+class ObjectLoop:
+    def __init__(self, reconciler: Reconciler, kube: Kube) -> None:
+        self.reconciler = reconciler
+        self.kube = kube
+        self.lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._seen: tuple[Any, ...] | None = None
+        self._written: Body | None = None
+
+    # ------------------------------------------------------------ cache
+
+    def drop_cache(self) -> None:
+        """Forget everything in memory; the next pass decides from the object alone."""
+        self._seen = None
+        self._written = None
+
+    def news(self, body: Body) -> bool:
+        """Does this watch event carry something the last pass did not see?"""
+        return _key(body) != self._seen
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def current(self, live: Body) -> Body:
+        """The newer of the watch's copy and the object our last status write returned."""
+        written = self._written
+        if written is None:
+            return live
+        if _revision(written) > _revision(live):
+            return written
+        self._written = None  # the watch has caught up
+        return live
+
+    # ------------------------------------------------------------ running
+
+    async def run(self, live: Callable[[], Body], stopped: Stopped) -> None:
+        """Passes until the object is deleted or the loop is stopped (kopf's daemon)."""
+        relay = asyncio.ensure_future(self._relay(stopped))
+        trigger = Trigger.START
+        try:
+            while not stopped:
+                body = self.current(live())
+                if deleting(body):
+                    return  # the finaliser takes over
+                result = await self.step(body, trigger)
+                trigger = await self._sleep(result.sleep, live, stopped)
+        finally:
+            relay.cancel()
+
+    async def step(self, body: Body, trigger: Trigger) -> PassResult:
+        async with self.lock:
+            result = await self.reconciler.reconcile(body, trigger)
+            self._seen = _key(body)
+            await self._apply(body, result)
+        return result
+
+    async def finalise(self, live: Callable[[], Body]) -> None:
+        """Deletion passes until SageMaker lets the object go (kopf's delete handler).
+
+        Waiting for SageMaker is not a failure: this returns only when done."""
+        while True:
+            async with self.lock:
+                body = self.current(live())
+                result = await self.reconciler.finalise(body)
+                await self._apply(body, result)
+            if result.released:
+                return
+            await asyncio.sleep(result.sleep or self.reconciler.poll.minimum)
+
+    async def _relay(self, stopped: Stopped) -> None:
+        await stopped.wait()
+        self.wake()
+
+    async def _sleep(
+        self, seconds: float | None, live: Callable[[], Body], stopped: Stopped
+    ) -> Trigger:
+        """Until the pass's wake time, news, or a stop. Long sleeps are cut into resync
+        ticks, so a long backoff is seen to be waiting (ic_operator_reconciles_total
+        trigger="timer", outcome="NotDue") rather than silent."""
+        clock = asyncio.get_running_loop().time
+        tick = self.reconciler.poll.resync
+        deadline = None if seconds is None else clock() + seconds
+        while not stopped:
+            self._wake.clear()
+            if self.news(live()):
+                return Trigger.CHANGE
+            remaining = tick if deadline is None else max(0.0, deadline - clock())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(remaining, tick))
+            except TimeoutError:
+                if deadline is None:
+                    continue
+                if clock() >= deadline:
+                    return Trigger.TIMER if (seconds or 0) >= tick else Trigger.POLL
+                return Trigger.TIMER
+        return Trigger.CHANGE
+
+    # ------------------------------------------------------------ writing
+
+    async def _apply(self, body: Body, result: PassResult) -> None:
+        for event in result.events:
+            self.kube.post_event(body, event.type, event.reason, event.message)
+        if result.status is None or result.released:
+            return
+        new = result.status.to_k8s()
+        stored = dict(body.get("status") or {})
+        if material(new) == material(stored):
+            return
+        written = await self._write(body, merge_patch(stored, new))
+        if written is not None:
+            self._written = written
+
+    async def _write(self, body: Body, patch: Mapping[str, Any]) -> Body | None:
+        """Write the status, retrying until the API server takes it: nothing else may be
+        sent to SageMaker before the record of the last write is stored."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.kube.patch_status(body, patch)
+            except Exception as exc:  # the API server is down or refusing: keep the record
+                log.warning("status write failed, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+
+
+class Loops:
+    """Every object's loop, by UID (created on first use, dropped when done)."""
+
+    def __init__(self, reconciler: Reconciler, kube: Kube) -> None:
+        self.reconciler = reconciler
+        self.kube = kube
+        self._loops: dict[str, ObjectLoop] = {}
+
+    def get(self, uid: str) -> ObjectLoop:
+        loop = self._loops.get(uid)
+        if loop is None:
+            loop = self._loops[uid] = ObjectLoop(self.reconciler, self.kube)
+        return loop
+
+    def drop(self, uid: str) -> None:
+        self._loops.pop(uid, None)
+        metrics.COMPONENT_TABLE.forget(uid)
+
+    def news(self, body: Body) -> bool:
+        loop = self._loops.get(str((body.get("metadata") or {}).get("uid", "")))
+        return loop is not None and loop.news(body)
+
+    def wake(self, body: Body) -> None:
+        loop = self._loops.get(str((body.get("metadata") or {}).get("uid", "")))
+        if loop is not None:
+            loop.wake()
+
+    def __len__(self) -> int:
+        return len(self._loops)

@@ -1,0 +1,116 @@
+"""Observe: what SageMaker says about one component, for the fewest calls.
+
+Listing first. One ListInferenceComponents per endpoint (shared by every component
+on it, see :mod:`ic_operator.sweep`) answers absence, "nothing moved" and "still
+moving"; DescribeInferenceComponent is made only for what moved or is about to be
+written, and ListTags only when ownership or tags are in question. Which answer
+suffices is the planner's (pure) :func:`~ic_operator.planner.triage`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ic_operator.models import InferenceComponentStatus
+from ic_operator.planner import (
+    DEFAULT,
+    Desired,
+    Look,
+    PollPolicy,
+    Strategy,
+    Wake,
+    desired_tags,
+    triage,
+)
+from ic_operator.ports import SageMakerApi
+from ic_operator.sagemaker import Purpose
+from ic_operator.sweep import EndpointSweep
+
+
+@dataclass(frozen=True)
+class Observation:
+    look: Look
+    component: Mapping[str, Any] | None  # Describe (DESCRIBE), list summary, or None (ABSENT)
+    tags: Mapping[str, str] | None = None  # ListTags, when fetched
+
+
+def tags_digest(tags: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(tags.items())).encode()).hexdigest()[:16]
+
+
+class Observer:
+    def __init__(
+        self,
+        client: SageMakerApi,
+        poll: PollPolicy,
+        strategy: Strategy = DEFAULT,
+        sweep: EndpointSweep | None = None,
+    ) -> None:
+        self.client = client
+        self.poll = poll
+        self.strategy = strategy
+        self.sweep = sweep or EndpointSweep(client)
+
+    async def observe(
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        region: str,
+        *,
+        fresh: bool,
+        now: float,
+    ) -> Observation:
+        """``fresh``: the spec or retry annotation changed since the last decision, so
+        the look precedes a write and goes ahead of routine calls."""
+        purpose = Purpose.FIRST_LOOK if fresh else Purpose.POLL
+        known = status.inference_component_arn is not None
+        # An edit to a component this resource owns needs the Describe anyway: asking
+        # the listing first would only put the edit behind a routine List.
+        if self.strategy.listing and not (fresh and known):
+            summary = await self.sweep.summary(
+                region=region,
+                endpoint=desired.spec.endpoint_name,
+                name=desired.name,
+                max_age=self._max_age(status, fresh, now),
+                purpose=purpose if fresh else Purpose.SWEEP,
+            )
+            look = triage(summary, status, desired)
+            if look is not Look.DESCRIBE:
+                return Observation(look, summary)
+        return await self.describe(desired, status, region, purpose=purpose)
+
+    async def describe(
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        region: str,
+        *,
+        purpose: Purpose,
+    ) -> Observation:
+        component = await self.client.describe(desired.name, region=region, purpose=purpose)
+        tags = None
+        if component is not None and component.get("EndpointName") in (
+            None,
+            desired.spec.endpoint_name,
+        ):
+            arn = component["InferenceComponentArn"]
+            unknown_owner = status.inference_component_arn != arn
+            stale_tags = status.tags_hash != tags_digest(desired_tags(desired))
+            if unknown_owner or stale_tags:
+                tags = await self.client.list_tags(arn, region=region, purpose=purpose)
+        return Observation(Look.DESCRIBE, component, tags)
+
+    def _max_age(self, status: InferenceComponentStatus, fresh: bool, now: float) -> float:
+        """How old a shared listing may be: a resync interval for a settled component, a
+        poll interval otherwise, and never older than this resource's last write."""
+        decision = status.decision
+        if not fresh and decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE):
+            return self.poll.resync * 0.9
+        age = self.poll.minimum
+        if status.last_write is not None:
+            age = min(age, max(0.0, now - status.last_write.sent_at))
+        return age
