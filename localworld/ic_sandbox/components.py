@@ -50,9 +50,15 @@ def wait_until(
 
 
 def aws_env(endpoint_url: str) -> dict[str, str]:
-    """What boto3 and the AWS CLI need to talk to the emulator (dummy credentials)."""
+    """What boto3 and the AWS CLI need to talk to the emulator (dummy credentials).
+
+    The emulator also serves Application Auto Scaling and CloudWatch, so their endpoints
+    point at it too and nothing the operator or a user runs here can reach real AWS.
+    """
     return {
         "AWS_ENDPOINT_URL_SAGEMAKER": endpoint_url,
+        "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING": endpoint_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint_url,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_REGION": REGION,

@@ -26,11 +26,24 @@ def admin(fast_emulator: RunningEmulator) -> Admin:
     return fast_emulator.admin
 
 
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
 @pytest.fixture(scope="session")
 def fast_client(fast_emulator: RunningEmulator) -> Any:
-    return fast_emulator.client(
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
-    )
+    return fast_emulator.client(config=NO_RETRIES)
+
+
+@pytest.fixture
+def aas(fast_emulator: RunningEmulator, sm: Any) -> Any:
+    """An Application Auto Scaling client (no retries) on the freshly reset emulator."""
+    return fast_emulator.client("application-autoscaling", config=NO_RETRIES)
+
+
+@pytest.fixture
+def cw(fast_emulator: RunningEmulator, sm: Any) -> Any:
+    """A CloudWatch client (no retries) on the freshly reset emulator."""
+    return fast_emulator.client("cloudwatch", config=NO_RETRIES)
 
 
 @pytest.fixture

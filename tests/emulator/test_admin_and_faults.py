@@ -27,6 +27,7 @@ def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> N
         "ListInferenceComponents",
     ]
     assert calls[0] == {
+        "service": "SageMaker",
         "operation": "DescribeInferenceComponent",
         "request": {"InferenceComponentName": "absent"},
         "error": "ValidationException",

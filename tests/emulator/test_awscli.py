@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.helpers import IMAGE, wait_status
+from tests.emulator.helpers import IMAGE, create_ic, wait_status
 from tests.fixtures.emulator import ROLE_ARN, Admin, RunningEmulator, wait_for
 
 AWS = Path(
@@ -43,8 +43,11 @@ class Cli:
         }
 
     def __call__(self, *args: str) -> Any:
+        return self.service("sagemaker", *args)
+
+    def service(self, service: str, *args: str) -> Any:
         out = subprocess.run(
-            [str(AWS), "--endpoint-url", self.url, "--output", "json", "sagemaker", *args],
+            [str(AWS), "--endpoint-url", self.url, "--output", "json", service, *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -55,8 +58,11 @@ class Cli:
         return json.loads(out.stdout) if out.stdout.strip() else None
 
     def fails(self, *args: str) -> str:
+        return self.fails_in("sagemaker", *args)
+
+    def fails_in(self, service: str, *args: str) -> str:
         out = subprocess.run(
-            [str(AWS), "--endpoint-url", self.url, "sagemaker", *args],
+            [str(AWS), "--endpoint-url", self.url, service, *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -206,3 +212,102 @@ def test_full_lifecycle_with_the_aws_cli(
     )
     aws("delete-endpoint", "--endpoint-name", "ep")
     aws("delete-endpoint-config", "--endpoint-config-name", "ep-config")
+
+
+def test_autoscaling_and_alarms_with_the_aws_cli(
+    fast_emulator: RunningEmulator, admin: Admin, sm: Any, tmp_path: Path, endpoint: str
+) -> None:
+    """One world: targets, policies and alarms the CLI writes are the ones boto3 reads."""
+    aws = Cli(fast_emulator.url, tmp_path)
+    create_ic(sm, copies=1)
+    target = [
+        "--service-namespace",
+        "sagemaker",
+        "--resource-id",
+        "inference-component/ic",
+        "--scalable-dimension",
+        "sagemaker:inference-component:DesiredCopyCount",
+    ]
+    registered = aws.service(
+        "application-autoscaling",
+        "register-scalable-target",
+        *target,
+        "--min-capacity",
+        "0",
+        "--max-capacity",
+        "4",
+    )
+    assert ":scalable-target/" in registered["ScalableTargetARN"]
+    policy = aws.service(
+        "application-autoscaling",
+        "put-scaling-policy",
+        *target,
+        "--policy-name",
+        "from-zero",
+        "--policy-type",
+        "StepScaling",
+        "--step-scaling-policy-configuration",
+        json.dumps(
+            {
+                "AdjustmentType": "ChangeInCapacity",
+                "MetricAggregationType": "Maximum",
+                "Cooldown": 60,
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            }
+        ),
+    )
+    aws.service(
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "ic-no-capacity",
+        "--metric-name",
+        "NoCapacityInvocationFailures",
+        "--namespace",
+        "AWS/SageMaker",
+        "--statistic",
+        "Maximum",
+        "--dimensions",
+        "Name=InferenceComponentName,Value=ic",
+        "--period",
+        "30",
+        "--evaluation-periods",
+        "1",
+        "--datapoints-to-alarm",
+        "1",
+        "--threshold",
+        "1",
+        "--comparison-operator",
+        "GreaterThanOrEqualToThreshold",
+        "--treat-missing-data",
+        "missing",
+        "--alarm-actions",
+        policy["PolicyARN"],
+    )
+    (alarm,) = aws.service("cloudwatch", "describe-alarms", "--alarm-names", "ic-no-capacity")[
+        "MetricAlarms"
+    ]
+    assert alarm["AlarmActions"] == [policy["PolicyARN"]]
+    assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "ic"}]
+    (described,) = aws.service(
+        "application-autoscaling", "describe-scaling-policies", "--service-namespace", "sagemaker"
+    )["ScalingPolicies"]
+    assert described["PolicyARN"] == policy["PolicyARN"]
+    assert [c["service"] for c in admin.calls("PutMetricAlarm")] == [
+        "GraniteServiceVersion20100801"
+    ]
+    assert "No scalable target found" in aws.fails_in(
+        "application-autoscaling",
+        "deregister-scalable-target",
+        "--service-namespace",
+        "sagemaker",
+        "--resource-id",
+        "inference-component/other",
+        "--scalable-dimension",
+        "sagemaker:inference-component:DesiredCopyCount",
+    )
+    aws.service("cloudwatch", "delete-alarms", "--alarm-names", "ic-no-capacity")
+    aws.service("application-autoscaling", "deregister-scalable-target", *target)
+    assert aws.service(
+        "application-autoscaling", "describe-scalable-targets", "--service-namespace", "sagemaker"
+    ) == {"ScalableTargets": []}

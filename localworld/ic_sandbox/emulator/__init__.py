@@ -1,4 +1,4 @@
-"""A local SageMaker that speaks AWS JSON 1.1, for tests and the demo.
+"""A local SageMaker (with Application Auto Scaling and CloudWatch alarms), for tests and the demo.
 
 The operator never imports this package (an import-linter contract enforces it).
 """

@@ -23,6 +23,8 @@ _POSIX: dict[str, str] = {
     "Lower": "a-z",
     "Punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~").replace("/", "/"),
     "Space": " \\t\\n\\x0b\\f\\r",
+    "Print": "\\x20-\\x7e",
+    "Graph": "\\x21-\\x7e",
 }
 
 

@@ -1,10 +1,12 @@
-"""The HTTP front: AWS JSON 1.1 on `POST /` and the admin API under `/_emulator/`.
+"""The HTTP front: AWS JSON on `POST /` and the admin API under `/_emulator/`.
 
-Requests are accepted signed or unsigned; signatures are never checked. Every SageMaker
-call, accepted or rejected (including injected faults), is recorded for `GET /_emulator/calls`.
-A write whose response is lost on purpose is applied first and recorded as accepted, with
-`lost` saying what the client got instead (an error code, or "dropped"); a read that
-served a version from before a recent write is recorded with `stale: true`.
+`POST /` serves SageMaker and Application Auto Scaling (JSON 1.1) and CloudWatch (JSON 1.0),
+told apart by the X-Amz-Target prefix (see protocols.py). Requests are accepted signed or
+unsigned; signatures are never checked. Every call, accepted or rejected (including injected
+faults), is recorded for `GET /_emulator/calls`. A SageMaker write whose response is lost on
+purpose is applied first and recorded as accepted, with `lost` saying what the client got
+instead (an error code, or "dropped"); a read that served a version from before a recent
+write is recorded with `stale: true`.
 """
 
 from __future__ import annotations
@@ -12,38 +14,50 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-import botocore.session
 from aiohttp import web
 from botocore.model import OperationModel, ServiceModel
 
+from . import autoscaler, query, rpcv2
+from .autoscaling import AutoScaling
+from .cloudwatch import CloudWatch
 from .errors import ApiError
 from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
+from .protocols import JSON_10, UNREADABLE, JsonService, load_model, render_cloudwatch
 from .service import SageMaker
 from .validation import validate_request
 from .world import World
 
 JSON_11 = "application/x-amz-json-1.1"
+SAGEMAKER = "SageMaker"  # the target prefix; only its component writes lag or lose answers
 WORLD_KEY = web.AppKey("world", World)
 SERVICE_KEY = web.AppKey("service", SageMaker)
 
 
-def load_model() -> ServiceModel:
-    model: ServiceModel = botocore.session.get_session().get_service_model("sagemaker")
-    return model
+def _error(service: JsonService | None, err: ApiError) -> web.Response:
+    if service is None:
+        return _reply({"__type": err.code, "message": err.message}, err.status)
+    rendered = service.render_error(err)
+    return _reply(rendered.body, rendered.status, service.content_type, rendered.headers)
 
 
-def _error(err: ApiError) -> web.Response:
-    return _reply({"__type": err.code, "message": err.message}, err.status)
-
-
-def _reply(payload: dict[str, Any], status: int = 200) -> web.Response:
-    """A JSON 1.1 response with the exact content type (no charset suffix) and a request id."""
+def _reply(
+    payload: dict[str, Any],
+    status: int = 200,
+    content_type: str = JSON_11,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A JSON response with the exact content type (no charset suffix) and a request id."""
     return web.Response(
         body=json.dumps(payload).encode(),
         status=status,
-        headers={"Content-Type": JSON_11, "x-amzn-RequestId": str(uuid.uuid4())},
+        headers={
+            "Content-Type": content_type,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+            **(headers or {}),
+        },
     )
 
 
@@ -51,39 +65,67 @@ def _admin_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-class Front:
-    def __init__(self, world: World, service: SageMaker, model: ServiceModel) -> None:
-        self.world = world
-        self.service = service
-        self.model = model
-        self._operations: dict[str, OperationModel] = {}
+@dataclass
+class Outcome:
+    service: JsonService | None
+    operation: OperationModel | None
+    result: dict[str, Any]
+    error: ApiError | None
+    lost: str | None = None
 
-    def _operation(self, name: str) -> OperationModel | None:
-        op = self._operations.get(name)
-        if op is None and name in self.service.handlers:
-            op = self.model.operation_model(name)
-            self._operations[name] = op
-        return op
+    @property
+    def known(self) -> bool:
+        """The call named an implemented operation, so errors take that service's form."""
+        return self.operation is not None
+
+
+class Front:
+    def __init__(self, world: World, sagemaker: SageMaker, services: list[JsonService]) -> None:
+        self.world = world
+        self.sagemaker = sagemaker
+        self.services = {s.prefix: s for s in services}
 
     async def api(self, request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
+        if not target and request.content_type == query.FORM:
+            return await query.handle(self, request)
         prefix, _, name = target.partition(".")
         raw = await request.read()
-        body: Any = None
+        try:
+            body: Any = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            body = UNREADABLE
+        outcome = await self.call(prefix, name, body, target, "JSON")
+        if outcome.error is not None:
+            return _error(outcome.service if outcome.known else None, outcome.error)
+        assert outcome.service is not None
+        if outcome.lost == DROPPED:
+            # Applied, and the client never hears: close the TCP connection without a
+            # response (botocore reports ConnectionClosedError and retries).
+            if request.transport is not None:
+                request.transport.abort()
+            return _reply({})
+        if outcome.lost is not None:
+            return _error(outcome.service, server_error(outcome.lost))
+        return _reply(outcome.result, content_type=outcome.service.content_type)
+
+    async def call(self, prefix: str, name: str, body: Any, shown: str, encoding: str) -> Outcome:
+        """Validate, fault, handle and record one call, whatever its wire encoding."""
+        service = self.services.get(prefix)
         error: ApiError | None = None
         lost: str | None = None
         stale = False
         result: dict[str, Any] = {}
+        op: OperationModel | None = None
         try:
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError as exc:
-                raise ApiError("SerializationException", "Request body is not valid JSON") from exc
-            op = self._operation(name) if prefix == "SageMaker" else None
+            if body is UNREADABLE:
+                body = None
+                raise ApiError("SerializationException", f"Request body is not valid {encoding}")
+            op = service.operation(name) if service is not None else None
             if op is None:
                 raise ApiError(
                     "UnknownOperationException",
-                    f"Operation {target or '(none)'} is not supported by the emulator.",
+                    f"Operation {shown or '(none)'} is not supported by the emulator.",
                 )
             if not isinstance(body, dict):
                 raise ApiError("SerializationException", "Request body must be a JSON object")
@@ -93,16 +135,21 @@ class Front:
                 await asyncio.sleep(delay)
             faults.check(name)
             validate_request(op, body)
-            self.world.served_stale = False
-            try:
-                result, lost = self._handle(name, body)
-            finally:
-                stale = self.world.served_stale
+            assert service is not None
+            if prefix == SAGEMAKER:
+                self.world.served_stale = False
+                try:
+                    result, lost = self._handle_sagemaker(name, body)
+                finally:
+                    stale = self.world.served_stale
+            else:
+                result = service.handlers[name](body)
         except ApiError as exc:
             error = exc
         self.world.calls.append(
             {
-                "operation": name or target,
+                "service": prefix,
+                "operation": name or shown,
                 "request": body,
                 "error": error.code if error else None,
                 "lost": lost,
@@ -110,26 +157,18 @@ class Front:
                 "at": self.world.clock.now(),
             }
         )
-        if error is not None:
-            return _error(error)
-        if lost == DROPPED:
-            # Applied, and the client never hears: close the TCP connection without a
-            # response (botocore reports ConnectionClosedError and retries).
-            if request.transport is not None:
-                request.transport.abort()
-            return _reply({})
-        if lost is not None:
-            return _error(server_error(lost))
-        return _reply(result)
+        return Outcome(service, op, result, error, lost)
 
-    def _handle(self, name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    def _handle_sagemaker(
+        self, name: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
         """Run the operation; for a component write, keep the version a lagging read serves
         and decide whether its response is lost (None, an error code, or DROPPED)."""
         faults = self.world.faults
-        component = self.service.component_named(body) if name in COMPONENT_WRITES else None
+        component = self.sagemaker.component_named(body) if name in COMPONENT_WRITES else None
         lag = faults.lag_seconds(component)
-        before = self.service.snapshot(component) if component and lag else None
-        result = self.service.handlers[name](body)
+        before = self.sagemaker.snapshot(component) if component and lag else None
+        result = self.sagemaker.handlers[name](body)
         if component is None:
             return result, None
         if lag:
@@ -209,11 +248,34 @@ async def reset_world(world: World) -> None:
     world.calls.clear()
     world.versions.clear()
     world.faults = Faults()
+    for hook in world.reset_hooks:
+        hook()
 
 
 def build_app(world: World, model: ServiceModel | None = None) -> web.Application:
     service = SageMaker(world)
-    front = Front(world, service, model or load_model())
+    cloudwatch = CloudWatch(world)
+    autoscaling = AutoScaling(world, cloudwatch)
+    scaler = autoscaler.Scaler(world, service, cloudwatch, autoscaling)
+    front = Front(
+        world,
+        service,
+        [
+            JsonService(SAGEMAKER, model or load_model("sagemaker"), service.handlers),
+            JsonService(
+                "AnyScaleFrontendService",
+                load_model("application-autoscaling"),
+                autoscaling.handlers,
+            ),
+            JsonService(
+                "GraniteServiceVersion20100801",
+                load_model("cloudwatch"),
+                cloudwatch.handlers,
+                content_type=JSON_10,
+                render_error=render_cloudwatch,
+            ),
+        ],
+    )
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app[WORLD_KEY] = world
     app[SERVICE_KEY] = service
@@ -227,4 +289,6 @@ def build_app(world: World, model: ServiceModel | None = None) -> web.Applicatio
     app.router.add_put("/_emulator/faults", front.put_faults)
     app.router.add_post("/_emulator/reset", front.reset)
     app.router.add_get("/_emulator/health", front.health)
+    autoscaler.add_routes(app, scaler)
+    rpcv2.add_routes(app, front)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .capacity import Demand, fits
@@ -56,6 +56,8 @@ class World:
         # first); kept only while they can still be served, and beyond the record's life.
         self.versions: dict[str, list[Version]] = {}
         self.served_stale = False  # set by a read that served an older version (call log)
+        # services keeping state outside these dicts register how to forget it
+        self.reset_hooks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._alarm_waiters: list[asyncio.Future[None]] = []
 
