@@ -14,7 +14,8 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 SAGEMAKER_CALLS = Counter(
     "ic_operator_sagemaker_calls_total",
-    "SageMaker API calls by operation, purpose (write, first_look, poll, sweep) and result "
+    "SageMaker API calls (and spec.autoScaling's Application Auto Scaling and CloudWatch "
+    "calls, which share the budget) by operation, purpose (write, first_look, poll, sweep) and result "
     "code (OK on success).",
     ["operation", "purpose", "code"],
 )
@@ -53,6 +54,34 @@ COMPONENTS = Gauge(
     "Managed InferenceComponent resources by SageMaker status and Ready condition.",
     ["status", "ready"],
 )
+
+COPIES = Gauge(
+    "ic_operator_component_copies",
+    "Copies of an InferenceComponent with spec.autoScaling, by resource and kind (min and "
+    "max as registered, desired and current as SageMaker reports them).",
+    ["namespace", "name", "kind"],
+)
+COPY_KINDS = ("min", "max", "desired", "current")
+
+
+def set_copies(resource: str, values: dict[str, int | None]) -> None:
+    """``resource`` is namespace/name; a None value drops its series."""
+    namespace, _, name = resource.partition("/")
+    for kind in COPY_KINDS:
+        value = values.get(kind)
+        if value is None:
+            forget_copies(resource, (kind,))
+        else:
+            COPIES.labels(namespace, name, kind).set(value)
+
+
+def forget_copies(resource: str, kinds: tuple[str, ...] = COPY_KINDS) -> None:
+    namespace, _, name = resource.partition("/")
+    for kind in kinds:
+        try:
+            COPIES.remove(namespace, name, kind)
+        except KeyError:
+            pass
 
 
 class ComponentTable:

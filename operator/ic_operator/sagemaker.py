@@ -1,9 +1,11 @@
-"""The only door to SageMaker.
+"""The only door to SageMaker (and to Application Auto Scaling and CloudWatch).
 
 Every call goes through :class:`SageMakerClient.call`, which enforces the
 operation allow-list that the IAM policy mirrors, caps concurrency, counts calls
 for metrics, and turns botocore errors into one :class:`SageMakerError` with an
-:class:`ErrorKind`. Callers decide on kinds, never on error codes or message
+:class:`ErrorKind`. spec.autoScaling's calls pass the same door with ``service``
+set, so they share the call budget and the error handling; their allow-lists and
+error table are in :mod:`ic_operator.autoscaling_operations`. Callers decide on kinds, never on error codes or message
 text, so the knowledge of SageMaker's error quirks lives here and nowhere else.
 """
 
@@ -197,6 +199,8 @@ class SageMakerError(Exception):
 
 
 ClientFactory = Callable[[str], Any]
+ServiceClientFactory = Callable[[str, str], Any]  # (boto3 service name, region)
+SAGEMAKER = "sagemaker"
 
 
 def default_client_factory(region: str) -> Any:
@@ -213,6 +217,40 @@ def default_client_factory(region: str) -> Any:
         user_agent_extra="sagemaker-ic-operator",
     )
     return boto3.session.Session().client("sagemaker", region_name=region, config=config)
+
+
+def default_service_client_factory(service: str, region: str) -> Any:
+    """A boto3 client for another service, configured like SageMaker's (the endpoint
+    comes from AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING)."""
+    config = botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=16,
+        user_agent_extra="sagemaker-ic-operator",
+    )
+    return boto3.session.Session().client(service, region_name=region, config=config)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    operations: frozenset[str]
+    writes: frozenset[str]
+    # Puts and deletes of autoscaling are idempotent (a retry sets the same thing or
+    # finds it gone), so only SageMaker's writes have outcomes to confirm.
+    confirms: bool
+    classify: Callable[[str, str, int | None], ErrorKind]
+
+
+def _rules(service: str) -> _Rules:
+    if service == SAGEMAKER:
+        return _Rules(OPERATIONS, WRITE_OPERATIONS, True, _classify)
+    # imported here: autoscaling_operations builds on this module's ErrorKind
+    from ic_operator import autoscaling_operations as aas
+
+    if service not in aas.OPERATIONS:
+        raise ValueError(f"{service} is not a service the operator may call")
+    return _Rules(aas.OPERATIONS[service], aas.WRITE_OPERATIONS, False, aas.classify)
 
 
 class Purpose(IntEnum):
@@ -404,6 +442,7 @@ class SageMakerClient:
         max_calls_per_second: float = 0.0,
         client_factory: ClientFactory = default_client_factory,
         budget: CallBudget | None = None,
+        service_client_factory: ServiceClientFactory = default_service_client_factory,
     ) -> None:
         self.budget = budget or CallBudget(
             max_calls_per_second,
@@ -412,7 +451,8 @@ class SageMakerClient:
         )
         self._default_region = default_region
         self._factory = client_factory
-        self._clients: dict[str, Any] = {}
+        self._service_factory = service_client_factory
+        self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -432,12 +472,16 @@ class SageMakerClient:
         """(calls in flight, calls per second); what the operator actually enforces."""
         return self.budget.concurrency, self.budget.rate
 
-    def _client(self, region: str | None) -> Any:
+    def _client(self, region: str | None, service: str = SAGEMAKER) -> Any:
         region = region or self._default_region
         with self._lock:
-            client = self._clients.get(region)
+            client = self._clients.get((service, region))
             if client is None:
-                client = self._clients[region] = self._factory(region)
+                client = self._clients[(service, region)] = (
+                    self._factory(region)
+                    if service == SAGEMAKER
+                    else self._service_factory(service, region)
+                )
             return client
 
     async def call(
@@ -448,11 +492,14 @@ class SageMakerClient:
         region: str | None = None,
         purpose: Purpose | None = None,
         urgent: bool = False,
+        service: str = SAGEMAKER,
     ) -> dict[str, Any]:
-        if operation not in OPERATIONS:
+        rules = _rules(service)
+        if operation not in rules.operations:
             raise ValueError(f"{operation} is not an operation the operator may call")
-        purpose = _purpose(operation, purpose, urgent)
-        client = self._client(region)
+        write = operation in rules.writes
+        purpose = Purpose.WRITE if write else _purpose(operation, purpose, urgent)
+        client = self._client(region, service)
         method = getattr(client, _snake(operation))
         async with self.budget.spend(purpose):
             try:
@@ -462,12 +509,16 @@ class SageMakerClient:
                 code = str(err.get("Code", "Unknown"))
                 message = redact(str(err.get("Message", "")))
                 meta = exc.response.get("ResponseMetadata", {})
-                kind = classify(
-                    code,
-                    message,
-                    meta.get("HTTPStatusCode"),
-                    write=operation in WRITE_OPERATIONS,
-                    retried=bool(meta.get("RetryAttempts")),
+                kind = (
+                    classify(
+                        code,
+                        message,
+                        meta.get("HTTPStatusCode"),
+                        write=write,
+                        retried=bool(meta.get("RetryAttempts")),
+                    )
+                    if rules.confirms
+                    else rules.classify(code, message, meta.get("HTTPStatusCode"))
                 )
                 _count(operation, purpose, code)
                 raise SageMakerError(operation, kind, code, message) from None
@@ -481,7 +532,7 @@ class SageMakerClient:
                 # A write may have reached SageMaker before the connection failed.
                 kind = (
                     ErrorKind.OUTCOME_UNKNOWN
-                    if operation in WRITE_OPERATIONS
+                    if write and rules.confirms
                     else ErrorKind.RETRYABLE
                 )
                 raise SageMakerError(
