@@ -91,10 +91,11 @@ async def apply(
     triggers it; a delete of something already gone is done."""
     step_arn: str | None = None
     sent: list[asp.Call] = []
-    for call in calls:
-        if call.needs_step_policy_arn:
+    for planned in calls:
+        call = planned
+        if planned.needs_step_policy_arn:
             assert step_arn is not None, "the step policy is planned before its alarm"
-            call = asp.with_step_policy_arn(call, step_arn)
+            call = asp.with_step_policy_arn(planned, step_arn)
         try:
             response = await _send(client, call, region, Purpose.WRITE)
         except SageMakerError as err:

@@ -22,7 +22,7 @@ from typing import Any
 
 import kopf
 
-from ic_operator import API_GROUP, API_VERSION, PLURAL, config, metrics
+from ic_operator import API_GROUP, API_VERSION, PLURAL, autoscaling_operations, config, metrics
 from ic_operator.kube import KopfKube
 from ic_operator.loop import Loops, deleting
 from ic_operator.planner import DEFAULT, Strategy
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
 
 
 async def _operate(settings: config.Settings, strategy: Strategy) -> int:
-    client = SageMakerClient.from_settings(settings)
+    client = SageMakerClient.from_settings(settings, services=autoscaling_operations.RULES)
     kube = KopfKube()
     loops = Loops(Reconciler(client, settings, strategy=strategy), kube)
     registry = build_registry(loops, kube)

@@ -7,6 +7,7 @@ table so that deleted objects stop counting without label leaks.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter as _Tally
 
@@ -15,8 +16,8 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 SAGEMAKER_CALLS = Counter(
     "ic_operator_sagemaker_calls_total",
     "SageMaker API calls (and spec.autoScaling's Application Auto Scaling and CloudWatch "
-    "calls, which share the budget) by operation, purpose (write, first_look, poll, sweep) and result "
-    "code (OK on success).",
+    "calls, which share the budget) by operation, purpose (write, first_look, poll, "
+    "sweep) and result code (OK on success).",
     ["operation", "purpose", "code"],
 )
 SAGEMAKER_QUEUE = Gauge(
@@ -78,10 +79,8 @@ def set_copies(resource: str, values: dict[str, int | None]) -> None:
 def forget_copies(resource: str, kinds: tuple[str, ...] = COPY_KINDS) -> None:
     namespace, _, name = resource.partition("/")
     for kind in kinds:
-        try:
+        with contextlib.suppress(KeyError):
             COPIES.remove(namespace, name, kind)
-        except KeyError:
-            pass
 
 
 class ComponentTable:

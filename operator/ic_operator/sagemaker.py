@@ -5,7 +5,8 @@ operation allow-list that the IAM policy mirrors, caps concurrency, counts calls
 for metrics, and turns botocore errors into one :class:`SageMakerError` with an
 :class:`ErrorKind`. spec.autoScaling's calls pass the same door with ``service``
 set, so they share the call budget and the error handling; their allow-lists and
-error table are in :mod:`ic_operator.autoscaling_operations`. Callers decide on kinds, never on error codes or message
+error table are in :mod:`ic_operator.autoscaling_operations` (handed in as
+:class:`ServiceRules`). Callers decide on kinds, never on error codes or message
 text, so the knowledge of SageMaker's error quirks lives here and nowhere else.
 """
 
@@ -233,24 +234,18 @@ def default_service_client_factory(service: str, region: str) -> Any:
 
 
 @dataclass(frozen=True)
-class _Rules:
-    operations: frozenset[str]
-    writes: frozenset[str]
-    # Puts and deletes of autoscaling are idempotent (a retry sets the same thing or
-    # finds it gone), so only SageMaker's writes have outcomes to confirm.
-    confirms: bool
+class ServiceRules:
+    """What the door needs to know of a service besides SageMaker."""
+
+    operations: frozenset[str]  # the allow-list (the IAM policy mirrors it)
+    writes: frozenset[str]  # spend the budget's write lane
     classify: Callable[[str, str, int | None], ErrorKind]
+    # SageMaker's writes may land though their answer is lost, and are confirmed by
+    # reading; autoscaling's puts and deletes are idempotent, so a retry is enough.
+    confirms: bool = False
 
 
-def _rules(service: str) -> _Rules:
-    if service == SAGEMAKER:
-        return _Rules(OPERATIONS, WRITE_OPERATIONS, True, _classify)
-    # imported here: autoscaling_operations builds on this module's ErrorKind
-    from ic_operator import autoscaling_operations as aas
-
-    if service not in aas.OPERATIONS:
-        raise ValueError(f"{service} is not a service the operator may call")
-    return _Rules(aas.OPERATIONS[service], aas.WRITE_OPERATIONS, False, aas.classify)
+SAGEMAKER_RULES = ServiceRules(OPERATIONS, WRITE_OPERATIONS, _classify, confirms=True)
 
 
 class Purpose(IntEnum):
@@ -443,6 +438,7 @@ class SageMakerClient:
         client_factory: ClientFactory = default_client_factory,
         budget: CallBudget | None = None,
         service_client_factory: ServiceClientFactory = default_service_client_factory,
+        services: Mapping[str, ServiceRules] | None = None,
     ) -> None:
         self.budget = budget or CallBudget(
             max_calls_per_second,
@@ -452,12 +448,16 @@ class SageMakerClient:
         self._default_region = default_region
         self._factory = client_factory
         self._service_factory = service_client_factory
+        self._rules = {**(services or {}), SAGEMAKER: SAGEMAKER_RULES}
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, client_factory: ClientFactory = default_client_factory
+        cls,
+        settings: Settings,
+        client_factory: ClientFactory = default_client_factory,
+        services: Mapping[str, ServiceRules] | None = None,
     ) -> SageMakerClient:
         """The client the operator runs with: every limit comes from configuration."""
         return cls(
@@ -465,6 +465,7 @@ class SageMakerClient:
             max_concurrency=settings.max_concurrency,
             max_calls_per_second=settings.max_calls_per_second,
             client_factory=client_factory,
+            services=services,
         )
 
     @property
@@ -494,7 +495,9 @@ class SageMakerClient:
         urgent: bool = False,
         service: str = SAGEMAKER,
     ) -> dict[str, Any]:
-        rules = _rules(service)
+        rules = self._rules.get(service)
+        if rules is None:
+            raise ValueError(f"{service} is not a service the operator may call")
         if operation not in rules.operations:
             raise ValueError(f"{operation} is not an operation the operator may call")
         write = operation in rules.writes
@@ -531,9 +534,7 @@ class SageMakerClient:
                 _count(operation, purpose, "ConnectionError")
                 # A write may have reached SageMaker before the connection failed.
                 kind = (
-                    ErrorKind.OUTCOME_UNKNOWN
-                    if write and rules.confirms
-                    else ErrorKind.RETRYABLE
+                    ErrorKind.OUTCOME_UNKNOWN if write and rules.confirms else ErrorKind.RETRYABLE
                 )
                 raise SageMakerError(
                     operation, kind, "ConnectionError", type(exc).__name__
