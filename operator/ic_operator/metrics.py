@@ -58,9 +58,10 @@ COMPONENTS = Gauge(
 
 COPIES = Gauge(
     "ic_operator_component_copies",
-    "Copies of an InferenceComponent with spec.autoScaling, by resource and kind (min and "
-    "max as registered, desired and current as SageMaker reports them).",
-    ["namespace", "name", "kind"],
+    "Copies of an InferenceComponent with spec.autoScaling, by namespace, resource "
+    "(metadata.name) and kind (min and max as registered, desired and current as SageMaker "
+    "reports them).",
+    ["namespace", "resource", "kind"],
 )
 COPY_KINDS = ("min", "max", "desired", "current")
 
