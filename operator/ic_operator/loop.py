@@ -63,31 +63,31 @@ class ObjectLoop:
         self.kube = kube
         self.lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._seen: tuple[Any, ...] | None = None
-        self._written: Body | None = None
+        self._last_key: tuple[Any, ...] | None = None
+        self._after_write: Body | None = None
 
     # ------------------------------------------------------------ cache
 
     def drop_cache(self) -> None:
         """Forget everything in memory; the next pass decides from the object alone."""
-        self._seen = None
-        self._written = None
+        self._last_key = None
+        self._after_write = None
 
     def news(self, body: Body) -> bool:
         """Does this watch event carry something the last pass did not see?"""
-        return _key(body) != self._seen
+        return _key(body) != self._last_key
 
     def wake(self) -> None:
         self._wake.set()
 
     def current(self, live: Body) -> Body:
         """The newer of the watch's copy and the object our last status write returned."""
-        written = self._written
+        written = self._after_write
         if written is None:
             return live
         if _revision(written) > _revision(live):
             return written
-        self._written = None  # the watch has caught up
+        self._after_write = None  # the watch has caught up
         return live
 
     # ------------------------------------------------------------ running
@@ -101,15 +101,20 @@ class ObjectLoop:
                 body = self.current(live())
                 if deleting(body):
                     return  # the finaliser takes over
-                result = await self.step(body, trigger)
-                trigger = await self._sleep(result.sleep, live, stopped)
+                try:
+                    result = await self.step(body, trigger)
+                    sleep = result.sleep
+                except Exception:  # a bug, not SageMaker (its errors are planned for)
+                    log.exception("pass failed; looking again in %ss", self.reconciler.poll.maximum)
+                    sleep = self.reconciler.poll.maximum
+                trigger = await self._sleep(sleep, live, stopped)
         finally:
             relay.cancel()
 
     async def step(self, body: Body, trigger: Trigger) -> PassResult:
         async with self.lock:
             result = await self.reconciler.reconcile(body, trigger)
-            self._seen = _key(body)
+            self._last_key = _key(body)
             await self._apply(body, result)
         return result
 
@@ -167,7 +172,7 @@ class ObjectLoop:
             return
         written = await self._write(body, merge_patch(stored, new))
         if written is not None:
-            self._written = written
+            self._after_write = written
 
     async def _write(self, body: Body, patch: Mapping[str, Any]) -> Body | None:
         """Write the status, retrying until the API server takes it: nothing else may be

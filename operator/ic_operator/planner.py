@@ -230,6 +230,11 @@ def _confirming(write: LastWrite, now: float, policy: PollPolicy) -> bool:
     return now < write.sent_at + policy.confirm_window
 
 
+def _recent_create(write: LastWrite, now: float, policy: PollPolicy) -> bool:
+    """A Create sent within the confirmation window and not seen since."""
+    return write.operation == "Create" and not write.confirmed and _confirming(write, now, policy)
+
+
 def _confirm_plan(write: LastWrite, now: float, policy: PollPolicy, what: str) -> Plan:
     left = max(policy.minimum, write.sent_at + policy.confirm_window - now)
     return Plan(
@@ -256,12 +261,7 @@ def plan(
     component = observed.component
     write = status.last_write
     if component is None:
-        if (
-            write is not None
-            and write.operation == "Create"
-            and not write.confirmed
-            and _confirming(write, observed.now, poll)
-        ):
+        if write is not None and _recent_create(write, observed.now, poll):
             # Reads lag writes: a component created a moment ago may not be listed yet.
             # Creating again would be refused as AlreadyExists at best.
             return _confirm_plan(write, observed.now, poll, "not listed yet")
@@ -325,21 +325,21 @@ def plan(
     elif write is not None and not write.confirmed:
         confirmed = True
 
-    if unsent:
-        return replace(
-            _plan_settled(
-                desired,
-                observed,
-                component=component,
-                last=status.last_deployment,
-                digest=digest,
-                wire=wire,
-                owned=owned,
-                view=strategy.view,
-                unsent=True,
-            ),
-            confirmed=False,
+    def settled(last: LastDeployment | None) -> Plan:
+        return _plan_settled(
+            desired,
+            observed,
+            component=component,
+            last=last,
+            digest=digest,
+            wire=wire,
+            owned=owned,
+            view=strategy.view,
+            unsent=unsent,
         )
+
+    if unsent:
+        return settled(status.last_deployment)
     last = assess(status.last_deployment, component, desired, observed.now)
     judged = last if last is not status.last_deployment else None
     revised = None
@@ -354,17 +354,7 @@ def plan(
             }
         )
         judged = last
-    settled = _plan_settled(
-        desired,
-        observed,
-        component=component,
-        last=last,
-        digest=digest,
-        wire=wire,
-        owned=owned,
-        view=strategy.view,
-    )
-    return replace(settled, judged=judged, confirmed=confirmed, revised=revised)
+    return replace(settled(last), judged=judged, confirmed=confirmed, revised=revised)
 
 
 def _echoes(desired: Desired, component: Mapping[str, Any], strategy: Strategy) -> bool:
@@ -674,12 +664,7 @@ def plan_delete(
         )
     component = observed.component
     if component is None:
-        if (
-            write is not None
-            and write.operation == "Create"
-            and not write.confirmed
-            and _confirming(write, observed.now, poll)
-        ):
+        if write is not None and _recent_create(write, observed.now, poll):
             # Created a moment ago and not visible yet: releasing now would leave it behind.
             return _confirm_plan(write, observed.now, poll, "not visible yet")
         return Plan(Act.RELEASE, "Deleted", f"{name!r} is gone from SageMaker")

@@ -208,18 +208,8 @@ class Reconciler:
             )
             return self._with_scaling(result, desired, synced, failed)
         except SageMakerError as err:
-            failure = classify_failure(err.kind.value, err.operation)
-            after = plan_failure(
-                failure,
-                operation=err.operation,
-                detail=str(err),
-                message=err.message,
-                uid=desired.uid,
-                desired=desired,
-                status=status,
-                attempted=sending,
-                now=now,
-                poll=self.poll,
+            after = self._after_failure(
+                err, uid=uid, desired=desired, status=status, sending=sending, now=now
             )
             unknown = after.sent is not None
             return self._result(
@@ -364,6 +354,30 @@ class Reconciler:
             result.sleep = min(result.sleep or self.poll.minimum, self.poll.minimum)
         return result
 
+    def _after_failure(
+        self,
+        err: SageMakerError,
+        *,
+        uid: str,
+        desired: Desired | None,
+        status: InferenceComponentStatus,
+        sending: Plan | None,
+        now: float,
+    ) -> Plan:
+        """The planner's verdict on a failed call (``sending``: the plan whose write failed)."""
+        return plan_failure(
+            classify_failure(err.kind.value, err.operation),
+            operation=err.operation,
+            detail=str(err),
+            message=err.message,
+            uid=uid,
+            desired=desired,
+            status=status,
+            attempted=sending,
+            now=now,
+            poll=self.poll,
+        )
+
     def _result(
         self,
         the_plan: Plan,
@@ -443,6 +457,20 @@ class Reconciler:
         component: Mapping[str, Any] | None = None
         read = False
         sending: Plan | None = None
+
+        def finish(the_plan: Plan, executed: Executed | None) -> PassResult:
+            return self._deletion_result(
+                the_plan,
+                status=status,
+                generation=generation,
+                retry_token=retry_token,
+                now=now,
+                component=component,
+                read=read,
+                executed=executed,
+                uid=uid,
+            )
+
         try:
             component = await self.client.describe(name, region=region, purpose=Purpose.WRITE)
             read = True
@@ -481,41 +509,14 @@ class Reconciler:
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return _released("Deleted", f"{name!r} is gone from SageMaker")
-            the_plan = plan_failure(
-                classify_failure(err.kind.value, err.operation),
-                operation=err.operation,
-                detail=str(err),
-                message=err.message,
-                uid=uid,
-                desired=None,
-                status=status,
-                attempted=sending,
-                now=now,
-                poll=self.poll,
+            the_plan = self._after_failure(
+                err, uid=uid, desired=None, status=status, sending=sending, now=now
             )
-            result = self._deletion_result(
-                the_plan,
-                status=status,
-                generation=generation,
-                retry_token=retry_token,
-                now=now,
-                component=component,
-                read=read,
-                executed=None,
-            )
-            if the_plan.sent is None and the_plan.reason != "Waiting":
+            result = finish(the_plan, None)
+            if the_plan.sent is None and the_plan.wake is Wake.BACKOFF:
                 result.events.append(Event("Warning", "DeleteFailed", str(err)))
             return result
-        return self._deletion_result(
-            the_plan,
-            status=status,
-            generation=generation,
-            retry_token=retry_token,
-            now=now,
-            component=component,
-            read=read,
-            executed=executed,
-        )
+        return finish(the_plan, executed)
 
     def _deletion_result(
         self,
@@ -528,31 +529,35 @@ class Reconciler:
         component: Mapping[str, Any] | None,
         read: bool,
         executed: Executed | None,
+        uid: str,
     ) -> PassResult:
-        new = build(
+        unknown = the_plan.sent is not None
+        result = self._result(
             the_plan,
             status,
-            generation=generation,
-            retry_token=retry_token,
-            now=now,
-            poll=self.poll,
+            generation,
+            retry_token,
+            now,
+            uid=uid,
             component=component,
             read=read,
             executed=executed,
-            write_outcome="Accepted"
-            if executed is not None
-            else ("Unknown" if the_plan.sent else None),
+            write_outcome="Accepted" if executed is not None else ("Unknown" if unknown else None),
         )
+        assert result.status is not None
         if executed is not None or (component or {}).get("InferenceComponentStatus") == "Deleting":
-            new = new.model_copy(update={"inference_component_status": "Deleting"})
-        delay = the_plan.delay if the_plan.delay is not None else self.poll.minimum
-        emitted = (
+            result.status = result.status.model_copy(
+                update={"inference_component_status": "Deleting"}
+            )
+        result.sleep = the_plan.delay if the_plan.delay is not None else self.poll.minimum
+        # Deletion posts one event per Delete sent; waiting and retrying stay quiet.
+        result.events = (
             [Event("Normal", "Deleting", the_plan.message)] if the_plan.action is Act.DELETE else []
         )
-        outcome = "Delete" if the_plan.action is Act.DELETE else "DeleteRetry"
-        if the_plan.action is Act.WAIT and the_plan.sent is None:
-            outcome = "Wait"
-        return PassResult(new, delay, outcome, emitted)
+        result.outcome = "Delete" if the_plan.action is Act.DELETE else "DeleteRetry"
+        if the_plan.action is Act.WAIT and not unknown:
+            result.outcome = "Wait"
+        return result
 
 
 def _tags_known(the_plan: Plan, observation: Observation, desired: Desired) -> str | None:

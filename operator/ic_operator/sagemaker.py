@@ -124,11 +124,13 @@ def classify(
     ``write``: the call changes SageMaker; ``retried``: botocore sent it more than once.
     A write's 5xx may come after the commit, and a retried write answered "busy" or
     "already exists" is most likely refused because its first attempt landed: both are
-    OUTCOME_UNKNOWN, never a plain retry.
+    OUTCOME_UNKNOWN, never a plain retry. A throttle is refused at the door: nothing
+    happened (botocore's earlier attempts of a throttled call were throttled too, as a
+    rule; the rare 5xx-then-throttle sequence is not told apart).
     """
     kind = _classify(code, message, http_status)
     if write and (
-        (kind is ErrorKind.RETRYABLE and (retried or _server_side(code, http_status)))
+        (kind is ErrorKind.RETRYABLE and _server_side(code, http_status))
         or (retried and kind in (ErrorKind.BUSY, ErrorKind.ALREADY_EXISTS))
     ):
         return ErrorKind.OUTCOME_UNKNOWN

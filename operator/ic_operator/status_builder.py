@@ -40,15 +40,6 @@ def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
     return patch
 
 
-def key_union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """Both documents' keys, nested; values from ``b`` (only the shape matters here)."""
-    out: dict[str, Any] = {**a, **b}
-    for key in a.keys() & b.keys():
-        if isinstance(a[key], Mapping) and isinstance(b[key], Mapping):
-            out[key] = key_union(a[key], b[key])
-    return out
-
-
 def material(status: Mapping[str, Any]) -> dict[str, Any]:
     """The status without the decision's timestamps: a pass that only moved them (another
     poll of the same rollout) is not worth a write to the API server."""

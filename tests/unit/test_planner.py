@@ -13,7 +13,7 @@ from ic_operator.planner import (
     plan_delete,
     tag_changes,
 )
-from ic_operator.status_builder import key_union, merge_patch
+from ic_operator.status_builder import merge_patch
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,
@@ -406,7 +406,6 @@ def test_merge_patch_nulls_cleared_fields_at_every_depth():
         "lastDeployment": {"outcome": "InProgress", "failureReason": None},
         "copies": "1/1",
     }
-    assert key_union({"a": {"x": 1}}, {"a": {"y": 2}, "b": 3}) == {"a": {"x": 1, "y": 2}, "b": 3}
 
 
 def test_component_on_another_endpoint_is_never_touched_even_with_adoption():

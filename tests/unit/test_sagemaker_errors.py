@@ -88,7 +88,7 @@ WRITE_CASES = [
     ("InternalFailure", "boom", 500, False, ErrorKind.OUTCOME_UNKNOWN),  # may be after commit
     ("ServiceUnavailable", "later", 503, False, ErrorKind.OUTCOME_UNKNOWN),
     ("ThrottlingException", "Rate exceeded", 400, False, ErrorKind.RETRYABLE),  # at the door
-    ("ThrottlingException", "Rate exceeded", 400, True, ErrorKind.OUTCOME_UNKNOWN),
+    ("ThrottlingException", "Rate exceeded", 400, True, ErrorKind.RETRYABLE),
     (
         "ValidationException",
         "Cannot update inference component arn:... while it is in state UPDATING",
