@@ -170,3 +170,17 @@ def test_wire_format(fast_emulator: RunningEmulator, cw: Any) -> None:
     assert status == 404
     assert headers["x-amzn-query-error"] == "ResourceNotFound;Sender"
     assert body["__type"] == "com.amazonaws.cloudwatch#ResourceNotFound"
+
+
+def test_injected_faults_speak_cloudwatch(cw: Any, aas: Any, admin: Admin) -> None:
+    admin.set_faults(throttle_rate=1.0, operations=["DescribeAlarms", "DescribeScalableTargets"])
+    with pytest.raises(ClientError) as throttled:
+        cw.describe_alarms()
+    assert error_of(throttled) == ("Throttling", "Rate exceeded", 400)
+    with pytest.raises(ClientError) as aas_throttled:
+        aas.describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert error_of(aas_throttled)[0] == "ThrottlingException"
+    admin.set_faults(server_error_rate=1.0, server_error_code="InternalFailure")
+    with pytest.raises(ClientError) as failed:
+        cw.delete_alarms(AlarmNames=["x"])
+    assert error_of(failed)[::2] == ("InternalServiceError", 500)

@@ -150,19 +150,13 @@ class Scaler:
                 self.cloudwatch.sync(alarm)
             if alarm.state == "ALARM" and alarm.actions_enabled:
                 for arn in alarm.definition.get("AlarmActions") or []:
-                    policy = self._policy(arn)
+                    policy = self.autoscaling.policy_by_arn.get(arn)
                     if policy is not None:
                         self.invoke(policy, alarm)
         for target in list(self.autoscaling.targets.values()):
             if target.pending_bound is not None:
                 self._apply_bounds(target, target.pending_bound)
         self._scheduled()
-
-    def _policy(self, arn: str) -> Policy | None:
-        for policy in self.autoscaling.policies.values():
-            if policy.arn == arn:
-                return policy
-        return None
 
     def _ready(self, target: Target) -> Any:
         ic = self.world.components.get(target.component)

@@ -234,6 +234,7 @@ class AutoScaling:
         self.cloudwatch = cloudwatch
         self.targets: dict[Key, Target] = {}
         self.policies: dict[tuple[Key, str], Policy] = {}
+        self.policy_by_arn: dict[str, Policy] = {}  # alarms name policies by ARN
         self.scheduled: dict[tuple[Key, str], Scheduled] = {}
         self.activities: list[Activity] = []
         # called after every change the simulation must notice (set by autoscaler.Scaler)
@@ -258,6 +259,7 @@ class AutoScaling:
     def _forget(self) -> None:
         self.targets.clear()
         self.policies.clear()
+        self.policy_by_arn.clear()
         self.scheduled.clear()
         self.activities.clear()
 
@@ -436,6 +438,7 @@ class AutoScaling:
                 created=self.world.clock.now(),
             )
             self.policies[(key, name)] = policy
+            self.policy_by_arn[policy.arn] = policy
         else:
             policy = old
         policy.step = copy.deepcopy(step)
@@ -582,6 +585,7 @@ class AutoScaling:
 
     def _drop_policy(self, policy: Policy) -> None:
         """Deleting a target tracking policy deletes the alarms it created (doc [AAS])."""
+        self.policy_by_arn.pop(policy.arn, None)
         if policy.target_tracking is not None:
             self.cloudwatch.delete([a["AlarmName"] for a in policy.alarms])
 
