@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,6 +38,27 @@ ALARM = "mistral-7b-invocation-5xx"  # one of rolling-update.yaml's rollback ala
 TGI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference"
 IMAGE_V2 = f"{TGI}:3.0.1-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
 IMAGE_V3 = f"{TGI}:3.2.0-tgi3.2.0-gpu-py311-cu124-ubuntu22.04"
+SCALED = "embeddings-bge"  # examples/autoscaled.yaml, given spec.autoScaling here
+COPY_WRITES = {"UpdateInferenceComponentRuntimeConfig", "UpdateInferenceComponent"}
+SCALE_TO_ZERO = {
+    "minCopies": 0,
+    "maxCopies": 3,
+    "policies": [
+        {
+            "policyName": "concurrency",
+            "targetTracking": {
+                "targetValue": 4,
+                "predefinedMetricSpecification": {
+                    "predefinedMetricType": (
+                        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+                    )
+                },
+                "scaleOutCooldown": 60,
+                "scaleInCooldown": 60,
+            },
+        }
+    ],
+}
 
 
 class DemoError(RuntimeError):
@@ -369,8 +391,118 @@ class Story:
         )
         self.table(BASIC)
 
+    def scaling_state(self, name: str, **want: Any) -> dict[str, Any] | None:
+        obj = self.get(name)
+        scaling = (obj.get("status") or {}).get("autoScaling") or {}
+        return obj if scaling and all(scaling.get(k) == v for k, v in want.items()) else None
+
+    def autoscale(self) -> None:
+        self.narrator.heading(
+            f"5. Autoscale: {SCALED} follows its load, scales to zero, and back on a request"
+        )
+        manifest = yaml.safe_load((examples_dir() / "autoscaled.yaml").read_text())
+        spec = manifest["spec"]
+        spec["runtimeConfig"] = {"copyCount": 2}
+        spec["deletionPolicy"] = "Delete"
+        spec["autoScaling"] = SCALE_TO_ZERO
+        self.say(
+            "examples/autoscaled.yaml with spec.autoScaling: 0 to 3 copies, target 4 concurrent\n"
+            "requests per copy. The operator registers the scalable target and the policy, and\n"
+            "(minCopies 0) the step policy and CloudWatch alarm that scale out from zero; the\n"
+            "copy count is Application Auto Scaling's from here on."
+        )
+        self.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
+        self.narrator.command(
+            "kubectl apply -f embeddings-bge-autoscaled.yaml", f"{SCALED} created\n"
+        )
+        self.until(
+            lambda: self.ready(SCALED) and self.scaling_state(SCALED, registered=True),
+            timeout=90,
+            what=f"{SCALED} Ready with its scalable target registered",
+        )
+        mark = len(self.calls())
+        setup = [
+            c["operation"]
+            for c in self.calls()
+            if c.get("service") != "SageMaker"
+            and not c["operation"].startswith("Describe")
+            and c["error"] is None
+        ]
+        self.say("Application Auto Scaling and CloudWatch writes the operator made:")
+        self.narrator.block("\n".join(setup))
+        self.table(SCALED, wide=True)
+
+        self.say("Load rises: 10 concurrent requests on 2 copies (emulator admin API)")
+        self.emulator.admin(
+            "POST",
+            "load",
+            {"component": SCALED, "metric": "concurrentRequestsPerCopy", "total": 10},
+        )
+        self.mark(SCALED)
+        self.watch(
+            SCALED,
+            partial(self.scaling_state, SCALED, desiredCopies=3, currentCopies=3, state="Steady"),
+            timeout=150,
+            what=f"{SCALED} at 3 copies",
+        )
+        self.table(SCALED, wide=True)
+        self.say("Idle: no requests. The policy scales in, down to zero copies")
+        self.emulator.admin(
+            "POST", "load", {"component": SCALED, "metric": "concurrentRequestsPerCopy", "total": 0}
+        )
+        at_zero = self.watch(
+            SCALED,
+            partial(self.scaling_state, SCALED, currentCopies=0, state="AtZero"),
+            timeout=150,
+            what=f"{SCALED} at zero copies",
+        )
+        self.table(SCALED, wide=True)
+        self.say(f"status.autoScaling.message: {at_zero['status']['autoScaling']['message']}")
+        served = self.emulator.admin("POST", "requests", {"component": SCALED, "count": 3})
+        self.say(
+            f"3 requests arrive at zero copies: {served['failed']} fail (no capacity), the\n"
+            "NoCapacityInvocationFailures alarm fires and the step policy adds a copy"
+        )
+        back = self.watch(
+            SCALED,
+            partial(self.scaling_state, SCALED, currentCopies=1, state="Steady"),
+            timeout=150,
+            what=f"{SCALED} back at 1 copy",
+        )
+        self.table(SCALED, wide=True)
+        cause = back["status"]["autoScaling"]["lastActivity"]["cause"]
+        self.say(f"last scaling activity's cause: {cause}")
+        window = [c for c in self.calls()[mark:] if c["error"] is None and _about(c, SCALED)]
+        writes = [
+            c["operation"]
+            for c in window
+            if c["operation"] in COPY_WRITES
+            or (c.get("service") != "SageMaker" and not c["operation"].startswith("Describe"))
+        ]
+        reads = sorted({c["operation"] for c in window} - set(writes))
+        self.say(
+            f"the operator's calls while copies went 2 -> 3 -> 0 -> 1 (emulator call log): "
+            f"{len(window)} reads ({', '.join(reads)}), writes: {writes or 'none'}"
+        )
+        if writes:
+            raise DemoError(f"the operator wrote while the autoscaler owned the copies: {writes}")
+        self.say("The operator wrote nothing to the copy count: the autoscaler owns it.")
+
+        mark = len(self.calls())
+        self.run("delete", "smic", SCALED, "-n", NS, "--timeout=60s")
+        order = [
+            c["operation"]
+            for c in self.calls()[mark:]
+            if c["operation"]
+            in ("DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent")
+            and c["error"] is None
+        ]
+        self.say(f"deleted in this order: {' -> '.join(order)}")
+        if order != ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]:
+            raise DemoError(f"expected the alarm and target removed before the component: {order}")
+
     def delete(self) -> None:
-        self.narrator.heading("5. Delete: deletionPolicy Delete removes it from SageMaker")
+        self.narrator.heading("6. Delete: deletionPolicy Delete removes it from SageMaker")
         mark = len(self.calls())
         self.run("delete", "smic", BASIC, "-n", NS, "--timeout=60s")
         deletes = [
@@ -408,7 +540,19 @@ class Story:
         self.rolling_update()
         self.rollback()
         self.scale()
+        self.autoscale()
         self.delete()
+
+
+def _about(call: dict[str, Any], name: str) -> bool:
+    """A call naming this component, its scalable target or its alarm."""
+    request = call.get("request") or {}
+    return (
+        request.get("InferenceComponentName") == name
+        or request.get("ResourceId") == f"inference-component/{name}"
+        or any(name in str(a) for a in request.get("AlarmNames") or [request.get("AlarmName")])
+        or request.get("EndpointNameEquals") is not None  # the shared listing that watches it
+    )
 
 
 def _describe(previous: dict[str, Any] | None, entry: dict[str, Any]) -> str:
