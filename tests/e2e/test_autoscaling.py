@@ -217,6 +217,8 @@ def test_scale_to_zero_and_back_then_delete_deregisters_first(world: World) -> N
     assert "NoCapacityInvocationFailures" in st["message"]
     # a request finds no copy: the alarm fires and the step policy adds one
     assert world.emulator.admin.requests("nightly", 3) == {"served": 0, "failed": 3}
+    # and traffic goes on at a rate one copy serves (so the copy stays while we look)
+    world.emulator.admin.load("nightly", "invocationsPerCopy", total=5)
     st = wait_scaling(world, "nightly", desiredCopies=1, currentCopies=1, state="Steady")
     assert STEP_POLICY_NAME in st["lastActivity"]["cause"]
     assert copy_writes(world, "nightly") == []

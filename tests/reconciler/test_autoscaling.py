@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ic_operator.autoscaling_operations import WRITE_OPERATIONS as AAS_WRITES
 from ic_operator.models.autoscaling import STEP_POLICY_NAME, alarm_name
 from ic_operator.reconciler import Trigger
 from ic_operator.sagemaker import ErrorKind, SageMakerError
@@ -37,16 +38,6 @@ SCALING: dict[str, Any] = {
     ],
 }
 TO_ZERO = {**SCALING, "minCopies": 0}
-AAS_WRITES = {
-    "RegisterScalableTarget",
-    "DeregisterScalableTarget",
-    "PutScalingPolicy",
-    "DeleteScalingPolicy",
-    "PutScheduledAction",
-    "DeleteScheduledAction",
-    "PutMetricAlarm",
-    "DeleteAlarms",
-}
 
 
 def world(scaling: dict[str, Any] = SCALING, **kw: Any) -> World:

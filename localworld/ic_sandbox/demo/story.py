@@ -38,27 +38,8 @@ ALARM = "mistral-7b-invocation-5xx"  # one of rolling-update.yaml's rollback ala
 TGI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference"
 IMAGE_V2 = f"{TGI}:3.0.1-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
 IMAGE_V3 = f"{TGI}:3.2.0-tgi3.2.0-gpu-py311-cu124-ubuntu22.04"
-SCALED = "embeddings-bge"  # examples/autoscaled.yaml, given spec.autoScaling here
+SCALED = "embeddings-bge"  # examples/autoscaled.yaml, with scale-to-zero.yaml's autoScaling
 COPY_WRITES = {"UpdateInferenceComponentRuntimeConfig", "UpdateInferenceComponent"}
-SCALE_TO_ZERO = {
-    "minCopies": 0,
-    "maxCopies": 3,
-    "policies": [
-        {
-            "policyName": "concurrency",
-            "targetTracking": {
-                "targetValue": 4,
-                "predefinedMetricSpecification": {
-                    "predefinedMetricType": (
-                        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
-                    )
-                },
-                "scaleOutCooldown": 60,
-                "scaleInCooldown": 60,
-            },
-        }
-    ],
-}
 
 
 class DemoError(RuntimeError):
@@ -400,16 +381,21 @@ class Story:
         self.narrator.heading(
             f"5. Autoscale: {SCALED} follows its load, scales to zero, and back on a request"
         )
-        manifest = yaml.safe_load((examples_dir() / "autoscaled.yaml").read_text())
+        examples = examples_dir()
+        manifest = yaml.safe_load((examples / "autoscaled.yaml").read_text())
+        to_zero = yaml.safe_load((examples / "scale-to-zero.yaml").read_text())
         spec = manifest["spec"]
         spec["runtimeConfig"] = {"copyCount": 2}
         spec["deletionPolicy"] = "Delete"
-        spec["autoScaling"] = SCALE_TO_ZERO
+        spec["autoScaling"] = to_zero["spec"]["autoScaling"]
+        scaling = spec["autoScaling"]
+        target = scaling["policies"][0]["targetTracking"]["targetValue"]
         self.say(
-            "examples/autoscaled.yaml with spec.autoScaling: 0 to 3 copies, target 4 concurrent\n"
-            "requests per copy. The operator registers the scalable target and the policy, and\n"
-            "(minCopies 0) the step policy and CloudWatch alarm that scale out from zero; the\n"
-            "copy count is Application Auto Scaling's from here on."
+            f"examples/autoscaled.yaml with the autoScaling of examples/scale-to-zero.yaml:\n"
+            f"{scaling['minCopies']} to {scaling['maxCopies']} copies, target {target:g} "
+            "invocations per copy. The operator registers the scalable target and the policy,\n"
+            "and (minCopies 0) the step policy and CloudWatch alarm that scale out from zero;\n"
+            "the copy count is Application Auto Scaling's from here on."
         )
         self.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
         self.narrator.command(
@@ -432,11 +418,9 @@ class Story:
         self.narrator.block("\n".join(setup))
         self.table(SCALED, wide=True)
 
-        self.say("Load rises: 10 concurrent requests on 2 copies (emulator admin API)")
+        self.say("Load rises: 25 invocations a minute on 2 copies (emulator admin API)")
         self.emulator.admin(
-            "POST",
-            "load",
-            {"component": SCALED, "metric": "concurrentRequestsPerCopy", "total": 10},
+            "POST", "load", {"component": SCALED, "metric": "invocationsPerCopy", "total": 25}
         )
         self.mark(SCALED)
         self.watch(
@@ -448,7 +432,7 @@ class Story:
         self.table(SCALED, wide=True)
         self.say("Idle: no requests. The policy scales in, down to zero copies")
         self.emulator.admin(
-            "POST", "load", {"component": SCALED, "metric": "concurrentRequestsPerCopy", "total": 0}
+            "POST", "load", {"component": SCALED, "metric": "invocationsPerCopy", "total": 0}
         )
         at_zero = self.watch(
             SCALED,
@@ -461,7 +445,11 @@ class Story:
         served = self.emulator.admin("POST", "requests", {"component": SCALED, "count": 3})
         self.say(
             f"3 requests arrive at zero copies: {served['failed']} fail (no capacity), the\n"
-            "NoCapacityInvocationFailures alarm fires and the step policy adds a copy"
+            "NoCapacityInvocationFailures alarm fires and the step policy adds a copy; traffic\n"
+            "goes on at 5 invocations a minute, which one copy serves"
+        )
+        self.emulator.admin(
+            "POST", "load", {"component": SCALED, "metric": "invocationsPerCopy", "total": 5}
         )
         back = self.watch(
             SCALED,
