@@ -121,27 +121,34 @@ async def sync(
     *,
     component: Mapping[str, Any] | None,
     purpose: Purpose,
+    activities: bool = True,
 ) -> Synced:
-    """Read, correct, and report spec.autoScaling for one existing component."""
+    """Read, correct, and report spec.autoScaling for one existing component.
+
+    ``activities`` False (a routine resync where the copy count has not moved, so no
+    activity can have moved it): the last activity recorded is kept, one call fewer."""
     registered = previous.registered if previous is not None else False
     observed = await observe(client, name, desired, region, purpose)
     calls = asp.plan(desired, observed, name, owned=asp.owned(desired, registered))
     sent = await apply(client, calls, region)
     if sent:
         observed = await observe(client, name, desired, region, Purpose.FIRST_LOOK)
-    activities: list[Mapping[str, Any]] = []
-    if observed.target is not None:
+    found: list[Mapping[str, Any]] = []
+    keep = not activities and not sent and previous is not None
+    if observed.target is not None and not keep:
         page = await _send(client, asp.activities_read(name), region, purpose)
-        activities = list(page.get("ScalingActivities") or [])
+        found = list(page.get("ScalingActivities") or [])
     runtime = (component or {}).get("RuntimeConfig") or {}
     status = auto_scaling_status(
         observed.target,
-        activities,
+        found,
         desired_copies=runtime.get("DesiredCopyCount"),
         current_copies=runtime.get("CurrentCopyCount"),
         registered_by_operator=desired is not None or registered,
     )
     before = previous.last_activity if previous is not None else None
+    if keep and observed.target is not None:
+        status = status.model_copy(update={"last_activity": before})
     return Synced(status, sent, status.last_activity is not None and status.last_activity != before)
 
 

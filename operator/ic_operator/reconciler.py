@@ -235,23 +235,25 @@ class Reconciler:
         *,
         fresh: bool,
         now: float,
-    ) -> bool:
+    ) -> Literal["change", "resync"] | None:
         """Read spec.autoScaling's state on an edit, when the copy count moved, while
-        copies move, and otherwise once per autoscaling resync interval: steady state
-        costs no autoscaling call per pass."""
+        copies move ("change"), and otherwise once per autoscaling resync interval
+        ("resync"): steady state costs no autoscaling call per pass."""
         previous = status.auto_scaling
         if desired.spec.auto_scaling is None and not (previous and previous.registered):
-            return False
+            return None
         if fresh or previous is None or previous.checked_at is None:
-            return True
+            return "change"
         if previous.state == "Scaling":
-            return True
+            return "change"
         if component is not None:
             runtime = component.get("RuntimeConfig") or {}
             seen = (runtime.get("DesiredCopyCount"), runtime.get("CurrentCopyCount"))
             if seen != (previous.desired_copies, previous.current_copies):
-                return True
-        return now - previous.checked_at >= self.settings.autoscaling_resync_interval
+                return "change"
+        if now - previous.checked_at >= self.settings.autoscaling_resync_interval:
+            return "resync"
+        return None
 
     async def _scaling(
         self,
@@ -272,7 +274,8 @@ class Reconciler:
             return None, None
         if the_plan.action is Act.BLOCKED and not the_plan.owned:
             return None, None
-        if not self._scaling_due(desired, status, component, fresh=fresh, now=now):
+        due = self._scaling_due(desired, status, component, fresh=fresh, now=now)
+        if due is None:
             return None, None
         try:
             synced = await autoscaling_sync.sync(
@@ -283,6 +286,7 @@ class Reconciler:
                 region,
                 component=component,
                 purpose=Purpose.FIRST_LOOK if fresh else Purpose.SWEEP,
+                activities=due == "change",
             )
         except SageMakerError as err:
             return None, err
