@@ -212,24 +212,17 @@ def default_client_factory(region: str) -> Any:
     botocore's standard retry mode already retries throttling and 5xx a few
     times with jittered backoff; what is left over reaches us as RETRYABLE.
     """
+    return default_service_client_factory(SAGEMAKER, region, pool=64)
+
+
+def default_service_client_factory(service: str, region: str, *, pool: int = 16) -> Any:
+    """A boto3 client of ``service`` configured the same way (the endpoint comes from
+    AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING)."""
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 4},
         connect_timeout=5,
         read_timeout=30,
-        max_pool_connections=64,
-        user_agent_extra="sagemaker-ic-operator",
-    )
-    return boto3.session.Session().client("sagemaker", region_name=region, config=config)
-
-
-def default_service_client_factory(service: str, region: str) -> Any:
-    """A boto3 client for another service, configured like SageMaker's (the endpoint
-    comes from AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING)."""
-    config = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": 4},
-        connect_timeout=5,
-        read_timeout=30,
-        max_pool_connections=16,
+        max_pool_connections=pool,
         user_agent_extra="sagemaker-ic-operator",
     )
     return boto3.session.Session().client(service, region_name=region, config=config)

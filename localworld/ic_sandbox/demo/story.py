@@ -377,6 +377,20 @@ class Story:
         scaling = (obj.get("status") or {}).get("autoScaling") or {}
         return obj if scaling and all(scaling.get(k) == v for k, v in want.items()) else None
 
+    def load_until(self, total: float, *, what: str, **want: Any) -> dict[str, Any]:
+        """Set the invocations a minute on SCALED, narrate until status.autoScaling shows
+        ``want``, then show the row."""
+        load = {"component": SCALED, "metric": "invocationsPerCopy", "total": total}
+        self.emulator.admin("POST", "load", load)
+        obj = self.watch(
+            SCALED,
+            partial(self.scaling_state, SCALED, **want),
+            timeout=150,
+            what=f"{SCALED} {what}",
+        )
+        self.table(SCALED, wide=True)
+        return obj
+
     def autoscale(self) -> None:
         self.narrator.heading(
             f"5. Autoscale: {SCALED} follows its load, scales to zero, and back on a request"
@@ -419,28 +433,10 @@ class Story:
         self.table(SCALED, wide=True)
 
         self.say("Load rises: 25 invocations a minute on 2 copies (emulator admin API)")
-        self.emulator.admin(
-            "POST", "load", {"component": SCALED, "metric": "invocationsPerCopy", "total": 25}
-        )
         self.mark(SCALED)
-        self.watch(
-            SCALED,
-            partial(self.scaling_state, SCALED, desiredCopies=3, currentCopies=3, state="Steady"),
-            timeout=150,
-            what=f"{SCALED} at 3 copies",
-        )
-        self.table(SCALED, wide=True)
+        self.load_until(25, what="at 3 copies", desiredCopies=3, currentCopies=3, state="Steady")
         self.say("Idle: no requests. The policy scales in, down to zero copies")
-        self.emulator.admin(
-            "POST", "load", {"component": SCALED, "metric": "invocationsPerCopy", "total": 0}
-        )
-        at_zero = self.watch(
-            SCALED,
-            partial(self.scaling_state, SCALED, currentCopies=0, state="AtZero"),
-            timeout=150,
-            what=f"{SCALED} at zero copies",
-        )
-        self.table(SCALED, wide=True)
+        at_zero = self.load_until(0, what="at zero copies", currentCopies=0, state="AtZero")
         self.say(f"status.autoScaling.message: {at_zero['status']['autoScaling']['message']}")
         served = self.emulator.admin("POST", "requests", {"component": SCALED, "count": 3})
         self.say(
@@ -448,16 +444,7 @@ class Story:
             "NoCapacityInvocationFailures alarm fires and the step policy adds a copy; traffic\n"
             "goes on at 5 invocations a minute, which one copy serves"
         )
-        self.emulator.admin(
-            "POST", "load", {"component": SCALED, "metric": "invocationsPerCopy", "total": 5}
-        )
-        back = self.watch(
-            SCALED,
-            partial(self.scaling_state, SCALED, currentCopies=1, state="Steady"),
-            timeout=150,
-            what=f"{SCALED} back at 1 copy",
-        )
-        self.table(SCALED, wide=True)
+        back = self.load_until(5, what="back at 1 copy", currentCopies=1, state="Steady")
         cause = back["status"]["autoScaling"]["lastActivity"]["cause"]
         self.say(f"last scaling activity's cause: {cause}")
         window = [c for c in self.calls()[mark:] if c["error"] is None and _about(c, SCALED)]
