@@ -160,11 +160,13 @@ class Reconciler:
         sending: Plan | None = None
         try:
             observation = await self.observer.observe(desired, status, region, fresh=fresh, now=now)
-            if observation.look is Look.UNCHANGED:
-                if self._scaling_due(desired, status, None, fresh=fresh, now=now):
-                    return await self._scaling_only(desired, status, region, now)
-                return PassResult(None, self.poll.resync, "Unchanged")
-            if observation.look is Look.MOVING:
+            if observation.look in (Look.UNCHANGED, Look.MOVING):
+                # Nothing moved: the stored status stands (and is what the gauge reports).
+                _gauge(uid, status)
+                if observation.look is Look.UNCHANGED:
+                    if self._scaling_due(desired, status, None, fresh=fresh, now=now):
+                        return await self._scaling_only(desired, status, region, now)
+                    return PassResult(None, self.poll.resync, "Unchanged")
                 assert observation.component is not None
                 delay = self.poll.for_transition(observation.component, now)
                 return PassResult(None, delay, "Wait")
@@ -420,8 +422,7 @@ class Reconciler:
         else:
             sleep = the_plan.delay if the_plan.delay is not None else self.poll.minimum
         outcome = the_plan.action.value if the_plan.action is not Act.BLOCKED else the_plan.reason
-        ready = next((c.status for c in new.conditions if c.type == "Ready"), "Unknown")
-        metrics.COMPONENT_TABLE.set(uid, new.inference_component_status or "Unknown", ready)
+        _gauge(uid, new)
         return PassResult(new, sleep, outcome, events(the_plan, status, new.conditions))
 
     # ------------------------------------------------------------------ delete
@@ -562,6 +563,11 @@ class Reconciler:
         if the_plan.action is Act.WAIT and not unknown:
             result.outcome = "Wait"
         return result
+
+
+def _gauge(uid: str, status: InferenceComponentStatus) -> None:
+    ready = next((c.status for c in status.conditions if c.type == "Ready"), "Unknown")
+    metrics.COMPONENT_TABLE.set(uid, status.inference_component_status or "Unknown", ready)
 
 
 def _tags_known(the_plan: Plan, observation: Observation, desired: Desired) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ic_operator import metrics
 from ic_operator.models import InferenceComponentStatus
 from ic_operator.planner import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconciler import Trigger
@@ -350,5 +351,20 @@ def test_an_invalid_spec_is_reported_without_any_call_and_waits_for_an_edit() ->
         assert w.sm.calls == [] and result.sleep is None
         assert w.kube.condition("Degraded") == ("True", "InvalidSpec")
         assert w.status["decision"]["next"] == "Idle"
+
+    run(scenario)
+
+
+def test_a_restart_over_settled_components_reports_them_ready_from_one_listing() -> None:
+    async def scenario() -> None:
+        w = World()
+        await created(w)
+        w.restart()
+        w.sm.calls.clear()
+        metrics.COMPONENT_TABLE.forget(UID)
+        result = await w.step(Trigger.START)
+        assert result.outcome == "Unchanged"
+        assert w.sm.ops() == ["ListInferenceComponents"]
+        assert metrics.COMPONENTS.labels("InService", "True")._value.get() >= 1
 
     run(scenario)
