@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo
+.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo image
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
-test: lint crd-check awscli controlplane lint-chart
+test: lint crd-check awscli controlplane lint-chart image node
 	$(BIN)/pytest
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
@@ -60,6 +60,25 @@ chart-crd:
 .PHONY: controlplane
 controlplane: venv
 	$(BIN)/python -m ic_sandbox.binaries
+
+## What a local node needs (docs/node.md): Debian's containerd, runc and CNI plugins
+## (installed when missing) and kubelet, kube-scheduler, kube-controller-manager and
+## kube-proxy built like kube-apiserver (cached; a no-op when cached).
+.PHONY: node-packages node-binaries node
+node-packages:
+	tools/node/install-packages.sh
+
+node-binaries: venv
+	$(BIN)/python -m ic_sandbox.binaries --node
+
+node: node-packages node-binaries controlplane
+
+## The operator's image from the Dockerfile, with podman on a base made from Debian bookworm
+## packages (no registry needed; installs podman, mmdebstrap, runc with apt-get when missing).
+## The base is cached under ~/.cache/sagemaker-ic-operator/images; the OCI archive for
+## containerd is saved to build/image/ (`ic-sandbox image --print-archive`). docs/install.md.
+image: venv
+	$(BIN)/ic-sandbox image
 
 ## The first command: a local sandbox, the operator at work, narrated (about a minute).
 ## DEMO_FLAGS=--keep leaves the sandbox running at the end (Ctrl-C stops it).

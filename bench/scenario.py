@@ -30,7 +30,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from bench import baseline, procstat, stats, workload
+from bench import baseline, procstat, stats, traced, workload
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
 from ic_operator.sagemaker import WRITE_OPERATIONS
 
@@ -144,23 +144,30 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         if converges and "rollouts" in cfg.phases:
             by_name = {d["metadata"]["name"]: d for d in docs}
             rolling = [workload.rollout(by_name[n], i) for i, n in enumerate(picked["rolling"])]
-            # Forced: the quiet phase's kubectl patch may own some of these images now.
-            ctx.kubectl(
-                "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
-                "-f", "-", input=workload.multi_document(rolling),
-            )  # fmt: skip
-            ctx.progress(f"[{label}] {len(rolling)} slow rollouts started")
+
+            def start_rollouts() -> None:
+                # Forced: the quiet phase's kubectl patch may own some of these images now.
+                ctx.kubectl(
+                    "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
+                    "-f", "-", input=workload.multi_document(rolling),
+                )  # fmt: skip
+                ctx.progress(f"[{label}] {len(rolling)} slow rollouts applied")
+
             phase = _edit_phase(
                 ctx, cfg, operator=o, result=r, label=f"{lb} under rollouts",
-                sample=picked["under_rollouts"], namespace=ns, tag="r",
+                sample=picked["under_rollouts"], namespace=ns, tag="r", first=start_rollouts,
             )  # fmt: skip
-            ready, _ = _ready_names(ctx.api, namespace)
             phase["rollouts"] = len(rolling)
-            phase["rollouts_in_flight_after_edits"] = len(set(picked["rolling"]) - ready)
-            timeout = ROLLOUT_SECONDS * cfg.time_scale + cfg.settle_timeout
-            phase["settle"] = _settle_phase(
-                ctx, cfg, operator=o, label=lb, namespace=ns, timeout=timeout
+            in_flight = set(picked["rolling"]) & ctx.emulator.updating()
+            phase["rollouts_in_flight_after_edits"] = len(in_flight)
+            # Ready stays True while old copies serve: wait for SageMaker to finish them.
+            wait_for(
+                lambda: not set(picked["rolling"]) & ctx.emulator.updating(),
+                timeout=ROLLOUT_SECONDS * cfg.time_scale + cfg.settle_timeout,
+                interval=2.0,
+                what="the background rollouts to finish",
             )
+            phase["settle"] = _settle_phase(ctx, cfg, operator=o, label=lb, namespace=ns)
             result.edits_under_rollouts = phase
         if converges and "sweep" in cfg.phases:
             edited = set(picked["under_sweep"])
@@ -173,6 +180,9 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
             phase["out_of_band"] = touched
             phase["settle"] = _settle_phase(ctx, cfg, operator=o, label=lb, namespace=ns)
             result.edits_under_sweep = phase
+            # The steady window must not see the tail of that sweep: every component's
+            # next resync after the change is at most one interval away.
+            time.sleep(max(0.0, touched["at"] + 1.5 * cfg.resync - time.monotonic()))
         _steady_phase(ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=ns)
         if converges and "restart" in cfg.phases:
             operator.stop()
@@ -183,7 +193,17 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
         ctx.progress(f"[{label}] FAILED: {exc}")
     finally:
         operator.stop()
+    _render_snapshots(ctx, result)
     return result
+
+
+def _render_snapshots(ctx: Context, result: RunResult) -> None:
+    """Top allocation sites of each tracemalloc dump, now that no operator needs the CPU."""
+    for phase in (result.apply, result.steady):
+        path = phase.get("tracemalloc")
+        if path:
+            ctx.progress(f"rendering {path} ...")
+            phase["tracemalloc"] = str(traced.render_file(Path(path)))
 
 
 def _touch_out_of_band(emulator: Emulator, names: list[str]) -> dict[str, Any]:
@@ -198,7 +218,8 @@ def _touch_out_of_band(emulator: Emulator, names: list[str]) -> dict[str, Any]:
             )
         except botocore.exceptions.ClientError:
             failed += 1  # busy (the operator is acting on it): not changed, not counted
-    return {"changed": len(names) - failed, "failed": failed, "seconds": time.monotonic() - start}
+    end = time.monotonic()
+    return {"changed": len(names) - failed, "failed": failed, "seconds": end - start, "at": end}
 
 
 def _restart_phase(
@@ -327,9 +348,12 @@ def _edit_phase(
     result: RunResult,
     label: str,
     tag: str = "edit",
+    first: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     ctx.emulator.clear_calls()
     metrics_before = operator.metrics()
+    if first is not None:  # background work whose calls belong to this phase's log
+        first()
     edits: list[dict[str, Any]] = []
     start = time.monotonic()
     for index, name in enumerate(sample):
@@ -363,7 +387,19 @@ def _edit_phase(
     lower = [e["at"] - e["after"] for e in found]
     kubectl_rtt = [e["after"] - e["before"] for e in edits]
     metrics_after = operator.metrics()
+    rollout_image = workload.edited_image(0, "rollout").removesuffix("0")
     phase: dict[str, Any] = {
+        # Updates carrying a background rollout's image (what the rollout phase started).
+        "rollout_updates": sum(
+            1
+            for c in calls
+            if c.get("operation") == "UpdateInferenceComponent"
+            and str(
+                ((c.get("request") or {}).get("Specification") or {})
+                .get("Container", {})
+                .get("Image", "")
+            ).startswith(rollout_image)
+        ),
         "count": len(edits),
         "matched": len(found),
         "missing": [e["name"] for e in edits if e["at"] is None],

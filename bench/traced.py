@@ -46,7 +46,7 @@ def render(snapshot: tracemalloc.Snapshot, *, top: int = TOP) -> str:
             frame = stat.traceback[0]
             where = f"{frame.filename}:{frame.lineno}" if key == "lineno" else frame.filename
             lines.append(f"{stat.size / 2**10:10.1f} KiB {stat.count:9d} blocks  {where}")
-    if tracemalloc.get_traceback_limit() > 1:
+    if snapshot.traceback_limit > 1:
         lines.append(f"\n== top {top} by traceback ==")
         for stat in snapshot.statistics("traceback")[:top]:
             lines.append(f"{stat.size / 2**10:10.1f} KiB {stat.count:9d} blocks")
@@ -54,7 +54,18 @@ def render(snapshot: tracemalloc.Snapshot, *, top: int = TOP) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_file(path: Path) -> Path:
+    """Render a dumped snapshot next to it (``.txt``); returns the text file."""
+    out = path.with_suffix(".txt")
+    out.write_text(render(tracemalloc.Snapshot.load(str(path))))
+    return out
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--render"]:
+        for name in argv[1:]:
+            print(render_file(Path(name)))
+        return
     out_dir, frames, module, *rest = argv
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -62,13 +73,13 @@ def main(argv: list[str]) -> None:
     dumps = iter(range(1, 1_000_000))
 
     def dump() -> None:
-        path = directory / f"tracemalloc-{next(dumps)}.txt"
+        path = directory / f"tracemalloc-{next(dumps)}.snapshot"
         partial = path.with_suffix(".part")
-        partial.write_text(render(tracemalloc.take_snapshot()))
+        tracemalloc.take_snapshot().dump(str(partial))
         partial.replace(path)  # the bench waits for the final name only
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        # Off the signal handler: a snapshot of a big heap takes seconds.
+        # Off the signal handler: pickling a big snapshot takes seconds.
         threading.Thread(target=dump, name="tracemalloc-dump", daemon=True).start()
 
     signal.signal(signal.SIGUSR1, on_signal)

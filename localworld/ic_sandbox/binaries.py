@@ -1,5 +1,9 @@
 """Find, build and cache the control-plane binaries (kube-apiserver, etcd, kubectl).
 
+A local node (ic_sandbox.node) also needs kubelet, kube-scheduler, kube-controller-manager
+and kube-proxy: built from the same module and release, on demand only
+(`ensure_node_binaries`, `make node-binaries`), since most runs need no node.
+
 kube-apiserver and etcd are built with Go from the module proxy, from the modules
 in tools/controlplane/, and cached per Kubernetes version outside the repository so
 that every clone and every run on the machine shares one build. kubectl comes from
@@ -91,17 +95,35 @@ def _kubernetes_version_ldflags(version: str) -> tuple[str, ...]:
     )
 
 
+@dataclass(frozen=True)
+class NodeBinaries:
+    kubelet: Path
+    kube_scheduler: Path
+    kube_controller_manager: Path
+    kube_proxy: Path
+
+
+NODE_COMMANDS = ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-proxy")
+
+
+def _kubernetes_target(command: str) -> _Target:
+    return _Target(
+        command,
+        tools_dir(),
+        f"k8s.io/kubernetes/cmd/{command}",
+        _kubernetes_version_ldflags(kubernetes_version()),
+    )
+
+
 def _targets() -> list[_Target]:
-    tools = tools_dir()
     return [
-        _Target(
-            "kube-apiserver",
-            tools,
-            "k8s.io/kubernetes/cmd/kube-apiserver",
-            _kubernetes_version_ldflags(kubernetes_version()),
-        ),
-        _Target("etcd", tools / "etcd", "go.etcd.io/etcd/server/v3"),
+        _kubernetes_target("kube-apiserver"),
+        _Target("etcd", tools_dir() / "etcd", "go.etcd.io/etcd/server/v3"),
     ]
+
+
+def _node_targets() -> list[_Target]:
+    return [_kubernetes_target(command) for command in NODE_COMMANDS]
 
 
 def find_kubectl() -> Path:
@@ -171,23 +193,41 @@ def _build(target: _Target, destination: Path, log: Path) -> None:
     )
 
 
-def ensure_binaries(*, build: bool = True) -> Binaries:
-    """Return the cached binaries, building the missing ones when `build` is true."""
+def _ensure(targets: list[_Target], *, build: bool, make_target: str) -> dict[str, Path]:
+    """The cached paths of targets, building the missing ones (under the cache's lock)."""
     version = kubernetes_version()
     directory = cache_dir(version)
-    paths = {t.name: directory / t.name for t in _targets()}
+    paths = {t.name: directory / t.name for t in targets}
     if not all(p.is_file() for p in paths.values()):
         if not build:
             missing = ", ".join(sorted(n for n, p in paths.items() if not p.is_file()))
             raise BinariesMissing(
                 f"{missing} not built for Kubernetes {version} in {directory}: "
-                "run `make controlplane` (builds once, then cached)"
+                f"run `make {make_target}` (builds once, then cached)"
             )
         with _locked(directory):
-            for target in _targets():
+            for target in targets:
                 destination = paths[target.name]
                 if not destination.is_file():  # another process may have built it meanwhile
                     _build(target, destination, directory / f"{target.name}.build.log")
+    return paths
+
+
+def ensure_node_binaries(*, build: bool = True) -> NodeBinaries:
+    """Return the cached node binaries, building the missing ones when `build` is true."""
+    paths = _ensure(_node_targets(), build=build, make_target="node-binaries")
+    return NodeBinaries(
+        kubelet=paths["kubelet"],
+        kube_scheduler=paths["kube-scheduler"],
+        kube_controller_manager=paths["kube-controller-manager"],
+        kube_proxy=paths["kube-proxy"],
+    )
+
+
+def ensure_binaries(*, build: bool = True) -> Binaries:
+    """Return the cached binaries, building the missing ones when `build` is true."""
+    version = kubernetes_version()
+    paths = _ensure(_targets(), build=build, make_target="controlplane")
     return Binaries(
         kube_apiserver=paths["kube-apiserver"],
         etcd=paths["etcd"],
@@ -196,15 +236,18 @@ def ensure_binaries(*, build: bool = True) -> Binaries:
     )
 
 
-def main() -> int:
-    """`python -m ic_sandbox.binaries`: build what is missing, print the paths."""
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ic_sandbox.binaries [--node]`: build what is missing, print the paths."""
+    node = "--node" in (sys.argv[1:] if argv is None else argv)
     try:
-        binaries = ensure_binaries(build=True)
+        binaries: Binaries | NodeBinaries = (
+            ensure_node_binaries(build=True) if node else ensure_binaries(build=True)
+        )
     except BinariesMissing as exc:
         print(f"ic-operator: {exc}", file=sys.stderr)
         return 1
-    for name in ("kube_apiserver", "etcd", "kubectl"):
-        print(f"{name}: {getattr(binaries, name)}")
+    for name, value in vars(binaries).items():
+        print(f"{name}: {value}")
     return 0
 
 

@@ -73,6 +73,16 @@ def _write_cert(path: Path, cert: x509.Certificate) -> None:
 
 
 class _Ca:
+    @classmethod
+    def load(cls, pair: KeyPair) -> _Ca:
+        """The CA a generate() call wrote, to issue more certificates later."""
+        key = serialization.load_pem_private_key(pair.key.read_bytes(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        ca = cls.__new__(cls)
+        ca.key = key
+        ca.cert = x509.load_pem_x509_certificate(pair.cert.read_bytes())
+        return ca
+
     def __init__(self) -> None:
         self.key = _key()
         now = datetime.datetime.now(datetime.UTC)
@@ -167,8 +177,12 @@ def _save(
     return pair
 
 
-def generate(directory: Path) -> Pki:
-    """Write a complete, fresh PKI into directory (created 0700) and return the paths."""
+def generate(directory: Path, apiserver_ips: tuple[str, ...] = ()) -> Pki:
+    """Write a complete, fresh PKI into directory (created 0700) and return the paths.
+
+    apiserver_ips: more addresses the serving certificate is valid for (a local node's
+    pods dial the API server at its gateway address and at the `kubernetes` ClusterIP).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     ca = _Ca()
@@ -192,7 +206,7 @@ def generate(directory: Path) -> Pki:
             server=True,
             client=False,
             dns=LOOPBACK_NAMES + APISERVER_NAMES,
-            ips=LOOPBACK_IPS,
+            ips=LOOPBACK_IPS + list(apiserver_ips),
         ),
     )
     admin = _save(
@@ -217,3 +231,13 @@ def generate(directory: Path) -> Pki:
         service_account_key=sa_key_path,
         service_account_pub=sa_pub_path,
     )
+
+
+def issue_client(pki: Pki, stem: str, common_name: str, organization: str | None = None) -> KeyPair:
+    """One more client certificate from the PKI's CA, next to its other files.
+
+    The local node's components sign in as the identities Kubernetes' bootstrap RBAC
+    and the Node authorizer know (system:node:<name>, system:kube-scheduler, ...).
+    """
+    cert, key = _Ca.load(pki.ca).issue(_name(common_name, organization), server=False, client=True)
+    return _save(pki.ca.cert.parent, stem, cert, key)

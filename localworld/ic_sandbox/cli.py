@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ic_sandbox.demo.cli",
         "narrated create, rollout, rollback, scale, delete on a sandbox",
     ),
+    "image": (
+        "ic_sandbox.image",
+        "build the operator's image with podman on a Debian-built base (make image)",
+    ),
 }
 
 

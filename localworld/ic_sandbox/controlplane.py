@@ -28,11 +28,12 @@ import yaml
 
 from ic_sandbox import certs
 from ic_sandbox.binaries import Binaries
-from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.processes import ManagedProcess, first_exit
 
 CONTEXT = "ic-operator-sandbox"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/24"
+KUBERNETES_SERVICE_IP = "10.96.0.1"  # the first address of the range: the `kubernetes` Service
 # All are on by default in recent releases except NodeRestriction; naming them makes
 # the set explicit and keeps it stable if a release changes the defaults.
 ADMISSION_PLUGINS = [
@@ -72,8 +73,16 @@ def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def write_kubeconfig(path: Path, server: str, pki: certs.Pki) -> None:
-    """A self-contained kubeconfig (certificates embedded) for the admin user."""
+def write_kubeconfig(
+    path: Path,
+    server: str,
+    pki: certs.Pki,
+    user: certs.KeyPair | None = None,
+    user_name: str = certs.ADMIN_USER,
+) -> None:
+    """A self-contained kubeconfig (certificates embedded) for the admin user, or for
+    another client certificate of the same CA."""
+    client = user or pki.admin
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -85,14 +94,14 @@ def write_kubeconfig(path: Path, server: str, pki: certs.Pki) -> None:
         ],
         "users": [
             {
-                "name": certs.ADMIN_USER,
+                "name": user_name,
                 "user": {
-                    "client-certificate-data": _b64(pki.admin.cert),
-                    "client-key-data": _b64(pki.admin.key),
+                    "client-certificate-data": _b64(client.cert),
+                    "client-key-data": _b64(client.key),
                 },
             }
         ],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": certs.ADMIN_USER}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": user_name}}],
         "current-context": CONTEXT,
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -106,8 +115,20 @@ class ControlPlane:
     exit for any control plane still up, and the children die with their parent.
     """
 
-    def __init__(self, workdir: Path, binaries: Binaries, *, start_timeout: float = 90.0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        binaries: Binaries,
+        *,
+        start_timeout: float = 90.0,
+        address: str = "127.0.0.1",
+    ) -> None:
+        """address: where kube-apiserver listens. Loopback (the default) serves host
+        processes only; a local node (ic_sandbox.node) passes its gateway address so that
+        its pods reach the API server, and the server then runs as for a cluster with
+        nodes (Node authorizer, `kubernetes` endpoints at that address)."""
         self.workdir = workdir
+        self.address = address
         self.binaries = binaries
         self.start_timeout = start_timeout
         self.kubeconfig = workdir / "kubeconfig"
@@ -159,11 +180,7 @@ class ControlPlane:
 
     def failed(self) -> str | None:
         """A description of the first managed process that has exited, if any."""
-        for process in self.processes:
-            code = process.exit_code()
-            if code is not None:
-                return f"{process.name} exited with {code}:\n{process.log_tail()}"
-        return None
+        return first_exit(self.processes)
 
     def exports(self) -> dict[str, str]:
         """Environment a client needs to reach this control plane."""
@@ -176,7 +193,8 @@ class ControlPlane:
             shutil.rmtree(self.workdir / owned, ignore_errors=True)
         self.kubeconfig.unlink(missing_ok=True)  # a stale one would point at a dead port
         self.workdir.mkdir(parents=True, exist_ok=True)
-        pki = self.pki = certs.generate(self.workdir / "pki")
+        extra_ips = () if self._loopback else (self.address, KUBERNETES_SERVICE_IP)
+        pki = self.pki = certs.generate(self.workdir / "pki", apiserver_ips=extra_ips)
         deadline = time.monotonic() + self.start_timeout
 
         etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
@@ -186,7 +204,7 @@ class ControlPlane:
         etcd.start()
         self._wait_ready(etcd, f"{etcd_url}/health", pki.apiserver_etcd_client, deadline)
 
-        self.server = f"https://127.0.0.1:{api_port}"
+        self.server = f"https://{self.address}:{api_port}"
         apiserver = ManagedProcess(
             "kube-apiserver", self._apiserver_argv(pki, etcd_url, api_port), self._log("apiserver")
         )
@@ -217,14 +235,31 @@ class ControlPlane:
             "--unsafe-no-fsync=true",
         ]
 
+    @property
+    def _loopback(self) -> bool:
+        return self.address.startswith("127.")
+
+    def _node_argv(self, pki: certs.Pki) -> list[str]:
+        if self._loopback:
+            # The endpoint reconciler refuses a loopback address, and nothing runs in-cluster
+            # that would read the `kubernetes` Service's endpoints.
+            return ["--endpoint-reconciler-type=none", "--authorization-mode=RBAC"]
+        return [
+            "--endpoint-reconciler-type=lease",
+            # Kubelets sign in as system:node:<name>; the Node authorizer scopes them.
+            "--authorization-mode=Node,RBAC",
+            # `kubectl logs`/`exec` reach the kubelet at its InternalIP, as the admin.
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={pki.admin.cert}",
+            f"--kubelet-client-key={pki.admin.key}",
+        ]
+
     def _apiserver_argv(self, pki: certs.Pki, etcd_url: str, port: int) -> list[str]:
         return [
             str(self.binaries.kube_apiserver),
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            # The endpoint reconciler refuses a loopback address, and nothing runs in-cluster
-            # that would read the `kubernetes` Service's endpoints.
-            "--endpoint-reconciler-type=none",
+            f"--bind-address={self.address}",
+            f"--advertise-address={self.address}",
+            *self._node_argv(pki),
             f"--secure-port={port}",
             f"--tls-cert-file={pki.apiserver_server.cert}",
             f"--tls-private-key-file={pki.apiserver_server.key}",
@@ -233,7 +268,6 @@ class ControlPlane:
             f"--etcd-cafile={pki.ca.cert}",
             f"--etcd-certfile={pki.apiserver_etcd_client.cert}",
             f"--etcd-keyfile={pki.apiserver_etcd_client.key}",
-            "--authorization-mode=RBAC",
             f"--enable-admission-plugins={','.join(ADMISSION_PLUGINS)}",
             f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
             f"--service-account-key-file={pki.service_account_pub}",

@@ -116,3 +116,41 @@ class ManagedProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether pid runs: a zombie still answers kill(0), yet has stopped running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Running PIDs (not this one) whose command line contains text: how a stray server
+    started from a working directory shows, whoever its parent now is."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if text in cmdline and pid_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def first_exit(processes: Sequence[ManagedProcess]) -> str | None:
+    """A description (name, status, log tail) of the first of processes that has exited."""
+    for process in processes:
+        code = process.exit_code()
+        if code is not None:
+            return f"{process.name} exited with {code}:\n{process.log_tail()}"
+    return None

@@ -18,12 +18,14 @@ import asyncio
 import logging
 import os
 import random
+import re
 from typing import Any
 
 import kopf
 
 from ic_operator import API_GROUP, API_VERSION, PLURAL, autoscaling_operations, config, metrics
 from ic_operator.kube import KopfKube
+from ic_operator.login import in_cluster
 from ic_operator.loop import Loops, deleting
 from ic_operator.planner import DEFAULT, Strategy
 from ic_operator.reconciler import Reconciler
@@ -34,6 +36,7 @@ FINALIZER = f"{PREFIX}/finalizer"
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 
 log = logging.getLogger("ic_operator")
+RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
 
 
 def build_registry(loops: Loops, kube: KopfKube) -> kopf.OperatorRegistry:
@@ -56,7 +59,7 @@ def build_registry(loops: Loops, kube: KopfKube) -> kopf.OperatorRegistry:
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         """In a pod: the service account (IRSA-style projected token); elsewhere: KUBECONFIG."""
-        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+        return in_cluster(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
     def has_news(body: kopf.Body, **_: Any) -> bool:
         return loops.news(body)
@@ -97,6 +100,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_arguments(parser)
 
 
+class RetriesAreWarnings(logging.Filter):
+    """Log kopf's retried Kubernetes API requests as WARNING, not ERROR.
+
+    kopf logs every attempt that it will retry at ERROR; a fresh `helm install` meets
+    one at once (the API server answers 429 "storage is (re)initializing" while the
+    chart's just-created CRD settles), so alerting on ERROR would fire on every healthy
+    install. The last attempt ("escalating") stays an ERROR: that one is a failure.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and RETRIED_REQUEST.match(record.getMessage()):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
     """``strategy``: how SageMaker is read and compared (the benchmark injects its naive
     baseline here; the product always runs the default)."""
@@ -104,6 +122,8 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
     kopf.configure(
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     )
+    for handler in logging.getLogger().handlers:  # the ones kopf.configure installed
+        handler.addFilter(RetriesAreWarnings())
     logging.getLogger("botocore").setLevel(logging.WARNING)
     metrics.serve(settings.metrics_port)
     return asyncio.run(_operate(settings, strategy))

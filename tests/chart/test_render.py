@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from ic_operator import config
+from tests import dockerfile
 
 from .helm import (
     CHART,
@@ -59,17 +60,22 @@ def _id(values: str | None) -> str:
     return values or "default"
 
 
-def _parse_args(args: list[str]) -> argparse.Namespace:
-    """The operator's own parser for `ic-operator run`."""
-    assert args[0] == "run"
-    parser = argparse.ArgumentParser(prog="ic-operator run", exit_on_error=False)
-    config.add_arguments(parser)
-    return parser.parse_args(args[1:])
+def _parse_args(docs: list[dict[str, Any]]) -> argparse.Namespace:
+    """What the pod runs: the image's ENTRYPOINT with the chart's args, parsed by `ic-operator`."""
+    entrypoint, cmd = (
+        dockerfile.runtime_exec_form("ENTRYPOINT"),
+        dockerfile.runtime_exec_form("CMD"),
+    )
+    args = dockerfile.parse_operator_argv(
+        dockerfile.container_argv(entrypoint, cmd, container(docs))
+    )
+    assert args.command == "run"
+    return args
 
 
 def _settings(docs: list[dict[str, Any]], tmp_path: Path) -> config.Settings:
     """Settings the operator would build from the rendered args and mounted ConfigMap."""
-    args = _parse_args(container(docs)["args"])
+    args = _parse_args(docs)
     if args.endpoint_policy:
         cm = one(docs, "ConfigMap")
         mounted = tmp_path / "endpoint-policy.yaml"
@@ -316,6 +322,20 @@ def test_invalid_values_fail_to_render(helm: Helm, extra: list[str], message: st
     result = helm.run(*helm.template_args(None, *extra), check=False)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("values", VALUES_FILES, ids=_id)
+def test_the_pod_runs_ic_operator_run_with_the_charts_flags(helm: Helm, values: str | None) -> None:
+    """The image's ENTRYPOINT and the chart's args make one command line the operator accepts
+    (ENTRYPOINT `ic-operator` + args `run ...`, not `ic-operator run run ...`)."""
+    docs = helm.render(values)
+    argv = dockerfile.container_argv(
+        dockerfile.runtime_exec_form("ENTRYPOINT"),
+        dockerfile.runtime_exec_form("CMD"),
+        container(docs),
+    )
+    assert argv[:2] == ["ic-operator", "run"] and "run" not in argv[2:]
+    assert _parse_args(docs).health_port == int(container(docs)["ports"][0]["containerPort"])
 
 
 def test_image_defaults_to_app_version(helm: Helm) -> None:

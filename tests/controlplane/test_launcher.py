@@ -17,6 +17,7 @@ import yaml
 
 from ic_sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
 from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.processes import pid_alive, processes_mentioning
 from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
 
 pytestmark = pytest.mark.controlplane
@@ -28,34 +29,6 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(0.05)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it has stopped running all the same.
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    """PIDs whose command line contains text (how stray etcd/apiservers would show)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if text in cmdline and _pid_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +111,10 @@ def test_stop_leaves_no_processes(binaries: Binaries, tmp_path: Path) -> None:
     with ControlPlane(workdir, binaries) as plane:
         pids = [p.pid for p in plane.processes if p.pid is not None]
         assert len(pids) == 2
-        assert all(_pid_alive(pid) for pid in pids)
-        assert sorted(_processes_mentioning(str(workdir))) == sorted(pids)
-    assert not any(_pid_alive(pid) for pid in pids)
-    assert _processes_mentioning(str(workdir)) == []
+        assert all(pid_alive(pid) for pid in pids)
+        assert sorted(processes_mentioning(str(workdir))) == sorted(pids)
+    assert not any(pid_alive(pid) for pid in pids)
+    assert processes_mentioning(str(workdir)) == []
 
 
 _CHILD = """
@@ -169,13 +142,11 @@ def test_killed_parent_leaves_no_orphans(binaries: Binaries, tmp_path: Path) -> 
         line = parent.stdout.readline()
         pids = [int(p) for p in line.split()]
         assert len(pids) == 2, line
-        assert all(_pid_alive(pid) for pid in pids)
+        assert all(pid_alive(pid) for pid in pids)
         parent.kill()
         parent.wait(10)
-        _wait_for(
-            lambda: not any(_pid_alive(pid) for pid in pids), "etcd and kube-apiserver to die"
-        )
-        assert _processes_mentioning(str(workdir)) == []
+        _wait_for(lambda: not any(pid_alive(pid) for pid in pids), "etcd and kube-apiserver to die")
+        assert processes_mentioning(str(workdir)) == []
     finally:
         parent.kill()
         parent.wait(10)
@@ -218,14 +189,14 @@ def test_sandbox_command_writes_env_and_stops_on_sigint(
         )
         assert default.stdout.strip() == "namespace/default"
         servers = str(directory / "controlplane")  # the sandbox's own argv names only --dir
-        assert len(_processes_mentioning(servers)) == 2
+        assert len(processes_mentioning(servers)) == 2
 
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "sandbox up in" in out
         assert not env_file.exists()
-        assert _processes_mentioning(servers) == []
+        assert processes_mentioning(servers) == []
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -244,7 +215,7 @@ def test_failed_start_reports_the_log_and_leaves_nothing(
     with pytest.raises(ControlPlaneError, match=r"(?s)exited with 3 during start-up.*not defined"):
         plane.start()
     assert plane.processes == []
-    assert _processes_mentioning(str(workdir)) == []
+    assert processes_mentioning(str(workdir)) == []
 
 
 def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: Path) -> None:
@@ -270,12 +241,12 @@ def test_sandbox_command_exits_when_a_server_dies(binaries: Binaries, tmp_path: 
         _wait_for(lambda: (directory / "env").exists() or proc.poll() is not None, "DIR/env", 120)
         assert proc.poll() is None, proc.communicate()
         etcd_data = str(directory / "controlplane" / "etcd-data")
-        [etcd] = _processes_mentioning(etcd_data)
+        [etcd] = processes_mentioning(etcd_data)
         os.kill(etcd, signal.SIGKILL)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 1
         assert "sandbox: etcd exited with -9" in err
-        assert _processes_mentioning(str(directory / "controlplane")) == []
+        assert processes_mentioning(str(directory / "controlplane")) == []
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from ic_sandbox.emulator import Durations, EmulatorThread
+from tests.emulator.conftest import FAST_SCALE, NO_RETRIES
 from tests.emulator.helpers import create_ic, error_of
-from tests.fixtures.emulator import ROLE_ARN, wait_for
+from tests.fixtures.emulator import ACCOUNT_ID, REGION, ROLE_ARN, RunningEmulator, wait_for
 
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
 
@@ -135,7 +138,20 @@ def test_classic_config_needs_existing_model(sm: Any) -> None:
     assert error_of(exc)[1].startswith("Could not find model")
 
 
-def test_endpoint_goes_creating_then_in_service_then_deleting(sm: Any) -> None:
+@pytest.fixture
+def slow_delete() -> Iterator[Any]:
+    """An emulator whose endpoint deletion outlasts any test step (fast everything else):
+    on the shared fast emulator the 60 ms Deleting window can pass between two calls on a
+    loaded machine, and the test would see the endpoint gone instead of Deleting."""
+    durations = Durations(endpoint_delete=3600.0)
+    with EmulatorThread(
+        time_scale=FAST_SCALE, region=REGION, account_id=ACCOUNT_ID, durations=durations
+    ) as thread:
+        yield RunningEmulator(thread).client(config=NO_RETRIES)
+
+
+def test_endpoint_goes_creating_then_in_service_then_deleting(slow_delete: Any) -> None:
+    sm = slow_delete
     sm.create_endpoint_config(
         EndpointConfigName="cfg",
         ExecutionRoleArn=ROLE_ARN,
@@ -161,9 +177,25 @@ def test_endpoint_goes_creating_then_in_service_then_deleting(sm: Any) -> None:
     with pytest.raises(ClientError) as twice:
         sm.delete_endpoint(EndpointName="Ep-1")
     assert error_of(twice)[1] == f"Cannot delete endpoint {arn} while it is being deleted."
-    sm.get_waiter("endpoint_deleted").wait(
-        EndpointName="Ep-1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 400}
+
+
+def test_endpoint_deletion_completes(sm: Any) -> None:
+    sm.create_endpoint_config(
+        EndpointConfigName="cfg",
+        ExecutionRoleArn=ROLE_ARN,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}
+        ],
     )
+    sm.create_endpoint(EndpointName="ep-1", EndpointConfigName="cfg")
+    sm.get_waiter("endpoint_in_service").wait(
+        EndpointName="ep-1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 400}
+    )
+    sm.delete_endpoint(EndpointName="ep-1")
+    sm.get_waiter("endpoint_deleted").wait(
+        EndpointName="ep-1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 400}
+    )
+    assert sm.list_endpoints()["Endpoints"] == []
 
 
 def test_endpoint_needs_config(sm: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -258,14 +259,17 @@ def test_the_drift_mode_is_chosen_in_one_place() -> None:
     assert baseline.available() and baseline.NAIVE_SCRIPT.name == "naive.py"
 
 
-def test_traced_render_lists_the_top_allocation_sites() -> None:
+def test_traced_render_lists_the_top_allocation_sites(tmp_path: Path) -> None:
     tracemalloc.start(2)
     try:
         line = sys._getframe().f_lineno + 1
         hoard = [bytearray(1000) for _ in range(2000)]  # ~2 MB from one line
-        text = traced.render(tracemalloc.take_snapshot(), top=5)
+        snapshot = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
+    text = traced.render(snapshot, top=5)
+    snapshot.dump(str(tmp_path / "t.snapshot"))  # what the operator's wrapper writes
+    assert traced.render_file(tmp_path / "t.snapshot").read_text() == traced.render(snapshot)
     assert len(hoard) == 2000
     assert text.startswith("total traced: ")
     by_line = text.split("== top 5 by line ==")[1].split("==")[0].strip().splitlines()

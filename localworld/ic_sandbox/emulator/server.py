@@ -3,10 +3,10 @@
 `POST /` serves SageMaker and Application Auto Scaling (JSON 1.1) and CloudWatch (JSON 1.0),
 told apart by the X-Amz-Target prefix (see protocols.py). Requests are accepted signed or
 unsigned; signatures are never checked. Every call, accepted or rejected (including injected
-faults), is recorded for `GET /_emulator/calls`. A SageMaker write whose response is lost on
-purpose is applied first and recorded as accepted, with `lost` saying what the client got
-instead (an error code, or "dropped"); a read that served a version from before a recent
-write is recorded with `stale: true`.
+faults), is recorded for `GET /_emulator/calls`. A SageMaker component write whose response
+is lost on purpose is applied first and recorded as accepted, with `lost` saying what the
+client got instead (an error code, or "dropped"); a read that served a version from before
+a recent write is recorded with `stale: true`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .validation import validate_request
 from .world import World
 
 JSON_11 = "application/x-amz-json-1.1"
-SAGEMAKER = "SageMaker"  # the target prefix; only its component writes lag or lose answers
+SAGEMAKER = "SageMaker"  # its X-Amz-Target prefix
 WORLD_KEY = web.AppKey("world", World)
 SERVICE_KEY = web.AppKey("service", SageMaker)
 
@@ -71,6 +71,7 @@ class Outcome:
     operation: OperationModel | None
     result: dict[str, Any]
     error: ApiError | None
+    # A component write applied but answered with this error code, or DROPPED.
     lost: str | None = None
 
     @property
@@ -136,14 +137,11 @@ class Front:
             faults.check(name)
             validate_request(op, body)
             assert service is not None
-            if prefix == SAGEMAKER:
-                self.world.served_stale = False
-                try:
-                    result, lost = self._handle_sagemaker(name, body)
-                finally:
-                    stale = self.world.served_stale
-            else:
-                result = service.handlers[name](body)
+            self.world.served_stale = False
+            try:
+                result, lost = self._handle(service, name, body)
+            finally:
+                stale = self.world.served_stale
         except ApiError as exc:
             error = exc
         self.world.calls.append(
@@ -159,16 +157,17 @@ class Front:
         )
         return Outcome(service, op, result, error, lost)
 
-    def _handle_sagemaker(
-        self, name: str, body: dict[str, Any]
+    def _handle(
+        self, service: JsonService, name: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], str | None]:
         """Run the operation; for a component write, keep the version a lagging read serves
         and decide whether its response is lost (None, an error code, or DROPPED)."""
         faults = self.world.faults
-        component = self.sagemaker.component_named(body) if name in COMPONENT_WRITES else None
+        writes_component = service.prefix == SAGEMAKER and name in COMPONENT_WRITES
+        component = self.sagemaker.component_named(body) if writes_component else None
         lag = faults.lag_seconds(component)
         before = self.sagemaker.snapshot(component) if component and lag else None
-        result = self.sagemaker.handlers[name](body)
+        result = service.handlers[name](body)
         if component is None:
             return result, None
         if lag:

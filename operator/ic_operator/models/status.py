@@ -197,15 +197,15 @@ class InferenceComponentStatus(_StatusModel):
     last_deployment: LastDeployment | None = Field(
         default=None, description="The last spec change sent to SageMaker and its outcome."
     )
-    auto_scaling: AutoScalingStatus | None = Field(
-        default=None, description="What Application Auto Scaling is doing (with spec.autoScaling)."
-    )
     last_write: LastWrite | None = Field(
         default=None,
         description="The last write sent to SageMaker (see lastDeployment for its outcome).",
     )
     decision: Decision | None = Field(
         default=None, description="What the operator decided last, and when it looks again."
+    )
+    auto_scaling: AutoScalingStatus | None = Field(
+        default=None, description="What Application Auto Scaling is doing (with spec.autoScaling)."
     )
     conditions: list[Condition] = Field(
         default_factory=list,
