@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from ic_operator import sagemaker
-from ic_operator.sagemaker import ErrorKind
+from ic_operator.sagemaker import ErrorKind, ServiceRules
 
 APPLICATION_AUTOSCALING_OPERATIONS: Final = frozenset(
     {
@@ -82,3 +82,10 @@ def classify(code: str, message: str, http_status: int | None = None) -> ErrorKi
     go to SageMaker's classification."""
     kind = _KINDS.get(code)
     return kind if kind is not None else sagemaker.classify(code, message, http_status)
+
+
+RULES: Final = {
+    service: ServiceRules(operations, WRITE_OPERATIONS, classify)
+    for service, operations in OPERATIONS.items()
+}
+"""What the one client door (``SageMakerClient(services=RULES)``) enforces for both."""

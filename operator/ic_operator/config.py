@@ -63,6 +63,10 @@ class Settings:
     # may lag its writes) before it is judged, or a write whose answer was lost resent.
     confirm_window: float = 60.0
     max_calls_per_second: float = 20.0
+    # How often a settled component's autoscaling (target, policies, scheduled actions,
+    # alarm, activities: four or five calls) is read when nothing signals a change. An
+    # edit, a move of the copy count and a running scaling activity are read at once.
+    autoscaling_resync_interval: float = 3600.0
 
 
 def _env(name: str) -> str | None:
@@ -140,6 +144,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="client-side rate limit shared by all SageMaker calls, 0 disables (default 20) "
         "[IC_OPERATOR_MAX_CALLS_PER_SECOND]",
     )
+    parser.add_argument(
+        "--autoscaling-resync-interval",
+        type=float,
+        help="seconds between drift checks of a settled component's spec.autoScaling "
+        "(default 3600) [IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL]",
+    )
 
 
 def from_args(args: argparse.Namespace) -> Settings:
@@ -174,6 +184,11 @@ def from_args(args: argparse.Namespace) -> Settings:
         max_calls_per_second=float(
             pick(args.max_calls_per_second, "IC_OPERATOR_MAX_CALLS_PER_SECOND", 20)  # type: ignore[arg-type]
         ),
+        autoscaling_resync_interval=float(
+            pick(  # type: ignore[arg-type]
+                args.autoscaling_resync_interval, "IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL", 3600
+            )
+        ),
     )
     if settings.max_calls_per_second < 0:
         raise ValueError("max calls per second must be >= 0")
@@ -181,6 +196,8 @@ def from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("log format must be text or json")
     if settings.resync_interval <= 0 or settings.max_concurrency < 1:
         raise ValueError("resync interval must be > 0 and max concurrency >= 1")
+    if settings.autoscaling_resync_interval <= 0:
+        raise ValueError("autoscaling resync interval must be > 0")
     if settings.confirm_window < 0:
         raise ValueError("confirm window must be >= 0")
     if not 0 < settings.poll_min <= settings.poll_max:

@@ -23,7 +23,7 @@ from typing import Any
 
 import kopf
 
-from ic_operator import API_GROUP, API_VERSION, PLURAL, config, metrics
+from ic_operator import API_GROUP, API_VERSION, PLURAL, autoscaling_operations, config, metrics
 from ic_operator.kube import KopfKube
 from ic_operator.login import in_cluster
 from ic_operator.loop import Loops, deleting
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
 
 
 async def _operate(settings: config.Settings, strategy: Strategy) -> int:
-    client = SageMakerClient.from_settings(settings)
+    client = SageMakerClient.from_settings(settings, services=autoscaling_operations.RULES)
     kube = KopfKube()
     loops = Loops(Reconciler(client, settings, strategy=strategy), kube)
     registry = build_registry(loops, kube)

@@ -7,6 +7,7 @@ table so that deleted objects stop counting without label leaks.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter as _Tally
 
@@ -14,8 +15,9 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 SAGEMAKER_CALLS = Counter(
     "ic_operator_sagemaker_calls_total",
-    "SageMaker API calls by operation, purpose (write, first_look, poll, sweep) and result "
-    "code (OK on success).",
+    "SageMaker API calls (and spec.autoScaling's Application Auto Scaling and CloudWatch "
+    "calls, which share the budget) by operation, purpose (write, first_look, poll, "
+    "sweep) and result code (OK on success).",
     ["operation", "purpose", "code"],
 )
 SAGEMAKER_QUEUE = Gauge(
@@ -53,6 +55,33 @@ COMPONENTS = Gauge(
     "Managed InferenceComponent resources by SageMaker status and Ready condition.",
     ["status", "ready"],
 )
+
+COPIES = Gauge(
+    "ic_operator_component_copies",
+    "Copies of an InferenceComponent with spec.autoScaling, by namespace, resource "
+    "(metadata.name) and kind (min and max as registered, desired and current as SageMaker "
+    "reports them).",
+    ["namespace", "resource", "kind"],
+)
+COPY_KINDS = ("min", "max", "desired", "current")
+
+
+def set_copies(resource: str, values: dict[str, int | None]) -> None:
+    """``resource`` is namespace/name; a None value drops its series."""
+    namespace, _, name = resource.partition("/")
+    for kind in COPY_KINDS:
+        value = values.get(kind)
+        if value is None:
+            forget_copies(resource, (kind,))
+        else:
+            COPIES.labels(namespace, name, kind).set(value)
+
+
+def forget_copies(resource: str, kinds: tuple[str, ...] = COPY_KINDS) -> None:
+    namespace, _, name = resource.partition("/")
+    for kind in kinds:
+        with contextlib.suppress(KeyError):
+            COPIES.remove(namespace, name, kind)
 
 
 class ComponentTable:

@@ -364,7 +364,7 @@ def _echoes(desired: Desired, component: Mapping[str, Any], strategy: Strategy) 
     if differences(desired.spec.aws_specification(), strategy.view(component)):
         return False
     rc = desired.spec.runtime_config
-    if rc is not None and rc.copy_count_owner == "Operator":
+    if rc is not None and desired.spec.copy_count_owner() == "Operator":
         return bool((component.get("RuntimeConfig") or {}).get("DesiredCopyCount") == rc.copy_count)
     return True
 
@@ -411,7 +411,8 @@ def _plan_settled(
     resend = unsent and last is not None and last.outcome == "InProgress" and bool(diffs)
 
     rc = desired.spec.runtime_config
-    owns_copies = rc is not None and rc.copy_count_owner == "Operator"
+    # With spec.autoScaling the autoscaler owns the copy count (External): never written.
+    owns_copies = rc is not None and desired.spec.copy_count_owner() == "Operator"
     observed_copies = (component.get("RuntimeConfig") or {}).get("DesiredCopyCount")
     copies_differ = owns_copies and rc is not None and rc.copy_count != observed_copies
     want_copies = rc.copy_count if (owns_copies and rc is not None) else None

@@ -23,7 +23,11 @@ class SageMakerApi(Protocol):
         *,
         region: str | None = None,
         purpose: Purpose | None = None,
-    ) -> dict[str, Any]: ...
+        service: str = ...,
+    ) -> dict[str, Any]:
+        """``service``: "sagemaker" (the default), "application-autoscaling" or
+        "cloudwatch" (spec.autoScaling's calls, under the same budget)."""
+        ...
 
     async def describe(
         self, name: str, *, region: str | None = None, purpose: Purpose | None = None

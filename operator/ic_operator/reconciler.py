@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
 
 import pydantic
 
-from ic_operator import metrics
+from ic_operator import autoscaling_sync, metrics
+from ic_operator.autoscaling_sync import Synced
 from ic_operator.config import Settings
 from ic_operator.execute import Executed, execute
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
+from ic_operator.models.autoscaling_status import AutoScalingStatus
 from ic_operator.observe import Observation, Observer, tags_digest
 from ic_operator.planner import (
     DEFAULT,
@@ -162,6 +164,8 @@ class Reconciler:
                 # Nothing moved: the stored status stands (and is what the gauge reports).
                 _gauge(uid, status)
                 if observation.look is Look.UNCHANGED:
+                    if self._scaling_due(desired, status, None, fresh=fresh, now=now):
+                        return await self._scaling_only(desired, status, region, now)
                     return PassResult(None, self.poll.resync, "Unchanged")
                 assert observation.component is not None
                 delay = self.poll.for_transition(observation.component, now)
@@ -174,7 +178,23 @@ class Reconciler:
                 executed = await execute(
                     the_plan, self.client, region=region, component=observation.component
                 )
-            return self._result(
+            synced, failed = await self._scaling(
+                desired, status, region, observation.component, the_plan, fresh=fresh, now=now
+            )
+            scaling_now = synced.status if synced is not None else status.auto_scaling
+            if (
+                the_plan.action is Act.WAIT
+                and desired.spec.auto_scaling is not None
+                and scaling_now is not None
+                and scaling_now.state == "Scaling"
+            ):
+                # SageMaker's Updating is the autoscaler's work: say so (Progressing).
+                the_plan = replace(
+                    the_plan,
+                    reason="Scaling",
+                    message=scaling_now.message or "the autoscaler is moving the copy count",
+                )
+            result = self._result(
                 the_plan,
                 status,
                 generation,
@@ -188,6 +208,7 @@ class Reconciler:
                 tags=_tags_known(the_plan, observation, desired),
                 identity=identity,
             )
+            return self._with_scaling(result, desired, synced, failed)
         except SageMakerError as err:
             after = self._after_failure(
                 err, uid=uid, desired=desired, status=status, sending=sending, now=now
@@ -205,6 +226,139 @@ class Reconciler:
                 write_outcome="Unknown" if unknown else None,
                 identity=identity,
             )
+
+    # ------------------------------------------------------------------ autoscaling
+
+    def _scaling_due(
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        component: Mapping[str, Any] | None,
+        *,
+        fresh: bool,
+        now: float,
+    ) -> Literal["change", "resync"] | None:
+        """Read spec.autoScaling's state on an edit, when the copy count moved, while
+        copies move ("change"), and otherwise once per autoscaling resync interval
+        ("resync"): steady state costs no autoscaling call per pass."""
+        previous = status.auto_scaling
+        if desired.spec.auto_scaling is None and not (previous and previous.registered):
+            return None
+        if fresh or previous is None or previous.checked_at is None:
+            return "change"
+        if previous.state == "Scaling":
+            return "change"
+        if component is not None:
+            runtime = component.get("RuntimeConfig") or {}
+            seen = (runtime.get("DesiredCopyCount"), runtime.get("CurrentCopyCount"))
+            if seen != (previous.desired_copies, previous.current_copies):
+                return "change"
+        if now - previous.checked_at >= self.settings.autoscaling_resync_interval:
+            return "resync"
+        return None
+
+    async def _scaling(
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        region: str,
+        component: Mapping[str, Any] | None,
+        the_plan: Plan,
+        *,
+        fresh: bool,
+        now: float,
+    ) -> tuple[Synced | None, SageMakerError | None]:
+        """Sync spec.autoScaling for a component that exists and is not being created
+        or deleted. A failure here does not undo the pass: it is reported and retried."""
+        if component is None or the_plan.action in (Act.CREATE, Act.DELETE):
+            return None, None
+        if component.get("InferenceComponentStatus") in ("Creating", "Deleting", "Failed"):
+            return None, None
+        if the_plan.action is Act.BLOCKED and not the_plan.owned:
+            return None, None
+        due = self._scaling_due(desired, status, component, fresh=fresh, now=now)
+        if due is None:
+            return None, None
+        try:
+            synced = await autoscaling_sync.sync(
+                self.client,
+                desired.name,
+                desired.spec.auto_scaling,
+                status.auto_scaling,
+                region,
+                component=component,
+                purpose=Purpose.FIRST_LOOK if fresh else Purpose.SWEEP,
+                activities=due == "change",
+            )
+        except SageMakerError as err:
+            return None, err
+        checked = synced.status.model_copy(update={"checked_at": now})
+        return replace(synced, status=checked), None
+
+    async def _scaling_only(
+        self, desired: Desired, status: InferenceComponentStatus, region: str, now: float
+    ) -> PassResult:
+        """The autoscaling resync of a component SageMaker reports unchanged: its copy
+        counts are the ones the last Describe recorded."""
+        known = {
+            "InferenceComponentStatus": status.inference_component_status,
+            "RuntimeConfig": {
+                "DesiredCopyCount": status.desired_copy_count,
+                "CurrentCopyCount": status.current_copy_count,
+            },
+        }
+        noop = Plan(Act.NOOP, "InSync", "SageMaker matches the spec")
+        synced, failed = await self._scaling(
+            desired, status, region, known, noop, fresh=False, now=now
+        )
+        base = PassResult(status, self.poll.resync, "Unchanged")
+        return self._with_scaling(base, desired, synced, failed)
+
+    def _with_scaling(
+        self,
+        result: PassResult,
+        desired: Desired,
+        synced: Synced | None,
+        failed: SageMakerError | None,
+    ) -> PassResult:
+        if failed is not None:
+            result.events.append(Event("Warning", "AutoScalingFailed", str(failed)))
+            result.sleep = min(result.sleep or self.poll.maximum, self.poll.maximum)
+            return result
+        if synced is None or result.status is None:
+            return result
+        if desired.spec.auto_scaling is None and not synced.status.registered:
+            # autoScaling was removed and the target deregistered: nothing left to show
+            scaling: AutoScalingStatus | None = None
+            metrics.forget_copies(desired.resource)
+        else:
+            scaling = synced.status
+            metrics.set_copies(
+                desired.resource,
+                {
+                    "min": scaling.min_copies,
+                    "max": scaling.max_copies,
+                    "desired": scaling.desired_copies,
+                    "current": scaling.current_copies,
+                },
+            )
+        result.status = result.status.model_copy(update={"auto_scaling": scaling})
+        for call in synced.writes:
+            result.events.append(
+                Event("Normal", "AutoScalingSynced", f"{call.operation} ({call.service})")
+            )
+        activity = synced.status.last_activity
+        if synced.new_activity and activity is not None:
+            result.events.append(
+                Event(
+                    "Normal",
+                    "ScalingActivity",
+                    f"{activity.description} {activity.status_code}: {activity.cause}",
+                )
+            )
+        if synced.status.state == "Scaling":
+            result.sleep = min(result.sleep or self.poll.minimum, self.poll.minimum)
+        return result
 
     def _after_failure(
         self,
@@ -348,6 +502,13 @@ class Reconciler:
                 return _released(the_plan.reason, the_plan.message)
             executed = None
             if the_plan.action is Act.DELETE:
+                if raw.get("autoScaling") is not None or (
+                    status.auto_scaling is not None and status.auto_scaling.registered
+                ):
+                    # Deregister before the component goes (Retain returned above: with
+                    # it the target, policies and alarm all stay).
+                    await autoscaling_sync.remove(self.client, name, region)
+                    metrics.forget_copies(f"{namespace}/{meta.get('name')}")
                 sending = the_plan
                 executed = await execute(the_plan, self.client, region=region, component=component)
         except SageMakerError as err:

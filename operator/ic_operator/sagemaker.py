@@ -1,12 +1,15 @@
-"""The only door to SageMaker.
+"""The only door to SageMaker (and to Application Auto Scaling and CloudWatch).
 
 Every call goes through :class:`SageMakerClient.call`, which enforces the
 operation allow-list that the IAM policy mirrors (the boto3 client is built from a
 service model that holds only those operations), takes a token and a slot from the
 shared :class:`CallBudget` by :class:`Purpose`, counts calls for metrics, and turns
-botocore errors into one :class:`SageMakerError` with an :class:`ErrorKind`. Callers
-decide on kinds, never on error codes or message text, so the knowledge of SageMaker's
-error quirks lives here and nowhere else.
+botocore errors into one :class:`SageMakerError` with an :class:`ErrorKind`.
+spec.autoScaling's calls pass the same door with ``service`` set, so they share the
+call budget and the error handling; their allow-lists and error table are in
+:mod:`ic_operator.autoscaling_operations` (handed in as :class:`ServiceRules`).
+Callers decide on kinds, never on error codes or message text, so the knowledge of
+SageMaker's error quirks lives here and nowhere else.
 """
 
 from __future__ import annotations
@@ -203,6 +206,8 @@ class SageMakerError(Exception):
 
 
 ClientFactory = Callable[[str], Any]
+ServiceClientFactory = Callable[[str, str], Any]  # (boto3 service name, region)
+SAGEMAKER = "sagemaker"
 
 
 def prune_service_model(model: Mapping[str, Any], operations: frozenset[str]) -> dict[str, Any]:
@@ -302,18 +307,41 @@ def default_client_factory(region: str) -> Any:
     botocore's standard retry mode already retries throttling and 5xx a few
     times with jittered backoff; what is left over reaches us as RETRYABLE.
     """
+    return default_service_client_factory(SAGEMAKER, region, pool=64)
+
+
+def default_service_client_factory(service: str, region: str, *, pool: int = 16) -> Any:
+    """A boto3 client of ``service`` configured the same way (the endpoint comes from
+    AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING)."""
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 4},
         connect_timeout=5,
         read_timeout=30,
-        max_pool_connections=64,
+        max_pool_connections=pool,
         user_agent_extra="sagemaker-ic-operator",
     )
     session = botocore.session.get_session()
-    session.register_component("data_loader", _LOADER)
+    if service == SAGEMAKER:
+        # the pruned service model: the client can make only the allowed calls
+        session.register_component("data_loader", _LOADER)
     return boto3.session.Session(botocore_session=session).client(
-        "sagemaker", region_name=region, config=config
+        service, region_name=region, config=config
     )
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    """What the door needs to know of a service besides SageMaker."""
+
+    operations: frozenset[str]  # the allow-list (the IAM policy mirrors it)
+    writes: frozenset[str]  # spend the budget's write lane
+    classify: Callable[[str, str, int | None], ErrorKind]
+    # SageMaker's writes may land though their answer is lost, and are confirmed by
+    # reading; autoscaling's puts and deletes are idempotent, so a retry is enough.
+    confirms: bool = False
+
+
+SAGEMAKER_RULES = ServiceRules(OPERATIONS, WRITE_OPERATIONS, _classify, confirms=True)
 
 
 class Purpose(IntEnum):
@@ -505,6 +533,8 @@ class SageMakerClient:
         max_calls_per_second: float = 0.0,
         client_factory: ClientFactory = default_client_factory,
         budget: CallBudget | None = None,
+        service_client_factory: ServiceClientFactory = default_service_client_factory,
+        services: Mapping[str, ServiceRules] | None = None,
     ) -> None:
         self.budget = budget or CallBudget(
             max_calls_per_second,
@@ -513,12 +543,17 @@ class SageMakerClient:
         )
         self._default_region = default_region
         self._factory = client_factory
-        self._clients: dict[str, Any] = {}
+        self._service_factory = service_client_factory
+        self._rules = {**(services or {}), SAGEMAKER: SAGEMAKER_RULES}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, client_factory: ClientFactory = default_client_factory
+        cls,
+        settings: Settings,
+        client_factory: ClientFactory = default_client_factory,
+        services: Mapping[str, ServiceRules] | None = None,
     ) -> SageMakerClient:
         """The client the operator runs with: every limit comes from configuration."""
         return cls(
@@ -526,6 +561,7 @@ class SageMakerClient:
             max_concurrency=settings.max_concurrency,
             max_calls_per_second=settings.max_calls_per_second,
             client_factory=client_factory,
+            services=services,
         )
 
     @property
@@ -533,12 +569,16 @@ class SageMakerClient:
         """(calls in flight, calls per second); what the operator actually enforces."""
         return self.budget.concurrency, self.budget.rate
 
-    def _client(self, region: str | None) -> Any:
+    def _client(self, region: str | None, service: str = SAGEMAKER) -> Any:
         region = region or self._default_region
         with self._lock:
-            client = self._clients.get(region)
+            client = self._clients.get((service, region))
             if client is None:
-                client = self._clients[region] = self._factory(region)
+                client = self._clients[(service, region)] = (
+                    self._factory(region)
+                    if service == SAGEMAKER
+                    else self._service_factory(service, region)
+                )
             return client
 
     async def call(
@@ -549,11 +589,16 @@ class SageMakerClient:
         region: str | None = None,
         purpose: Purpose | None = None,
         urgent: bool = False,
+        service: str = SAGEMAKER,
     ) -> dict[str, Any]:
-        if operation not in OPERATIONS:
+        rules = self._rules.get(service)
+        if rules is None:
+            raise ValueError(f"{service} is not a service the operator may call")
+        if operation not in rules.operations:
             raise ValueError(f"{operation} is not an operation the operator may call")
-        purpose = _purpose(operation, purpose, urgent)
-        client = self._client(region)
+        write = operation in rules.writes
+        purpose = Purpose.WRITE if write else _purpose(operation, purpose, urgent)
+        client = self._client(region, service)
         method = getattr(client, _snake(operation))
         async with self.budget.spend(purpose):
             try:
@@ -563,12 +608,16 @@ class SageMakerClient:
                 code = str(err.get("Code", "Unknown"))
                 message = redact(str(err.get("Message", "")))
                 meta = exc.response.get("ResponseMetadata", {})
-                kind = classify(
-                    code,
-                    message,
-                    meta.get("HTTPStatusCode"),
-                    write=operation in WRITE_OPERATIONS,
-                    retried=bool(meta.get("RetryAttempts")),
+                kind = (
+                    classify(
+                        code,
+                        message,
+                        meta.get("HTTPStatusCode"),
+                        write=write,
+                        retried=bool(meta.get("RetryAttempts")),
+                    )
+                    if rules.confirms
+                    else rules.classify(code, message, meta.get("HTTPStatusCode"))
                 )
                 _count(operation, purpose, code)
                 raise SageMakerError(operation, kind, code, message) from None
@@ -581,9 +630,7 @@ class SageMakerClient:
                 _count(operation, purpose, "ConnectionError")
                 # A write may have reached SageMaker before the connection failed.
                 kind = (
-                    ErrorKind.OUTCOME_UNKNOWN
-                    if operation in WRITE_OPERATIONS
-                    else ErrorKind.RETRYABLE
+                    ErrorKind.OUTCOME_UNKNOWN if write and rules.confirms else ErrorKind.RETRYABLE
                 )
                 raise SageMakerError(
                     operation, kind, "ConnectionError", type(exc).__name__

@@ -16,6 +16,7 @@ from typing import Any
 
 from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
 from ic_operator.status_builder import merge_patch
+from tests.reconciler.fake_autoscaling import FakeAutoScaling
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -40,6 +41,7 @@ class Call:
     request: dict[str, Any]
     purpose: Purpose | None
     error: str | None = None
+    service: str = "sagemaker"
 
 
 def _summary_of(specification: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,6 +82,11 @@ class FakeSageMaker:
     fail: dict[str, SageMakerError] = field(default_factory=dict)  # next call fails (once)
     rollback_next: str | None = None  # the next update rolls back with this FailureReason
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> target document
+    autoscaling: FakeAutoScaling | None = None  # the other two services (same call log)
+
+    def __post_init__(self) -> None:
+        if self.autoscaling is None:
+            self.autoscaling = FakeAutoScaling(self.clock)
 
     # ----------------------------------------------------------------- the API
 
@@ -90,13 +97,21 @@ class FakeSageMaker:
         *,
         region: str | None = None,
         purpose: Purpose | None = None,
+        service: str = "sagemaker",
     ) -> dict[str, Any]:
-        record = Call(operation, copy.deepcopy(dict(request)), purpose)
+        record = Call(operation, copy.deepcopy(dict(request)), purpose, service=service)
         self.calls.append(record)
         if operation in self.fail:
             err = self.fail.pop(operation)
             record.error = err.code
             raise err
+        if service != "sagemaker":
+            assert self.autoscaling is not None
+            try:
+                return self.autoscaling.handle(operation, dict(request))
+            except SageMakerError as err:
+                record.error = err.code
+                raise
         handler = getattr(self, "_" + operation)
         before = {n: copy.deepcopy(c) for n, c in self.components.items()}
         try:
@@ -155,7 +170,7 @@ class FakeSageMaker:
 
     def writes(self) -> list[Call]:
         reads = {"DescribeInferenceComponent", "ListTags", "ListInferenceComponents"}
-        return [c for c in self.calls if c.operation not in reads]
+        return [c for c in self.calls if c.operation not in reads and "Describe" not in c.operation]
 
     def accepted(self, operation: str) -> list[Call]:
         """Calls SageMaker applied (a lost answer was still applied)."""

@@ -16,8 +16,9 @@ from tests.sandbox.launch import Launched
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow]
 
-# About a minute at the default time scale; the bound leaves room for a loaded machine.
-DEMO_TIMEOUT = 240.0
+# About two minutes at the default time scale (the autoscaling step waits for the
+# operator's 30 s resync three times); the bound leaves room for a loaded machine.
+DEMO_TIMEOUT = 420.0
 
 
 def test_demo_shows_every_step_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -58,7 +59,17 @@ def test_demo_shows_every_step_and_leaves_nothing_behind(tmp_path: Path) -> None
         'UpdateInferenceComponentRuntimeConfig {"InferenceComponentName": "llama3-8b", '
         '"DesiredRuntimeConfig": {"CopyCount": 4}}' in transcript
     )
-    # 5. delete and retain
+    # 5. autoscaling: copies follow the load, to zero and back, the operator writes nothing
+    assert re.search(
+        r"RegisterScalableTarget\s+PutScalingPolicy\s+PutScalingPolicy\s+PutMetricAlarm", transcript
+    )
+    assert re.search(r"embeddings-bge\s+cpu-shared-endpoint\s+InService\s+3/3\s+Steady", transcript)
+    assert re.search(r"embeddings-bge\s+cpu-shared-endpoint\s+InService\s+0/0\s+AtZero", transcript)
+    assert re.search(r"embeddings-bge\s+cpu-shared-endpoint\s+InService\s+1/1\s+Steady", transcript)
+    assert "writes: none" in transcript
+    assert "The operator wrote nothing to the copy count" in transcript
+    assert "deleted in this order: DeleteAlarms -> DeregisterScalableTarget -> " in transcript
+    # 6. delete and retain
     assert "llama3-8b deleted from SageMaker" in transcript
     assert re.search(r"mistral-7b\s+InService", transcript.split("ListInferenceComponents")[-1])
     assert "No resources found" in transcript

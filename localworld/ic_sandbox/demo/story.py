@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,6 +38,8 @@ ALARM = "mistral-7b-invocation-5xx"  # one of rolling-update.yaml's rollback ala
 TGI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference"
 IMAGE_V2 = f"{TGI}:3.0.1-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
 IMAGE_V3 = f"{TGI}:3.2.0-tgi3.2.0-gpu-py311-cu124-ubuntu22.04"
+SCALED = "embeddings-bge"  # examples/autoscaled.yaml, with scale-to-zero.yaml's autoScaling
+COPY_WRITES = {"UpdateInferenceComponentRuntimeConfig", "UpdateInferenceComponent"}
 
 
 class DemoError(RuntimeError):
@@ -369,8 +372,112 @@ class Story:
         )
         self.table(BASIC)
 
+    def scaling_state(self, name: str, **want: Any) -> dict[str, Any] | None:
+        obj = self.get(name)
+        scaling = (obj.get("status") or {}).get("autoScaling") or {}
+        return obj if scaling and all(scaling.get(k) == v for k, v in want.items()) else None
+
+    def load_until(self, total: float, *, what: str, **want: Any) -> dict[str, Any]:
+        """Set the invocations a minute on SCALED, narrate until status.autoScaling shows
+        ``want``, then show the row."""
+        load = {"component": SCALED, "metric": "invocationsPerCopy", "total": total}
+        self.emulator.admin("POST", "load", load)
+        obj = self.watch(
+            SCALED,
+            partial(self.scaling_state, SCALED, **want),
+            timeout=150,
+            what=f"{SCALED} {what}",
+        )
+        self.table(SCALED, wide=True)
+        return obj
+
+    def autoscale(self) -> None:
+        self.narrator.heading(
+            f"5. Autoscale: {SCALED} follows its load, scales to zero, and back on a request"
+        )
+        examples = examples_dir()
+        manifest = yaml.safe_load((examples / "autoscaled.yaml").read_text())
+        to_zero = yaml.safe_load((examples / "scale-to-zero.yaml").read_text())
+        spec = manifest["spec"]
+        spec["runtimeConfig"] = {"copyCount": 2}
+        spec["deletionPolicy"] = "Delete"
+        spec["autoScaling"] = to_zero["spec"]["autoScaling"]
+        scaling = spec["autoScaling"]
+        target = scaling["policies"][0]["targetTracking"]["targetValue"]
+        self.say(
+            f"examples/autoscaled.yaml with the autoScaling of examples/scale-to-zero.yaml:\n"
+            f"{scaling['minCopies']} to {scaling['maxCopies']} copies, target {target:g} "
+            "invocations per copy. The operator registers the scalable target and the policy,\n"
+            "and (minCopies 0) the step policy and CloudWatch alarm that scale out from zero;\n"
+            "the copy count is Application Auto Scaling's from here on."
+        )
+        self.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
+        self.narrator.command(
+            "kubectl apply -f embeddings-bge-autoscaled.yaml", f"{SCALED} created\n"
+        )
+        self.until(
+            lambda: self.ready(SCALED) and self.scaling_state(SCALED, registered=True),
+            timeout=90,
+            what=f"{SCALED} Ready with its scalable target registered",
+        )
+        mark = len(self.calls())
+        setup = [
+            c["operation"]
+            for c in self.calls()
+            if c.get("service") != "SageMaker"
+            and not c["operation"].startswith("Describe")
+            and c["error"] is None
+        ]
+        self.say("Application Auto Scaling and CloudWatch writes the operator made:")
+        self.narrator.block("\n".join(setup))
+        self.table(SCALED, wide=True)
+
+        self.say("Load rises: 25 invocations a minute on 2 copies (emulator admin API)")
+        self.mark(SCALED)
+        self.load_until(25, what="at 3 copies", desiredCopies=3, currentCopies=3, state="Steady")
+        self.say("Idle: no requests. The policy scales in, down to zero copies")
+        at_zero = self.load_until(0, what="at zero copies", currentCopies=0, state="AtZero")
+        self.say(f"status.autoScaling.message: {at_zero['status']['autoScaling']['message']}")
+        served = self.emulator.admin("POST", "requests", {"component": SCALED, "count": 3})
+        self.say(
+            f"3 requests arrive at zero copies: {served['failed']} fail (no capacity), the\n"
+            "NoCapacityInvocationFailures alarm fires and the step policy adds a copy; traffic\n"
+            "goes on at 5 invocations a minute, which one copy serves"
+        )
+        back = self.load_until(5, what="back at 1 copy", currentCopies=1, state="Steady")
+        cause = back["status"]["autoScaling"]["lastActivity"]["cause"]
+        self.say(f"last scaling activity's cause: {cause}")
+        window = [c for c in self.calls()[mark:] if c["error"] is None and _about(c, SCALED)]
+        writes = [
+            c["operation"]
+            for c in window
+            if c["operation"] in COPY_WRITES
+            or (c.get("service") != "SageMaker" and not c["operation"].startswith("Describe"))
+        ]
+        reads = sorted({c["operation"] for c in window} - set(writes))
+        self.say(
+            f"the operator's calls while copies went 2 -> 3 -> 0 -> 1 (emulator call log): "
+            f"{len(window)} reads ({', '.join(reads)}), writes: {writes or 'none'}"
+        )
+        if writes:
+            raise DemoError(f"the operator wrote while the autoscaler owned the copies: {writes}")
+        self.say("The operator wrote nothing to the copy count: the autoscaler owns it.")
+
+        mark = len(self.calls())
+        self.run("delete", "smic", SCALED, "-n", NS, "--timeout=60s")
+        order = [
+            c["operation"]
+            for c in self.calls()[mark:]
+            if c["operation"]
+            in ("DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent")
+            and c["error"] is None
+        ]
+        self.say(f"deleted in this order: {' -> '.join(order)}")
+        if order != ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]:
+            raise DemoError(f"expected the alarm and target removed before the component: {order}")
+
     def delete(self) -> None:
-        self.narrator.heading("5. Delete: deletionPolicy Delete removes it from SageMaker")
+        self.narrator.heading("6. Delete: deletionPolicy Delete removes it from SageMaker")
         mark = len(self.calls())
         self.run("delete", "smic", BASIC, "-n", NS, "--timeout=60s")
         deletes = [
@@ -408,7 +515,19 @@ class Story:
         self.rolling_update()
         self.rollback()
         self.scale()
+        self.autoscale()
         self.delete()
+
+
+def _about(call: dict[str, Any], name: str) -> bool:
+    """A call naming this component, its scalable target or its alarm."""
+    request = call.get("request") or {}
+    return (
+        request.get("InferenceComponentName") == name
+        or request.get("ResourceId") == f"inference-component/{name}"
+        or any(name in str(a) for a in request.get("AlarmNames") or [request.get("AlarmName")])
+        or request.get("EndpointNameEquals") is not None  # the shared listing that watches it
+    )
 
 
 def _describe(previous: dict[str, Any] | None, entry: dict[str, Any]) -> str:

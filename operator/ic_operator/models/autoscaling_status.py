@@ -74,6 +74,13 @@ class AutoScalingStatus(LenientModel):
     last_activity: ScalingActivity | None = Field(
         default=None, description="The latest scaling activity and its cause."
     )
+    checked_at: float | None = Field(
+        default=None,
+        description=(
+            "When the operator last read the autoscaling state (epoch seconds); a settled "
+            "component is read again after the autoscaling resync interval."
+        ),
+    )
 
 
 def _time(value: Any) -> str | None:
