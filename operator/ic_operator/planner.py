@@ -280,7 +280,9 @@ def plan(
             "spec.inferenceComponentName",
             degraded=True,
             owned=False,
-            wake=Wake.IDLE,
+            # Blocked by something outside the spec (another team's component): looked at
+            # again at the resync interval, so the resource moves on once it is gone.
+            wake=Wake.RESYNC,
         )
     owned = is_owned(desired.uid, observed, status)
     if owned is None:
@@ -295,7 +297,7 @@ def plan(
             "spec.inferenceComponentName",
             degraded=True,
             owned=False,
-            wake=Wake.IDLE,
+            wake=Wake.RESYNC,  # as above: the other component may go away
         )
 
     confirmed = write is not None and not write.confirmed and newer_than_write(component, write)

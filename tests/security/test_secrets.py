@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ic_operator.config import Settings
-from ic_operator.reconciler import Reconciler
+from ic_operator.reconciler import Reconciler, Trigger
 from ic_operator.sagemaker import SageMakerClient, SageMakerError
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client
 from tests.fixtures.operator import IMAGE, World
@@ -173,10 +173,12 @@ def test_invalid_spec_message_never_quotes_environment_values(
     reconciler = Reconciler(client, Settings(poll_min=0.2, poll_max=1))
     emulator.admin.clear_calls()
     with caplog.at_level(logging.DEBUG):
-        result = asyncio.run(reconciler.reconcile(body, trigger="change"))
-    degraded = next(c for c in result.status["conditions"] if c["type"] == "Degraded")
+        result = asyncio.run(reconciler.reconcile(body, trigger=Trigger.CHANGE))
+    assert result.status is not None
+    status = result.status.to_k8s()
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
     assert degraded["reason"] == "InvalidSpec"
     assert "environment" in degraded["message"]
-    visible = json.dumps(result.status) + "".join(e.message for e in result.events) + caplog.text
+    visible = json.dumps(status) + "".join(e.message for e in result.events) + caplog.text
     assert leaks(visible, values) == []
     assert emulator.admin.calls() == [], "an invalid spec reached SageMaker"
