@@ -7,11 +7,9 @@ only `ic_operator`, carries none of it. Each subcommand's module exposes
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+
+from ic_operator.cli import Commands
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,25 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _load(module: str) -> ModuleType:
-    return importlib.import_module(module)
-
-
-def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ic-sandbox", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        if name == selected:
-            _load(module).add_arguments(p)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    selected = next((a for a in args_list if a in COMMANDS), None)
-    args = build_parser(selected).parse_args(args_list)
-    return int(_load(COMMANDS[args.command][0]).run(args))
+CLI = Commands("ic-sandbox", __doc__.splitlines()[0], COMMANDS)
+main = CLI.main
 
 
 if __name__ == "__main__":
