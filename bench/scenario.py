@@ -145,19 +145,35 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
             by_name = {d["metadata"]["name"]: d for d in docs}
             rolling = [workload.rollout(by_name[n], i) for i, n in enumerate(picked["rolling"])]
 
+            started: dict[str, float] = {}
+
             def start_rollouts() -> None:
                 # Forced: the quiet phase's kubectl patch may own some of these images now.
+                t0 = time.monotonic()
                 ctx.kubectl(
                     "apply", "--server-side", "--force-conflicts", "--field-manager=bench",
                     "-f", "-", input=workload.multi_document(rolling),
                 )  # fmt: skip
-                ctx.progress(f"[{label}] {len(rolling)} slow rollouts applied")
+                # The edits are measured while the rollouts are in flight (SageMaker is
+                # rolling every one of them), not while their own Updates are queued.
+                wait_for(
+                    lambda: set(picked["rolling"]) <= ctx.emulator.updating(),
+                    timeout=cfg.edit_timeout,
+                    interval=0.2,
+                    what="every rollout to be in flight",
+                )
+                started["seconds"] = time.monotonic() - t0
+                ctx.progress(
+                    f"[{label}] {len(rolling)} slow rollouts in flight "
+                    f"{started['seconds']:.1f}s after their apply"
+                )
 
             phase = _edit_phase(
                 ctx, cfg, operator=o, result=r, label=f"{lb} under rollouts",
                 sample=picked["under_rollouts"], namespace=ns, tag="r", first=start_rollouts,
             )  # fmt: skip
             phase["rollouts"] = len(rolling)
+            phase["rollouts_in_flight_after_seconds"] = started.get("seconds")
             in_flight = set(picked["rolling"]) & ctx.emulator.updating()
             phase["rollouts_in_flight_after_edits"] = len(in_flight)
             # Ready stays True while old copies serve: wait for SageMaker to finish them.

@@ -15,11 +15,12 @@ the watch catches up). Decisions come from the object alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ic_operator import metrics
+from ic_operator import metrics, preemption
 from ic_operator.planner import RETRY_ANNOTATION
 from ic_operator.ports import Kube
 from ic_operator.reconciler import PassResult, Reconciler, Trigger
@@ -102,7 +103,7 @@ class ObjectLoop:
                 if deleting(body):
                     return  # the finaliser takes over
                 try:
-                    result = await self.step(body, trigger)
+                    result = await self.step(body, trigger, live)
                     sleep = result.sleep
                 except Exception:  # a bug, not SageMaker (its errors are planned for)
                     log.exception("pass failed; looking again in %ss", self.reconciler.poll.maximum)
@@ -111,12 +112,59 @@ class ObjectLoop:
         finally:
             relay.cancel()
 
-    async def step(self, body: Body, trigger: Trigger) -> PassResult:
+    async def step(
+        self, body: Body, trigger: Trigger, live: Callable[[], Body] | None = None
+    ) -> PassResult:
+        """One pass and its status write. With ``live``, news that arrives while the pass
+        has only read cuts it short and a pass for the news starts at once
+        (:mod:`ic_operator.preemption`)."""
         async with self.lock:
-            result = await self.reconciler.reconcile(body, trigger)
+            while True:
+                result = await self._attempt(body, trigger, live)
+                if result is not None:
+                    break
+                assert live is not None
+                metrics.RECONCILES.labels(trigger=trigger.value, outcome="Preempted").inc()
+                body, trigger = self.current(live()), Trigger.CHANGE
+                if deleting(body):
+                    return PassResult(None, 0.0, "Preempted")  # the finaliser takes over
             self._last_key = _key(body)
             await self._apply(body, result)
         return result
+
+    async def _attempt(
+        self, body: Body, trigger: Trigger, live: Callable[[], Body] | None
+    ) -> PassResult | None:
+        """The pass's result, or None when news cut it short before it began a write."""
+        attempt = preemption.Attempt()
+
+        async def one() -> PassResult:
+            preemption.enter(attempt)  # in the task's own context
+            return await self.reconciler.reconcile(body, trigger)
+
+        task = asyncio.ensure_future(one())
+        try:
+            if live is None:
+                return await task
+            key = _key(body)
+            while not task.done():
+                self._wake.clear()  # _sleep looks at the object itself before it waits
+                if attempt.committed:
+                    return await task
+                if _key(live()) != key:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    if task.cancelled():
+                        return None
+                    return task.result()  # it finished before the cancel landed
+                woken = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait({task, woken}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+            return task.result()
+        except asyncio.CancelledError:
+            task.cancel()  # the loop itself is being stopped
+            raise
 
     async def finalise(self, live: Callable[[], Body]) -> None:
         """Deletion passes until SageMaker lets the object go (kopf's delete handler).

@@ -66,7 +66,7 @@ class Observer:
     ) -> Observation:
         """``fresh``: the spec or retry annotation changed since the last decision, so
         the look precedes a write and goes ahead of routine calls."""
-        purpose = Purpose.FIRST_LOOK if fresh else Purpose.POLL
+        purpose = _purpose(status, fresh)
         known = status.inference_component_arn is not None
         # An edit to a component this resource owns needs the Describe anyway: asking
         # the listing first would only put the edit behind a routine List.
@@ -76,7 +76,7 @@ class Observer:
                 endpoint=desired.spec.endpoint_name,
                 name=desired.name,
                 max_age=self._max_age(status, fresh, now),
-                purpose=purpose if fresh else Purpose.SWEEP,
+                purpose=purpose,
             )
             look = triage(summary, status, desired)
             if look is not Look.DESCRIBE:
@@ -114,3 +114,15 @@ class Observer:
         if status.last_write is not None:
             age = min(age, max(0.0, now - status.last_write.sent_at))
         return age
+
+
+def _purpose(status: InferenceComponentStatus, fresh: bool) -> Purpose:
+    """A look after an edit precedes a write; one at a settled component is the drift
+    sweep (nobody waits on it, even when the listing says it moved); anything else
+    follows a transition or a backoff that is known to be running."""
+    if fresh:
+        return Purpose.FIRST_LOOK
+    decision = status.decision
+    if decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE):
+        return Purpose.SWEEP
+    return Purpose.POLL

@@ -32,7 +32,7 @@ import botocore.exceptions
 import botocore.loaders
 import botocore.session
 
-from ic_operator import metrics
+from ic_operator import metrics, preemption
 from ic_operator.config import Settings
 
 OPERATIONS: frozenset[str] = frozenset(
@@ -598,6 +598,8 @@ class SageMakerClient:
             raise ValueError(f"{operation} is not an operation the operator may call")
         write = operation in rules.writes
         purpose = Purpose.WRITE if write else _purpose(operation, purpose, urgent)
+        if write:
+            preemption.commit()  # a pass that has decided to write runs to its end
         client = self._client(region, service)
         method = getattr(client, _snake(operation))
         async with self.budget.spend(purpose):

@@ -48,7 +48,7 @@ class EndpointSweep:
         self._client = client
         self._clock = clock
         self._listings: dict[tuple[str, str], Listing] = {}
-        self._inflight: dict[tuple[str, str], asyncio.Task[Listing]] = {}
+        self._inflight: dict[tuple[str, str], tuple[Purpose, asyncio.Task[Listing]]] = {}
 
     async def summary(
         self,
@@ -62,7 +62,8 @@ class EndpointSweep:
         """The component's list summary no older than ``max_age`` seconds; None if not listed.
 
         ``purpose`` classes the List in the call budget when this asker starts one; an
-        asker who joins a List already in flight shares it as it was classed.
+        asker joins a List already in flight unless it is more urgent than that List's
+        class (then it starts one of its own, classed as it is).
         """
         key = (region, endpoint)
         listing = self._listings.get(key)
@@ -71,16 +72,19 @@ class EndpointSweep:
         return listing.items.get(name)
 
     async def _refresh(self, key: tuple[str, str], purpose: Purpose) -> Listing:
-        task = self._inflight.get(key)
-        if task is None:
+        inflight = self._inflight.get(key)
+        # A List queued as routine work may wait behind every drift look in the budget:
+        # a more urgent asker (an absence check before a Create) starts its own.
+        if inflight is None or purpose < inflight[0]:
             task = asyncio.create_task(self._fetch(key, purpose))
-            self._inflight[key] = task
+            inflight = self._inflight[key] = (purpose, task)
 
-            def done(_: asyncio.Task[Listing], key: tuple[str, str] = key) -> None:
-                self._inflight.pop(key, None)
+            def done(finished: asyncio.Task[Listing], key: tuple[str, str] = key) -> None:
+                if self._inflight.get(key, (None, None))[1] is finished:
+                    del self._inflight[key]
 
             task.add_done_callback(done)
-        return await asyncio.shield(task)
+        return await asyncio.shield(inflight[1])
 
     async def _fetch(self, key: tuple[str, str], purpose: Purpose) -> Listing:
         region, endpoint = key
@@ -91,7 +95,9 @@ class EndpointSweep:
         listing = Listing(
             fetched=started, items={item["InferenceComponentName"]: item for item in items}
         )
-        self._listings[key] = listing
+        kept = self._listings.get(key)
+        if kept is None or kept.fetched <= started:  # an urgent List may have overtaken this
+            self._listings[key] = listing
         return listing
 
     def forget(self, *, region: str, endpoint: str) -> None:

@@ -9,15 +9,21 @@ lost. `FakeKube` satisfies :class:`ic_operator.ports.Kube` with one stored objec
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
+from ic_operator import autoscaling_operations, preemption
+from ic_operator.sagemaker import SAGEMAKER_RULES, ErrorKind, Purpose, SageMakerError
 from ic_operator.status_builder import merge_patch
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
 
+WRITES = {
+    service: rules.writes
+    for service, rules in {**autoscaling_operations.RULES, "sagemaker": SAGEMAKER_RULES}.items()
+}
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -83,12 +89,19 @@ class FakeSageMaker:
     rollback_next: str | None = None  # the next update rolls back with this FailureReason
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> target document
     autoscaling: FakeAutoScaling | None = None  # the other two services (same call log)
+    # operation -> gate: calls of it wait until the test sets the event (a slow budget)
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.autoscaling is None:
             self.autoscaling = FakeAutoScaling(self.clock)
 
     # ----------------------------------------------------------------- the API
+
+    async def _held(self, operation: str) -> None:
+        gate = self.hold.get(operation)
+        if gate is not None:
+            await gate.wait()
 
     async def call(
         self,
@@ -99,8 +112,11 @@ class FakeSageMaker:
         purpose: Purpose | None = None,
         service: str = "sagemaker",
     ) -> dict[str, Any]:
+        if operation in WRITES.get(service, frozenset()):
+            preemption.commit()  # as the real door does
         record = Call(operation, copy.deepcopy(dict(request)), purpose, service=service)
         self.calls.append(record)
+        await self._held(operation)
         if operation in self.fail:
             err = self.fail.pop(operation)
             record.error = err.code
@@ -133,6 +149,7 @@ class FakeSageMaker:
         self.calls.append(
             Call("DescribeInferenceComponent", {"InferenceComponentName": name}, purpose)
         )
+        await self._held("DescribeInferenceComponent")
         return copy.deepcopy(self._read(name))
 
     async def list_tags(
@@ -152,6 +169,7 @@ class FakeSageMaker:
         self.calls.append(
             Call("ListInferenceComponents", {"EndpointNameEquals": endpoint_name}, purpose)
         )
+        await self._held("ListInferenceComponents")
         out = []
         for name in sorted(set(self.components) | set(self.lagging)):
             doc = self._read(name)

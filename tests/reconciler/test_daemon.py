@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from typing import Any
 
+from ic_operator import metrics
 from ic_operator.loop import ObjectLoop
-from ic_operator.reconciler import Reconciler
+from ic_operator.reconciler import Reconciler, Trigger
+from ic_operator.sagemaker import Purpose
 from tests.reconciler.fake import Clock, FakeKube, FakeSageMaker
-from tests.reconciler.harness import SETTINGS, image, manifest
+from tests.reconciler.harness import SETTINGS, World, image, manifest, run
 
 
 class Stop:
@@ -35,9 +38,9 @@ def test_the_loop_acts_on_news_sleeps_through_echoes_and_stops_when_told() -> No
         passes: list[Any] = []
         original = loop.step
 
-        async def counted(body: Any, trigger: Any) -> Any:
+        async def counted(body: Any, trigger: Any, *rest: Any) -> Any:
             passes.append(trigger)
-            return await original(body, trigger)
+            return await original(body, trigger, *rest)
 
         loop.step = counted  # type: ignore[method-assign]
         task = asyncio.ensure_future(loop.run(lambda: kube.body, stop))
@@ -75,3 +78,86 @@ def test_a_deleted_object_hands_over_to_the_finaliser() -> None:
         assert sm.calls == []
 
     asyncio.run(scenario())
+
+
+async def _until(check: Any, what: str) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _ready_world() -> World:
+    w = World()
+    await w.step(Trigger.START)
+    w.sm.settle("llm")
+    await w.until(w.ready)
+    w.clock.advance(SETTINGS.resync_interval)  # the next resync is due
+    w.sm.calls.clear()
+    return w
+
+
+def _edit(w: World, tag: str) -> None:
+    w.kube.edit({"specification": {"container": {"image": image(tag)}}})
+    w.loop.wake()  # what the watch's event handler does on news
+
+
+def test_an_edit_cuts_short_a_resync_pass_still_waiting_for_its_listing() -> None:
+    async def scenario() -> None:
+        w = await _ready_world()
+        w.sm.hold["ListInferenceComponents"] = asyncio.Event()  # behind a long sweep
+        before = _preempted()
+        step = asyncio.ensure_future(
+            w.loop.step(copy.deepcopy(w.kube.body), Trigger.TIMER, lambda: w.kube.body)
+        )
+        await _until(lambda: w.sm.ops() == ["ListInferenceComponents"], "the routine List")
+        _edit(w, "v2")
+        async with asyncio.timeout(1):
+            result = await step  # without the routine List's answer
+        assert result.outcome == "Update"
+        assert w.sm.ops() == [
+            "ListInferenceComponents",
+            "DescribeInferenceComponent",
+            "UpdateInferenceComponent",
+        ]
+        assert w.sm.calls[1].purpose is Purpose.FIRST_LOOK  # ahead of routine work
+        update = w.sm.calls[2].request["Specification"]["Container"]["Image"]
+        assert update == image("v2")
+        assert w.status["lastWrite"]["operation"] == "Update"
+        assert _preempted() == before + 1
+
+    run(scenario)
+
+
+def test_a_pass_that_has_begun_a_write_runs_to_its_end_and_the_news_waits() -> None:
+    async def scenario() -> None:
+        w = await _ready_world()
+        w.sm.hold["UpdateInferenceComponent"] = gate = asyncio.Event()
+        _edit(w, "v2")
+        step = asyncio.ensure_future(
+            w.loop.step(copy.deepcopy(w.kube.body), Trigger.CHANGE, lambda: w.kube.body)
+        )
+        await _until(lambda: "UpdateInferenceComponent" in w.sm.ops(), "the Update")
+        _edit(w, "v3")
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not step.done()  # not cancelled: what was sent must be recorded
+        gate.set()
+        async with asyncio.timeout(1):
+            result = await step
+        assert result.outcome == "Update"
+        assert w.sm.ops().count("UpdateInferenceComponent") == 1
+        sent = w.sm.calls[-1].request["Specification"]["Container"]["Image"]
+        assert sent == image("v2")
+        assert w.status["lastWrite"]["operation"] == "Update"
+        assert w.status["decision"]["generation"] == w.kube.body["metadata"]["generation"] - 1
+
+    run(scenario)
+
+
+def _preempted() -> float:
+    return sum(
+        metrics.RECONCILES.labels(trigger=t.value, outcome="Preempted")._value.get()
+        for t in Trigger
+    )

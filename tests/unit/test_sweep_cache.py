@@ -60,3 +60,41 @@ def test_a_listing_keeps_four_fields_and_is_classed_by_the_first_asker() -> None
     )
     assert set(first) == FIELDS
     assert (fake.lists, purposes) == (1, [Purpose.POLL])
+
+
+def test_an_urgent_asker_does_not_wait_for_a_routine_list_in_flight() -> None:
+    """A List queued as routine work waits behind every drift look: an absence check
+    before a Create starts its own, and a later routine asker joins the urgent one."""
+    fake = FakeBoto()
+    client = SageMakerClient(default_region="us-east-1", client_factory=lambda _r: fake)
+    purposes: list[Purpose] = []
+    routine = asyncio.Event()
+    acquire = client.budget.acquire
+
+    async def spy(purpose: Purpose) -> None:
+        purposes.append(purpose)
+        if purpose is Purpose.SWEEP:
+            await routine.wait()  # queued behind a thousand drift looks
+        await acquire(purpose)
+
+    client.budget.acquire = spy  # type: ignore[method-assign]
+    sweep = EndpointSweep(client, clock=lambda: 0.0)
+
+    async def go() -> None:
+        def ask(purpose: Purpose) -> Any:
+            return sweep.summary(region="r", endpoint="ep", name="a", max_age=1, purpose=purpose)
+
+        slow = asyncio.ensure_future(ask(Purpose.SWEEP))
+        await asyncio.sleep(0)
+        async with asyncio.timeout(1):
+            urgent = await ask(Purpose.FIRST_LOOK)
+            joined = await ask(Purpose.SWEEP)  # the urgent listing is fresh: no List
+        assert urgent == joined and urgent is not None
+        assert not slow.done()
+        routine.set()
+        async with asyncio.timeout(1):
+            assert await slow == urgent
+
+    asyncio.run(go())
+    assert purposes == [Purpose.SWEEP, Purpose.FIRST_LOOK]
+    assert fake.lists == 2
