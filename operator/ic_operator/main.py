@@ -23,7 +23,15 @@ from typing import Any
 
 import kopf
 
-from ic_operator import API_GROUP, API_VERSION, PLURAL, autoscaling_operations, config, metrics
+from ic_operator import (
+    API_GROUP,
+    API_VERSION,
+    PLURAL,
+    autoscaling_operations,
+    config,
+    memory,
+    metrics,
+)
 from ic_operator.kube import KopfKube
 from ic_operator.login import in_cluster
 from ic_operator.loop import Loops, deleting
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
 
 
 async def _operate(settings: config.Settings, strategy: Strategy) -> int:
+    memory.shrink_tls_read_buffers()  # before kopf opens its first connection
     client = SageMakerClient.from_settings(settings, services=autoscaling_operations.RULES)
     kube = KopfKube()
     loops = Loops(Reconciler(client, settings, strategy=strategy), kube)

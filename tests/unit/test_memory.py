@@ -1,0 +1,60 @@
+"""The TLS read-buffer cap: connections opened after it hold 32 KiB, and a body many
+times that size still arrives whole over real TLS (aiohttp client and server)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from ic_operator import memory
+from ic_sandbox import certs
+
+BODY = bytes(range(256)) * (4 * 1024 * 16)  # 16 MiB, every byte value
+
+
+@pytest.fixture
+def restore_buffer() -> object:
+    original = asyncio.sslproto.SSLProtocol.max_size
+    yield original
+    asyncio.sslproto.SSLProtocol.max_size = original
+
+
+def test_connections_opened_after_the_cap_read_large_bodies_through_a_small_buffer(
+    tmp_path: Path, restore_buffer: object
+) -> None:
+    pki = certs.generate(tmp_path / "pki")
+    assert memory.shrink_tls_read_buffers() == memory.TLS_READ_BUFFER
+    assert memory.shrink_tls_read_buffers(1 << 20) == memory.TLS_READ_BUFFER  # never grows
+
+    async def scenario() -> None:
+        async def body(_: web.Request) -> web.Response:
+            return web.Response(body=BODY)
+
+        app = web.Application()
+        app.router.add_get("/", body)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ctx.load_cert_chain(pki.apiserver_server.cert, pki.apiserver_server.key)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        client_ctx = ssl.create_default_context(cafile=str(pki.ca.cert))
+        try:
+            url = f"https://localhost:{port}/"
+            async with aiohttp.ClientSession() as session, session.get(url, ssl=client_ctx) as resp:
+                transport = resp.connection.transport  # type: ignore[union-attr]
+                buffer = len(transport._ssl_protocol._ssl_buffer)  # type: ignore[union-attr]
+                received = await resp.read()
+        finally:
+            await runner.cleanup()
+        assert buffer == memory.TLS_READ_BUFFER
+        assert hashlib.sha256(received).digest() == hashlib.sha256(BODY).digest()
+
+    asyncio.run(scenario())
