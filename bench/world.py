@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import ssl
-import subprocess
 import sys
 import urllib.parse
 import urllib.request
@@ -23,6 +22,7 @@ import boto3
 
 from ic_sandbox.components import aws_env
 from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.kubectl import Kubectl as SandboxKubectl
 from ic_sandbox.operator_process import OperatorRun
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess
@@ -133,32 +133,12 @@ class Emulator:
         wait_for(all_in_service, timeout=timeout, interval=1.0, what="endpoints InService")
 
 
-class Kubectl:
-    """The real kubectl against the bench control plane."""
+class Kubectl(SandboxKubectl):
+    """The real kubectl against the bench control plane (ic_sandbox's runner); a failure
+    is a BenchError. Five minutes a call: one apply carries a whole chunk of manifests."""
 
     def __init__(self, binary: Path, kubeconfig: Path) -> None:
-        self.binary = binary
-        self.kubeconfig = kubeconfig
-
-    def __call__(
-        self, *args: str, input: str | None = None, timeout: float = 300
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.binary), f"--kubeconfig={self.kubeconfig}", *args]
-        result = subprocess.run(
-            argv,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=None if input is not None else subprocess.DEVNULL,
-        )
-        if result.returncode != 0:
-            raise BenchError(
-                f"kubectl {' '.join(args)[:200]} exited {result.returncode}: "
-                f"{result.stderr[-2000:]}"
-            )
-        return result
+        super().__init__(binary, kubeconfig, timeout=300, error=BenchError)
 
 
 class Api:

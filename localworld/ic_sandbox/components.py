@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ic_operator import API_GROUP, PLURAL
 from ic_sandbox.binaries import repo_root
+from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.operator_process import OperatorRun
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess
@@ -66,45 +66,6 @@ def crd_manifest() -> str:
     from ic_operator.crd import render  # noqa: PLC0415 - only without a checkout
 
     return render()
-
-
-class Kubectl:
-    """The real kubectl against the sandbox's kubeconfig."""
-
-    def __init__(self, binary: Path, kubeconfig: Path, cache_dir: Path) -> None:
-        self.binary = binary
-        self.kubeconfig = kubeconfig
-        self.cache_dir = cache_dir
-
-    def __call__(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [
-            str(self.binary),
-            f"--kubeconfig={self.kubeconfig}",
-            f"--cache-dir={self.cache_dir}",
-            *args,
-        ]
-        try:
-            result = subprocess.run(
-                argv,
-                input=input,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-                stdin=None if input is not None else subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise SandboxError(
-                f"kubectl {' '.join(args)} did not finish in {timeout:.0f}s"
-            ) from exc
-        if check and result.returncode != 0:
-            raise SandboxError(
-                f"kubectl {' '.join(args)} exited {result.returncode}: "
-                f"{result.stderr.strip() or result.stdout.strip()}"
-            )
-        return result
 
 
 class CrdInstall:

@@ -19,13 +19,13 @@ from ic_sandbox.binaries import Binaries, ensure_binaries, find_kubectl
 from ic_sandbox.components import (
     CrdInstall,
     EmulatorProcess,
-    Kubectl,
     OperatorProcess,
     SandboxError,
     Seed,
     aws_env,
 )
 from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.processes import ManagedProcess
 
 
@@ -99,7 +99,9 @@ class Sandbox:
             # A stable path for the user, whatever the control plane's own layout.
             self.kubeconfig.write_bytes(self.control_plane.kubeconfig.read_bytes())
             self.kubeconfig.chmod(0o600)
-            self.kubectl = Kubectl(find_kubectl(), self.kubeconfig, self.directory / "kube-cache")
+            self.kubectl = Kubectl(
+                find_kubectl(), self.kubeconfig, self.directory / "kube-cache", error=SandboxError
+            )
             self._run(CrdInstall(self.kubectl))
             if options.emulator:
                 self.emulator = EmulatorProcess(self.directory, time_scale=options.time_scale)

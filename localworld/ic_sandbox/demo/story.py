@@ -24,8 +24,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ic_operator.sagemaker import WRITE_OPERATIONS as WRITES
 from ic_sandbox.binaries import repo_root
-from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess, Kubectl
+from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess
 from ic_sandbox.demo.narrator import Narrator
+from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.seed import client as sagemaker_client
 from ic_sandbox.stack import Sandbox
 
