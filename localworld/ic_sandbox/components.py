@@ -12,15 +12,14 @@ import json
 import os
 import re
 import sys
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ic_operator import API_GROUP, PLURAL
 from ic_sandbox.binaries import repo_root
+from ic_sandbox.emulator_admin import EmulatorAdmin
 from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.operator_process import OperatorRun
 from ic_sandbox.polling import poll
@@ -153,20 +152,10 @@ class EmulatorProcess:
     def exports(self) -> dict[str, str]:
         return aws_env(self.url)
 
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
-        """One request to the emulator's /_emulator/ admin API."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
-        except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
-            raise SandboxError(f"emulator admin API {method} {path}: {exc}") from exc
+    @property
+    def admin(self) -> EmulatorAdmin:
+        """The emulator's admin API (call log, alarms, load); a failed request is a SandboxError."""
+        return EmulatorAdmin(self.url, error=SandboxError)
 
 
 class Seed:
