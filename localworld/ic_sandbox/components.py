@@ -67,7 +67,20 @@ def crd_manifest() -> str:
     return render()
 
 
-class CrdInstall:
+class OneShotStep:
+    """A step that does all its work in start(): nothing runs on to stop, watch or export."""
+
+    def stop(self) -> None:
+        pass
+
+    def failed(self) -> str | None:
+        return None
+
+    def exports(self) -> dict[str, str]:
+        return {}
+
+
+class CrdInstall(OneShotStep):
     """Applies the CRD (server-side, like an upgrade) and the examples' namespace."""
 
     def __init__(self, kubectl: Kubectl, *, timeout: float = 60.0) -> None:
@@ -93,15 +106,6 @@ class CrdInstall:
             return False
         conditions = (json.loads(out.stdout).get("status") or {}).get("conditions") or []
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-    def stop(self) -> None:
-        pass
-
-    def failed(self) -> str | None:
-        return None
-
-    def exports(self) -> dict[str, str]:
-        return {}
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -158,7 +162,7 @@ class EmulatorProcess:
         return EmulatorAdmin(self.url, error=SandboxError)
 
 
-class Seed:
+class Seed(OneShotStep):
     """Creates, in the emulator, the endpoints that examples/ refer to."""
 
     def __init__(self, emulator: EmulatorProcess, *, timeout: float = 60.0) -> None:
@@ -171,15 +175,6 @@ class Seed:
         except (RuntimeError, BotoCoreError, ClientError) as exc:
             raise SandboxError(f"seeding the emulator's endpoints failed: {exc}") from exc
         return self
-
-    def stop(self) -> None:
-        pass
-
-    def failed(self) -> str | None:
-        return None
-
-    def exports(self) -> dict[str, str]:
-        return {}
 
 
 def poll_bounds(time_scale: float) -> tuple[float, float]:

@@ -12,7 +12,6 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from ic_sandbox.binaries import Binaries, ensure_binaries, find_kubectl
@@ -27,6 +26,7 @@ from ic_sandbox.components import (
 from ic_sandbox.controlplane import ControlPlane
 from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.startstop import StartStop
 
 
 class Component(Protocol):
@@ -58,7 +58,7 @@ def write_env(path: Path, exports: dict[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-class Sandbox:
+class Sandbox(StartStop):
     def __init__(self, options: Options) -> None:
         self.options = options
         self.directory = options.directory.resolve()
@@ -174,14 +174,3 @@ class Sandbox:
         lines.append(f"  processes: {pids}")
         lines.append(f"  source {self.env_file}")
         return "\n".join(lines)
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
