@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +19,7 @@ _ARGS_SHOWN = 200
 _OUTPUT_SHOWN = 2000
 
 
+@dataclass
 class Kubectl:
     """The real kubectl against one kubeconfig; a call returns the CompletedProcess.
 
@@ -26,20 +28,12 @@ class Kubectl:
     `timeout` seconds is always an `error`.
     """
 
-    def __init__(
-        self,
-        binary: Path,
-        kubeconfig: Path,
-        cache_dir: Path | None = None,
-        *,
-        timeout: float = 60.0,
-        error: Callable[[str], BaseException] = RuntimeError,
-    ) -> None:
-        self.binary = binary
-        self.kubeconfig = kubeconfig
-        self.cache_dir = cache_dir
-        self.timeout = timeout
-        self.error = error
+    binary: Path
+    kubeconfig: Path
+    cache_dir: Path | None = None
+    _: KW_ONLY
+    timeout: float = 60.0
+    error: Callable[[str], BaseException] = RuntimeError
 
     def __call__(
         self,
