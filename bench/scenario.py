@@ -495,6 +495,7 @@ def _steady_phase(
     wait = applied_at + cfg.resync - time.monotonic()
     if wait > 0:
         time.sleep(wait)
+    quiet_after = _until_no_status_writes(cfg, operator)
     window = cfg.resync * cfg.windows
     versions = {
         o["metadata"]["name"]: o["metadata"]["resourceVersion"]
@@ -539,6 +540,10 @@ def _steady_phase(
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
         "tracemalloc": str(traced) if traced else None,
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
+        "status_writes": _delta(metrics_before, metrics_after, "ic_operator_status_writes_total"),
+        # How long the operator was still writing status (an earlier phase's tail: at
+        # 10,000 the sweep's writes drain through 8 in flight) before the window began.
+        "quiet_after_seconds": quiet_after,
         # Objects whose resourceVersion moved: status (or other) writes by the operator.
         "objects_written": sum(
             1
@@ -554,6 +559,30 @@ def _steady_phase(
         f"({result.steady['per_component_hour_at_default_resync']:.3f} at 300 s); "
         f"RSS {result.steady['rss_mb']:.0f} MB, CPU {result.steady['cpu_percent']:.1f}%"
     )
+
+
+def _status_writes(operator: Operator) -> float:
+    return sum(
+        value
+        for key, value in operator.metrics().items()
+        if key.startswith("ic_operator_status_writes_total{")
+    )
+
+
+def _until_no_status_writes(cfg: RunConfig, operator: Operator, quiet: float = 3.0) -> float:
+    """Seconds until the operator has written no status for ``quiet`` s (bounded by the
+    settle timeout), so the steady window measures idling, not an earlier phase's tail."""
+    start = last_change = time.monotonic()
+    seen = _status_writes(operator)
+    while time.monotonic() - last_change < quiet:
+        if time.monotonic() - start > cfg.settle_timeout:
+            break
+        time.sleep(0.5)
+        operator.check_alive()
+        now = _status_writes(operator)
+        if now != seen:
+            seen, last_change = now, time.monotonic()
+    return last_change - start
 
 
 def _delta(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, float]:

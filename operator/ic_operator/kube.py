@@ -18,13 +18,15 @@ import kopf
 from kopf._cogs.clients import api as kopf_api
 from kopf._cogs.clients import errors as kopf_errors
 
+from ic_operator import metrics
+
 log = logging.getLogger("ic_operator.kube")
 
 # Status writes in flight at once. kopf's aiohttp pool has no connection limit, so every
-# concurrent request opens a TLS connection with its own 256 KiB read buffer that Python
-# then keeps (bench tracemalloc: 149 KiB per component at 300 components, the largest
-# site). A thousand loops finishing a pass together would open a thousand; a handful
-# keeps up with any write rate the API server accepts.
+# concurrent request opens a TLS connection with its own read buffer (256 KiB before
+# ic_operator.memory capped it; bench tracemalloc: 149 KiB per component at 300
+# components, the largest site). A thousand loops finishing a pass together would open
+# a thousand; a handful keeps up with any write rate the API server accepts.
 STATUS_WRITES_IN_FLIGHT = 8
 
 
@@ -54,7 +56,12 @@ class KopfKube:
                     logger=log,
                 )
         except kopf_errors.APINotFoundError:
+            metrics.STATUS_WRITES.labels(result="gone").inc()
             return None  # deleted meanwhile: nothing left to report on
+        except Exception:
+            metrics.STATUS_WRITES.labels(result="failed").inc()
+            raise
+        metrics.STATUS_WRITES.labels(result="written").inc()
         return written
 
     def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:

@@ -44,6 +44,11 @@ RECONCILES = Counter(
     "Reconcile passes by trigger and outcome (the planned action).",
     ["trigger", "outcome"],
 )
+STATUS_WRITES = Counter(
+    "ic_operator_status_writes_total",
+    "Status patches sent to the API server, by result (written, gone, failed).",
+    ["result"],
+)
 RECONCILE_SECONDS = Histogram(
     "ic_operator_reconcile_duration_seconds",
     "Wall time of one reconcile pass, by outcome.",
