@@ -69,8 +69,10 @@ class Observer:
         purpose = _purpose(status, fresh)
         known = status.inference_component_arn is not None
         # An edit to a component this resource owns needs the Describe anyway: asking
-        # the listing first would only put the edit behind a routine List.
-        if self.strategy.listing and not (fresh and known):
+        # the listing first would only put the edit behind a routine List. So does the
+        # look that follows a Ready read from the listing (Verify).
+        verify = not fresh and status.decision is not None and status.decision.next == Wake.VERIFY
+        if self.strategy.listing and not (fresh and known) and not verify:
             summary = await self.sweep.summary(
                 region=region,
                 endpoint=desired.spec.endpoint_name,
@@ -119,10 +121,11 @@ class Observer:
 def _purpose(status: InferenceComponentStatus, fresh: bool) -> Purpose:
     """A look after an edit precedes a write; one at a settled component is the drift
     sweep (nobody waits on it, even when the listing says it moved); anything else
-    follows a transition or a backoff that is known to be running."""
+    follows a transition or a backoff that is known to be running. The Describe that
+    fills in a component already Ready from the listing (Verify) is routine too."""
     if fresh:
         return Purpose.FIRST_LOOK
     decision = status.decision
-    if decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE):
+    if decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE, Wake.VERIFY):
         return Purpose.SWEEP
     return Purpose.POLL

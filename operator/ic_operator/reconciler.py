@@ -39,6 +39,7 @@ from ic_operator.planner import (
     desired_tags,
     is_owned,
     plan,
+    plan_created,
     plan_delete,
     plan_failure,
 )
@@ -148,7 +149,7 @@ class Reconciler:
         if (
             not fresh
             and decision is not None
-            and decision.next in (Wake.BACKOFF, Wake.POLL, Wake.CONFIRM)
+            and decision.next in (Wake.BACKOFF, Wake.POLL, Wake.CONFIRM, Wake.VERIFY)
             and decision.not_before is not None
             and now < decision.not_before
         ):
@@ -170,6 +171,19 @@ class Reconciler:
                 assert observation.component is not None
                 delay = self.poll.for_transition(observation.component, now)
                 return PassResult(None, delay, "Wait")
+            if observation.look is Look.CREATED:
+                return self._result(
+                    plan_created(status, now, self.poll),
+                    status,
+                    generation,
+                    retry_token,
+                    now,
+                    uid=uid,
+                    component=observation.component,
+                    read=True,
+                    identity=identity,
+                    listed=True,
+                )
             observed = Observed(observation.component, observation.tags, now)
             the_plan = plan(desired, observed, status, self.poll, strategy=self.strategy)
             executed = None
@@ -399,6 +413,7 @@ class Reconciler:
         write_outcome: Literal["Accepted", "Unknown"] | None = None,
         tags: str | None = None,
         identity: Mapping[str, Any] | None = None,
+        listed: bool = False,
     ) -> PassResult:
         new = build(
             the_plan,
@@ -413,6 +428,7 @@ class Reconciler:
             write_outcome=write_outcome,
             tags_digest=tags,
             identity=identity,
+            listed=listed,
         )
         sleep: float | None
         if the_plan.wake is Wake.IDLE:

@@ -59,7 +59,10 @@ class EndpointSweep:
         max_age: float,
         purpose: Purpose = Purpose.SWEEP,
     ) -> Mapping[str, Any] | None:
-        """The component's list summary no older than ``max_age`` seconds; None if not listed.
+        """The component's list summary younger than ``max_age`` seconds; None if not listed.
+
+        Younger, not "no older": with ``max_age`` the time since a write, a listing
+        fetched at the moment of the write may predate it.
 
         ``purpose`` classes the List in the call budget when this asker starts one; an
         asker joins a List already in flight unless it is more urgent than that List's
@@ -67,7 +70,7 @@ class EndpointSweep:
         """
         key = (region, endpoint)
         listing = self._listings.get(key)
-        if listing is None or self._clock() - listing.fetched > max_age:
+        if listing is None or self._clock() - listing.fetched >= max_age:
             listing = await self._refresh(key, purpose)
         return listing.items.get(name)
 
