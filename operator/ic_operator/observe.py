@@ -71,7 +71,8 @@ class Observer:
         # An edit to a component this resource owns needs the Describe anyway: asking
         # the listing first would only put the edit behind a routine List. So does the
         # look that follows a Ready read from the listing (Verify).
-        verify = not fresh and status.decision is not None and status.decision.next == Wake.VERIFY
+        decision = status.decision
+        verify = not fresh and decision is not None and Wake(decision.next) is Wake.VERIFY
         if self.strategy.listing and not (fresh and known) and not verify:
             summary = await self.sweep.summary(
                 region=region,
