@@ -171,21 +171,14 @@ class Reconciler:
                 assert observation.component is not None
                 delay = self.poll.for_transition(observation.component, now)
                 return PassResult(None, delay, "Wait")
-            if observation.look is Look.CREATED:
-                return self._result(
-                    plan_created(status, now, self.poll),
-                    status,
-                    generation,
-                    retry_token,
-                    now,
-                    uid=uid,
-                    component=observation.component,
-                    read=True,
-                    identity=identity,
-                    listed=True,
-                )
+            # This resource's own create, InService in the listing: Ready without a Describe.
+            listed = observation.look is Look.CREATED
             observed = Observed(observation.component, observation.tags, now)
-            the_plan = plan(desired, observed, status, self.poll, strategy=self.strategy)
+            the_plan = (
+                plan_created(status, now, self.poll)
+                if listed
+                else plan(desired, observed, status, self.poll, strategy=self.strategy)
+            )
             executed = None
             if the_plan.action in (*WRITES, Act.TAG):
                 sending = the_plan
@@ -221,6 +214,7 @@ class Reconciler:
                 write_outcome="Accepted" if the_plan.action in WRITES else None,
                 tags=_tags_known(the_plan, observation, desired),
                 identity=identity,
+                listed=listed,
             )
             return self._with_scaling(result, desired, synced, failed)
         except SageMakerError as err:

@@ -24,6 +24,15 @@ LIST, CREATE, DESCRIBE = (
 UNKNOWN_TO_A_LISTING = ("copies", "currentCopyCount", "desiredCopyCount", "resolvedImage")
 
 
+async def ready_from_the_listing(w: World) -> None:
+    """Create, SageMaker finishes it, one pass: Ready on the listing's word alone."""
+    await w.step(Trigger.START)
+    w.sm.settle("llm")
+    await w.step()
+    assert w.kube.condition("Ready")[0] == "True" and DESCRIBE not in w.sm.ops()
+    assert w.status["decision"]["next"] == "Verify"
+
+
 def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_fills_it_in() -> (
     None
 ):
@@ -72,10 +81,7 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
 def test_the_confirming_describe_corrects_drift_like_any_settled_pass() -> None:
     async def scenario() -> None:
         w = World()
-        await w.step(Trigger.START)
-        w.sm.settle("llm")
-        await w.step()
-        assert w.kube.condition("Ready")[0] == "True" and DESCRIBE not in w.sm.ops()
+        await ready_from_the_listing(w)
         w.sm.change(
             "llm", Container={"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}}
         )
@@ -110,10 +116,7 @@ def test_a_restarted_process_decides_the_same_from_status_alone() -> None:
 def test_a_restart_while_ready_from_the_listing_makes_the_routine_describe_when_due() -> None:
     async def scenario() -> None:
         w = World()
-        await w.step(Trigger.START)
-        w.sm.settle("llm")
-        await w.step()
-        assert w.status["decision"]["next"] == "Verify"
+        await ready_from_the_listing(w)
         w.clock.advance(-w.reconciler.poll.minimum)  # back to just after the Ready pass
         w.restart()
         w.sm.calls.clear()
