@@ -80,9 +80,18 @@ def test_create_reaches_ready(world: World) -> None:
     status = obj["status"]
     assert status["inferenceComponentStatus"] == "InService"
     assert status["inferenceComponentArn"].endswith(":inference-component/chat")
+    assert status["lastDeployment"]["outcome"] == "Succeeded"
+
+    # Ready comes from the endpoint listing; one routine Describe then fills in what a
+    # listing does not carry (copies, the resolved image).
+    def described() -> dict[str, Any] | None:
+        now = (world.get("chat") or {}).get("status") or {}
+        return now if now.get("resolvedImage") else None
+
+    status = wait_for(described, timeout=30, interval=0.2, what="the routine Describe")
     assert status["copies"] == "4/4"
     assert "@sha256:" in status["resolvedImage"]
-    assert status["lastDeployment"]["outcome"] == "Succeeded"
+    assert len(world.calls("DescribeInferenceComponent", "chat")) == 1
     assert [c["type"] for c in status["conditions"]] == ["Ready", "Progressing", "Degraded"]
     assert len(world.calls("CreateInferenceComponent", "chat")) == 1
     tags = world.sagemaker.list_tags(ResourceArn=status["inferenceComponentArn"])["Tags"]
@@ -97,6 +106,8 @@ def test_create_reaches_ready(world: World) -> None:
     assert metric("ic_operator_components", status="InService", ready="True") == 1
     assert metric("ic_operator_sagemaker_calls_total", operation="CreateInferenceComponent",
                   code="OK") == 1  # fmt: skip
+    assert metric("ic_operator_sagemaker_calls_total", operation="DescribeInferenceComponent",
+                  purpose="sweep", code="OK") == 1  # fmt: skip
     assert metric("ic_operator_reconcile_duration_seconds_count") >= 2
 
 
