@@ -53,7 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--resync", type=float, default=20.0, help="operator resync, real s")
-    parser.add_argument("--windows", type=int, default=3, help="resync intervals measured")
+    parser.add_argument(
+        "--windows",
+        type=int,
+        default=6,
+        help="resync intervals measured (default 6: three of the full listings, made every 2 R)",
+    )
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--edit-interval", type=float, default=0.5)
     parser.add_argument("--per-endpoint", type=int, default=100)

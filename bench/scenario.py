@@ -48,7 +48,7 @@ class RunConfig:
     per_endpoint: int = 100
     time_scale: float = 0.1
     resync: float = 20.0
-    windows: int = 3  # resync intervals in the steady-state window
+    windows: int = 6  # resync intervals in the steady-state window (3 full-listing intervals)
     edits: int = 50
     edit_interval: float = 0.5
     apply_chunk: int = 250

@@ -67,6 +67,10 @@ class Settings:
     # alarm, activities: four or five calls) is read when nothing signals a change. An
     # edit, a move of the copy count and a running scaling activity are read at once.
     autoscaling_resync_interval: float = 3600.0
+    # How often each endpoint is listed in full: what finds a component deleted behind
+    # the operator's back. Between full listings one region-wide listing of what changed
+    # recently answers every settled component's resync. Default: twice the resync.
+    full_listing_interval: float = 600.0
 
 
 def _env(name: str) -> str | None:
@@ -150,6 +154,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between drift checks of a settled component's spec.autoScaling "
         "(default 3600) [IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL]",
     )
+    parser.add_argument(
+        "--full-listing-interval",
+        type=float,
+        help="seconds between full listings of each endpoint, which find components "
+        "deleted out of band; between them one region-wide listing of recent changes "
+        "answers the resyncs (default twice --resync-interval, at least it) "
+        "[IC_OPERATOR_FULL_LISTING_INTERVAL]",
+    )
 
 
 def from_args(args: argparse.Namespace) -> Settings:
@@ -166,10 +178,13 @@ def from_args(args: argparse.Namespace) -> Settings:
         env_ns = _env("IC_OPERATOR_NAMESPACES") or ""
         namespaces = tuple(n.strip() for n in env_ns.split(",") if n.strip())
     region = args.region or _env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "us-east-1"
+    resync = float(pick(args.resync_interval, "IC_OPERATOR_RESYNC_INTERVAL", 300))  # type: ignore[arg-type]
+    full_listing = pick(args.full_listing_interval, "IC_OPERATOR_FULL_LISTING_INTERVAL", None)
     settings = Settings(
         namespaces=namespaces,
         region=region,
-        resync_interval=float(pick(args.resync_interval, "IC_OPERATOR_RESYNC_INTERVAL", 300)),  # type: ignore[arg-type]
+        resync_interval=resync,
+        full_listing_interval=2 * resync if full_listing is None else float(full_listing),  # type: ignore[arg-type]
         log_format=str(pick(args.log_format, "IC_OPERATOR_LOG_FORMAT", "text")),
         max_concurrency=int(pick(args.max_concurrency, "IC_OPERATOR_MAX_CONCURRENCY", 10)),  # type: ignore[call-overload]
         metrics_port=int(pick(args.metrics_port, "IC_OPERATOR_METRICS_PORT", 9090)),  # type: ignore[call-overload]
@@ -196,6 +211,8 @@ def from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("log format must be text or json")
     if settings.resync_interval <= 0 or settings.max_concurrency < 1:
         raise ValueError("resync interval must be > 0 and max concurrency >= 1")
+    if settings.full_listing_interval < settings.resync_interval:
+        raise ValueError("full listing interval must be >= resync interval")
     if settings.autoscaling_resync_interval <= 0:
         raise ValueError("autoscaling resync interval must be > 0")
     if settings.confirm_window < 0:

@@ -2,8 +2,9 @@
 
 Listing first. One ListInferenceComponents per endpoint (shared by every component
 on it, see :mod:`ic_operator.sweep`) answers absence, "nothing moved" and "still
-moving"; DescribeInferenceComponent is made only for what moved or is about to be
-written, and ListTags only when ownership or tags are in question. Which answer
+moving", and between full listings a region-wide listing of recent changes answers
+settled components' resyncs; DescribeInferenceComponent is made only for what moved
+or is about to be written, and ListTags only when ownership or tags are in question. Which answer
 suffices is the planner's (pure) :func:`~ic_operator.planner.triage`.
 """
 
@@ -49,9 +50,13 @@ class Observer:
         poll: PollPolicy,
         strategy: Strategy = DEFAULT,
         sweep: EndpointSweep | None = None,
+        full_listing: float | None = None,
     ) -> None:
+        """``full_listing``: how old a settled component's full endpoint listing may be
+        (``--full-listing-interval``; default twice the resync)."""
         self.client = client
         self.poll = poll
+        self.full_listing = full_listing if full_listing is not None else 2 * poll.resync
         self.strategy = strategy
         self.sweep = sweep or EndpointSweep(client)
 
@@ -74,13 +79,21 @@ class Observer:
         decision = status.decision
         verify = not fresh and decision is not None and Wake(decision.next) is Wake.VERIFY
         if self.strategy.listing and not (fresh and known) and not verify:
-            summary = await self.sweep.summary(
-                region=region,
-                endpoint=desired.spec.endpoint_name,
-                name=desired.name,
-                max_age=self._max_age(status, fresh, now),
-                purpose=purpose,
-            )
+            endpoint, name = desired.spec.endpoint_name, desired.name
+            max_age = self._max_age(status, fresh, now)
+            if purpose is Purpose.SWEEP:
+                summary = await self.sweep.settled(
+                    region=region,
+                    endpoint=endpoint,
+                    name=name,
+                    max_age=max_age,
+                    full_age=self.full_listing,
+                    purpose=purpose,
+                )
+            else:
+                summary = await self.sweep.summary(
+                    region=region, endpoint=endpoint, name=name, max_age=max_age, purpose=purpose
+                )
             look = triage(summary, status, desired)
             if look is not Look.DESCRIBE:
                 return Observation(look, summary)

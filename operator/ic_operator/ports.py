@@ -40,11 +40,15 @@ class SageMakerApi(Protocol):
     async def list_components(
         self,
         *,
-        endpoint_name: str,
+        endpoint_name: str | None,
         region: str | None = None,
         purpose: Purpose = ...,
         fields: frozenset[str] | None = None,
-    ) -> list[dict[str, Any]]: ...
+        modified_after: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Summaries on one endpoint (None: the whole region), optionally only those
+        modified after an epoch time."""
+        ...
 
 
 class Kube(Protocol):

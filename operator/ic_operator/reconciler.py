@@ -91,7 +91,9 @@ class Reconciler:
             resync=settings.resync_interval,
         )
         self.clock = clock
-        self.observer = observer or Observer(client, self.poll, strategy)
+        self.observer = observer or Observer(
+            client, self.poll, strategy, full_listing=settings.full_listing_interval
+        )
 
     # ------------------------------------------------------------------ converge
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 import re
 import threading
@@ -697,18 +698,24 @@ class SageMakerClient:
     async def list_components(
         self,
         *,
-        endpoint_name: str,
+        endpoint_name: str | None,
         region: str | None = None,
         purpose: Purpose = Purpose.SWEEP,
         fields: frozenset[str] | None = None,
+        modified_after: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Every component on one endpoint (summaries): the cheap drift sweep.
+        """Component summaries: every one on ``endpoint_name`` (None: every endpoint in
+        the region), only those modified after ``modified_after`` (epoch seconds) if set.
 
         With ``fields``, each summary keeps only those keys, so a caller that caches
         listings does not hold every page SageMaker returned.
         """
         items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"EndpointNameEquals": endpoint_name, "MaxResults": 100}
+        request: dict[str, Any] = {"MaxResults": 100}
+        if endpoint_name is not None:
+            request["EndpointNameEquals"] = endpoint_name
+        if modified_after is not None:
+            request["LastModifiedTimeAfter"] = dt.datetime.fromtimestamp(modified_after, dt.UTC)
         while True:
             response = await self.call(
                 "ListInferenceComponents", request, region=region, purpose=purpose

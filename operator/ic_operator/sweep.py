@@ -1,4 +1,4 @@
-"""One ListInferenceComponents per endpoint, shared by every component on it.
+"""The endpoint listings that answer polls and resyncs, shared by every component.
 
 Describing each component every resync costs one call per component per
 interval; at a thousand components that is most of an account's SageMaker
@@ -6,7 +6,18 @@ budget. The list summary carries each component's status and LastModifiedTime,
 which is enough to tell "nothing happened" from "look closer": a component whose
 LastModifiedTime has not moved since it was last seen in sync needs no Describe,
 and one still Creating or Updating needs no Describe until the list says it
-settled. Concurrent askers for the same endpoint share one in-flight List.
+settled. Concurrent askers for the same listing share one in-flight List.
+
+Two kinds of listing:
+
+* the full listing of one endpoint (ListInferenceComponents EndpointNameEquals):
+  every component on it, so absence means absence. Polls use it, and a settled
+  component's resync uses one at most ``full_age`` old;
+* the region's recent changes (ListInferenceComponents LastModifiedTimeAfter, no
+  endpoint filter): every component that moved since a little before the oldest full
+  listing in use. One call answers the resyncs of every endpoint in the region
+  between full listings, which is what keeps a thousand settled components at well
+  under one call per endpoint per resync interval.
 
 A listing keeps only the summary fields those decisions read (:data:`FIELDS`), not the
 pages SageMaker returned: at a thousand components the cache is a few hundred bytes
@@ -17,10 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from ic_operator.planner import epoch
 from ic_operator.ports import SageMakerApi
 from ic_operator.sagemaker import Purpose
 
@@ -34,21 +46,41 @@ FIELDS: frozenset[str] = frozenset(
 )
 """The summary fields a listing keeps: identity, status and when it last moved."""
 
+Summary = Mapping[str, Any]
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Listing:
+    """One endpoint, in full."""
+
     fetched: float  # monotonic
-    items: Mapping[str, Mapping[str, Any]]  # component name -> summary
+    items: Mapping[str, Summary]  # component name -> summary
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What moved in one region since ``since`` (epoch seconds, SageMaker's clock)."""
+
+    fetched: float  # monotonic
+    since: float
+    items: Mapping[tuple[str, str], Summary]  # (endpoint, component name) -> summary
 
 
 class EndpointSweep:
     def __init__(
-        self, client: SageMakerApi, *, clock: Callable[[], float] = time.monotonic
+        self,
+        client: SageMakerApi,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
         self._clock = clock
+        self._wall = wall
         self._listings: dict[tuple[str, str], Listing] = {}
-        self._inflight: dict[tuple[str, str], tuple[Purpose, asyncio.Task[Listing]]] = {}
+        self._changes: dict[str, Changes] = {}
+        self._inflight: dict[tuple[str, ...], tuple[Purpose, asyncio.Task[Any]]] = {}
 
     async def summary(
         self,
@@ -58,8 +90,9 @@ class EndpointSweep:
         name: str,
         max_age: float,
         purpose: Purpose = Purpose.SWEEP,
-    ) -> Mapping[str, Any] | None:
-        """The component's list summary younger than ``max_age`` seconds; None if not listed.
+    ) -> Summary | None:
+        """The component's entry in a full listing younger than ``max_age`` seconds;
+        None if not listed.
 
         Younger, not "no older": with ``max_age`` the time since a write, a listing
         fetched at the moment of the write may predate it.
@@ -68,41 +101,111 @@ class EndpointSweep:
         asker joins a List already in flight unless it is more urgent than that List's
         class (then it starts one of its own, classed as it is).
         """
-        key = (region, endpoint)
-        listing = self._listings.get(key)
-        if listing is None or self._clock() - listing.fetched >= max_age:
-            listing = await self._refresh(key, purpose)
-        return listing.items.get(name)
+        return (await self._full(region, endpoint, max_age, purpose)).items.get(name)
 
-    async def _refresh(self, key: tuple[str, str], purpose: Purpose) -> Listing:
-        inflight = self._inflight.get(key)
-        # A List queued as routine work may wait behind every drift look in the budget:
-        # a more urgent asker (an absence check before a Create) starts its own.
-        if inflight is None or purpose < inflight[0]:
-            task = asyncio.create_task(self._fetch(key, purpose))
-            inflight = self._inflight[key] = (purpose, task)
+    async def settled(
+        self,
+        *,
+        region: str,
+        endpoint: str,
+        name: str,
+        max_age: float,
+        full_age: float,
+        purpose: Purpose = Purpose.SWEEP,
+    ) -> Summary | None:
+        """A settled component's entry for its resync: as fresh as ``max_age``, from a
+        full listing of its endpoint at most ``full_age`` old plus, when that is older
+        than ``max_age``, the region's changes since a little before it.
 
-            def done(finished: asyncio.Task[Listing], key: tuple[str, str] = key) -> None:
-                if self._inflight.get(key, (None, None))[1] is finished:
-                    del self._inflight[key]
-
-            task.add_done_callback(done)
-        return await asyncio.shield(inflight[1])
-
-    async def _fetch(self, key: tuple[str, str], purpose: Purpose) -> Listing:
-        region, endpoint = key
-        started = self._clock()
-        items = await self._client.list_components(
-            endpoint_name=endpoint, region=region, purpose=purpose, fields=FIELDS
-        )
-        listing = Listing(
-            fetched=started, items={item["InferenceComponentName"]: item for item in items}
-        )
-        kept = self._listings.get(key)
-        if kept is None or kept.fetched <= started:  # an urgent List may have overtaken this
-            self._listings[key] = listing
-        return listing
+        None means not listed in either: absent, or a listing that lags (the planner's
+        triage asks Describe for a component it had seen)."""
+        full = await self._full(region, endpoint, full_age, purpose)
+        if self._clock() - full.fetched <= max_age:
+            return full.items.get(name)
+        # Covers every full listing in use (none older than full_age), with a margin of
+        # one more max_age for a listing that lags a change.
+        changes = await self._recent(region, max_age, window=full_age + max_age, purpose=purpose)
+        moved = changes.items.get((endpoint, name))
+        listed = full.items.get(name)
+        if moved is None:
+            return listed
+        if listed is None:
+            return moved
+        newer = epoch(moved.get("LastModifiedTime")) or 0.0
+        return moved if newer > (epoch(listed.get("LastModifiedTime")) or 0.0) else listed
 
     def forget(self, *, region: str, endpoint: str) -> None:
         """Drop a listing known to be stale (after this process changed a component on it)."""
         self._listings.pop((region, endpoint), None)
+
+    # ------------------------------------------------------------ fetching
+
+    async def _full(self, region: str, endpoint: str, max_age: float, purpose: Purpose) -> Listing:
+        key = (region, endpoint)
+        listing = self._listings.get(key)
+        if listing is not None and self._clock() - listing.fetched < max_age:
+            return listing
+
+        async def fetch() -> Listing:
+            started = self._clock()
+            items = await self._client.list_components(
+                endpoint_name=endpoint, region=region, purpose=purpose, fields=FIELDS
+            )
+            fresh = Listing(started, {item["InferenceComponentName"]: item for item in items})
+            kept = self._listings.get(key)
+            if kept is None or kept.fetched <= started:  # an urgent List may have overtaken
+                self._listings[key] = fresh
+            return fresh
+
+        return await self._shared(("endpoint", region, endpoint), purpose, fetch)
+
+    async def _recent(
+        self, region: str, max_age: float, *, window: float, purpose: Purpose
+    ) -> Changes:
+        changes = self._changes.get(region)
+        if changes is not None and self._clock() - changes.fetched <= max_age:
+            return changes  # fresh, so it reaches back at least ``window`` - ``max_age``
+
+        async def fetch() -> Changes:
+            started, since = self._clock(), self._wall() - window
+            items = await self._client.list_components(
+                endpoint_name=None,
+                region=region,
+                purpose=purpose,
+                fields=FIELDS | {"EndpointName"},
+                modified_after=since,
+            )
+            fresh = Changes(
+                started,
+                since,
+                {
+                    (item["EndpointName"], item["InferenceComponentName"]): {
+                        k: v for k, v in item.items() if k in FIELDS
+                    }
+                    for item in items
+                },
+            )
+            kept = self._changes.get(region)
+            if kept is None or kept.fetched <= started:
+                self._changes[region] = fresh
+            return fresh
+
+        return await self._shared(("changes", region), purpose, fetch)
+
+    async def _shared(
+        self, key: tuple[str, ...], purpose: Purpose, fetch: Callable[[], Awaitable[T]]
+    ) -> T:
+        inflight = self._inflight.get(key)
+        # A List queued as routine work may wait behind every drift look in the budget:
+        # a more urgent asker (an absence check before a Create) starts its own.
+        if inflight is None or purpose < inflight[0]:
+            task: asyncio.Task[T] = asyncio.ensure_future(fetch())
+            inflight = self._inflight[key] = (purpose, task)
+
+            def done(finished: asyncio.Task[Any], key: tuple[str, ...] = key) -> None:
+                if self._inflight.get(key, (None, None))[1] is finished:
+                    del self._inflight[key]
+
+            task.add_done_callback(done)
+        result: T = await asyncio.shield(inflight[1])
+        return result

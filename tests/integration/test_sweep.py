@@ -90,3 +90,39 @@ def test_listing_is_reused_until_it_is_older_than_max_age(
         asyncio.run(sweep.summary(region="us-east-1", endpoint="ep", name="nope", max_age=30))
         is None
     )
+
+
+def test_the_region_changes_listing_returns_only_what_moved_across_endpoints(
+    emulator: RunningEmulator, sagemaker: Any
+) -> None:
+    """LastModifiedTimeAfter over the wire (boto3 serialises the bound; the emulator
+    filters on it) with no endpoint filter: one call covers every endpoint."""
+    for endpoint in ("ep1", "ep2"):
+        ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.24xlarge", count=1)
+    make_components(sagemaker, "ep1", 2)
+
+    def in_service() -> bool:
+        return all(
+            sagemaker.describe_inference_component(InferenceComponentName=f"c{i}")[
+                "InferenceComponentStatus"
+            ]
+            == "InService"
+            for i in range(2)
+        )
+
+    wait_for(in_service, what="c0 and c1 InService")
+    moved_after = sagemaker.describe_inference_component(InferenceComponentName="c1")[
+        "LastModifiedTime"
+    ].timestamp()
+    sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName="c0", DesiredRuntimeConfig={"CopyCount": 1}
+    )
+    emulator.admin.clear_calls()
+    client = client_for(emulator)
+    items = asyncio.run(
+        client.list_components(endpoint_name=None, region="us-east-1", modified_after=moved_after)
+    )
+    assert [(i["EndpointName"], i["InferenceComponentName"]) for i in items] == [("ep1", "c0")]
+    (call,) = emulator.admin.calls("ListInferenceComponents")
+    assert "EndpointNameEquals" not in call["request"]
+    assert abs(call["request"]["LastModifiedTimeAfter"] - moved_after) < 1e-3

@@ -161,19 +161,25 @@ class FakeSageMaker:
     async def list_components(
         self,
         *,
-        endpoint_name: str,
+        endpoint_name: str | None,
         region: str | None = None,
         purpose: Purpose = Purpose.SWEEP,
         fields: frozenset[str] | None = None,
+        modified_after: float | None = None,
     ) -> list[dict[str, Any]]:
-        self.calls.append(
-            Call("ListInferenceComponents", {"EndpointNameEquals": endpoint_name}, purpose)
-        )
+        request: dict[str, Any] = {}
+        if endpoint_name is not None:
+            request["EndpointNameEquals"] = endpoint_name
+        if modified_after is not None:
+            request["LastModifiedTimeAfter"] = modified_after
+        self.calls.append(Call("ListInferenceComponents", request, purpose))
         await self._held("ListInferenceComponents")
         out = []
         for name in sorted(set(self.components) | set(self.lagging)):
             doc = self._read(name)
-            if doc is not None and doc["EndpointName"] == endpoint_name:
+            if doc is None or endpoint_name not in (None, doc["EndpointName"]):
+                continue
+            if modified_after is None or doc["LastModifiedTime"] > modified_after:
                 out.append({k: doc[k] for k in (
                     "InferenceComponentName", "InferenceComponentArn", "EndpointName",
                     "InferenceComponentStatus", "LastModifiedTime", "CreationTime",

@@ -88,7 +88,8 @@ class World:
             self.sm,
             self.reconciler.poll,
             self.strategy,
-            sweep=EndpointSweep(self.sm, clock=self.clock),
+            sweep=EndpointSweep(self.sm, clock=self.clock, wall=self.clock),
+            full_listing=self.settings.full_listing_interval,
         )
         self.loop = ObjectLoop(self.reconciler, self.kube)
 

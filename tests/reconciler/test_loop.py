@@ -15,7 +15,7 @@ from ic_operator.models import InferenceComponentStatus
 from ic_operator.planner import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconciler import Trigger
 from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
-from tests.reconciler.harness import IMAGE, UID, World, image, run
+from tests.reconciler.harness import IMAGE, SETTINGS, UID, World, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -201,6 +201,32 @@ def test_drift_is_corrected_on_the_next_resync_but_external_copies_are_left_alon
         assert sent_images(w) == [IMAGE]
         assert w.sm.accepted("UpdateInferenceComponentRuntimeConfig") == []
         assert "RuntimeConfig" not in w.sm.accepted("UpdateInferenceComponent")[0].request
+
+    run(scenario)
+
+
+def test_between_full_listings_resyncs_read_the_region_changes_and_a_deletion_is_found() -> None:
+    """Settled resyncs cost one region-wide listing of recent changes; the endpoint is
+    listed in full once per full-listing interval, which is what finds a component
+    deleted behind the operator's back (a change listing cannot show a deletion)."""
+
+    async def scenario() -> None:
+        w = World()
+        await created(w)
+        start = w.clock.now
+        w.sm.components.pop("llm")  # deleted out of band, e.g. from the console
+        w.sm.calls.clear()
+        while not w.sm.ops("CreateInferenceComponent"):
+            await w.step(Trigger.TIMER)
+            assert (
+                w.clock.now - start <= SETTINGS.full_listing_interval + 2 * SETTINGS.resync_interval
+            )
+        lists = [c.request for c in w.sm.calls if c.operation == "ListInferenceComponents"]
+        full = [r for r in lists if "EndpointNameEquals" in r]
+        recent = [r for r in lists if "EndpointNameEquals" not in r]
+        assert recent and all("LastModifiedTimeAfter" in r for r in recent)
+        assert len(full) == 1  # the one that found it gone
+        assert w.sm.ops("DescribeInferenceComponent")[:1] == ["DescribeInferenceComponent"]
 
     run(scenario)
 

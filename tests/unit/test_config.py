@@ -43,12 +43,23 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (s.confirm_window, s.max_calls_per_second) == (7, 0)
 
 
+def test_the_full_listing_interval_defaults_to_twice_the_resync(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert parse([]).full_listing_interval == 600
+    assert parse(["--resync-interval", "20"]).full_listing_interval == 40
+    monkeypatch.setenv("IC_OPERATOR_FULL_LISTING_INTERVAL", "900")
+    assert parse(["--resync-interval", "20"]).full_listing_interval == 900
+    assert parse(["--full-listing-interval", "300"]).full_listing_interval == 300
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         ["--resync-interval", "0"],
         ["--poll-min", "10", "--poll-max", "5"],
         ["--max-concurrency", "0"],
+        ["--resync-interval", "300", "--full-listing-interval", "299"],
     ],
 )
 def test_bad_values_fail_at_start(argv: list[str]) -> None:
