@@ -84,11 +84,7 @@ def test_create_reaches_ready(world: World) -> None:
 
     # Ready comes from the endpoint listing; one routine Describe then fills in what a
     # listing does not carry (copies, the resolved image).
-    def described() -> dict[str, Any] | None:
-        now = (world.get("chat") or {}).get("status") or {}
-        return now if now.get("resolvedImage") else None
-
-    status = wait_for(described, timeout=30, interval=0.2, what="the routine Describe")
+    status = world.wait_settled("chat")["status"]
     assert status["copies"] == "4/4"
     assert "@sha256:" in status["resolvedImage"]
     assert len(world.calls("DescribeInferenceComponent", "chat")) == 1
@@ -364,7 +360,7 @@ def test_converges_under_throttling_and_server_errors(world: World) -> None:
 
 def test_in_sync_means_zero_write_calls(world: World) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
-    world.wait_ready("chat")
+    world.wait_settled("chat")
     world.emulator.admin.clear_calls()
     wait_resyncs(world, 5)
     assert world.writes("chat") == []
