@@ -55,9 +55,13 @@ def render(snapshot: tracemalloc.Snapshot, *, top: int = TOP) -> str:
 
 
 def render_file(path: Path) -> Path:
-    """Render a dumped snapshot next to it (``.txt``); returns the text file."""
+    """Render a dumped snapshot next to it (``.txt``); returns the text file. The traced
+    current and peak at the dump (``.memory``, when written) come first: the peak is
+    what the process's RSS high-water mark follows."""
     out = path.with_suffix(".txt")
-    out.write_text(render(tracemalloc.Snapshot.load(str(path))))
+    memory = path.with_suffix(".memory")
+    head = memory.read_text() if memory.exists() else ""
+    out.write_text(head + render(tracemalloc.Snapshot.load(str(path))))
     return out
 
 
@@ -75,6 +79,10 @@ def main(argv: list[str]) -> None:
     def dump() -> None:
         path = directory / f"tracemalloc-{next(dumps)}.snapshot"
         partial = path.with_suffix(".part")
+        current, peak = tracemalloc.get_traced_memory()
+        path.with_suffix(".memory").write_text(
+            f"traced now: {current / 2**20:.1f} MiB; traced peak so far: {peak / 2**20:.1f} MiB\n"
+        )
         tracemalloc.take_snapshot().dump(str(partial))
         partial.replace(path)  # the bench waits for the final name only
 

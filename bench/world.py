@@ -1,7 +1,8 @@
 """The processes a benchmark run needs, each a real server on loopback.
 
-Built on the local world's parts (ManagedProcess children that die with the harness,
-the operator launcher, the poll helper) without importing tests/: the benchmark is
+Built on the local world's parts (the sandbox's emulator process, the kubectl runner,
+the emulator's admin client, the operator launcher, the poll helper; children die with
+the harness) without importing tests/: the benchmark is
 not a test and must run without pytest.
 """
 
@@ -11,8 +12,6 @@ import json
 import os
 import signal
 import ssl
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -21,11 +20,12 @@ from typing import Any, TypeVar
 
 import boto3
 
-from ic_sandbox.components import aws_env
+from ic_sandbox.components import EmulatorProcess, SandboxError, aws_env
 from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.emulator_admin import EmulatorAdmin
+from ic_sandbox.kubectl import Kubectl as SandboxKubectl
 from ic_sandbox.operator_process import OperatorRun
 from ic_sandbox.polling import poll
-from ic_sandbox.processes import ManagedProcess
 
 T = TypeVar("T")
 
@@ -47,36 +47,22 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float, 
     return poll(probe, timeout=timeout, interval=interval, what=what, error=BenchError)
 
 
-def _python_module(cli: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", cli, *args]
-
-
 class Emulator:
-    """`ic-sandbox emulator` as a process, with its admin API and a boto3 client."""
+    """`ic-sandbox emulator` as a process (the sandbox's), with its admin API and a boto3 client."""
 
     def __init__(self, log_dir: Path, time_scale: float) -> None:
         self.time_scale = time_scale
-        self.process = ManagedProcess(
-            "emulator",
-            _python_module(
-                "ic_sandbox.cli", "emulator", "--port", "0", "--time-scale", str(time_scale)
-            ),
-            log_dir / "emulator.log",
-        )
+        self.process = EmulatorProcess(log_dir, time_scale=time_scale)
         self.url = ""
 
     def start(self) -> None:
-        self.process.start()
-
-        def listening() -> str | None:
-            if not self.process.running():
-                raise BenchError(f"emulator exited:\n{self.process.log_tail()}")
-            for line in self.process.log_path.read_text(errors="replace").splitlines():
-                if line.startswith("listening on "):
-                    return line.removeprefix("listening on ").strip()
-            return None
-
-        self.url = wait_for(listening, timeout=30, interval=0.05, what="emulator to listen")
+        try:
+            self.process.start()
+        except SandboxError as exc:
+            raise BenchError(str(exc)) from exc
+        self.url = self.process.url
+        # Two minutes a request: the call log of a 1,000-component run is large.
+        self.admin = EmulatorAdmin(self.url, timeout=120, error=BenchError)
         self.sagemaker = boto3.client(
             "sagemaker",
             endpoint_url=self.url,
@@ -88,17 +74,11 @@ class Emulator:
     def stop(self) -> None:
         self.process.stop()
 
-    def _admin(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(f"{self.url}/_emulator/{path}", method=method)
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read() or b"null")
-
     def calls(self) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = self._admin("GET", "calls")
-        return calls
+        return self.admin.calls()
 
     def clear_calls(self) -> None:
-        self._admin("DELETE", "calls")
+        self.admin.clear_calls()
 
     def updating(self) -> set[str]:
         """Names of the components in a transition (Updating) right now, every endpoint."""
@@ -133,32 +113,12 @@ class Emulator:
         wait_for(all_in_service, timeout=timeout, interval=1.0, what="endpoints InService")
 
 
-class Kubectl:
-    """The real kubectl against the bench control plane."""
+class Kubectl(SandboxKubectl):
+    """The real kubectl against the bench control plane (ic_sandbox's runner); a failure
+    is a BenchError. Five minutes a call: one apply carries a whole chunk of manifests."""
 
     def __init__(self, binary: Path, kubeconfig: Path) -> None:
-        self.binary = binary
-        self.kubeconfig = kubeconfig
-
-    def __call__(
-        self, *args: str, input: str | None = None, timeout: float = 300
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.binary), f"--kubeconfig={self.kubeconfig}", *args]
-        result = subprocess.run(
-            argv,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=None if input is not None else subprocess.DEVNULL,
-        )
-        if result.returncode != 0:
-            raise BenchError(
-                f"kubectl {' '.join(args)[:200]} exited {result.returncode}: "
-                f"{result.stderr[-2000:]}"
-            )
-        return result
+        super().__init__(binary, kubeconfig, timeout=300, error=BenchError)
 
 
 class Api:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ic_operator import API_GROUP, PLURAL
 from ic_sandbox.binaries import repo_root
+from ic_sandbox.emulator_admin import EmulatorAdmin
+from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.operator_process import OperatorRun
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess
@@ -68,46 +67,20 @@ def crd_manifest() -> str:
     return render()
 
 
-class Kubectl:
-    """The real kubectl against the sandbox's kubeconfig."""
+class OneShotStep:
+    """A step that does all its work in start(): nothing runs on to stop, watch or export."""
 
-    def __init__(self, binary: Path, kubeconfig: Path, cache_dir: Path) -> None:
-        self.binary = binary
-        self.kubeconfig = kubeconfig
-        self.cache_dir = cache_dir
+    def stop(self) -> None:
+        pass
 
-    def __call__(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [
-            str(self.binary),
-            f"--kubeconfig={self.kubeconfig}",
-            f"--cache-dir={self.cache_dir}",
-            *args,
-        ]
-        try:
-            result = subprocess.run(
-                argv,
-                input=input,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-                stdin=None if input is not None else subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise SandboxError(
-                f"kubectl {' '.join(args)} did not finish in {timeout:.0f}s"
-            ) from exc
-        if check and result.returncode != 0:
-            raise SandboxError(
-                f"kubectl {' '.join(args)} exited {result.returncode}: "
-                f"{result.stderr.strip() or result.stdout.strip()}"
-            )
-        return result
+    def failed(self) -> str | None:
+        return None
+
+    def exports(self) -> dict[str, str]:
+        return {}
 
 
-class CrdInstall:
+class CrdInstall(OneShotStep):
     """Applies the CRD (server-side, like an upgrade) and the examples' namespace."""
 
     def __init__(self, kubectl: Kubectl, *, timeout: float = 60.0) -> None:
@@ -133,15 +106,6 @@ class CrdInstall:
             return False
         conditions = (json.loads(out.stdout).get("status") or {}).get("conditions") or []
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-    def stop(self) -> None:
-        pass
-
-    def failed(self) -> str | None:
-        return None
-
-    def exports(self) -> dict[str, str]:
-        return {}
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -192,23 +156,13 @@ class EmulatorProcess:
     def exports(self) -> dict[str, str]:
         return aws_env(self.url)
 
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
-        """One request to the emulator's /_emulator/ admin API."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
-        except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
-            raise SandboxError(f"emulator admin API {method} {path}: {exc}") from exc
+    @property
+    def admin(self) -> EmulatorAdmin:
+        """The emulator's admin API (call log, alarms, load); a failed request is a SandboxError."""
+        return EmulatorAdmin(self.url, error=SandboxError)
 
 
-class Seed:
+class Seed(OneShotStep):
     """Creates, in the emulator, the endpoints that examples/ refer to."""
 
     def __init__(self, emulator: EmulatorProcess, *, timeout: float = 60.0) -> None:
@@ -221,15 +175,6 @@ class Seed:
         except (RuntimeError, BotoCoreError, ClientError) as exc:
             raise SandboxError(f"seeding the emulator's endpoints failed: {exc}") from exc
         return self
-
-    def stop(self) -> None:
-        pass
-
-    def failed(self) -> str | None:
-        return None
-
-    def exports(self) -> dict[str, str]:
-        return {}
 
 
 def poll_bounds(time_scale: float) -> tuple[float, float]:

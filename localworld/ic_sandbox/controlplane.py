@@ -22,13 +22,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 import yaml
 
 from ic_sandbox import certs
 from ic_sandbox.binaries import Binaries
 from ic_sandbox.processes import ManagedProcess, first_exit
+from ic_sandbox.startstop import StartStop
 
 CONTEXT = "ic-operator-sandbox"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -108,7 +108,7 @@ def write_kubeconfig(
     path.chmod(0o600)
 
 
-class ControlPlane:
+class ControlPlane(StartStop):
     """etcd and kube-apiserver under one working directory; start() and stop() them.
 
     Use as a context manager, or call start()/stop(). stop() also runs at interpreter
@@ -166,17 +166,6 @@ class ControlPlane:
         for process in reversed(self.processes):
             process.stop(timeout=grace)
         self.processes = []
-
-    def __enter__(self) -> ControlPlane:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def failed(self) -> str | None:
         """A description of the first managed process that has exited, if any."""

@@ -12,21 +12,21 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from ic_sandbox.binaries import Binaries, ensure_binaries, find_kubectl
 from ic_sandbox.components import (
     CrdInstall,
     EmulatorProcess,
-    Kubectl,
     OperatorProcess,
     SandboxError,
     Seed,
     aws_env,
 )
 from ic_sandbox.controlplane import ControlPlane
+from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.startstop import StartStop
 
 
 class Component(Protocol):
@@ -58,7 +58,7 @@ def write_env(path: Path, exports: dict[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-class Sandbox:
+class Sandbox(StartStop):
     def __init__(self, options: Options) -> None:
         self.options = options
         self.directory = options.directory.resolve()
@@ -99,7 +99,9 @@ class Sandbox:
             # A stable path for the user, whatever the control plane's own layout.
             self.kubeconfig.write_bytes(self.control_plane.kubeconfig.read_bytes())
             self.kubeconfig.chmod(0o600)
-            self.kubectl = Kubectl(find_kubectl(), self.kubeconfig, self.directory / "kube-cache")
+            self.kubectl = Kubectl(
+                find_kubectl(), self.kubeconfig, self.directory / "kube-cache", error=SandboxError
+            )
             self._run(CrdInstall(self.kubectl))
             if options.emulator:
                 self.emulator = EmulatorProcess(self.directory, time_scale=options.time_scale)
@@ -172,14 +174,3 @@ class Sandbox:
         lines.append(f"  processes: {pids}")
         lines.append(f"  source {self.env_file}")
         return "\n".join(lines)
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.emulator import ic_endpoint, wait_for
-from tests.fixtures.operator import IMAGE, World
+from tests.fixtures.operator import IMAGE, World, deployed_image, image, set_image
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
@@ -43,19 +43,6 @@ AWS = Path(
         Path.home() / ".cache/sagemaker-ic-operator/awscli-venv/bin/aws",
     )
 )
-
-
-def image(tag: str) -> str:
-    return IMAGE.rsplit(":", 1)[0] + ":" + tag
-
-
-def set_image(world: World, name: str, new_image: str) -> None:
-    world.patch(name, {"spec": {"specification": {"container": {"image": new_image}}}})
-
-
-def deployed_image(world: World, name: str) -> str:
-    spec = world.describe(name)["Specification"]
-    return str(spec["Container"]["DeployedImage"]["SpecifiedImage"])
 
 
 def sent_at(world: World, name: str) -> float:

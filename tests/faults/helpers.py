@@ -13,25 +13,12 @@ from typing import Any
 
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import successful
-from tests.fixtures.operator import IMAGE, World
+from tests.fixtures.operator import World, deployed_image
 
 # Injected faults as the emulator reports them in its call log.
 INJECTED = frozenset({"ThrottlingException", "InternalFailure", "ServiceUnavailable"})
 # botocore's standard retry mode in the operator's client: one call = up to 4 attempts.
 BOTOCORE_ATTEMPTS = 4
-
-
-def image(tag: str) -> str:
-    return IMAGE.rsplit(":", 1)[0] + ":" + tag
-
-
-def set_image(world: World, name: str, new_image: str) -> None:
-    world.patch(name, {"spec": {"specification": {"container": {"image": new_image}}}})
-
-
-def deployed_image(world: World, name: str) -> str:
-    spec = world.describe(name)["Specification"]
-    return str(spec["Container"]["DeployedImage"]["SpecifiedImage"])
 
 
 def wait_all_ready(world: World, names: list[str], *, timeout: float) -> None:

@@ -31,9 +31,9 @@ import pytest
 
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import Verdicts, accepted_writes, write_attempts
-from tests.fixtures.operator import IMAGE, OPERATOR_FLAGS, RESYNC, World
+from tests.fixtures.operator import IMAGE, OPERATOR_FLAGS, RESYNC, World, image, set_image
 
-from .helpers import assert_converged, image, listed_names, set_image
+from .helpers import assert_converged, listed_names
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.controlplane]
 

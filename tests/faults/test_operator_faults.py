@@ -16,9 +16,9 @@ import pytest
 
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import restart_apiserver, successful, write_attempts
-from tests.fixtures.operator import World
+from tests.fixtures.operator import World, image, set_image
 
-from .helpers import assert_converged, image, record, set_image, wait_all_ready
+from .helpers import assert_converged, record, wait_all_ready
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.controlplane]
 

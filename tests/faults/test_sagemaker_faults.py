@@ -19,17 +19,15 @@ from tests.fixtures.faults import (
     successful,
     write_attempts,
 )
-from tests.fixtures.operator import IMAGE, World
+from tests.fixtures.operator import IMAGE, World, image, set_image
 
 from .helpers import (
     BOTOCORE_ATTEMPTS,
     assert_converged,
     attempts_bound,
-    image,
     injected,
     not_injected_failures,
     record,
-    set_image,
     wait_all_ready,
 )
 

@@ -24,8 +24,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ic_operator.sagemaker import WRITE_OPERATIONS as WRITES
 from ic_sandbox.binaries import repo_root
-from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess, Kubectl
+from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess
 from ic_sandbox.demo.narrator import Narrator
+from ic_sandbox.kubectl import Kubectl
 from ic_sandbox.seed import client as sagemaker_client
 from ic_sandbox.stack import Sandbox
 
@@ -117,8 +118,7 @@ class Story:
         return next((c for c in status.get("conditions", []) if c["type"] == ctype), {})
 
     def calls(self) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = self.emulator.admin("GET", "calls")
-        return calls
+        return self.emulator.admin.calls()
 
     def writes_since(self, mark: int, name: str) -> list[dict[str, Any]]:
         return [
@@ -130,8 +130,7 @@ class Story:
         ]
 
     def history(self, name: str) -> list[dict[str, Any]]:
-        history: list[dict[str, Any]] = self.emulator.admin("GET", f"components/{name}/history")
-        return history
+        return self.emulator.admin.history(name)
 
     def timer_passes(self) -> float:
         with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
@@ -288,7 +287,7 @@ class Story:
             f"the first new copy is baking; the alarm fires:\n"
             f'PUT {self.emulator.url}/_emulator/alarms/{ALARM} {{"state": "ALARM"}}'
         )
-        self.emulator.admin("PUT", f"alarms/{ALARM}", {"state": "ALARM"})
+        self.emulator.admin.set_alarm(ALARM, "ALARM")
 
         def rolled_back() -> dict[str, Any] | None:
             obj = self.get(ROLLING)
@@ -344,7 +343,7 @@ class Story:
             "UpdateInferenceComponent for this spec. The operator waits for a new spec or the\n"
             "annotation sagemaker.ic-operator.io/retry before it deploys again."
         )
-        self.emulator.admin("PUT", f"alarms/{ALARM}", {"state": "OK"})
+        self.emulator.admin.set_alarm(ALARM, "OK")
         self.say(f"(alarm {ALARM} set back to OK)")
 
     def scale(self) -> None:
@@ -388,8 +387,7 @@ class Story:
     def load_until(self, total: float, *, what: str, **want: Any) -> dict[str, Any]:
         """Set the invocations a minute on SCALED, narrate until status.autoScaling shows
         ``want``, then show the row."""
-        load = {"component": SCALED, "metric": "invocationsPerCopy", "total": total}
-        self.emulator.admin("POST", "load", load)
+        self.emulator.admin.load(SCALED, "invocationsPerCopy", total=total)
         obj = self.watch(
             SCALED,
             partial(self.scaling_state, SCALED, **want),
@@ -446,7 +444,7 @@ class Story:
         self.say("Idle: no requests. The policy scales in, down to zero copies")
         at_zero = self.load_until(0, what="at zero copies", currentCopies=0, state="AtZero")
         self.say(f"status.autoScaling.message: {at_zero['status']['autoScaling']['message']}")
-        served = self.emulator.admin("POST", "requests", {"component": SCALED, "count": 3})
+        served = self.emulator.admin.requests(SCALED, 3)
         self.say(
             f"3 requests arrive at zero copies: {served['failed']} fail (no capacity), the\n"
             "NoCapacityInvocationFailures alarm fires and the step policy adds a copy; traffic\n"

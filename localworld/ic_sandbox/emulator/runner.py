@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from types import TracebackType
 
 from aiohttp import web
+
+from ic_sandbox.startstop import StartStop
 
 from .clock import Clock, Durations
 from .server import build_app, reset_world
@@ -56,7 +57,7 @@ class Emulator:
         await reset_world(self.world)
 
 
-class EmulatorThread:
+class EmulatorThread(StartStop):
     """The emulator on its own event loop in a daemon thread, for synchronous callers."""
 
     def __init__(
@@ -95,15 +96,3 @@ class EmulatorThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()
-
-    def __enter__(self) -> EmulatorThread:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

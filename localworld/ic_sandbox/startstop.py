@@ -1,0 +1,33 @@
+"""`with part:` for the local world's parts that start and stop (control plane, emulator, sandbox).
+
+Each part's start() already cleans up after itself when it fails, so the `with` only
+has to stop what did start, whatever the block raised.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+
+class StartStop(ABC):
+    """start() on entry (the part itself is the `as` value), stop() on exit."""
+
+    @abstractmethod
+    def start(self) -> object: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
