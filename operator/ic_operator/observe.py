@@ -74,8 +74,11 @@ class Observer:
         purpose = _purpose(status, fresh)
         known = status.inference_component_arn is not None
         # An edit to a component this resource owns needs the Describe anyway: asking
-        # the listing first would only put the edit behind a routine List.
-        if self.strategy.listing and not (fresh and known):
+        # the listing first would only put the edit behind a routine List. So does the
+        # look that follows a Ready read from the listing (Verify).
+        decision = status.decision
+        verify = not fresh and decision is not None and Wake(decision.next) is Wake.VERIFY
+        if self.strategy.listing and not (fresh and known) and not verify:
             endpoint, name = desired.spec.endpoint_name, desired.name
             max_age = self._max_age(status, fresh, now)
             if purpose is Purpose.SWEEP:
@@ -132,10 +135,11 @@ class Observer:
 def _purpose(status: InferenceComponentStatus, fresh: bool) -> Purpose:
     """A look after an edit precedes a write; one at a settled component is the drift
     sweep (nobody waits on it, even when the listing says it moved); anything else
-    follows a transition or a backoff that is known to be running."""
+    follows a transition or a backoff that is known to be running. The Describe that
+    fills in a component already Ready from the listing (Verify) is routine too."""
     if fresh:
         return Purpose.FIRST_LOOK
     decision = status.decision
-    if decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE):
+    if decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE, Wake.VERIFY):
         return Purpose.SWEEP
     return Purpose.POLL

@@ -78,6 +78,9 @@ class Wake(StrEnum):
     CONFIRM = "Confirm"  # waiting for a reading later than the last write
     BACKOFF = "Backoff"  # a call failed: not before the backoff ends
     IDLE = "Idle"  # nothing SageMaker can change helps: wait for the spec to change
+    # Ready on the listing's word (a Create finished): one routine Describe soon fills in
+    # what a listing cannot tell (copy counts, the resolved image, the endpoint's ARN).
+    VERIFY = "Verify"
 
 
 class Failure(Enum):
@@ -868,6 +871,7 @@ class Look(Enum):
     ABSENT = "absent"  # not listed: nothing to describe, it does not exist
     UNCHANGED = "unchanged"  # settled and nothing moved since the last decision
     MOVING = "moving"  # still transitioning, nothing moved since the last Describe
+    CREATED = "created"  # this resource's Create finished: InService, see :func:`plan_created`
     DESCRIBE = "describe"  # look closer
 
 
@@ -895,10 +899,18 @@ def triage(
         or (decision.generation, decision.retry_token) != (desired.generation, desired.retry_token)
     ):
         return Look.DESCRIBE
-    same = (
-        summary.get("InferenceComponentStatus") == decision.state
-        and epoch(summary.get("LastModifiedTime")) == decision.modified
-    )
+    listed = summary.get("InferenceComponentStatus")
+    if _creating_ours(status, desired):
+        # Nothing but this resource's Create has touched the component: Creating says
+        # nothing new, and InService says the Create succeeded (all a Describe would add
+        # is what the listing lacks, looked up later as routine work). Failed, or anything
+        # else, is looked at closely.
+        if listed == "Creating":
+            return Look.MOVING
+        if listed == "InService":
+            return Look.CREATED
+        return Look.DESCRIBE
+    same = listed == decision.state and epoch(summary.get("LastModifiedTime")) == decision.modified
     if not same:
         return Look.DESCRIBE
     step = Wake(decision.next)
@@ -907,3 +919,53 @@ def triage(
     if step is Wake.POLL and decision.state in TRANSITIONS:
         return Look.MOVING
     return Look.DESCRIBE
+
+
+def _creating_ours(status: InferenceComponentStatus, desired: Desired) -> bool:
+    """The last decision saw this resource's own accepted Create still Creating, for the
+    spec and retry annotation desired now (the caller checked the listed ARN is ours).
+
+    Only the Create can have moved such a component, so its settling needs no Describe
+    to be judged: a create cannot roll back. Components whose copy count an autoscaler
+    owns are excluded, because their first InService pass registers the scalable target
+    from a Describe.
+    """
+    decision = status.decision
+    write = status.last_write
+    last = status.last_deployment
+    return (
+        decision is not None
+        and decision.state == "Creating"
+        and Wake(decision.next) is Wake.POLL
+        and write is not None
+        and write.operation == "Create"
+        and write.outcome == "Accepted"
+        and write.generation == desired.generation
+        and last is not None
+        and last.outcome == "InProgress"
+        and (last.generation, last.retry_token) == (desired.generation, desired.retry_token)
+        and write.spec_hash == last.spec_hash == spec_hash(desired.spec.aws_specification())
+        and desired.spec.auto_scaling is None
+    )
+
+
+def plan_created(status: InferenceComponentStatus, now: float, poll: PollPolicy) -> Plan:
+    """Ready from the listing after :data:`Look.CREATED`: the deployment the Create
+    started succeeded, and the Create is confirmed. The next pass (``Wake.VERIFY``) makes
+    one routine Describe, an ordinary settled pass that also fills in the copy counts."""
+    last = status.last_deployment
+    judged = None
+    if last is not None and last.outcome == "InProgress":
+        judged = last.model_copy(
+            update={"outcome": "Succeeded", "failure_reason": None, "finished_at": iso(now)}
+        )
+    return Plan(
+        Act.NOOP,
+        "InSync",
+        "SageMaker lists the created component InService",
+        deployment=judged or last,
+        judged=judged,
+        confirmed=True,
+        wake=Wake.VERIFY,
+        delay=poll.minimum,
+    )

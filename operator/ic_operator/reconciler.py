@@ -39,6 +39,7 @@ from ic_operator.planner import (
     desired_tags,
     is_owned,
     plan,
+    plan_created,
     plan_delete,
     plan_failure,
 )
@@ -150,7 +151,7 @@ class Reconciler:
         if (
             not fresh
             and decision is not None
-            and decision.next in (Wake.BACKOFF, Wake.POLL, Wake.CONFIRM)
+            and decision.next in (Wake.BACKOFF, Wake.POLL, Wake.CONFIRM, Wake.VERIFY)
             and decision.not_before is not None
             and now < decision.not_before
         ):
@@ -172,8 +173,14 @@ class Reconciler:
                 assert observation.component is not None
                 delay = self.poll.for_transition(observation.component, now)
                 return PassResult(None, delay, "Wait")
+            # This resource's own create, InService in the listing: Ready without a Describe.
+            listed = observation.look is Look.CREATED
             observed = Observed(observation.component, observation.tags, now)
-            the_plan = plan(desired, observed, status, self.poll, strategy=self.strategy)
+            the_plan = (
+                plan_created(status, now, self.poll)
+                if listed
+                else plan(desired, observed, status, self.poll, strategy=self.strategy)
+            )
             executed = None
             if the_plan.action in (*WRITES, Act.TAG):
                 sending = the_plan
@@ -209,6 +216,7 @@ class Reconciler:
                 write_outcome="Accepted" if the_plan.action in WRITES else None,
                 tags=_tags_known(the_plan, observation, desired),
                 identity=identity,
+                listed=listed,
             )
             return self._with_scaling(result, desired, synced, failed)
         except SageMakerError as err:
@@ -401,6 +409,7 @@ class Reconciler:
         write_outcome: Literal["Accepted", "Unknown"] | None = None,
         tags: str | None = None,
         identity: Mapping[str, Any] | None = None,
+        listed: bool = False,
     ) -> PassResult:
         new = build(
             the_plan,
@@ -415,6 +424,7 @@ class Reconciler:
             write_outcome=write_outcome,
             tags_digest=tags,
             identity=identity,
+            listed=listed,
         )
         sleep: float | None
         if the_plan.wake is Wake.IDLE:

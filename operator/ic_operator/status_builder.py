@@ -81,6 +81,7 @@ def build(
     write_outcome: Literal["Accepted", "Unknown"] | None = None,
     tags_digest: str | None = None,
     identity: Mapping[str, Any] | None = None,
+    listed: bool = False,
 ) -> InferenceComponentStatus:
     """The status after ``plan``.
 
@@ -88,7 +89,10 @@ def build(
     no reading was made (a spec rejected before any call, or a read that failed).
     ``executed``: the plan's call succeeded; ``write_outcome`` says whether a write was
     sent and how it ended. ``tags_digest``: the desired tags are now known to be in
-    SageMaker. ``identity``: the component's name and region, for display.
+    SageMaker. ``identity``: the component's name and region, for display. ``listed``:
+    ``component`` is an endpoint listing's summary, which carries the state and
+    LastModifiedTime but not what Describe adds (copy counts, image, endpoint ARN):
+    those keep their recorded values rather than being read as cleared.
     """
     update: dict[str, Any] = dict(identity or {})
     state = previous.inference_component_status
@@ -96,7 +100,8 @@ def build(
     if read:
         state = str(component.get("InferenceComponentStatus")) if component else "NotFound"
         modified = epoch(component.get("LastModifiedTime")) if component else None
-        update.update(observed_fields(component or {}))
+        if not listed:
+            update.update(observed_fields(component or {}))
     if executed is not None and plan.action in _AFTER_WRITE:
         state = _AFTER_WRITE[plan.action]
     operation = plan.sent or WRITES.get(plan.action)

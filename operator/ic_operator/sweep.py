@@ -91,8 +91,11 @@ class EndpointSweep:
         max_age: float,
         purpose: Purpose = Purpose.SWEEP,
     ) -> Summary | None:
-        """The component's entry in a full listing no older than ``max_age`` seconds;
+        """The component's entry in a full listing younger than ``max_age`` seconds;
         None if not listed.
+
+        Younger, not "no older": with ``max_age`` the time since a write, a listing
+        fetched at the moment of the write may predate it.
 
         ``purpose`` classes the List in the call budget when this asker starts one; an
         asker joins a List already in flight unless it is more urgent than that List's
@@ -140,7 +143,7 @@ class EndpointSweep:
     async def _full(self, region: str, endpoint: str, max_age: float, purpose: Purpose) -> Listing:
         key = (region, endpoint)
         listing = self._listings.get(key)
-        if listing is not None and self._clock() - listing.fetched <= max_age:
+        if listing is not None and self._clock() - listing.fetched < max_age:
             return listing
 
         async def fetch() -> Listing:

@@ -67,9 +67,14 @@ def test_create_reaches_ready(world: World) -> None:
     status = obj["status"]
     assert status["inferenceComponentStatus"] == "InService"
     assert status["inferenceComponentArn"].endswith(":inference-component/chat")
+    assert status["lastDeployment"]["outcome"] == "Succeeded"
+
+    # Ready comes from the endpoint listing; one routine Describe then fills in what a
+    # listing does not carry (copies, the resolved image).
+    status = world.wait_settled("chat")["status"]
     assert status["copies"] == "4/4"
     assert "@sha256:" in status["resolvedImage"]
-    assert status["lastDeployment"]["outcome"] == "Succeeded"
+    assert len(world.calls("DescribeInferenceComponent", "chat")) == 1
     assert [c["type"] for c in status["conditions"]] == ["Ready", "Progressing", "Degraded"]
     assert len(world.calls("CreateInferenceComponent", "chat")) == 1
     tags = world.sagemaker.list_tags(ResourceArn=status["inferenceComponentArn"])["Tags"]
@@ -84,6 +89,8 @@ def test_create_reaches_ready(world: World) -> None:
     assert metric("ic_operator_components", status="InService", ready="True") == 1
     assert metric("ic_operator_sagemaker_calls_total", operation="CreateInferenceComponent",
                   code="OK") == 1  # fmt: skip
+    assert metric("ic_operator_sagemaker_calls_total", operation="DescribeInferenceComponent",
+                  purpose="sweep", code="OK") == 1  # fmt: skip
     assert metric("ic_operator_reconcile_duration_seconds_count") >= 2
 
 
@@ -340,7 +347,7 @@ def test_converges_under_throttling_and_server_errors(world: World) -> None:
 
 def test_in_sync_means_zero_write_calls(world: World) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
-    world.wait_ready("chat")
+    world.wait_settled("chat")
     world.emulator.admin.clear_calls()
     wait_resyncs(world, 5)
     assert world.writes("chat") == []

@@ -124,6 +124,11 @@ class World:
             await self.step()
         raise AssertionError(f"not done after {passes} passes: {self.status}")
 
+    def settled(self) -> bool:
+        """Ready, and the routine Describe that follows a Ready read from the listing
+        (after a create) has been made: the next pass is an ordinary resync."""
+        return self.ready() and (self.status.get("decision") or {}).get("next") == "Resync"
+
     def ready(self) -> bool:
         return (
             self.kube.condition("Ready")[0] == "True"

@@ -92,7 +92,7 @@ async def _ready_world() -> World:
     w = World()
     await w.step(Trigger.START)
     w.sm.settle("llm")
-    await w.until(w.ready)
+    await w.until(w.settled)
     w.clock.advance(SETTINGS.resync_interval)  # the next resync is due
     w.sm.calls.clear()
     return w

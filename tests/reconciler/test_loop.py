@@ -41,7 +41,7 @@ def sent_images(w: World) -> list[str]:
 async def created(w: World) -> None:
     await w.step(Trigger.START)
     w.sm.settle("llm")
-    await w.until(w.ready)
+    await w.until(w.settled)
 
 
 # --------------------------------------------------------------------------- create
@@ -62,7 +62,7 @@ def test_create_comes_from_the_listing_then_one_describe_confirms_it() -> None:
         assert status.decision is not None and status.decision.next == "Poll"
         assert w.kube.condition("Progressing") == ("True", "Creating")
         w.sm.settle("llm")
-        await w.until(w.ready)
+        await w.until(w.settled)
         assert w.status["copies"] == "4/4" and w.status["inferenceComponentStatus"] == "InService"
         assert w.status["lastDeployment"]["outcome"] == "Succeeded"
         assert w.sm.ops("CreateInferenceComponent", "ListTags") == ["CreateInferenceComponent"]

@@ -181,6 +181,10 @@ class Story:
         ready = self.condition(obj, "Ready")
         return obj if ready.get("status") == "True" else None
 
+    def described(self, name: str) -> dict[str, Any] | None:
+        obj = self.get(name)
+        return obj if (obj.get("status") or {}).get("copies") else None
+
     # ------------------------------------------------------------------ steps
 
     def create(self) -> None:
@@ -202,6 +206,10 @@ class Story:
         for name in (BASIC, ROLLING):
             self.until(partial(self.ready, name), timeout=60, what=f"{name} Ready=True")
             self.say(f"{name}: Ready=True, SageMaker InService")
+        # Ready comes from the endpoint listing; the copy counts from the routine
+        # Describe that follows it, a poll interval later.
+        for name in (BASIC, ROLLING):
+            self.until(partial(self.described, name), timeout=60, what=f"{name} copies")
         self.table(wide=True)
         calls = self.calls()
         creates = [c for c in calls if c["operation"] == "CreateInferenceComponent"]

@@ -17,7 +17,7 @@ from ic_operator.models.spec import DeploymentConfig
 
 DeploymentOutcome = Literal["InProgress", "Succeeded", "RolledBack", "Failed"]
 WriteOperation = Literal["Create", "Update", "UpdateRuntimeConfig", "Delete"]
-NextStep = Literal["Resync", "Poll", "Confirm", "Backoff", "Idle"]
+NextStep = Literal["Resync", "Poll", "Confirm", "Backoff", "Idle", "Verify"]
 
 
 class _StatusModel(K8sModel):
@@ -130,7 +130,9 @@ class Decision(_StatusModel):
         description=(
             "Resync (settled: next drift check at the resync interval), Poll (SageMaker is "
             "transitioning), Confirm (waiting for a reading later than the last write), "
-            "Backoff (after a failed call) or Idle (nothing to do until the spec changes)."
+            "Backoff (after a failed call), Idle (nothing to do until the spec changes) or "
+            "Verify (Ready from the endpoint listing after a create: one routine Describe "
+            "fills in the copy counts)."
         ),
     )
     generation: int = Field(description="metadata.generation the decision was made for.")
