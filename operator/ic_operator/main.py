@@ -141,7 +141,9 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
 
 
 async def _operate(settings: config.Settings, strategy: Strategy) -> int:
-    memory.shrink_tls_read_buffers()  # before kopf opens its first connection
+    # Before kopf opens its first connection:
+    memory.shrink_tls_read_buffers()
+    memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
     client = SageMakerClient.from_settings(settings, services=autoscaling_operations.RULES)
     kube = KopfKube()
     loops = Loops(Reconciler(client, settings, strategy=strategy), kube)

@@ -58,3 +58,25 @@ def test_connections_opened_after_the_cap_read_large_bodies_through_a_small_buff
         assert hashlib.sha256(received).digest() == hashlib.sha256(BODY).digest()
 
     asyncio.run(scenario())
+
+
+def test_pools_that_ask_for_no_limit_get_the_cap_and_the_others_keep_theirs() -> None:
+    original = aiohttp.TCPConnector.__init__
+    try:
+        cap = memory.connection_cap(namespaces=3)
+        assert cap == memory.SPARE_CONNECTIONS + 12
+        assert memory.cap_client_connections(cap) == cap
+        assert memory.cap_client_connections(999) == cap  # once per process
+
+        async def limits() -> tuple[int, int]:
+            unlimited = aiohttp.TCPConnector(limit=0)  # what kopf asks for
+            explicit = aiohttp.TCPConnector(limit=7)
+            try:
+                return unlimited.limit, explicit.limit
+            finally:
+                await unlimited.close()
+                await explicit.close()
+
+        assert asyncio.run(limits()) == (cap, 7)
+    finally:
+        aiohttp.TCPConnector.__init__ = original  # type: ignore[method-assign]
