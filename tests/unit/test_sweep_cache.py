@@ -7,6 +7,7 @@ from typing import Any
 
 from ic_operator.sagemaker import Purpose, SageMakerClient
 from ic_operator.sweep import FIELDS, EndpointSweep
+from tests.reconciler.fake import Clock, FakeSageMaker
 
 
 class FakeBoto:
@@ -41,7 +42,7 @@ def test_a_listing_keeps_four_fields_and_is_classed_by_the_first_asker() -> None
     client.budget.acquire = spy  # type: ignore[method-assign]
     sweep = EndpointSweep(client, clock=lambda: 0.0)
 
-    async def go() -> list[Any]:
+    async def go() -> tuple[Any, ...]:
         return await asyncio.gather(
             sweep.summary(region="r", endpoint="ep", name="a", max_age=1, purpose=Purpose.POLL),
             sweep.summary(region="r", endpoint="ep", name="a", max_age=1),  # shares the List
@@ -100,58 +101,41 @@ def test_an_urgent_asker_does_not_wait_for_a_routine_list_in_flight() -> None:
     assert fake.lists == 2
 
 
-class Scripted:
-    """A SageMakerApi's listing half whose answers the test sets (full, changes)."""
-
-    def __init__(self) -> None:
-        self.full: list[dict[str, Any]] = []
-        self.changes: list[dict[str, Any]] = []
-        self.requests: list[dict[str, Any]] = []
-
-    async def list_components(
-        self,
-        *,
-        endpoint_name: str | None,
-        region: str | None = None,
-        purpose: Purpose = Purpose.SWEEP,
-        fields: frozenset[str] | None = None,
-        modified_after: float | None = None,
-    ) -> list[dict[str, Any]]:
-        self.requests.append({"endpoint": endpoint_name, "after": modified_after})
-        return [dict(i) for i in (self.full if endpoint_name else self.changes)]
-
-
-def _item(name: str, modified: float, status: str = "InService") -> dict[str, Any]:
+def _component(name: str, modified: float, status: str = "InService") -> dict[str, Any]:
     return {
         "InferenceComponentName": name,
         "InferenceComponentArn": f"arn:{name}",
         "InferenceComponentStatus": status,
         "LastModifiedTime": modified,
         "EndpointName": "ep",
+        "CreationTime": 0.0,
     }
 
 
 def test_a_settled_resync_reads_the_full_listing_then_the_region_changes_newest_first() -> None:
-    client = Scripted()
-    now = [1000.0]
-    sweep = EndpointSweep(client, clock=lambda: now[0], wall=lambda: now[0])  # type: ignore[arg-type]
+    clock = Clock(1000.0)
+    sm = FakeSageMaker(clock, endpoints={"ep"})
+    sweep = EndpointSweep(sm, clock=clock, wall=clock)
 
     def settled(name: str) -> Any:
         return asyncio.run(
             sweep.settled(region="r", endpoint="ep", name=name, max_age=270, full_age=600)
         )
 
-    client.full = [_item("a", 10.0), _item("b", 10.0)]
+    def lists() -> list[dict[str, Any]]:
+        return [c.request for c in sm.calls if c.operation == "ListInferenceComponents"]
+
+    sm.components = {n: _component(n, 10.0) for n in ("a", "b")}
     assert settled("a")["LastModifiedTime"] == 10.0  # no listing yet: the endpoint in full
-    assert client.requests == [{"endpoint": "ep", "after": None}]
-    now[0] += 300  # the full listing is too old for a resync but young enough for absence
-    client.changes = [_item("a", 1200.0, "Updating")]
+    assert lists() == [{"EndpointNameEquals": "ep"}]
+    clock.advance(300)  # too old for a resync, young enough to answer absence
+    sm.components["a"] = _component("a", 1200.0, "Updating")
     assert settled("a")["InferenceComponentStatus"] == "Updating"  # the change wins
     assert settled("b")["LastModifiedTime"] == 10.0  # unchanged: the full listing's entry
     # One region-wide listing served both; it reaches back past the full listing's fetch
     # (1000) by one resync's margin: 1300 - (600 + 270).
-    assert client.requests[1:] == [{"endpoint": None, "after": 430.0}]
-    client.full = [_item("a", 1200.0, "Updating")]  # b was deleted out of band
-    now[0] += 301  # the full listing is now older than full_age
+    assert lists()[1:] == [{"LastModifiedTimeAfter": 430.0}]
+    del sm.components["b"]  # deleted out of band: no change listing can show it
+    clock.advance(301)  # the full listing is now older than full_age
     assert settled("b") is None
-    assert client.requests[2:] == [{"endpoint": "ep", "after": None}]
+    assert lists()[2:] == [{"EndpointNameEquals": "ep"}]
