@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from ic_operator.sagemaker import SageMakerClient
@@ -111,9 +112,15 @@ def test_the_region_changes_listing_returns_only_what_moved_across_endpoints(
         )
 
     wait_for(in_service, what="c0 and c1 InService")
-    moved_after = sagemaker.describe_inference_component(InferenceComponentName="c1")[
-        "LastModifiedTime"
-    ].timestamp()
+    # boto3 parses timestamps to microseconds; the emulator keeps more digits, so the bound
+    # sits a little after both components' last change, and the change comes after it.
+    moved_after = 0.005 + max(
+        sagemaker.describe_inference_component(InferenceComponentName=f"c{i}")[
+            "LastModifiedTime"
+        ].timestamp()
+        for i in range(2)
+    )
+    wait_for(lambda: time.time() > moved_after, what="the clock past the bound")
     sagemaker.update_inference_component_runtime_config(
         InferenceComponentName="c0", DesiredRuntimeConfig={"CopyCount": 1}
     )
