@@ -31,6 +31,7 @@ from typing import Any
 import botocore.exceptions
 
 from bench import baseline, procstat, stats, traced, workload
+from bench.readiness import ReadyWatch
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
 from ic_operator.sagemaker import WRITE_OPERATIONS
 
@@ -298,6 +299,7 @@ def _apply_phase(
 ) -> float:
     ctx.emulator.clear_calls()
     before = procstat.sample(operator.pid)
+    watch = ReadyWatch(ctx.api, namespace)
     wall0, mono0 = time.time(), time.monotonic()
     for chunk in workload.chunks(docs, cfg.apply_chunk):
         ctx.kubectl(
@@ -306,21 +308,20 @@ def _apply_phase(
         )  # fmt: skip
     applied = time.monotonic() - mono0
     ctx.progress(f"[{label}] applied {len(docs)} in {applied:.1f}s; waiting for Ready")
-    first_ready: dict[str, float] = {}
     deadline = mono0 + cfg.ready_timeout
-    while len(first_ready) < len(docs):
-        operator.check_alive()
-        ready, _ = _ready_names(ctx.api, namespace)
-        now = time.monotonic() - mono0
-        for name in ready - first_ready.keys():
-            first_ready[name] = now
-        if time.monotonic() > deadline:
-            result.errors.append(
-                f"apply: only {len(first_ready)}/{len(docs)} Ready within {cfg.ready_timeout:.0f}s"
-            )
-            break
-        if len(first_ready) < len(docs):
-            time.sleep(cfg.poll_interval)
+    try:
+        while len(watch.first_ready()) < len(docs) and time.monotonic() < deadline:
+            operator.check_alive()
+            if watch.failure is not None:
+                raise BenchError(f"apply: the Ready watch failed: {watch.failure!r}")
+            time.sleep(cfg.poll_interval)  # how often to look at the watch's record
+    finally:
+        watch.stop()
+    first_ready = {name: at - mono0 for name, at in watch.first_ready().items()}
+    if len(first_ready) < len(docs):
+        result.errors.append(
+            f"apply: only {len(first_ready)}/{len(docs)} Ready within {cfg.ready_timeout:.0f}s"
+        )
     after = procstat.sample(operator.pid)
     traced = operator.dump_allocations()
     calls = [c for c in ctx.emulator.calls() if c["at"] >= wall0]
@@ -337,7 +338,7 @@ def _apply_phase(
             all_ready + CREATE_SECONDS * (1 - cfg.time_scale) if all_ready else None
         ),
         "ready_count": len(first_ready),
-        "ready_poll_interval": cfg.poll_interval,
+        "ready_measured_by": "watch",
         "first_create_seconds": min(creates) if creates else None,
         "last_create_seconds": max(creates) if creates else None,
         "ready_seconds": stats.summary(list(first_ready.values())),

@@ -14,7 +14,7 @@ import signal
 import ssl
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -140,18 +140,44 @@ class Api:
             return json.loads(response.read())
 
     def list_components(self, namespace: str) -> list[dict[str, Any]]:
+        return self.list_with_version(namespace)[0]
+
+    def list_with_version(self, namespace: str) -> tuple[list[dict[str, Any]], str]:
+        """Every component in the namespace, and the list's resourceVersion to watch from."""
         items: list[dict[str, Any]] = []
         query: dict[str, str] = {"limit": "500"}
         while True:
-            page = self.get(
-                f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}?"
-                + urllib.parse.urlencode(query)
-            )
+            page = self.get(f"{self._components(namespace)}?" + urllib.parse.urlencode(query))
             items.extend(page.get("items", []))
-            token = (page.get("metadata") or {}).get("continue")
+            meta = page.get("metadata") or {}
+            token = meta.get("continue")
             if not token:
-                return items
+                return items, str(meta.get("resourceVersion", ""))
             query["continue"] = token
+
+    def watch(self, namespace: str, resource_version: str) -> Iterator[dict[str, Any]]:
+        """Watch events (one JSON object a line) from ``resource_version`` until the
+        server ends the stream (at most five minutes; the caller watches again)."""
+        query = urllib.parse.urlencode(
+            {
+                "watch": "1",
+                "resourceVersion": resource_version,
+                "allowWatchBookmarks": "true",
+                "timeoutSeconds": "300",
+            }
+        )
+        request = urllib.request.Request(
+            f"{self.server}{self._components(namespace)}?{query}",
+            headers={"Accept": "application/json"},
+        )
+        with urllib.request.urlopen(request, context=self.context, timeout=330) as response:
+            for line in response:
+                if line.strip():
+                    yield json.loads(line)
+
+    @staticmethod
+    def _components(namespace: str) -> str:
+        return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
 
     def version(self) -> str:
         return str(self.get("/version").get("gitVersion", "unknown"))
