@@ -45,6 +45,8 @@ RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 
 log = logging.getLogger("ic_operator")
 RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
+WAKE_SUCCEEDED = "Handler 'wake' succeeded."
+HEALTHZ = '"GET /healthz '
 
 
 def build_registry(loops: Loops, kube: KopfKube) -> kopf.OperatorRegistry:
@@ -57,7 +59,11 @@ def build_registry(loops: Loops, kube: KopfKube) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
             prefix=PREFIX, key="last-handled-configuration"
         )
-        settings.posting.level = logging.INFO
+        # kopf turns its object log lines at this level and above into Kubernetes
+        # Events. At INFO every wake ("Handler 'wake' succeeded.") was an Event: an API
+        # write per edit and noise in `kubectl describe`. The operator's own events
+        # (Creating, Deployed, ...) are posted explicitly and are not affected.
+        settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
@@ -126,6 +132,20 @@ class RetriesAreWarnings(logging.Filter):
         return True
 
 
+class RoutineIsDebug(logging.Filter):
+    """Keep the two lines every healthy event or probe writes out of an INFO log: kopf's
+    "Handler 'wake' succeeded." (one per watch event with news: a thousand at start-up
+    with a thousand components) and the access log of the liveness probe. They are
+    still written when the root logger is at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            return True
+        if record.name == "kopf.objects" and record.getMessage() == WAKE_SUCCEEDED:
+            return False
+        return not (record.name == "aiohttp.access" and HEALTHZ in record.getMessage())
+
+
 def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
     """``strategy``: how SageMaker is read and compared (the benchmark injects its naive
     baseline here; the product always runs the default)."""
@@ -135,6 +155,7 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
     )
     for handler in logging.getLogger().handlers:  # the ones kopf.configure installed
         handler.addFilter(RetriesAreWarnings())
+        handler.addFilter(RoutineIsDebug())
     logging.getLogger("botocore").setLevel(logging.WARNING)
     metrics.serve(settings.metrics_port)
     return asyncio.run(_operate(settings, strategy))

@@ -1,12 +1,14 @@
-"""kopf's retried API requests are warnings; the request that gives up is still an error."""
+"""kopf's retried API requests are warnings; the request that gives up is still an error;
+the lines every healthy wake and probe writes stay out of an INFO log."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
-from ic_operator.main import RetriesAreWarnings
+from ic_operator.main import RetriesAreWarnings, RoutineIsDebug
 
 
 def record(message: str, level: int = logging.ERROR) -> logging.LogRecord:
@@ -34,3 +36,52 @@ def test_other_errors_stay_errors(message: str) -> None:
     kept = record(message)
     assert RetriesAreWarnings().filter(kept)
     assert kept.levelno == logging.ERROR
+
+
+def named(name: str, message: str, level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+
+WAKE = named("kopf.objects", "Handler 'wake' succeeded.")
+PROBE = named(
+    "aiohttp.access",
+    '127.0.0.1 [02/Dec/2026:04:45:21 +0000] "GET /healthz HTTP/1.1" 200 179 "-" "kube-probe/1.37"',
+)
+
+
+@pytest.fixture
+def root_at(request: pytest.FixtureRequest) -> Iterator[None]:
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(request.param)
+    yield
+    root.setLevel(before)
+
+
+@pytest.mark.parametrize("root_at", [logging.INFO], indirect=True)
+@pytest.mark.usefixtures("root_at")
+def test_routine_lines_stay_out_of_an_info_log() -> None:
+    assert not RoutineIsDebug().filter(WAKE)
+    assert not RoutineIsDebug().filter(PROBE)
+
+
+@pytest.mark.parametrize("root_at", [logging.INFO], indirect=True)
+@pytest.mark.usefixtures("root_at")
+@pytest.mark.parametrize(
+    "kept",
+    [
+        named("kopf.objects", "Handler 'finalize' succeeded."),
+        named("kopf.objects", "Handler 'wake' failed with an exception. Will retry.", 40),
+        named("aiohttp.access", '127.0.0.1 "GET /metrics HTTP/1.1" 200 12'),
+        named("ic_operator", "starting: namespaces=* region=us-east-1 resync=300.0s"),
+    ],
+)
+def test_everything_else_is_kept(kept: logging.LogRecord) -> None:
+    assert RoutineIsDebug().filter(kept)
+
+
+@pytest.mark.parametrize("root_at", [logging.DEBUG], indirect=True)
+@pytest.mark.usefixtures("root_at")
+def test_a_debug_log_keeps_the_routine_lines() -> None:
+    assert RoutineIsDebug().filter(WAKE)
+    assert RoutineIsDebug().filter(PROBE)
