@@ -3,7 +3,9 @@
 Each object has one :class:`ObjectLoop`. It runs a pass (:mod:`ic_operator.reconciler`),
 writes the status the pass built, posts its events, and sleeps until the pass said to
 look again. Watch events only wake it; a wake that brings no news (our own status
-write, a label change) does not start a pass. The finaliser goes through the same
+write, a label change) does not start a pass. A loop waiting on a transition is also
+nudged when a List of its endpoint, made for any component, shows it moving
+(:meth:`Loops.moved`): its pass is answered by that listing. The finaliser goes through the same
 lock, so a deletion never overlaps a pass.
 
 What it keeps in memory is a cache that may be dropped at any time: the key of the
@@ -58,14 +60,27 @@ def deleting(body: Body) -> bool:
     return (body.get("metadata") or {}).get("deletionTimestamp") is not None
 
 
+Transition = tuple[str, str, str]  # region, endpoint, SageMaker component name
+
+
 class ObjectLoop:
-    def __init__(self, reconciler: Reconciler, kube: Kube) -> None:
+    def __init__(
+        self,
+        reconciler: Reconciler,
+        kube: Kube,
+        transitions: dict[Transition, ObjectLoop] | None = None,
+    ) -> None:
+        """``transitions``: the index, shared by every loop, of the loops waiting on a
+        transition (:meth:`Loops.moved` nudges them)."""
         self.reconciler = reconciler
         self.kube = kube
         self.lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._nudged = False
         self._last_key: tuple[Any, ...] | None = None
         self._after_write: Body | None = None
+        self._transitions = transitions if transitions is not None else {}
+        self._transition: Transition | None = None
 
     # ------------------------------------------------------------ cache
 
@@ -80,6 +95,27 @@ class ObjectLoop:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def nudge(self) -> None:
+        """A listing shows this loop's transition moving on: look now rather than at the
+        poll's due time. A loop in a pass is left alone (its pass reads the listing)."""
+        if not self.lock.locked():
+            self._nudged = True
+            self._wake.set()
+
+    def _waiting_on(self, transition: Transition | None) -> None:
+        old = self._transition
+        if old == transition:
+            return
+        if old is not None and self._transitions.get(old) is self:
+            del self._transitions[old]
+        if transition is not None:
+            self._transitions[transition] = self
+        self._transition = transition
+
+    def leave(self) -> None:
+        """Out of the transition index (the loop is done)."""
+        self._waiting_on(None)
 
     def current(self, live: Body) -> Body:
         """The newer of the watch's copy and the object our last status write returned."""
@@ -104,12 +140,14 @@ class ObjectLoop:
                     return  # the finaliser takes over
                 try:
                     result = await self.step(body, trigger, live)
-                    sleep = result.sleep
+                    sleep, transition = result.sleep, result.transition
                 except Exception:  # a bug, not SageMaker (its errors are planned for)
                     log.exception("pass failed; looking again in %ss", self.reconciler.poll.maximum)
-                    sleep = self.reconciler.poll.maximum
+                    sleep, transition = self.reconciler.poll.maximum, None
+                self._waiting_on(transition)
                 trigger = await self._sleep(sleep, live, stopped)
         finally:
+            self.leave()
             relay.cancel()
 
     async def step(
@@ -192,10 +230,14 @@ class ObjectLoop:
         clock = asyncio.get_running_loop().time
         tick = self.reconciler.poll.resync
         deadline = None if seconds is None else clock() + seconds
+        self._nudged = False  # a nudge sent before this sleep is older than the pass
         while not stopped:
             self._wake.clear()
             if self.news(live()):
                 return Trigger.CHANGE
+            if self._nudged:
+                self._nudged = False
+                return Trigger.LISTED
             remaining = tick if deadline is None else max(0.0, deadline - clock())
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(remaining, tick))
@@ -242,16 +284,28 @@ class Loops:
         self.reconciler = reconciler
         self.kube = kube
         self._loops: dict[str, ObjectLoop] = {}
+        self._transitions: dict[Transition, ObjectLoop] = {}
+        reconciler.observer.sweep.on_moved = self.moved
 
     def get(self, uid: str) -> ObjectLoop:
         loop = self._loops.get(uid)
         if loop is None:
-            loop = self._loops[uid] = ObjectLoop(self.reconciler, self.kube)
+            loop = self._loops[uid] = ObjectLoop(self.reconciler, self.kube, self._transitions)
         return loop
 
     def drop(self, uid: str) -> None:
-        self._loops.pop(uid, None)
+        loop = self._loops.pop(uid, None)
+        if loop is not None:
+            loop.leave()
         metrics.COMPONENT_TABLE.forget(uid)
+
+    def moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
+        """A List of ``endpoint`` shows ``names`` moving: the loops waiting on those
+        transitions look now, answered by that same listing (no call of their own)."""
+        for name in names:
+            loop = self._transitions.get((region, endpoint, name))
+            if loop is not None:
+                loop.nudge()
 
     def news(self, body: Body) -> bool:
         loop = self._loops.get(str((body.get("metadata") or {}).get("uid", "")))

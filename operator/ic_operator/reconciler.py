@@ -55,6 +55,7 @@ class Trigger(StrEnum):
     CHANGE = "change"  # the spec or the retry annotation changed
     TIMER = "timer"  # a resync, or a tick during a long backoff
     POLL = "poll"  # a transition, a confirmation or a backoff came due
+    LISTED = "listed"  # another component's List showed this one's transition moving on
     DELETE = "delete"  # the finaliser
 
 
@@ -65,6 +66,9 @@ class PassResult:
     outcome: str  # for metrics and logs
     events: list[Event] = field(default_factory=list)
     released: bool = False  # finaliser: deletion is complete from the operator's side
+    # (region, endpoint, SageMaker name) of a transition the endpoint's listing can show
+    # moving on: any List of that endpoint, made for whichever component, wakes this one.
+    transition: tuple[str, str, str] | None = None
 
 
 def _blocked(reason: str, message: str) -> Plan:
@@ -143,6 +147,7 @@ class Reconciler:
             spec=spec,
         )
         region = spec.region or self.settings.region
+        transition = (region, spec.endpoint_name, desired.name)
         decision = status.decision
         fresh = decision is None or (decision.generation, decision.retry_token) != (
             generation,
@@ -155,8 +160,10 @@ class Reconciler:
             and decision.not_before is not None
             and now < decision.not_before
         ):
-            # Woken early (a tick during a long backoff, or a restart): nothing is due.
-            return PassResult(None, decision.not_before - now, "NotDue")
+            # Woken early (a tick during a long backoff, a restart, a listing that moved
+            # before the poll was due): nothing is due.
+            waiting = transition if Wake(decision.next) is Wake.POLL else None
+            return PassResult(None, decision.not_before - now, "NotDue", transition=waiting)
 
         identity = {"inference_component_name": desired.name, "region": region}
         observation: Observation | None = None
@@ -172,7 +179,7 @@ class Reconciler:
                     return PassResult(None, self.poll.resync, "Unchanged")
                 assert observation.component is not None
                 delay = self.poll.for_transition(observation.component, now)
-                return PassResult(None, delay, "Wait")
+                return PassResult(None, delay, "Wait", transition=transition)
             # This resource's own create, InService in the listing: Ready without a Describe.
             listed = observation.look is Look.CREATED
             observed = Observed(observation.component, observation.tags, now)
@@ -218,6 +225,8 @@ class Reconciler:
                 identity=identity,
                 listed=listed,
             )
+            if the_plan.wake is Wake.POLL:
+                result.transition = transition
             return self._with_scaling(result, desired, synced, failed)
         except SageMakerError as err:
             after = self._after_failure(

@@ -19,6 +19,10 @@ Two kinds of listing:
   between full listings, which is what keeps a thousand settled components at well
   under one call per endpoint per resync interval.
 
+A full listing also tells the loops waiting on a transition that it moved
+(:attr:`EndpointSweep.on_moved`): one component's poll ends the wait of every other
+component on the endpoint that the listing shows settled, without a call of their own.
+
 A listing keeps only the summary fields those decisions read (:data:`FIELDS`), not the
 pages SageMaker returned: at a thousand components the cache is a few hundred bytes
 per component.
@@ -67,6 +71,21 @@ class Changes:
     items: Mapping[tuple[str, str], Summary]  # (endpoint, component name) -> summary
 
 
+Moved = Callable[[str, str, frozenset[str]], None]
+"""Told (region, endpoint, names) when a full listing shows components whose status or
+LastModifiedTime differ from the endpoint's previous listing."""
+
+
+def _moved(before: Mapping[str, Summary], after: Mapping[str, Summary]) -> frozenset[str]:
+    def mark(item: Summary | None) -> tuple[Any, Any] | None:
+        if item is None:
+            return None
+        return item.get("InferenceComponentStatus"), item.get("LastModifiedTime")
+
+    names = before.keys() | after.keys()
+    return frozenset(n for n in names if mark(before.get(n)) != mark(after.get(n)))
+
+
 class EndpointSweep:
     def __init__(
         self,
@@ -78,6 +97,9 @@ class EndpointSweep:
         self._client = client
         self._clock = clock
         self._wall = wall
+        # Who wants to hear that a listing shows movement (the loops in a transition:
+        # one component's poll answers every other in-flight one on its endpoint).
+        self.on_moved: Moved | None = None
         self._listings: dict[tuple[str, str], Listing] = {}
         self._changes: dict[str, Changes] = {}
         self._inflight: dict[tuple[str, ...], tuple[Purpose, asyncio.Task[Any]]] = {}
@@ -155,6 +177,9 @@ class EndpointSweep:
             kept = self._listings.get(key)
             if kept is None or kept.fetched <= started:  # an urgent List may have overtaken
                 self._listings[key] = fresh
+                moved = _moved(kept.items, fresh.items) if kept is not None else frozenset()
+                if moved and self.on_moved is not None:
+                    self.on_moved(region, endpoint, moved)
             return fresh
 
         return await self._shared(("endpoint", region, endpoint), purpose, fetch)

@@ -8,9 +8,11 @@ import dataclasses
 from typing import Any
 
 from ic_operator import metrics
-from ic_operator.loop import ObjectLoop
+from ic_operator.loop import Loops, ObjectLoop
+from ic_operator.observe import Observer
 from ic_operator.reconciler import Reconciler, Trigger
 from ic_operator.sagemaker import Purpose
+from ic_operator.sweep import EndpointSweep
 from tests.reconciler.fake import Clock, FakeKube, FakeSageMaker
 from tests.reconciler.harness import SETTINGS, World, image, manifest, run
 
@@ -160,4 +162,58 @@ def _preempted() -> float:
     return sum(
         metrics.RECONCILES.labels(trigger=t.value, outcome="Preempted")._value.get()
         for t in Trigger
+    )
+
+
+def test_a_list_made_for_any_component_ends_the_transitions_it_shows_over() -> None:
+    """One List answers every in-flight component on its endpoint: the loops it shows
+    settled look at once, from that listing, long before their own polls are due."""
+
+    async def scenario() -> None:
+        clock = Clock()
+        sm = FakeSageMaker(clock)
+        settings = dataclasses.replace(SETTINGS, poll_min=30, poll_max=30, resync_interval=300)
+        reconciler = Reconciler(sm, settings, clock=clock)
+        sweep = EndpointSweep(sm, clock=clock, wall=clock)
+        reconciler.observer = Observer(sm, reconciler.poll, sweep=sweep)
+        loops = Loops(reconciler, FakeKube(manifest()))
+        kubes = {}
+        for name, uid in (("a", "uid-a"), ("b", "uid-b")):
+            body = manifest()
+            body["metadata"].update(name=name, uid=uid)
+            kubes[name] = FakeKube(body)
+            loops.get(uid).kube = kubes[name]  # each object's own store
+        stop = Stop()
+        tasks = [
+            asyncio.ensure_future(loops.get(f"uid-{n}").run(lambda k=k: k.body, stop))  # type: ignore[misc]
+            for n, k in kubes.items()
+        ]
+        await _until(lambda: len(sm.ops("CreateInferenceComponent")) == 2, "both Creates")
+        await _until(lambda: all(loops.get(f"uid-{n}")._transition for n in kubes), "polling")
+        sm.settle("a")
+        sm.settle("b")
+        clock.advance(31)  # past the first poll's due time; the loops' own sleeps run on
+        sm.calls.clear()
+        listed = _listed()
+        # Some other component's poll (or absence check) lists the endpoint:
+        await sweep.summary(region="us-east-1", endpoint="llm-endpoint", name="c", max_age=0)
+        await _until(
+            lambda: all(k.condition("Ready")[0] == "True" for k in kubes.values()), "Ready"
+        )
+        assert sm.ops() == ["ListInferenceComponents"]  # the one List, nothing else
+        assert _listed() == listed + 2  # woken by the listing, not by their own polls
+        for k in kubes.values():
+            assert k.body["status"]["lastDeployment"]["outcome"] == "Succeeded"
+        stop.event.set()
+        async with asyncio.timeout(1):
+            await asyncio.gather(*tasks)
+        assert not loops._transitions  # stopped loops leave the index
+
+    asyncio.run(scenario())
+
+
+def _listed() -> float:
+    return sum(
+        metrics.RECONCILES.labels(trigger=Trigger.LISTED.value, outcome=o)._value.get()
+        for o in ("NoOp", "Wait", "NotDue")
     )

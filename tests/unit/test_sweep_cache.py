@@ -139,3 +139,27 @@ def test_a_settled_resync_reads_the_full_listing_then_the_region_changes_newest_
     clock.advance(301)  # the full listing is now older than full_age
     assert settled("b") is None
     assert lists()[2:] == [{"EndpointNameEquals": "ep"}]
+
+
+def test_a_full_listing_tells_which_components_moved_since_the_last_one() -> None:
+    clock = Clock(1000.0)
+    sm = FakeSageMaker(clock, endpoints={"ep"})
+    sweep = EndpointSweep(sm, clock=clock, wall=clock)
+    told: list[tuple[str, str, frozenset[str]]] = []
+    sweep.on_moved = lambda region, endpoint, names: told.append((region, endpoint, names))
+
+    def listing() -> None:
+        clock.advance(1)
+        asyncio.run(sweep.summary(region="r", endpoint="ep", name="a", max_age=0))
+
+    sm.components = {n: _component(n, 10.0, "Creating") for n in ("a", "b", "c")}
+    listing()
+    assert told == []  # a first listing has nothing to compare with
+    listing()
+    assert told == []  # nothing moved
+    sm.components["a"] = _component("a", 1001.0, "InService")  # settled
+    sm.components["b"] = _component("b", 1001.0, "Creating")  # moved on, same status
+    del sm.components["c"]  # gone
+    sm.components["d"] = _component("d", 1001.0, "Creating")  # new
+    listing()
+    assert told == [("r", "ep", frozenset({"a", "b", "c", "d"}))]
