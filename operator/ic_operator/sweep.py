@@ -72,15 +72,17 @@ class Changes:
 
 
 Moved = Callable[[str, str, frozenset[str]], None]
-"""Told (region, endpoint, names) when a full listing shows components whose status or
-LastModifiedTime differ from the endpoint's previous listing."""
+"""Told (region, endpoint, names) when a full listing shows components whose status
+differs from the endpoint's previous listing (or that appeared or went)."""
 
 
 def _moved(before: Mapping[str, Summary], after: Mapping[str, Summary]) -> frozenset[str]:
-    def mark(item: Summary | None) -> tuple[Any, Any] | None:
-        if item is None:
-            return None
-        return item.get("InferenceComponentStatus"), item.get("LastModifiedTime")
+    """A status change, not a LastModifiedTime one: a transition ending (or starting) is
+    worth a look now; a rollout's batch landing is left to the component's own poll,
+    which coalesces batches into one Describe."""
+
+    def mark(item: Summary | None) -> str | None:
+        return None if item is None else str(item.get("InferenceComponentStatus"))
 
     names = before.keys() | after.keys()
     return frozenset(n for n in names if mark(before.get(n)) != mark(after.get(n)))
