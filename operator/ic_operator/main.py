@@ -45,7 +45,9 @@ RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 
 log = logging.getLogger("ic_operator")
 RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
-WAKE_SUCCEEDED = "Handler 'wake' succeeded."
+# kopf's line for every watch event with news, and for every loop that ends (a thousand
+# at each shutdown with a thousand components).
+ROUTINE_KOPF = frozenset({"Handler 'wake' succeeded.", "Daemon 'loop' succeeded."})
 HEALTHZ = '"GET /healthz '
 
 
@@ -59,11 +61,7 @@ def build_registry(loops: Loops, kube: KopfKube) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
             prefix=PREFIX, key="last-handled-configuration"
         )
-        # kopf turns its object log lines at this level and above into Kubernetes
-        # Events. At INFO every wake ("Handler 'wake' succeeded.") was an Event: an API
-        # write per edit and noise in `kubectl describe`. The operator's own events
-        # (Creating, Deployed, ...) are posted explicitly and are not affected.
-        settings.posting.level = logging.WARNING
+        settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
@@ -133,15 +131,16 @@ class RetriesAreWarnings(logging.Filter):
 
 
 class RoutineIsDebug(logging.Filter):
-    """Keep the two lines every healthy event or probe writes out of an INFO log: kopf's
+    """Keep the lines every healthy object or probe writes out of an INFO log: kopf's
     "Handler 'wake' succeeded." (one per watch event with news: a thousand at start-up
-    with a thousand components) and the access log of the liveness probe. They are
-    still written when the root logger is at DEBUG."""
+    with a thousand components), "Daemon 'loop' succeeded." (one per object at each
+    shutdown) and the access log of the liveness probe. They are still written when the
+    root logger is at DEBUG."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             return True
-        if record.name == "kopf.objects" and record.getMessage() == WAKE_SUCCEEDED:
+        if record.name == "kopf.objects" and record.getMessage() in ROUTINE_KOPF:
             return False
         return not (record.name == "aiohttp.access" and HEALTHZ in record.getMessage())
 

@@ -63,6 +63,7 @@ def root_at(request: pytest.FixtureRequest) -> Iterator[None]:
 def test_routine_lines_stay_out_of_an_info_log() -> None:
     assert not RoutineIsDebug().filter(WAKE)
     assert not RoutineIsDebug().filter(PROBE)
+    assert not RoutineIsDebug().filter(named("kopf.objects", "Daemon 'loop' succeeded."))
 
 
 @pytest.mark.parametrize("root_at", [logging.INFO], indirect=True)
