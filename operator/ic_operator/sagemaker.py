@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import re
 import threading
@@ -25,7 +26,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import botocore.config
@@ -79,6 +80,8 @@ class ErrorKind(Enum):
     OUTCOME_UNKNOWN = "OutcomeUnknown"
     UNKNOWN = "Unknown"
 
+
+T = TypeVar("T")
 
 _NOT_FOUND_PREFIXES = ("Could not find inference component", "Could not find endpoint")
 _BUSY_PATTERNS = (
@@ -436,6 +439,33 @@ class CallBudget:
         finally:
             self.release()
 
+    async def run_in_thread(self, purpose: Purpose, call: Callable[[], T]) -> T:
+        """``call`` in a worker thread, holding one token and one slot.
+
+        A caller cancelled mid-call (a pass cut short by an edit) returns at once, but
+        the thread cannot be stopped: its slot stays taken until the call really ends.
+        Freed at the cancel, it let more calls run at once than ``concurrency``."""
+        await self.acquire(purpose)
+        running = asyncio.ensure_future(asyncio.to_thread(call))
+        try:
+            result = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if running.done():
+                self.release()
+            else:
+                running.add_done_callback(self._release_after)
+            raise
+        except BaseException:
+            self.release()
+            raise
+        self.release()
+        return result
+
+    def _release_after(self, finished: asyncio.Future[Any]) -> None:
+        if not finished.cancelled():
+            finished.exception()  # retrieved: nobody awaits a call whose caller left
+        self.release()
+
     async def acquire(self, purpose: Purpose) -> None:
         waiter = _Waiter(
             purpose, next(self._arrivals), self._clock(), asyncio.get_running_loop().create_future()
@@ -603,49 +633,46 @@ class SageMakerClient:
             preemption.commit()  # a pass that has decided to write runs to its end
         client = self._client(region, service)
         method = getattr(client, _snake(operation))
-        async with self.budget.spend(purpose):
-            try:
-                response: dict[str, Any] = await asyncio.to_thread(method, **request)
-            except botocore.exceptions.ClientError as exc:
-                err = exc.response.get("Error", {})
-                code = str(err.get("Code", "Unknown"))
-                message = redact(str(err.get("Message", "")))
-                meta = exc.response.get("ResponseMetadata", {})
-                kind = (
-                    classify(
-                        code,
-                        message,
-                        meta.get("HTTPStatusCode"),
-                        write=write,
-                        retried=bool(meta.get("RetryAttempts")),
-                    )
-                    if rules.confirms
-                    else rules.classify(code, message, meta.get("HTTPStatusCode"))
+        try:
+            response: dict[str, Any] = await self.budget.run_in_thread(
+                purpose, functools.partial(method, **request)
+            )
+        except botocore.exceptions.ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", "Unknown"))
+            message = redact(str(err.get("Message", "")))
+            meta = exc.response.get("ResponseMetadata", {})
+            kind = (
+                classify(
+                    code,
+                    message,
+                    meta.get("HTTPStatusCode"),
+                    write=write,
+                    retried=bool(meta.get("RetryAttempts")),
                 )
-                _count(operation, purpose, code)
-                raise SageMakerError(operation, kind, code, message) from None
-            except (
-                botocore.exceptions.EndpointConnectionError,
-                botocore.exceptions.ConnectionClosedError,
-                botocore.exceptions.ReadTimeoutError,
-                botocore.exceptions.ConnectTimeoutError,
-            ) as exc:
-                _count(operation, purpose, "ConnectionError")
-                # A write may have reached SageMaker before the connection failed.
-                kind = (
-                    ErrorKind.OUTCOME_UNKNOWN if write and rules.confirms else ErrorKind.RETRYABLE
-                )
-                raise SageMakerError(
-                    operation, kind, "ConnectionError", type(exc).__name__
-                ) from None
-            except (
-                botocore.exceptions.NoCredentialsError,
-                botocore.exceptions.PartialCredentialsError,
-            ) as exc:
-                _count(operation, purpose, "NoCredentials")
-                raise SageMakerError(
-                    operation, ErrorKind.ACCESS_DENIED, "NoCredentials", str(exc)
-                ) from None
+                if rules.confirms
+                else rules.classify(code, message, meta.get("HTTPStatusCode"))
+            )
+            _count(operation, purpose, code)
+            raise SageMakerError(operation, kind, code, message) from None
+        except (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectionClosedError,
+            botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ConnectTimeoutError,
+        ) as exc:
+            _count(operation, purpose, "ConnectionError")
+            # A write may have reached SageMaker before the connection failed.
+            kind = ErrorKind.OUTCOME_UNKNOWN if write and rules.confirms else ErrorKind.RETRYABLE
+            raise SageMakerError(operation, kind, "ConnectionError", type(exc).__name__) from None
+        except (
+            botocore.exceptions.NoCredentialsError,
+            botocore.exceptions.PartialCredentialsError,
+        ) as exc:
+            _count(operation, purpose, "NoCredentials")
+            raise SageMakerError(
+                operation, ErrorKind.ACCESS_DENIED, "NoCredentials", str(exc)
+            ) from None
         _count(operation, purpose, "OK")
         response.pop("ResponseMetadata", None)
         return response

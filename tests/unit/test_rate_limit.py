@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -267,3 +268,56 @@ def test_listing_keeps_only_the_fields_asked_for() -> None:
     )
     assert items == [{"InferenceComponentName": "a"}]
     assert calls_counted("ListInferenceComponents", SWEEP) == before + 1  # a listing is a sweep
+
+
+def test_a_cancelled_caller_keeps_its_slot_until_its_thread_call_ends() -> None:
+    """A pass cut short leaves at once, but its boto3 call runs on in the thread: the
+    next call must not start until it ends, or more run at once than the cap."""
+
+    async def go() -> None:
+        b = CallBudget(0, concurrency=1)  # no rate limit; one call in flight
+        release_first, started = threading.Event(), threading.Event()
+        in_flight = 0
+        most = 0
+        lock = threading.Lock()
+
+        def call(wait: threading.Event | None) -> str:
+            nonlocal in_flight, most
+            with lock:
+                in_flight += 1
+                most = max(most, in_flight)
+            started.set()
+            if wait is not None:
+                wait.wait(10)
+            with lock:
+                in_flight -= 1
+            return "done"
+
+        first = asyncio.ensure_future(b.run_in_thread(POLL, lambda: call(release_first)))
+        assert await asyncio.to_thread(started.wait, 5)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first  # the caller is gone at once
+        second = asyncio.ensure_future(b.run_in_thread(WRITE, lambda: call(None)))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # waits for the slot the first thread still holds
+        release_first.set()
+        assert await asyncio.wait_for(second, 5) == "done"
+        assert most == 1
+        assert b._in_flight == 0
+
+    asyncio.run(go())
+
+
+def test_a_failed_thread_call_frees_its_slot_and_raises() -> None:
+    async def go() -> None:
+        b = CallBudget(0, concurrency=1)
+
+        def boom() -> None:
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            await b.run_in_thread(POLL, boom)
+        assert b._in_flight == 0
+
+    asyncio.run(go())
