@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any, TypeVar
@@ -429,15 +429,6 @@ class CallBudget:
 
     def waiting(self, purpose: Purpose) -> int:
         return len(self._queues[purpose])
-
-    @contextlib.asynccontextmanager
-    async def spend(self, purpose: Purpose) -> AsyncIterator[None]:
-        """Hold one token and one slot for the duration of a call."""
-        await self.acquire(purpose)
-        try:
-            yield
-        finally:
-            self.release()
 
     async def run_in_thread(self, purpose: Purpose, call: Callable[[], T]) -> T:
         """``call`` in a worker thread, holding one token and one slot.

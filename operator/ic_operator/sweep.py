@@ -158,10 +158,6 @@ class EndpointSweep:
         newer = epoch(moved.get("LastModifiedTime")) or 0.0
         return moved if newer > (epoch(listed.get("LastModifiedTime")) or 0.0) else listed
 
-    def forget(self, *, region: str, endpoint: str) -> None:
-        """Drop a listing known to be stale (after this process changed a component on it)."""
-        self._listings.pop((region, endpoint), None)
-
     # ------------------------------------------------------------ fetching
 
     async def _full(self, region: str, endpoint: str, max_age: float, purpose: Purpose) -> Listing:

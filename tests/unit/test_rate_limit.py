@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -32,6 +33,16 @@ class FakeTime:
         await asyncio.sleep(0)  # let other callers queue up meanwhile, as a real sleep would
 
 
+@contextlib.asynccontextmanager
+async def spend(b: CallBudget, purpose: Purpose) -> AsyncIterator[None]:
+    """One token and one slot for the duration of a block (a call that needs no thread)."""
+    await b.acquire(purpose)
+    try:
+        yield
+    finally:
+        b.release()
+
+
 def budget(t: FakeTime, rate: float, **kwargs: Any) -> CallBudget:
     return CallBudget(rate, clock=t.clock, sleep=t.sleep, **kwargs)
 
@@ -39,7 +50,7 @@ def budget(t: FakeTime, rate: float, **kwargs: Any) -> CallBudget:
 def run(b: CallBudget, calls: int) -> None:
     async def go() -> None:
         for _ in range(calls):
-            async with b.spend(POLL):
+            async with spend(b, POLL):
                 pass
 
     asyncio.run(go())
@@ -63,7 +74,7 @@ def granted_in_order(
     order: list[str] = []
 
     async def caller(name: str, purpose: Purpose) -> None:
-        async with b.spend(purpose):
+        async with spend(b, purpose):
             order.append(name)
 
     async def go() -> None:
@@ -108,7 +119,7 @@ def test_the_next_token_goes_to_the_most_urgent_purpose_whatever_the_arrival_ord
     b = budget(t, 1, burst=1)
 
     async def spend_the_only_token() -> None:
-        async with b.spend(POLL):
+        async with spend(b, POLL):
             pass
 
     arrivals = [
@@ -129,7 +140,7 @@ def test_routine_work_gets_the_oldest_waiters_turn_after_fairness_grants() -> No
     b = budget(t, 1, burst=1, fairness=2)
 
     async def spend_the_only_token() -> None:
-        async with b.spend(POLL):
+        async with spend(b, POLL):
             pass
 
     arrivals = [("sweep", SWEEP), *((f"w{i}", WRITE) for i in range(5))]
@@ -144,14 +155,14 @@ def test_a_freed_slot_goes_to_the_most_urgent_waiter() -> None:
     held = asyncio.Event
 
     async def caller(name: str, purpose: Purpose) -> None:
-        async with b.spend(purpose):
+        async with spend(b, purpose):
             order.append(name)
 
     async def go() -> None:
         release = held()
 
         async def slow() -> None:
-            async with b.spend(SWEEP):
+            async with spend(b, SWEEP):
                 order.append("slow")
                 await release.wait()
 
@@ -175,7 +186,7 @@ def test_a_cancelled_waiter_leaves_the_queue_and_keeps_no_token_or_slot() -> Non
     order: list[str] = []
 
     async def caller(name: str, purpose: Purpose) -> None:
-        async with b.spend(purpose):
+        async with spend(b, purpose):
             order.append(name)
 
     async def go() -> None:
@@ -206,7 +217,7 @@ def test_queue_depth_and_wait_are_published_per_purpose() -> None:
     depths: list[float] = []
 
     async def go() -> None:
-        async with b.spend(SWEEP):
+        async with spend(b, SWEEP):
             pass
         tasks = [asyncio.create_task(b.acquire(SWEEP)) for _ in range(3)]
         await asyncio.sleep(0)
