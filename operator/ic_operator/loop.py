@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from ic_operator import metrics, preemption
 from ic_operator.planner import RETRY_ANNOTATION
 from ic_operator.ports import Kube
-from ic_operator.reconciler import PassResult, Reconciler, Trigger
+from ic_operator.reconciler import PassResult, Reconciler, Transition, Trigger
 from ic_operator.status_builder import material, merge_patch
 
 log = logging.getLogger("ic_operator.loop")
@@ -58,9 +58,6 @@ def _revision(body: Body) -> int:
 
 def deleting(body: Body) -> bool:
     return (body.get("metadata") or {}).get("deletionTimestamp") is not None
-
-
-Transition = tuple[str, str, str]  # region, endpoint, SageMaker component name
 
 
 class ObjectLoop:

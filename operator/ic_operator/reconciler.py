@@ -59,6 +59,9 @@ class Trigger(StrEnum):
     DELETE = "delete"  # the finaliser
 
 
+Transition = tuple[str, str, str]  # region, endpoint, SageMaker component name
+
+
 @dataclass
 class PassResult:
     status: InferenceComponentStatus | None  # None: nothing to write
@@ -68,7 +71,7 @@ class PassResult:
     released: bool = False  # finaliser: deletion is complete from the operator's side
     # (region, endpoint, SageMaker name) of a transition the endpoint's listing can show
     # moving on: any List of that endpoint, made for whichever component, wakes this one.
-    transition: tuple[str, str, str] | None = None
+    transition: Transition | None = None
 
 
 def _blocked(reason: str, message: str) -> Plan:
@@ -147,7 +150,7 @@ class Reconciler:
             spec=spec,
         )
         region = spec.region or self.settings.region
-        transition = (region, spec.endpoint_name, desired.name)
+        transition: Transition = (region, spec.endpoint_name, desired.name)
         decision = status.decision
         fresh = decision is None or (decision.generation, decision.retry_token) != (
             generation,
