@@ -441,10 +441,7 @@ class CallBudget:
         try:
             result = await asyncio.shield(running)
         except asyncio.CancelledError:
-            if running.done():
-                self.release()
-            else:
-                running.add_done_callback(self._release_after)
+            running.add_done_callback(self._release_after)  # at once if it has ended
             raise
         except BaseException:
             self.release()
