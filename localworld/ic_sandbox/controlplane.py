@@ -16,7 +16,6 @@ import atexit
 import base64
 import contextlib
 import shutil
-import socket
 import ssl
 import time
 import urllib.error
@@ -27,6 +26,7 @@ import yaml
 
 from ic_sandbox import certs
 from ic_sandbox.binaries import Binaries
+from ic_sandbox.ports import free_port
 from ic_sandbox.processes import ManagedProcess, first_exit
 from ic_sandbox.startstop import StartStop
 
@@ -60,13 +60,6 @@ class ControlPlaneError(RuntimeError):
 
 class _PortTaken(ControlPlaneError):
     pass
-
-
-def free_port() -> int:
-    """A port the kernel just had free on loopback. Racy by nature: start() retries."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _b64(path: Path) -> str:

@@ -2,9 +2,10 @@
 
 Each caller used to start the operator its own way and wait for /healthz its own way;
 the three drifted (which port flags, what an early exit reports). One run here is
-one process started exactly as a user starts it, on ports the kernel just had free,
-and ready once its /healthz answers 200. What differs by caller stays with the caller:
-the flags, the environment, the log file and the exception a failure raises.
+one process started exactly as a user starts it, on ports no outgoing connection
+can take first (ports.py), and ready once its /healthz answers 200. What differs by
+caller stays with the caller: the flags, the environment, the log file and the
+exception a failure raises.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ic_sandbox.controlplane import free_port
 from ic_sandbox.polling import poll
+from ic_sandbox.ports import free_port
 from ic_sandbox.processes import ManagedProcess
 
 
