@@ -21,13 +21,15 @@ from bench.world import Api
 
 class ReadyWatch:
     """A daemon thread watching one namespace: the monotonic time each name was first
-    seen Ready (for its current generation, :func:`workload.is_ready`)."""
+    seen Ready (for its current generation, :func:`workload.is_ready`), and when the
+    first object appeared (what of apply → first Create is kubectl's, not the operator's)."""
 
     def __init__(self, api: Api, namespace: str, *, clock: Callable[[], float] = time.monotonic):
         self._api = api
         self._namespace = namespace
         self._clock = clock
         self._first: dict[str, float] = {}
+        self._first_added: float | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self.failure: BaseException | None = None
@@ -38,6 +40,10 @@ class ReadyWatch:
     def first_ready(self) -> dict[str, float]:
         with self._lock:
             return dict(self._first)
+
+    def first_added(self) -> float | None:
+        with self._lock:
+            return self._first_added
 
     def stop(self) -> None:
         self._stopped.set()
@@ -78,5 +84,9 @@ class ReadyWatch:
         version = (obj.get("metadata") or {}).get("resourceVersion")
         if version:
             self._version = version
+        if kind == "ADDED":
+            with self._lock:
+                if self._first_added is None:
+                    self._first_added = self._clock()
         if kind in ("ADDED", "MODIFIED"):
             self._see(obj)

@@ -74,6 +74,9 @@ def figures(result: Mapping[str, Any]) -> dict[str, float | None]:
     steady_ops: Mapping[str, float] = _get(result, "steady", "per_component_hour") or {}
     out: dict[str, float | None] = {
         "apply": _get(result, "apply", "apply_seconds"),
+        "first_object": _get(result, "apply", "first_object_seconds"),
+        "first_call": _get(result, "apply", "first_call_seconds"),
+        "first_create": _get(result, "apply", "first_create_seconds"),
         "last_create": _get(result, "apply", "last_create_seconds"),
         "ready_max": _get(result, "apply", "all_ready_seconds"),
         "ready_emulated": _get(result, "apply", "all_ready_emulated_seconds"),
@@ -102,6 +105,9 @@ def figures(result: Mapping[str, Any]) -> dict[str, float | None]:
 
 ROWS: list[tuple[str, str]] = [
     ("apply", "kubectl apply of all N (s)"),
+    ("first_object", "apply → first object stored (s)"),
+    ("first_call", "apply → first SageMaker call (s)"),
+    ("first_create", "apply → first CreateInferenceComponent (s)"),
     ("last_create", "apply → last CreateInferenceComponent (s)"),
     ("ready_max", "apply → all Ready (s, real)"),
     ("ready_emulated", "apply → all Ready (s, emulated = real / scale)"),

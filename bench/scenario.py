@@ -318,6 +318,7 @@ def _apply_phase(
     finally:
         watch.stop()
     first_ready = {name: at - mono0 for name, at in watch.first_ready().items()}
+    added = watch.first_added()
     if len(first_ready) < len(docs):
         result.errors.append(
             f"apply: only {len(first_ready)}/{len(docs)} Ready within {cfg.ready_timeout:.0f}s"
@@ -339,6 +340,8 @@ def _apply_phase(
         ),
         "ready_count": len(first_ready),
         "ready_measured_by": "watch",
+        "first_object_seconds": None if added is None else added - mono0,
+        "first_call_seconds": min(c["at"] for c in calls) - wall0 if calls else None,
         "first_create_seconds": min(creates) if creates else None,
         "last_create_seconds": max(creates) if creates else None,
         "ready_seconds": stats.summary(list(first_ready.values())),
