@@ -91,7 +91,12 @@ class CrdInstall(OneShotStep):
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=crd_manifest())
         # Not `kubectl wait`: it fails when it reads the CRD before any condition is written.
         what = f"CRD {CRD_NAME} Established"
-        poll(self._established, timeout=self.timeout, what=what, error=SandboxError)
+        poll(
+            lambda: crd_established(self.kubectl),
+            timeout=self.timeout,
+            what=what,
+            error=SandboxError,
+        )
         namespace = {
             "apiVersion": "v1",
             "kind": "Namespace",
@@ -100,12 +105,16 @@ class CrdInstall(OneShotStep):
         self.kubectl("apply", "-f", "-", input=json.dumps(namespace))
         return self
 
-    def _established(self) -> bool:
-        out = self.kubectl("get", "crd", CRD_NAME, "-o", "json", check=False)
-        if out.returncode != 0:
-            return False
-        conditions = (json.loads(out.stdout).get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+def crd_established(kubectl: Kubectl, name: str = CRD_NAME) -> bool:
+    """Whether the API server serves the CRD yet. Read as JSON: a jsonpath filter on the
+    conditions, like `kubectl wait`, fails (exit 1) while the CRD has none, which is how
+    a freshly applied CRD starts."""
+    out = kubectl("get", "crd", name, "-o", "json", check=False)
+    if out.returncode != 0:
+        return False
+    conditions = (json.loads(out.stdout).get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:

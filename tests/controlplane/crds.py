@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from ic_sandbox.components import crd_established
 from tests.fixtures.controlplane import Kubectl
 from tests.fixtures.emulator import wait_for
 
@@ -45,22 +46,14 @@ def install_crds(kubectl: Kubectl) -> list[dict[str, Any]]:
     for path in CRD_FILES:
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
     for crd in crds:
-        # Not `kubectl wait`: it errors out when it reads the CRD before the API server
-        # has written any condition, which happens right after a fresh apply.
         name = crd["metadata"]["name"]
         wait_for(
-            lambda name=name: _established(kubectl, name),
+            lambda name=name: crd_established(kubectl, name),
             timeout=60,
             interval=0.1,
             what=f"CRD {name} Established",
         )
     return crds
-
-
-def _established(kubectl: Kubectl, name: str) -> bool:
-    out = kubectl("get", "crd", name, "-o", "json").stdout
-    conditions = (json.loads(out).get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def get(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:
