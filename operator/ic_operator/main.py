@@ -165,6 +165,7 @@ async def _operate(settings: config.Settings, strategy: Strategy) -> int:
     memory.shrink_tls_read_buffers()
     memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
     client = SageMakerClient.from_settings(settings, services=autoscaling_operations.RULES)
+    client.prepare()
     kube = KopfKube()
     loops = Loops(Reconciler(client, settings, strategy=strategy), kube)
     registry = build_registry(loops, kube)

@@ -588,6 +588,14 @@ class SageMakerClient:
         """(calls in flight, calls per second); what the operator actually enforces."""
         return self.budget.concurrency, self.budget.rate
 
+    def prepare(self) -> None:
+        """Build the default region's SageMaker client now, before the operator serves
+        /healthz: building one loads and prunes the service model (0.1-0.2 s of CPU,
+        measured), and done lazily it blocks the event loop inside the first call, the
+        first Create of a fresh install or the first look after a restart. A malformed
+        endpoint URL fails here, at start, rather than on every call."""
+        self._client(None)
+
     def _client(self, region: str | None, service: str = SAGEMAKER) -> Any:
         region = region or self._default_region
         with self._lock:

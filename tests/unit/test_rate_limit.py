@@ -271,6 +271,28 @@ def test_every_call_is_counted_by_purpose_and_writes_are_always_writes() -> None
         assert calls_counted(operation, counted) == before + 1, (operation, purpose, urgent)
 
 
+def test_prepare_builds_the_default_regions_client_that_calls_then_reuse() -> None:
+    built: list[str] = []
+
+    def factory(region: str) -> FakeBoto:
+        built.append(region)
+        return FakeBoto()
+
+    client = SageMakerClient(default_region="eu-west-1", client_factory=factory)
+    client.prepare()
+    assert built == ["eu-west-1"]  # at start, not inside the first call
+    asyncio.run(client.call("DescribeInferenceComponent", {"InferenceComponentName": "a"}))
+    assert built == ["eu-west-1"]
+
+
+def test_prepare_fails_at_start_on_a_malformed_endpoint_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "not a url")
+    with pytest.raises(ValueError, match="Invalid endpoint"):
+        SageMakerClient(default_region="us-east-1").prepare()
+
+
 def test_listing_keeps_only_the_fields_asked_for() -> None:
     client = SageMakerClient(default_region="us-east-1", client_factory=lambda _r: FakeBoto())
     before = calls_counted("ListInferenceComponents", SWEEP)
