@@ -3,8 +3,8 @@
 It describes every component at every resync (no endpoint listing) and compares
 Describe's specification at face value: it never finds ``Image`` there, so it sees
 a difference every time and sends the update again. The product has no such mode;
-the benchmark injects this :class:`~ic_operator.planner.Strategy` through
-``ic_operator.main.run``.
+the benchmark injects this :class:`~ic_operator.reconcile.plan.Strategy` through
+``ic_operator.kube.handlers.run``.
 
 Run as a script (`python bench/naive.py run ...`), like bench/traced.py, so the
 operator's environment needs no PYTHONPATH pointing into the repository.
@@ -17,8 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ic_operator import main as operator_main
-from ic_operator.planner import Strategy
+from ic_operator.kube import handlers as operator_main
+from ic_operator.reconcile.plan import Strategy
 
 
 def raw_specification(describe: Mapping[str, Any]) -> dict[str, Any]:

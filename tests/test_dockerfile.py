@@ -160,7 +160,7 @@ def test_wheel_builds_with_package_and_entry_point(tmp_path: Path) -> None:
         # The operator and its metadata, nothing else: the local world is another wheel.
         assert {n for n in names if not n.startswith(("ic_operator/", dist_info))} == set()
         assert {"ic_operator/__init__.py", "ic_operator/cli.py", "ic_operator/py.typed"} <= names
-        assert {"ic_operator/main.py", "ic_operator/login.py"} <= names
+        assert {"ic_operator/kube/handlers.py", "ic_operator/kube/login.py"} <= names
         local_world = ("emulator", "sandbox", "demo", "ic_sandbox", "controlplane")
         assert not [n for n in names if any(word in n for word in local_world)]
         metadata = wheel.read(dist_info + "METADATA").decode()

@@ -1,6 +1,6 @@
 """docs/iam-policy.json grants exactly what the operator's AWS clients can call.
 
-`ic_operator.sagemaker.OPERATIONS` and `ic_operator.autoscaling_operations.OPERATIONS`
+`ic_operator.aws.client.OPERATIONS` and `ic_operator.aws.autoscaling_operations.OPERATIONS`
 (Application Auto Scaling and CloudWatch, for spec.autoScaling) are the allow-lists
 the clients enforce; the policy must cover each operation (or the operator fails
 with AccessDenied in production) and nothing more (or the policy is not least
@@ -18,9 +18,9 @@ from typing import Any
 import botocore.session
 import pytest
 
-from ic_operator import autoscaling_operations
+from ic_operator.aws import autoscaling_operations
+from ic_operator.aws.client import OPERATIONS
 from ic_operator.models.autoscaling import alarm_name
-from ic_operator.sagemaker import OPERATIONS
 
 POLICY_PATH = Path(__file__).resolve().parents[1] / "docs" / "iam-policy.json"
 IC_ARN = "arn:aws:sagemaker:*:*:inference-component/*"

@@ -16,8 +16,11 @@ from types import ModuleType
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "crd": ("ic_operator.crd", "print the CustomResourceDefinition generated from the models"),
-    "run": ("ic_operator.main", "run the operator (in-cluster or with a kubeconfig)"),
+    "crd": (
+        "ic_operator.crd.generate",
+        "print the CustomResourceDefinition generated from the models",
+    ),
+    "run": ("ic_operator.kube.handlers", "run the operator (in-cluster or with a kubeconfig)"),
 }
 
 

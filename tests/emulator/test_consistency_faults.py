@@ -32,7 +32,7 @@ ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:inference-component/"
 # Long enough that a test's next read certainly falls inside the window.
 LONG_LAG = 60.0
 INSTANCE = "ml.m5.4xlarge"  # 16 vCPUs: two instances hold 64 half-core copies
-# The operator's botocore retry configuration (ic_operator.sagemaker.default_client_factory).
+# The operator's botocore retry configuration (ic_operator.aws.client.default_client_factory).
 OPERATOR_RETRIES = Config(retries={"mode": "standard", "max_attempts": 4})
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

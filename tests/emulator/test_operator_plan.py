@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_operator import autoscaling_plan as planning
+from ic_operator.autoscaling import plan as planning
 from ic_operator.models.autoscaling import AutoScaling
 from tests.emulator.helpers import create_ic
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Any
 
-from ic_operator.sagemaker import SageMakerClient
-from ic_operator.sweep import EndpointSweep
+from ic_operator.aws.client import SageMakerClient
+from ic_operator.reconcile.sweep import EndpointSweep
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client, wait_for
 
 

@@ -1,10 +1,10 @@
 """An in-memory SageMaker and Kubernetes for the reconciler suite (never in the product).
 
-`FakeSageMaker` satisfies :class:`ic_operator.ports.SageMakerApi`: it keeps components
+`FakeSageMaker` satisfies :class:`ic_operator.aws.ports.SageMakerApi`: it keeps components
 the way DescribeInferenceComponent reports them, moves them through SageMaker's
 lifecycle only when a test says so (``settle``), logs every call, and injects the
 faults issue 12 is about: reads that lag a write, and writes applied whose answer is
-lost. `FakeKube` satisfies :class:`ic_operator.ports.Kube` with one stored object.
+lost. `FakeKube` satisfies :class:`ic_operator.aws.ports.Kube` with one stored object.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ic_operator import autoscaling_operations, preemption
-from ic_operator.sagemaker import SAGEMAKER_RULES, ErrorKind, Purpose, SageMakerError
-from ic_operator.status_builder import merge_patch
+from ic_operator.aws import autoscaling_operations
+from ic_operator.aws.client import SAGEMAKER_RULES, ErrorKind, Purpose, SageMakerError
+from ic_operator.loop import preemption
+from ic_operator.reconcile.status import merge_patch
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
 
 WRITES = {

@@ -1,6 +1,6 @@
 """In-memory Application Auto Scaling and CloudWatch for the reconciler suite.
 
-Serves the calls :mod:`ic_operator.autoscaling_sync` sends, in boto3's parsed form
+Serves the calls :mod:`ic_operator.autoscaling.sync` sends, in boto3's parsed form
 (numbers the way the JSON services echo them), paginates the Describe calls so the
 NextToken loop is exercised, and plays the autoscaler: :meth:`scale` moves a
 component's DesiredCopyCount in the fake SageMaker and records a scaling activity, the
@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ic_operator.aws.client import ErrorKind, SageMakerError
 from ic_operator.models.autoscaling import STEP_POLICY_NAME
-from ic_operator.sagemaker import ErrorKind, SageMakerError
 
 PAGE = 1  # one entry per page: every Describe needs its NextToken loop
 

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ic_operator.config import Settings
-from ic_operator.loop import ObjectLoop
-from ic_operator.observe import Observer
-from ic_operator.planner import DEFAULT, Strategy
-from ic_operator.reconciler import PassResult, Reconciler, Trigger
-from ic_operator.sweep import EndpointSweep
+from ic_operator.loop.object_loop import ObjectLoop
+from ic_operator.reconcile.observe import Observer
+from ic_operator.reconcile.passes import PassResult, Reconciler, Trigger
+from ic_operator.reconcile.plan import DEFAULT, Strategy
+from ic_operator.reconcile.sweep import EndpointSweep
 from tests.reconciler.fake import Clock, FakeKube, FakeSageMaker
 
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-cpu-full"

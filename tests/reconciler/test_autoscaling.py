@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ic_operator.autoscaling_operations import WRITE_OPERATIONS as AAS_WRITES
+from ic_operator.aws.autoscaling_operations import WRITE_OPERATIONS as AAS_WRITES
+from ic_operator.aws.client import ErrorKind, SageMakerError
 from ic_operator.models.autoscaling import STEP_POLICY_NAME, alarm_name
-from ic_operator.reconciler import Trigger
-from ic_operator.sagemaker import ErrorKind, SageMakerError
+from ic_operator.reconcile.passes import Trigger
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
 from tests.reconciler.harness import SETTINGS, World, run
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ic_operator.reconciler import Trigger
-from ic_operator.sagemaker import ErrorKind, SageMakerError
+from ic_operator.aws.client import ErrorKind, SageMakerError
+from ic_operator.reconcile.passes import Trigger
 from tests.reconciler.harness import SETTINGS, World, image, run
 from tests.reconciler.test_loop import created, sent_images, set_image
 

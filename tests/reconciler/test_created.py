@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ic_operator.reconciler import Trigger
-from ic_operator.sagemaker import Purpose
+from ic_operator.aws.client import Purpose
+from ic_operator.reconcile.passes import Trigger
 from tests.reconciler.harness import World, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")

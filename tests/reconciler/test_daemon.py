@@ -8,11 +8,11 @@ import dataclasses
 from typing import Any
 
 from ic_operator import metrics
-from ic_operator.loop import Loops, ObjectLoop
-from ic_operator.observe import Observer
-from ic_operator.reconciler import Reconciler, Trigger
-from ic_operator.sagemaker import Purpose
-from ic_operator.sweep import EndpointSweep
+from ic_operator.aws.client import Purpose
+from ic_operator.loop.object_loop import Loops, ObjectLoop
+from ic_operator.reconcile.observe import Observer
+from ic_operator.reconcile.passes import Reconciler, Trigger
+from ic_operator.reconcile.sweep import EndpointSweep
 from tests.reconciler.fake import Clock, FakeKube, FakeSageMaker
 from tests.reconciler.harness import SETTINGS, World, image, manifest, run
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from ic_operator import metrics
+from ic_operator.aws.client import ErrorKind, Purpose, SageMakerError
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.planner import OWNER_RESOURCE_TAG, OWNER_UID_TAG
-from ic_operator.reconciler import Trigger
-from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
+from ic_operator.reconcile.passes import Trigger
+from ic_operator.reconcile.plan import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from tests.reconciler.harness import IMAGE, SETTINGS, UID, World, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ic_operator import autoscaling_operations
-from ic_operator.sagemaker import OPERATIONS
+from ic_operator.aws import autoscaling_operations
+from ic_operator.aws.client import OPERATIONS
 from tests.chart.helm import VALUES, Helm, by_kind, grants, install_helm
 
 OPERATOR = Path(__file__).resolve().parents[2] / "operator" / "ic_operator"

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from ic_operator.aws.client import SageMakerClient, SageMakerError
 from ic_operator.config import Settings
-from ic_operator.reconciler import Reconciler, Trigger
-from ic_operator.sagemaker import SageMakerClient, SageMakerError
+from ic_operator.reconcile.passes import Reconciler, Trigger
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client
 from tests.fixtures.operator import IMAGE, World
 

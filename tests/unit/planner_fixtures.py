@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ic_operator.diffing import spec_hash
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
-from ic_operator.planner import OWNER_RESOURCE_TAG, OWNER_UID_TAG, Desired, Observed
+from ic_operator.reconcile.diffing import spec_hash
+from ic_operator.reconcile.plan import OWNER_RESOURCE_TAG, OWNER_UID_TAG, Desired, Observed
 
 UID = "0b7c5a52-3c1e-4a9e-9d7e-1a2b3c4d5e6f"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llm"

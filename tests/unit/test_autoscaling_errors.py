@@ -5,8 +5,8 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from ic_operator.autoscaling_operations import _KINDS, classify
-from ic_operator.sagemaker import ErrorKind
+from ic_operator.aws.autoscaling_operations import _KINDS, classify
+from ic_operator.aws.client import ErrorKind
 
 
 @pytest.mark.parametrize(

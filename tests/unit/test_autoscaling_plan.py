@@ -17,8 +17,7 @@ import botocore.session
 import pytest
 from botocore.validate import validate_parameters
 
-from ic_operator import autoscaling_operations
-from ic_operator.autoscaling_plan import (
+from ic_operator.autoscaling.plan import (
     Call,
     Observed,
     activities_read,
@@ -32,6 +31,7 @@ from ic_operator.autoscaling_plan import (
     target_read,
     with_step_policy_arn,
 )
+from ic_operator.aws import autoscaling_operations
 from ic_operator.models import AutoScaling
 from ic_operator.models.autoscaling import (
     SCALABLE_DIMENSION,

@@ -21,7 +21,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ic_operator.crd import inline_schema
+from ic_operator.crd.generate import inline_schema
 from ic_operator.models import (
     INSTANCE_TYPES,
     Alarm,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ic_operator import config
-from ic_operator.sagemaker import SageMakerClient
+from ic_operator.aws.client import SageMakerClient
 
 
 def parse(argv: list[str]) -> config.Settings:

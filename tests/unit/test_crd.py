@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_operator import crd
+from ic_operator.crd import generate as crd
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus
 from tests.unit.crd_admission import admit, apply_defaults
 

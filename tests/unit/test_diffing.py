@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ic_operator.diffing import canonical, differences, observed_specification, spec_hash
 from ic_operator.models import InferenceComponentSpec
+from ic_operator.reconcile.diffing import canonical, differences, observed_specification, spec_hash
 from tests.unit.planner_fixtures import IMAGE2, describe_of, spec_of, with_image
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from kopf._core.actions.invocation import is_async_fn
 
-from ic_operator.kube import KopfKube
-from ic_operator.loop import Loops
-from ic_operator.main import build_registry
-from ic_operator.reconciler import Reconciler
+from ic_operator.kube.handlers import build_registry
+from ic_operator.kube.status_client import KopfKube
+from ic_operator.loop.object_loop import Loops
+from ic_operator.reconcile.passes import Reconciler
 from tests.reconciler.fake import Clock, FakeSageMaker
 from tests.reconciler.harness import SETTINGS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import kopf
 import pytest
 
-from ic_operator import login
+from ic_operator.kube import login
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 

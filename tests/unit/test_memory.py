@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from ic_operator import memory
+from ic_operator.kube import memory
 from ic_sandbox import certs
 
 BODY = bytes(range(256)) * (4 * 1024 * 16)  # 16 MiB, every byte value

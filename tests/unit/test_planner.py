@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ic_operator.models import InferenceComponentSpec
-from ic_operator.planner import (
+from ic_operator.reconcile.plan import (
     OWNER_UID_TAG,
     Act,
     PollPolicy,
@@ -13,7 +13,7 @@ from ic_operator.planner import (
     plan_delete,
     tag_changes,
 )
-from ic_operator.status_builder import merge_patch
+from ic_operator.reconcile.status import merge_patch
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,

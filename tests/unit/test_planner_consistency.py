@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ic_operator.models import InferenceComponentStatus, LastWrite
-from ic_operator.planner import (
+from ic_operator.reconcile.plan import (
     Act,
     Failure,
     PollPolicy,

@@ -4,7 +4,7 @@ re-updates; the product's default strategy does not."""
 from __future__ import annotations
 
 from bench.naive import NAIVE
-from ic_operator.planner import Act, plan
+from ic_operator.reconcile.plan import Act, plan
 from tests.unit.planner_fixtures import (
     deployment,
     describe_of,

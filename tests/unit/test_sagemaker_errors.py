@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ic_operator.sagemaker import OPERATIONS, ErrorKind, classify, redact
+from ic_operator.aws.client import OPERATIONS, ErrorKind, classify, redact
 
 CASES = [
     ("ValidationException", 'Could not find inference component "llm".', 400, ErrorKind.NOT_FOUND),

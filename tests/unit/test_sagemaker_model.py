@@ -13,7 +13,7 @@ import botocore.loaders
 import pytest
 from botocore.stub import Stubber
 
-from ic_operator.sagemaker import (
+from ic_operator.aws.client import (
     ENDPOINT_PREFIX,
     OPERATIONS,
     default_client_factory,

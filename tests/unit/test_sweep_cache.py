@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ic_operator.sagemaker import Purpose, SageMakerClient
-from ic_operator.sweep import FIELDS, EndpointSweep
+from ic_operator.aws.client import Purpose, SageMakerClient
+from ic_operator.reconcile.sweep import FIELDS, EndpointSweep
 from tests.reconciler.fake import Clock, FakeSageMaker
 
 

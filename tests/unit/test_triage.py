@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from ic_operator.diffing import spec_hash
 from ic_operator.models import Decision, InferenceComponentStatus, LastWrite
-from ic_operator.planner import Act, Look, PollPolicy, Wake, plan_created, triage
-from ic_operator.status_builder import build
+from ic_operator.reconcile.diffing import spec_hash
+from ic_operator.reconcile.plan import Act, Look, PollPolicy, Wake, plan_created, triage
+from ic_operator.reconcile.status import build
 from tests.unit.planner_fixtures import ARN, NOW, deployment, desired_of, spec_of, with_image
 
 SPEC = spec_of()

@@ -1,6 +1,6 @@
 """Pydantic models of the `InferenceComponent` resource: the single source of truth.
 
-The CRD (`ic_operator.crd`), the resource reference (docs/resource.md) and the
+The CRD (`ic_operator.crd.generate`), the resource reference (docs/resource.md) and the
 AWS requests are all derived from these classes. No kopf, boto3 or botocore
 here (import-linter enforces it): they must stay pure and fast to test.
 """

@@ -20,18 +20,18 @@ from kopf._cogs.clients import errors as kopf_errors
 
 from ic_operator import metrics
 
-log = logging.getLogger("ic_operator.kube")
+log = logging.getLogger("ic_operator.kube.status_client")
 
 # Status writes in flight at once. kopf's aiohttp pool has no connection limit, so every
 # concurrent request opens a TLS connection with its own read buffer (256 KiB before
-# ic_operator.memory capped it; bench tracemalloc: 149 KiB per component at 300
+# ic_operator.kube.memory capped it; bench tracemalloc: 149 KiB per component at 300
 # components, the largest site). A thousand loops finishing a pass together would open
 # a thousand; a handful keeps up with any write rate the API server accepts.
 STATUS_WRITES_IN_FLIGHT = 8
 
 
 class KopfKube:
-    """:class:`ic_operator.ports.Kube` over kopf's authenticated API client."""
+    """:class:`ic_operator.aws.ports.Kube` over kopf's authenticated API client."""
 
     def __init__(self, resource: kopf.Resource | None = None) -> None:
         self.resource = resource

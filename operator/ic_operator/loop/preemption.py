@@ -8,8 +8,8 @@ be cancelled and started again for the edit; reads are idempotent and nothing of
 theirs is kept.
 
 A pass that has begun a write may not: its status must record what was sent before
-anything else is (the write-ahead rule of :mod:`ic_operator.loop`). The SageMaker
-door (:meth:`ic_operator.sagemaker.SageMakerClient.call`) calls :func:`commit` before
+anything else is (the write-ahead rule of :mod:`ic_operator.loop.object_loop`). The SageMaker
+door (:meth:`ic_operator.aws.client.SageMakerClient.call`) calls :func:`commit` before
 a write waits for the budget, so the mark is set wherever a write comes from.
 """
 

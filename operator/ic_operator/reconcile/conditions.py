@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ic_operator.models import Condition
-from ic_operator.planner import Act, Plan
+from ic_operator.reconcile.plan import Act, Plan
 
 _BUSY = {Act.CREATE, Act.UPDATE, Act.SCALE, Act.DELETE, Act.WAIT}
 

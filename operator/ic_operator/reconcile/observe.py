@@ -1,11 +1,11 @@
 """Observe: what SageMaker says about one component, for the fewest calls.
 
 Listing first. One ListInferenceComponents per endpoint (shared by every component
-on it, see :mod:`ic_operator.sweep`) answers absence, "nothing moved" and "still
+on it, see :mod:`ic_operator.reconcile.sweep`) answers absence, "nothing moved" and "still
 moving", and between full listings a region-wide listing of recent changes answers
 settled components' resyncs; DescribeInferenceComponent is made only for what moved
 or is about to be written, and ListTags only when ownership or tags are in question. Which answer
-suffices is the planner's (pure) :func:`~ic_operator.planner.triage`.
+suffices is the planner's (pure) :func:`~ic_operator.reconcile.plan.triage`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ic_operator.aws.client import Purpose
+from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.planner import (
+from ic_operator.reconcile.plan import (
     DEFAULT,
     Desired,
     Look,
@@ -27,9 +29,7 @@ from ic_operator.planner import (
     desired_tags,
     triage,
 )
-from ic_operator.ports import SageMakerApi
-from ic_operator.sagemaker import Purpose
-from ic_operator.sweep import EndpointSweep
+from ic_operator.reconcile.sweep import EndpointSweep
 
 
 @dataclass(frozen=True)

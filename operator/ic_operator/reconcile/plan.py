@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from typing import Any
 
-from ic_operator.diffing import differences, observed_specification, spec_hash
 from ic_operator.models import (
     InferenceComponentSpec,
     InferenceComponentStatus,
@@ -40,6 +39,7 @@ from ic_operator.models import (
     LastWrite,
 )
 from ic_operator.models.status import WriteOperation
+from ic_operator.reconcile.diffing import differences, observed_specification, spec_hash
 
 OWNER_UID_TAG = "sagemaker.ic-operator.io/owner-uid"
 OWNER_RESOURCE_TAG = "sagemaker.ic-operator.io/resource"
@@ -734,7 +734,7 @@ _SPEC_WRITES = frozenset(
 def classify_failure(kind: str, operation: str) -> Failure:
     """One table from (error kind, operation) to what it means for the resource.
 
-    ``kind`` is a :class:`ic_operator.sagemaker.ErrorKind` value (the planner does not
+    ``kind`` is a :class:`ic_operator.aws.client.ErrorKind` value (the planner does not
     import the client module).
     """
     create = operation == "CreateInferenceComponent"

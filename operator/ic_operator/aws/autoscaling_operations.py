@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ic_operator import sagemaker
-from ic_operator.sagemaker import ErrorKind, ServiceRules
+from ic_operator.aws import client as sagemaker
+from ic_operator.aws.client import ErrorKind, ServiceRules
 
 APPLICATION_AUTOSCALING_OPERATIONS: Final = frozenset(
     {

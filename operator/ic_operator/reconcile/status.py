@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ic_operator import conditions
-from ic_operator.execute import Executed
 from ic_operator.models import Condition, Decision, InferenceComponentStatus, LastWrite
-from ic_operator.planner import WRITES, Act, Plan, PollPolicy, Wake, epoch, iso
+from ic_operator.reconcile import conditions
+from ic_operator.reconcile.execute import Executed
+from ic_operator.reconcile.plan import WRITES, Act, Plan, PollPolicy, Wake, epoch, iso
 
 
 @dataclass(frozen=True)

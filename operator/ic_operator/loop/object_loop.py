@@ -1,6 +1,6 @@
 """The per-object loop: the one writer of one InferenceComponent's status.
 
-Each object has one :class:`ObjectLoop`. It runs a pass (:mod:`ic_operator.reconciler`),
+Each object has one :class:`ObjectLoop`. It runs a pass (:mod:`ic_operator.reconcile.passes`),
 writes the status the pass built, posts its events, and sleeps until the pass said to
 look again. Watch events only wake it; a wake that brings no news (our own status
 write, a label change) does not start a pass. A loop waiting on a transition is also
@@ -22,13 +22,14 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ic_operator import metrics, preemption
-from ic_operator.planner import RETRY_ANNOTATION
-from ic_operator.ports import Kube
-from ic_operator.reconciler import PassResult, Reconciler, Transition, Trigger
-from ic_operator.status_builder import material, merge_patch
+from ic_operator import metrics
+from ic_operator.aws.ports import Kube
+from ic_operator.loop import preemption
+from ic_operator.reconcile.passes import PassResult, Reconciler, Transition, Trigger
+from ic_operator.reconcile.plan import RETRY_ANNOTATION
+from ic_operator.reconcile.status import material, merge_patch
 
-log = logging.getLogger("ic_operator.loop")
+log = logging.getLogger("ic_operator.loop.object_loop")
 
 Body = Mapping[str, Any]
 
@@ -152,7 +153,7 @@ class ObjectLoop:
     ) -> PassResult:
         """One pass and its status write. With ``live``, news that arrives while the pass
         has only read cuts it short and a pass for the news starts at once
-        (:mod:`ic_operator.preemption`)."""
+        (:mod:`ic_operator.loop.preemption`)."""
         async with self.lock:
             while True:
                 result = await self._attempt(body, trigger, live)

@@ -7,7 +7,7 @@ shared :class:`CallBudget` by :class:`Purpose`, counts calls for metrics, and tu
 botocore errors into one :class:`SageMakerError` with an :class:`ErrorKind`.
 spec.autoScaling's calls pass the same door with ``service`` set, so they share the
 call budget and the error handling; their allow-lists and error table are in
-:mod:`ic_operator.autoscaling_operations` (handed in as :class:`ServiceRules`).
+:mod:`ic_operator.aws.autoscaling_operations` (handed in as :class:`ServiceRules`).
 Callers decide on kinds, never on error codes or message text, so the knowledge of
 SageMaker's error quirks lives here and nowhere else.
 """
@@ -34,8 +34,9 @@ import botocore.exceptions
 import botocore.loaders
 import botocore.session
 
-from ic_operator import metrics, preemption
+from ic_operator import metrics
 from ic_operator.config import Settings
+from ic_operator.loop import preemption
 
 OPERATIONS: frozenset[str] = frozenset(
     {

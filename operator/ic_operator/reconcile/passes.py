@@ -2,7 +2,7 @@
 
 Knows nothing of kopf or of scheduling: it takes the object as a mapping and returns
 a :class:`PassResult` (the status to write, the events to post, when to look again).
-The per-object loop (:mod:`ic_operator.loop`) decides when a pass runs and writes
+The per-object loop (:mod:`ic_operator.loop.object_loop`) decides when a pass runs and writes
 what it returns; everything a pass decides on is in the object it is given.
 """
 
@@ -16,14 +16,17 @@ from typing import Any, Literal
 
 import pydantic
 
-from ic_operator import autoscaling_sync, metrics
-from ic_operator.autoscaling_sync import Synced
+from ic_operator import metrics
+from ic_operator.autoscaling import sync as autoscaling_sync
+from ic_operator.autoscaling.sync import Synced
+from ic_operator.aws.client import ErrorKind, Purpose, SageMakerError
+from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
-from ic_operator.execute import Executed, execute
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
 from ic_operator.models.autoscaling_status import AutoScalingStatus
-from ic_operator.observe import Observation, Observer, tags_digest
-from ic_operator.planner import (
+from ic_operator.reconcile.execute import Executed, execute
+from ic_operator.reconcile.observe import Observation, Observer, tags_digest
+from ic_operator.reconcile.plan import (
     DEFAULT,
     RETRY_ANNOTATION,
     WRITES,
@@ -43,9 +46,7 @@ from ic_operator.planner import (
     plan_delete,
     plan_failure,
 )
-from ic_operator.ports import SageMakerApi
-from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
-from ic_operator.status_builder import Event, build, events
+from ic_operator.reconcile.status import Event, build, events
 
 
 class Trigger(StrEnum):

@@ -1,5 +1,5 @@
 """spec.autoScaling in a pass: read what Application Auto Scaling and CloudWatch hold,
-send the calls the pure plan (:mod:`ic_operator.autoscaling_plan`) asks for, and read
+send the calls the pure plan (:mod:`ic_operator.autoscaling.plan`) asks for, and read
 the activities for status.autoScaling.
 
 The reconciler decides *when* (an edit, a copy count that moved, a running scaling
@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator import autoscaling_plan as asp
+from ic_operator.autoscaling import plan as asp
+from ic_operator.aws.client import ErrorKind, Purpose, SageMakerError
+from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models.autoscaling import STEP_POLICY_NAME, AutoScaling
 from ic_operator.models.autoscaling_status import AutoScalingStatus, auto_scaling_status
-from ic_operator.ports import SageMakerApi
-from ic_operator.sagemaker import ErrorKind, Purpose, SageMakerError
 
 _LISTS = {
     "DescribeScalableTargets": "ScalableTargets",

@@ -4,7 +4,7 @@ Handlers are registered into an explicit registry at start-up rather than with
 module-level decorators, because the loop's settings are configuration.
 
 * daemon: one per InferenceComponent, for as long as it exists (and this replica is
-  active): the object's only writer of status (:mod:`ic_operator.loop`).
+  active): the object's only writer of status (:mod:`ic_operator.loop.object_loop`).
 * event: a watch event that carries news (a new generation, a new retry annotation,
   a deletion) wakes the object's loop; echoes of its own status writes do not.
 * delete: the finaliser, serialised with the loop by the same lock; it returns when
@@ -23,21 +23,15 @@ from typing import Any
 
 import kopf
 
-from ic_operator import (
-    API_GROUP,
-    API_VERSION,
-    PLURAL,
-    autoscaling_operations,
-    config,
-    memory,
-    metrics,
-)
-from ic_operator.kube import KopfKube
-from ic_operator.login import in_cluster
-from ic_operator.loop import Loops, deleting
-from ic_operator.planner import DEFAULT, Strategy
-from ic_operator.reconciler import Reconciler
-from ic_operator.sagemaker import SageMakerClient
+from ic_operator import API_GROUP, API_VERSION, PLURAL, config, metrics
+from ic_operator.aws import autoscaling_operations
+from ic_operator.aws.client import SageMakerClient
+from ic_operator.kube import memory
+from ic_operator.kube.login import in_cluster
+from ic_operator.kube.status_client import KopfKube
+from ic_operator.loop.object_loop import Loops, deleting
+from ic_operator.reconcile.passes import Reconciler
+from ic_operator.reconcile.plan import DEFAULT, Strategy
 
 PREFIX = "sagemaker.ic-operator.io"
 FINALIZER = f"{PREFIX}/finalizer"

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.planner import Act, Plan
-from ic_operator.ports import SageMakerApi
+from ic_operator.aws.ports import SageMakerApi
+from ic_operator.reconcile.plan import Act, Plan
 
 OPERATION: dict[Act, str] = {
     Act.CREATE: "CreateInferenceComponent",

@@ -1,7 +1,8 @@
 """The two doors the reconcile loop talks through, as typed protocols.
 
 The loop depends on these shapes, not on boto3 or kopf: production passes
-:class:`ic_operator.sagemaker.SageMakerClient` and :class:`ic_operator.kube.KopfKube`;
+:class:`ic_operator.aws.client.SageMakerClient` and
+:class:`ic_operator.kube.status_client.KopfKube`;
 the fast reconciler suite (tests/reconciler) passes in-memory fakes.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ic_operator.sagemaker import Purpose
+from ic_operator.aws.client import Purpose
 
 
 class SageMakerApi(Protocol):

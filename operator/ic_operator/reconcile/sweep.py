@@ -36,9 +36,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ic_operator.planner import epoch
-from ic_operator.ports import SageMakerApi
-from ic_operator.sagemaker import Purpose
+from ic_operator.aws.client import Purpose
+from ic_operator.aws.ports import SageMakerApi
+from ic_operator.reconcile.plan import epoch
 
 FIELDS: frozenset[str] = frozenset(
     {

@@ -1,0 +1,1 @@
+"""The CustomResourceDefinition and docs/resource.md, generated from the pydantic models."""

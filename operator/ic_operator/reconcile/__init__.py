@@ -1,0 +1,1 @@
+"""One reconcile pass: observe SageMaker, plan (pure), execute, and build the status."""
