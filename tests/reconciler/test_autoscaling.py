@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.autoscaling_operations import WRITE_OPERATIONS as AAS_WRITES
-from ic_operator.aws.client import ErrorKind, SageMakerError
+from ic_operator.aws.errors import ErrorKind, SageMakerError
+from ic_operator.aws.operations import AUTOSCALING_WRITE_OPERATIONS as AAS_WRITES
 from ic_operator.models.autoscaling import STEP_POLICY_NAME, alarm_name
 from ic_operator.reconcile.passes import Trigger
 from tests.reconciler.fake_autoscaling import FakeAutoScaling

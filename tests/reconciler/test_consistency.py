@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.client import ErrorKind, SageMakerError
+from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.reconcile.passes import Trigger
 from tests.reconciler.harness import SETTINGS, World, image, run
 from tests.reconciler.test_loop import created, sent_images, set_image

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.client import Purpose
+from ic_operator.aws.budget import Purpose
 from ic_operator.reconcile.passes import Trigger
 from tests.reconciler.harness import World, image, run
 

@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from ic_operator import metrics
-from ic_operator.aws.client import Purpose
+from ic_operator.aws.budget import Purpose
 from ic_operator.loop.object_loop import Loops, ObjectLoop
 from ic_operator.reconcile.observe import Observer
 from ic_operator.reconcile.passes import Reconciler, Trigger

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ic_operator import metrics
-from ic_operator.aws.client import ErrorKind, Purpose, SageMakerError
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.models import InferenceComponentStatus
 from ic_operator.reconcile.passes import Trigger
 from ic_operator.reconcile.plan import OWNER_RESOURCE_TAG, OWNER_UID_TAG

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.client import SageMakerClient, SageMakerError
+from ic_operator.aws.client import SageMakerClient
+from ic_operator.aws.errors import SageMakerError
 from ic_operator.config import Settings
 from ic_operator.reconcile.passes import Reconciler, Trigger
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client

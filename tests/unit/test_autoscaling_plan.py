@@ -31,7 +31,7 @@ from ic_operator.autoscaling.plan import (
     target_read,
     with_step_policy_arn,
 )
-from ic_operator.aws import autoscaling_operations
+from ic_operator.aws import operations
 from ic_operator.models import AutoScaling
 from ic_operator.models.autoscaling import (
     SCALABLE_DIMENSION,
@@ -457,7 +457,7 @@ def test_alarm_is_read_only_when_it_may_exist() -> None:
 
 
 def test_every_planned_call_is_allowed() -> None:
-    """Reads, writes and removal stay inside autoscaling_operations' allow-lists (which
+    """Reads, writes and removal stay inside the autoscaling allow-lists (which
     the IAM policy grants), each under its own service."""
     aws = synced(scaling(**ZERO))
     calls = [
@@ -471,8 +471,8 @@ def test_every_planned_call_is_allowed() -> None:
         activities_read(IC),
     ]
     for call in calls:
-        assert call.operation in autoscaling_operations.OPERATIONS[call.service], call
-    assert {c.operation for c in calls} == set().union(*autoscaling_operations.OPERATIONS.values())
+        assert call.operation in operations.AUTOSCALING_OPERATIONS[call.service], call
+    assert {c.operation for c in calls} == set().union(*operations.AUTOSCALING_OPERATIONS.values())
 
 
 def test_every_planned_request_is_valid_botocore_input() -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ic_operator.autoscaling import plan as asp
-from ic_operator.aws.client import ErrorKind, Purpose, SageMakerError
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models.autoscaling import STEP_POLICY_NAME, AutoScaling
 from ic_operator.models.autoscaling_status import AutoScalingStatus, auto_scaling_status

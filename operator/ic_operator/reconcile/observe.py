@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.aws.client import Purpose
+from ic_operator.aws.budget import Purpose
 from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models import InferenceComponentStatus
 from ic_operator.reconcile.plan import (

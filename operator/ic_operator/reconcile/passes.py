@@ -19,7 +19,8 @@ import pydantic
 from ic_operator import metrics
 from ic_operator.autoscaling import sync as autoscaling_sync
 from ic_operator.autoscaling.sync import Synced
-from ic_operator.aws.client import ErrorKind, Purpose, SageMakerError
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message

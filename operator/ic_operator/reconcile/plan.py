@@ -734,7 +734,7 @@ _SPEC_WRITES = frozenset(
 def classify_failure(kind: str, operation: str) -> Failure:
     """One table from (error kind, operation) to what it means for the resource.
 
-    ``kind`` is a :class:`ic_operator.aws.client.ErrorKind` value (the planner does not
+    ``kind`` is a :class:`ic_operator.aws.errors.ErrorKind` value (the planner does not
     import the client module).
     """
     create = operation == "CreateInferenceComponent"
