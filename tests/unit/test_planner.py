@@ -5,15 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ic_operator.models import InferenceComponentSpec
-from ic_operator.reconcile.plan import (
-    OWNER_UID_TAG,
-    Act,
-    PollPolicy,
-    plan,
-    plan_delete,
-    tag_changes,
-)
+from ic_operator.reconcile.delete import plan_delete
+from ic_operator.reconcile.ownership import OWNER_UID_TAG, tag_changes
+from ic_operator.reconcile.plan import plan
 from ic_operator.reconcile.status import merge_patch
+from ic_operator.reconcile.types import Act, PollPolicy
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,
@@ -74,7 +70,7 @@ TABLE = [
         MORE_COPIES,
         settled(),
         deployment(MORE_COPIES, "Succeeded"),
-        Act.SCALE,
+        Act.UPDATE_RUNTIME_CONFIG,
         "Scaling",
     ),
     (
@@ -106,7 +102,7 @@ TABLE = [
         BASE,
         settled(copies=1),
         SUCCEEDED,
-        Act.SCALE,
+        Act.UPDATE_RUNTIME_CONFIG,
         "Scaling",
     ),
     (
@@ -176,7 +172,7 @@ def test_update_carries_full_spec_and_deployment_config():
         "Alarms": [{"AlarmName": "llm-5xx"}]
     }
     assert "RuntimeConfig" not in result.request
-    assert result.deployment is not None and result.deployment.outcome == "InProgress"
+    assert result.record.deployment is not None and result.record.deployment.outcome == "InProgress"
 
 
 def test_update_with_copies_sends_runtime_config_in_the_same_call():
@@ -243,9 +239,9 @@ def test_in_progress_update_back_with_old_spec_is_rolled_back():
         status_of(last=last),
     )
     assert result.action is Act.BLOCKED and result.degraded
-    assert result.judged is not None and result.judged.outcome == "RolledBack"
-    assert result.judged.failure_reason == "Alarm llm-5xx fired"
-    assert result.deployment is not None and result.deployment.outcome == "RolledBack"
+    assert result.record.judged is not None and result.record.judged.outcome == "RolledBack"
+    assert result.record.judged.failure_reason == "Alarm llm-5xx fired"
+    assert result.record.deployment is not None and result.record.deployment.outcome == "RolledBack"
 
 
 def test_stale_failure_reason_is_not_a_new_failure():
@@ -254,15 +250,15 @@ def test_stale_failure_reason_is_not_a_new_failure():
     component = settled(NEW_IMAGE, failure="old alarm")
     result = plan(desired_of(NEW_IMAGE), observed(component), status_of(last=last))
     assert result.action is Act.NOOP
-    assert result.judged is not None and result.judged.outcome == "Succeeded"
+    assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
     assert not result.degraded
 
 
 def test_rolled_back_without_reason_is_still_detected_by_spec():
     last = deployment(NEW_IMAGE, "InProgress")
     result = plan(desired_of(NEW_IMAGE), observed(settled(BASE)), status_of(last=last))
-    assert result.judged is not None and result.judged.outcome == "RolledBack"
-    assert "specification.container.image" in (result.judged.failure_reason or "")
+    assert result.record.judged is not None and result.record.judged.outcome == "RolledBack"
+    assert "specification.container.image" in (result.record.judged.failure_reason or "")
 
 
 def test_rolled_back_then_retry_annotation_redeploys_once():
@@ -275,14 +271,16 @@ def test_rolled_back_then_retry_annotation_redeploys_once():
         status_of(last=last),
     )
     assert retried.action is Act.UPDATE
-    assert retried.deployment is not None and retried.deployment.retry_token == "try-2"
+    assert (
+        retried.record.deployment is not None and retried.record.deployment.retry_token == "try-2"
+    )
 
 
 def test_rolled_back_spec_can_still_scale():
     spec = with_image(IMAGE2, runtimeConfig={"copyCount": 6})
     last = deployment(spec, "RolledBack", failure="alarm")
     result = plan(desired_of(spec), observed(settled(failure="alarm")), status_of(last=last))
-    assert result.action is Act.SCALE
+    assert result.action is Act.UPDATE_RUNTIME_CONFIG
 
 
 def test_edits_during_update_become_one_follow_up_with_the_latest_spec():
@@ -299,7 +297,7 @@ def test_edits_during_update_become_one_follow_up_with_the_latest_spec():
     assert result.action is Act.UPDATE
     assert result.request is not None
     assert result.request["Specification"]["Container"]["Image"] == IMAGE + "-gen3"
-    assert result.judged is not None and result.judged.outcome == "Succeeded"
+    assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
 
 
 # --------------------------------------------------------------------------- ownership
@@ -314,12 +312,16 @@ def test_own_component_after_crash_is_recognised_by_tag():
     result = plan(
         desired_of(BASE), observed(settled(state="Creating"), owned_tags(BASE)), status_of(arn=None)
     )
-    assert result.action is Act.WAIT and result.owned
+    assert result.action is Act.WAIT and result.record.owned
 
 
 def test_foreign_component_is_not_adopted_by_default():
     result = plan(desired_of(BASE), observed(settled(), {"team": "other"}), status_of(arn=None))
-    assert (result.action, result.reason, result.owned) == (Act.BLOCKED, "AlreadyExists", False)
+    assert (result.action, result.reason, result.record.owned) == (
+        Act.BLOCKED,
+        "AlreadyExists",
+        False,
+    )
     assert result.degraded
 
 
@@ -412,7 +414,11 @@ def test_component_on_another_endpoint_is_never_touched_even_with_adoption():
     spec = spec_of(adoptionPolicy="IfExists")
     elsewhere = {**settled(spec), "EndpointName": "team-b-endpoint"}
     result = plan(desired_of(spec), observed(elsewhere), status_of(arn=None))
-    assert (result.action, result.reason, result.owned) == (Act.BLOCKED, "EndpointMismatch", False)
+    assert (result.action, result.reason, result.record.owned) == (
+        Act.BLOCKED,
+        "EndpointMismatch",
+        False,
+    )
     assert result.request is None and not result.tags_add
 
 

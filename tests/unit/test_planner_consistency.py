@@ -9,18 +9,13 @@ from typing import Any
 
 import pytest
 
+from ic_operator.aws.errors import ErrorKind, Failure, SageMakerError, failure_of
 from ic_operator.models import InferenceComponentStatus, LastWrite
-from ic_operator.reconcile.plan import (
-    Act,
-    Failure,
-    PollPolicy,
-    Wake,
-    classify_failure,
-    newer_than_write,
-    plan,
-    plan_delete,
-    plan_failure,
-)
+from ic_operator.reconcile.confirmation import newer_than_write
+from ic_operator.reconcile.delete import plan_delete
+from ic_operator.reconcile.failures import plan_failure
+from ic_operator.reconcile.plan import plan
+from ic_operator.reconcile.types import Act, PassContext, PollPolicy, Wake
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE2,
@@ -193,8 +188,8 @@ def test_consistency_table(desired_spec, component, status, action, reason):  # 
 def test_a_withdrawn_verdict_says_so() -> None:
     last = deployment(NEW, "RolledBack", failure="alarm")
     result = plan(desired_of(NEW), observed(describe_of(NEW)), status_of(last=last), POLICY)
-    assert result.revised is last
-    assert result.judged is not None and result.judged.outcome == "Succeeded"
+    assert result.record.revised is last
+    assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
     assert not result.degraded
 
 
@@ -212,44 +207,44 @@ def test_a_lost_answer_is_recorded_as_sent_and_confirmed_by_reading() -> None:
         desired_of(NEW), observed(describe_of(BASE)), status_of(last=deployment(BASE, "Succeeded"))
     )
     assert update.action is Act.UPDATE
+    lost = SageMakerError(
+        "UpdateInferenceComponent", ErrorKind.OUTCOME_UNKNOWN, "InternalFailure", "boom"
+    )
+    assert lost.failure is Failure.OUTCOME_UNKNOWN
     result = plan_failure(
-        Failure.UNKNOWN_OUTCOME,
-        operation="UpdateInferenceComponent",
-        detail="UpdateInferenceComponent: InternalFailure: boom",
-        message="boom",
-        uid="u",
+        lost,
+        PassContext(uid="u", generation=2, retry_token=None, now=NOW, region="us-east-1"),
         desired=desired_of(NEW),
         status=status_of(),
         attempted=update,
-        now=NOW,
         poll=POLICY,
     )
-    assert (result.action, result.reason, result.wake, result.sent) == (
+    assert (result.action, result.reason, result.wake, result.record.sent) == (
         Act.WAIT,
         "Confirming",
         Wake.CONFIRM,
         "Update",
     )
-    assert result.deployment is not None and result.deployment.outcome == "InProgress"
+    assert result.record.deployment is not None and result.record.deployment.outcome == "InProgress"
 
 
 @pytest.mark.parametrize(
     ("kind", "operation", "failure"),
     [
-        ("OutcomeUnknown", "UpdateInferenceComponent", Failure.UNKNOWN_OUTCOME),
-        ("AlreadyExists", "CreateInferenceComponent", Failure.UNKNOWN_OUTCOME),
-        ("AlreadyExists", "UpdateInferenceComponent", Failure.BUSY),
-        ("Busy", "UpdateInferenceComponent", Failure.BUSY),
-        ("Busy", "CreateInferenceComponent", Failure.ENDPOINT_BUSY),
-        ("NotFound", "CreateInferenceComponent", Failure.ENDPOINT_MISSING),
-        ("Retryable", "DescribeInferenceComponent", Failure.RETRY),
-        ("InsufficientCapacity", "CreateInferenceComponent", Failure.CAPACITY),
-        ("Invalid", "UpdateInferenceComponent", Failure.REJECTED),
-        ("Invalid", "DeleteInferenceComponent", Failure.OTHER),
+        ("OutcomeUnknown", "UpdateInferenceComponent", Failure.OUTCOME_UNKNOWN),
+        ("AlreadyExists", "CreateInferenceComponent", Failure.OUTCOME_UNKNOWN),
+        ("AlreadyExists", "UpdateInferenceComponent", Failure.WAITING),
+        ("Busy", "UpdateInferenceComponent", Failure.WAITING),
+        ("Busy", "CreateInferenceComponent", Failure.ENDPOINT_NOT_READY),
+        ("NotFound", "CreateInferenceComponent", Failure.ENDPOINT_NOT_FOUND),
+        ("Retryable", "DescribeInferenceComponent", Failure.RETRYING),
+        ("InsufficientCapacity", "CreateInferenceComponent", Failure.INSUFFICIENT_CAPACITY),
+        ("Invalid", "UpdateInferenceComponent", Failure.INVALID_SPEC),
+        ("Invalid", "DeleteInferenceComponent", Failure.AWS_ERROR),
     ],
 )
 def test_failure_table(kind: str, operation: str, failure: Failure) -> None:
-    assert classify_failure(kind, operation) is failure
+    assert failure_of(ErrorKind(kind), operation) is failure
 
 
 def test_a_delete_read_back_from_before_it_is_waited_out() -> None:
