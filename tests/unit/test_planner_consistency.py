@@ -14,7 +14,7 @@ from ic_operator.models import InferenceComponentStatus, LastWrite
 from ic_operator.reconcile.confirmation import newer_than_write
 from ic_operator.reconcile.delete import plan_delete
 from ic_operator.reconcile.failures import plan_failure
-from ic_operator.reconcile.plan import plan
+from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.types import Act, PassContext, PollPolicy, Wake
 from tests.unit.planner_fixtures import (
     ARN,
@@ -178,7 +178,7 @@ TABLE = [
     ids=[row[0] for row in TABLE],
 )
 def test_consistency_table(desired_spec, component, status, action, reason):  # type: ignore[no-untyped-def]
-    result = plan(desired_of(desired_spec, generation=2), observed(component), status, POLICY)
+    result = plan_apply(desired_of(desired_spec, generation=2), observed(component), status, POLICY)
     assert (result.action, result.reason) == (action, reason)
     if reason == "Confirming":
         assert result.wake is Wake.CONFIRM and not result.degraded
@@ -187,7 +187,7 @@ def test_consistency_table(desired_spec, component, status, action, reason):  # 
 
 def test_a_withdrawn_verdict_says_so() -> None:
     last = deployment(NEW, "RolledBack", failure="alarm")
-    result = plan(desired_of(NEW), observed(describe_of(NEW)), status_of(last=last), POLICY)
+    result = plan_apply(desired_of(NEW), observed(describe_of(NEW)), status_of(last=last), POLICY)
     assert result.record.revised is last
     assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
     assert not result.degraded
@@ -203,7 +203,7 @@ def test_only_a_later_reading_counts_as_newer() -> None:
 
 
 def test_a_lost_answer_is_recorded_as_sent_and_confirmed_by_reading() -> None:
-    update = plan(
+    update = plan_apply(
         desired_of(NEW), observed(describe_of(BASE)), status_of(last=deployment(BASE, "Succeeded"))
     )
     assert update.action is Act.UPDATE

@@ -131,12 +131,12 @@ def test_not_listed_after_a_create_is_described_not_taken_as_gone() -> None:
 
 def test_plan_created_reports_ready_judges_the_create_and_asks_for_one_routine_look() -> None:
     poll = PollPolicy(minimum=5)
-    the_plan = plan_created(after_create(), NOW, poll)
-    assert the_plan.action is Act.NOOP and the_plan.reason == "InSync"
-    assert the_plan.record.judged is not None and the_plan.record.judged.outcome == "Succeeded"
-    assert the_plan.record.deployment == the_plan.record.judged
-    assert the_plan.record.confirmed
-    assert (the_plan.wake, the_plan.delay) == (Wake.VERIFY, 5)
+    created = plan_created(after_create(), NOW, poll)
+    assert created.action is Act.NOOP and created.reason == "InSync"
+    assert created.record.judged is not None and created.record.judged.outcome == "Succeeded"
+    assert created.record.deployment == created.record.judged
+    assert created.record.confirmed
+    assert (created.wake, created.delay) == (Wake.VERIFY, 5)
 
 
 def test_status_built_from_a_listing_keeps_what_only_a_describe_says() -> None:
@@ -149,14 +149,14 @@ def test_status_built_from_a_listing_keeps_what_only_a_describe_says() -> None:
         }
     )
     poll = PollPolicy(minimum=5)
-    the_plan = plan_created(described, NOW, poll)
+    created = plan_created(described, NOW, poll)
     new = build(
-        the_plan,
+        created,
         described,
         PassContext(uid="u", generation=1, retry_token=None, now=NOW, region="us-east-1"),
         reading=Reading(summary(modified=NOW - 5), read=True, listed=True),
         executed=None,
-        wake_in=the_plan.wake_in(poll),
+        wake_in=created.wake_in(poll),
     )
     assert (new.desired_copy_count, new.current_copy_count) == (4, 1)
     assert new.copies == "1/4"  # as last described, until the routine Describe

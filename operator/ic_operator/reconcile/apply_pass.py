@@ -23,7 +23,7 @@ from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
 from ic_operator.reconcile.ownership import RETRY_ANNOTATION
-from ic_operator.reconcile.plan import plan
+from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
 from ic_operator.reconcile.triage import Look
 from ic_operator.reconcile.types import (
@@ -58,24 +58,10 @@ class ApplyPass:
         ctx, wanted = self._parse(body, now)
         if isinstance(wanted, Plan):  # rejected before SageMaker is asked anything
             return self._finish(wanted, status, ctx, NOT_READ)
-        decision = status.decision
-        edited = decision is None or (decision.generation, decision.retry_token) != (
-            ctx.generation,
-            ctx.retry_token,
-        )
+        edited = _edited(status, ctx)
         key: TransitionKey = (ctx.region, wanted.spec.endpoint_name, wanted.name)
-        wake = recorded_wake(status)
-        if (
-            not edited
-            and wake in TIMED
-            and decision
-            and decision.not_before
-            and now < decision.not_before
-        ):
-            # Woken early (a tick during a long backoff, a restart, a listing that moved
-            # before the poll was due): nothing is due.
-            waiting = key if wake is Wake.POLL else None
-            return PassResult(None, decision.not_before - now, "NotDue", transition=waiting)
+        if not edited and (early := _not_due(status, now, key)) is not None:
+            return early
         observation: Observation | None = None
         attempted: Plan | None = None
         try:
@@ -84,52 +70,62 @@ class ApplyPass:
             )
             if observation.look in (Look.UNCHANGED, Look.MOVING):
                 return await self._nothing_moved(observation, wanted, status, ctx, key)
-            listed = observation.look is Look.CREATED  # Ready from the listing, no Describe
-            reading = Reading(observation.component, read=True, listed=listed)
-            the_plan = (
-                plan_created(status, now, self.poll)
-                if listed
-                else plan(
-                    wanted,
-                    Observed(observation.component, observation.tags, now),
-                    status,
-                    self.poll,
-                    strategy=self.strategy,
-                )
-            )
+            plan = self._plan(wanted, observation, status, now)
             executed = None
-            if the_plan.action in SENDS:
-                attempted = the_plan
+            if plan.action in SENDS:
+                attempted = plan
                 executed = await execute(
-                    the_plan, self.client, region=ctx.region, component=observation.component
+                    plan, self.client, region=ctx.region, component=observation.component
                 )
-            scaling = await self.scaling.run(
-                name=wanted.name,
-                resource=wanted.resource,
-                spec=wanted.spec.auto_scaling,
-                previous=status.auto_scaling,
-                region=ctx.region,
-                component=None if _leaves_alone(the_plan) else observation.component,
-                edited=edited,
-                now=now,
-            )
-            the_plan = _narrated(the_plan, scaling.progressing)
-            waiting = key if the_plan.wake is Wake.POLL else None
+            touched = None if _leaves_alone(plan) else observation.component
+            scaling = await self._scale(wanted, status, ctx, touched, edited=edited)
+            plan = _narrated(plan, scaling.progressing)
+            listed = observation.look is Look.CREATED
+            reading = Reading(observation.component, read=True, listed=listed)
+            waiting = key if plan.wake is Wake.POLL else None
             return self._finish(
-                the_plan,
-                status,
-                ctx,
-                reading,
-                executed=executed,
-                scaling=scaling,
-                transition=waiting,
+                plan, status, ctx, reading, executed=executed, scaling=scaling, transition=waiting
             )
         except SageMakerError as err:
-            after = plan_failure(
+            failed = plan_failure(
                 err, ctx, desired=wanted, status=status, attempted=attempted, poll=self.poll
             )
             reading = Reading(observation.component, read=True) if observation else NOT_READ
-            return self._finish(after, status, ctx, reading)
+            return self._finish(failed, status, ctx, reading)
+
+    def _plan(
+        self,
+        desired: Desired,
+        observation: Observation,
+        status: InferenceComponentStatus,
+        now: float,
+    ) -> Plan:
+        """This resource's own create, InService in the listing, is Ready without a
+        Describe; anything else is planned from the Describe."""
+        if observation.look is Look.CREATED:
+            return plan_created(status, now, self.poll)
+        observed = Observed(observation.component, observation.tags, now)
+        return plan_apply(desired, observed, status, self.poll, strategy=self.strategy)
+
+    async def _scale(
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        component: Mapping[str, Any] | None,
+        *,
+        edited: bool,
+    ) -> ScalingDelta:
+        return await self.scaling.run(
+            name=desired.name,
+            resource=desired.resource,
+            spec=desired.spec.auto_scaling,
+            previous=status.auto_scaling,
+            region=ctx.region,
+            component=component,
+            edited=edited,
+            now=ctx.now,
+        )
 
     def _parse(self, body: Mapping[str, Any], now: float) -> tuple[PassContext, Desired | Plan]:
         """The pass's context and what the spec asks for, or the Blocked plan of a spec the
@@ -196,16 +192,7 @@ class ApplyPass:
                 "CurrentCopyCount": status.current_copy_count,
             },
         }
-        scaling = await self.scaling.run(
-            name=desired.name,
-            resource=desired.resource,
-            spec=desired.spec.auto_scaling,
-            previous=status.auto_scaling,
-            region=ctx.region,
-            component=recorded,
-            edited=False,
-            now=ctx.now,
-        )
+        scaling = await self._scale(desired, status, ctx, recorded, edited=False)
         return PassResult(
             scaling.applied_to(status),
             scaling.cap(self.poll.resync),
@@ -215,7 +202,7 @@ class ApplyPass:
 
     def _finish(
         self,
-        the_plan: Plan,
+        plan: Plan,
         status: InferenceComponentStatus,
         ctx: PassContext,
         reading: Reading,
@@ -226,15 +213,15 @@ class ApplyPass:
     ) -> PassResult:
         """The result, built once: the next wake decided here is both the loop's sleep
         and status.decision.notBefore."""
-        wake_in = scaling.cap(the_plan.wake_in(self.poll))
-        built = build(the_plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
+        wake_in = scaling.cap(plan.wake_in(self.poll))
+        built = build(plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
         new = scaling.applied_to(built)
         gauge(ctx.uid, new)
         return PassResult(
             new,
             wake_in,
-            the_plan.action.value if the_plan.action is not Act.BLOCKED else the_plan.reason,
-            events(the_plan, status, new.conditions) + scaling.events,
+            plan.action.value if plan.action is not Act.BLOCKED else plan.reason,
+            events(plan, status, new.conditions) + scaling.events,
             transition=transition,
         )
 
@@ -243,19 +230,40 @@ def _blocked(reason: str, message: str) -> Plan:
     return Plan(Act.BLOCKED, reason, message, degraded=True, wake=Wake.IDLE)
 
 
-def _leaves_alone(the_plan: Plan) -> bool:
+def _edited(status: InferenceComponentStatus, ctx: PassContext) -> bool:
+    """The spec or the retry annotation changed since the last decision."""
+    decision = status.decision
+    return decision is None or (decision.generation, decision.retry_token) != (
+        ctx.generation,
+        ctx.retry_token,
+    )
+
+
+def _not_due(status: InferenceComponentStatus, now: float, key: TransitionKey) -> PassResult | None:
+    """Woken early (a tick during a long backoff, a restart, a listing that moved before
+    the poll was due): nothing is due until the recorded notBefore."""
+    wake, decision = recorded_wake(status), status.decision
+    if wake not in TIMED or decision is None or decision.not_before is None:
+        return None
+    if now >= decision.not_before:
+        return None
+    waiting = key if wake is Wake.POLL else None
+    return PassResult(None, decision.not_before - now, "NotDue", transition=waiting)
+
+
+def _leaves_alone(plan: Plan) -> bool:
     """The autoscaler's target is not touched while the component is created or deleted,
     nor when the component is not this resource's."""
-    foreign = the_plan.action is Act.BLOCKED and not the_plan.record.owned
-    return the_plan.action in (Act.CREATE, Act.DELETE) or foreign
+    foreign = plan.action is Act.BLOCKED and not plan.record.owned
+    return plan.action in (Act.CREATE, Act.DELETE) or foreign
 
 
-def _narrated(the_plan: Plan, progressing: str | None) -> Plan:
+def _narrated(plan: Plan, progressing: str | None) -> Plan:
     """SageMaker's Updating while the autoscaler moves copies is the autoscaler's work:
     Progressing says so."""
-    if the_plan.action is Act.WAIT and progressing is not None:
-        return replace(the_plan, reason="Scaling", message=progressing)
-    return the_plan
+    if plan.action is Act.WAIT and progressing is not None:
+        return replace(plan, reason="Scaling", message=progressing)
+    return plan
 
 
 def gauge(uid: str, status: InferenceComponentStatus) -> None:

@@ -82,7 +82,7 @@ class DeletePass:
                     component["InferenceComponentArn"], region=ctx.region, purpose=Purpose.WRITE
                 )
             observed = Observed(component=component, tags=tags, now=now)
-            the_plan = plan_delete(
+            plan = plan_delete(
                 name,
                 policy,
                 observed,
@@ -91,10 +91,10 @@ class DeletePass:
                 endpoint=endpoint if isinstance(endpoint, str) else None,
                 write=status.last_write,
             )
-            if the_plan.action is Act.RELEASE:
-                return _released(the_plan.reason, the_plan.message)
+            if plan.action is Act.RELEASE:
+                return _released(plan.reason, plan.message)
             executed = None
-            if the_plan.action is Act.DELETE:
+            if plan.action is Act.DELETE:
                 if raw.get("autoScaling") is not None or (
                     status.auto_scaling is not None and status.auto_scaling.registered
                 ):
@@ -102,11 +102,9 @@ class DeletePass:
                     # it the target, policies and alarm all stay).
                     await autoscaling_sync.remove(self.client, name, ctx.region)
                     metrics.forget_copies(f"{namespace}/{meta.get('name')}")
-                attempted = the_plan
-                executed = await execute(
-                    the_plan, self.client, region=ctx.region, component=component
-                )
-            return self._finish(the_plan, status, ctx, reading, executed=executed)
+                attempted = plan
+                executed = await execute(plan, self.client, region=ctx.region, component=component)
+            return self._finish(plan, status, ctx, reading, executed=executed)
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return _released("Deleted", f"{name!r} is gone from SageMaker")
@@ -119,7 +117,7 @@ class DeletePass:
 
     def _finish(
         self,
-        the_plan: Plan,
+        plan: Plan,
         status: InferenceComponentStatus,
         ctx: PassContext,
         reading: Reading,
@@ -129,14 +127,14 @@ class DeletePass:
     ) -> PassResult:
         """Deletion posts one event per Delete sent (and a warning for a failed call);
         waiting and retrying stay quiet."""
-        wake_in = the_plan.wake_in(self.poll)
-        new = build(the_plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
+        wake_in = plan.wake_in(self.poll)
+        new = build(plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
         gauge(ctx.uid, new)
-        deleting = the_plan.action is Act.DELETE
+        deleting = plan.action is Act.DELETE
         outcome = "Delete" if deleting else "DeleteRetry"
-        if the_plan.action is Act.WAIT and the_plan.record.sent is None:
+        if plan.action is Act.WAIT and plan.record.sent is None:
             outcome = "Wait"
-        announced = (Event("Normal", "Deleting", the_plan.message),) if deleting else ()
+        announced = (Event("Normal", "Deleting", plan.message),) if deleting else ()
         return PassResult(new, wake_in, outcome, announced + warnings)
 
 

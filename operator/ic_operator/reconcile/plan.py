@@ -58,7 +58,7 @@ from ic_operator.reconcile.types import (
 from ic_operator.reconcile.verdict import assess, contradicted, start
 
 
-def plan(
+def plan_apply(
     desired: Desired,
     observed: Observed,
     status: InferenceComponentStatus,
