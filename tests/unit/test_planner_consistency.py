@@ -9,13 +9,20 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.errors import ErrorKind, Failure, SageMakerError, failure_of
+from ic_operator.aws.errors import (
+    FAILURES,
+    ErrorKind,
+    Failure,
+    OperationClass,
+    SageMakerError,
+    failure_of,
+)
 from ic_operator.models import InferenceComponentStatus, LastWrite
 from ic_operator.reconcile.confirmation import newer_than_write
 from ic_operator.reconcile.delete import plan_delete
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.plan import plan_apply
-from ic_operator.reconcile.types import Act, PassContext, PollPolicy, Wake
+from ic_operator.reconcile.types import ACTIONS, Act, PassContext, PollPolicy, Wake
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE2,
@@ -245,6 +252,19 @@ def test_a_lost_answer_is_recorded_as_sent_and_confirmed_by_reading() -> None:
 )
 def test_failure_table(kind: str, operation: str, failure: Failure) -> None:
     assert failure_of(ErrorKind(kind), operation) is failure
+
+
+def test_every_error_kind_means_something_for_any_operation() -> None:
+    for kind in ErrorKind:
+        assert (kind, OperationClass.ANY) in FAILURES, kind
+
+
+def test_every_action_has_its_row() -> None:
+    assert set(ACTIONS) == set(Act)
+    for act, action in ACTIONS.items():
+        # a call that is recorded as a write has a state to show until the next reading
+        assert (action.write is None) == (action.state_after is None), act
+        assert not (action.busy and action.ready), act
 
 
 def test_a_delete_read_back_from_before_it_is_waited_out() -> None:

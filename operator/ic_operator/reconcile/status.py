@@ -174,7 +174,7 @@ def events(
         out.append(Event("Normal", "Deployed", f"generation {judged.generation} is InService"))
     elif judged is not None:
         out.append(Event("Warning", judged.outcome, judged.failure_reason or judged.outcome))
-    if ACTIONS[plan.action].announced:
+    if ACTIONS[plan.action].sends:
         out.append(Event("Normal", plan.reason, plan.message))
     elif (
         plan.degraded

@@ -43,9 +43,9 @@ class Action:
     # SageMaker's state once the call is accepted (what the status says until the next
     # reading); None keeps the state read.
     state_after: str | None = None
-    # Posts a Normal event named by the plan's reason (Creating, Updating, Scaling,
-    # Tagging, Deleting or Recreating) when the call is sent.
-    announced: bool = False
+    # Calls SageMaker: the pass executes the plan and posts a Normal event named by the
+    # plan's reason (Creating, Updating, Scaling, Tagging, Deleting or Recreating).
+    sends: bool = False
     # Conditions: a deployment or transition is running (Progressing), or SageMaker
     # matches the spec (Ready); neither is Blocked.
     busy: bool = False
@@ -53,30 +53,29 @@ class Action:
 
 
 ACTIONS: dict[Act, Action] = {
-    Act.CREATE: Action("CreateInferenceComponent", "Create", "Creating", announced=True, busy=True),
-    Act.UPDATE: Action("UpdateInferenceComponent", "Update", "Updating", announced=True, busy=True),
+    Act.CREATE: Action("CreateInferenceComponent", "Create", "Creating", sends=True, busy=True),
+    Act.UPDATE: Action("UpdateInferenceComponent", "Update", "Updating", sends=True, busy=True),
     Act.UPDATE_RUNTIME_CONFIG: Action(
         "UpdateInferenceComponentRuntimeConfig",
         "UpdateRuntimeConfig",
         "Updating",
-        announced=True,
+        sends=True,
         busy=True,
     ),
-    Act.DELETE: Action("DeleteInferenceComponent", "Delete", "Deleting", announced=True, busy=True),
-    Act.TAG: Action(announced=True, ready=True),
+    Act.DELETE: Action("DeleteInferenceComponent", "Delete", "Deleting", sends=True, busy=True),
+    Act.TAG: Action(sends=True, ready=True),
     Act.WAIT: Action(busy=True),
     Act.NOOP: Action(ready=True),
     Act.BLOCKED: Action(),
     Act.RELEASE: Action(),  # never written: the object is going away
 }
 
-# The actions that call SageMaker.
-SENDS = frozenset(act for act, spec in ACTIONS.items() if spec.operation or spec.announced)
+SENDS = frozenset(act for act, action in ACTIONS.items() if action.sends)
 
 
 class Wake(StrEnum):
-    """When the loop looks at SageMaker next; stored as status.decision.next (the CRD
-    calls the same values ``NextStep``). Compared with that field as a string."""
+    """When the loop looks at SageMaker next; stored as status.decision.next (whose CRD
+    type, ``NextStep``, lists the same values) and read back by :func:`recorded_wake`."""
 
     RESYNC = "Resync"  # settled: the next drift check, at the resync interval
     POLL = "Poll"  # SageMaker is transitioning: look again after the poll delay
