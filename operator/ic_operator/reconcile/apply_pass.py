@@ -46,6 +46,9 @@ from ic_operator.reconcile.verdict import plan_created
 
 @dataclass(frozen=True)
 class ApplyPass:
+    """The pass while the object lives; what it needs is passed in (built by the
+    Reconciler)."""
+
     client: SageMakerApi
     settings: Settings
     poll: PollPolicy
@@ -54,6 +57,8 @@ class ApplyPass:
     scaling: AutoScalingStep
 
     async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
+        """A call that fails at any stage is planned like any other outcome
+        (:func:`plan_failure`), so the status written always says what comes next."""
         status = InferenceComponentStatus.parse(body.get("status") or {})
         ctx, wanted = self._parse(body, now)
         if isinstance(wanted, Plan):  # rejected before SageMaker is asked anything
