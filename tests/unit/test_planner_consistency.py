@@ -17,6 +17,7 @@ from ic_operator.aws.errors import (
     SageMakerError,
     failure_of,
 )
+from ic_operator.aws.operations import WRITE_OPERATIONS
 from ic_operator.models import InferenceComponentStatus, LastWrite
 from ic_operator.reconcile.confirmation import newer_than_write
 from ic_operator.reconcile.delete import plan_delete
@@ -265,6 +266,8 @@ def test_every_action_has_its_row() -> None:
         # a call that is recorded as a write has a state to show until the next reading
         assert (action.write is None) == (action.state_after is None), act
         assert not (action.busy and action.ready), act
+        # the door allows it as a write (and docs/iam-policy.json grants it)
+        assert action.operation is None or action.operation in WRITE_OPERATIONS, act
 
 
 def test_a_delete_read_back_from_before_it_is_waited_out() -> None:
