@@ -14,9 +14,8 @@ the check the operator runs when it parses a spec, with one message for both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
@@ -149,25 +148,25 @@ class K8sModel(BaseModel):
         """The first broken rule fails the model, as a validator raising it would:
         those that always hold first, then (when creating) those that hold at creation."""
         if type(self).rules:
-            creating = bool(info.context and info.context.get("creating"))
-            problems = self.rule_problems(at_creation=False)
-            if creating:
-                problems = chain(problems, self.rule_problems(at_creation=True))
-            problem = next(problems, None)
+            problem = self.broken_rule(at_creation=False)
+            if problem is None and info.context and info.context.get("creating"):
+                problem = self.broken_rule(at_creation=True)
             if problem is not None:
                 raise ValueError(problem)
         return self
 
-    def rule_problems(self, *, at_creation: bool) -> Iterator[str]:
-        """Messages of the broken rules that always hold, or of those that hold only at
-        creation; a rule on an unset field does not apply (CEL does not run it)."""
+    def broken_rule(self, *, at_creation: bool) -> str | None:
+        """The message of the first broken rule among those that always hold, or among
+        those that hold only at creation; None when all hold. A rule on an unset field
+        does not apply (CEL does not run it)."""
         for rule in type(self).rules:
             if rule.at_creation != at_creation:
                 continue
             value = self if rule.on is None else getattr(self, rule.on)
             problem = None if value is None else rule.problem(value)
             if problem is not None:
-                yield problem
+                return problem
+        return None
 
     def to_k8s(self) -> dict[str, Any]:
         """The camelCase dict Kubernetes stores, with unset (None) members left out."""

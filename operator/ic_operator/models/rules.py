@@ -13,8 +13,9 @@ the order the API server reports them in (and the CRD lists them in).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from pydantic.alias_generators import to_snake
 
 from ic_operator.models._base import Rule
 from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME
@@ -131,24 +132,34 @@ _OPERATOR_OWNS_COPIES_CEL = (
 )
 
 
-def _copy_count_batch_within(
-    spec: InferenceComponentSpec,
-    size_of: Callable[[RollingUpdatePolicy], CapacitySize | None],
-    per_copy: int,
-) -> bool:
-    """Whether a COPY_COUNT batch times ``per_copy`` fits in the copy count. Only a count
-    the operator keeps bounds the batches (an autoscaler's changes under the update),
-    and not zero copies: there is nothing to roll."""
-    runtime, deployment = spec.runtime_config, spec.deployment_config
-    if runtime is None or deployment is None or spec.copy_count_owner() != "Operator":
-        return True
-    size = size_of(deployment.rolling_update_policy)
-    return (
-        runtime.copy_count == 0
-        or size is None
-        or size.type != "COPY_COUNT"
-        or size.value * per_copy <= runtime.copy_count
+def _copy_count_batch_rule(
+    member: str, *, optional: bool, per_copy: int, message: str
+) -> Rule[InferenceComponentSpec]:
+    """COPY_COUNT batches of rollingUpdatePolicy.<member> times ``per_copy`` must fit in
+    the copy count. Only a count the operator keeps bounds the batches (an
+    autoscaler's changes under the update), and not zero copies: nothing rolls."""
+    size = f"self.deploymentConfig.rollingUpdatePolicy.{member}"
+    present = f"!has({size}) || " if optional else ""
+    times = f" * {per_copy}" if per_copy != 1 else ""
+    cel = (
+        f"!({_OPERATOR_OWNS_COPIES_CEL}) || !has(self.deploymentConfig) || "
+        f"self.runtimeConfig.copyCount == 0 || {present}"
+        f"{size}.type != 'COPY_COUNT' || {size}.value{times} <= self.runtimeConfig.copyCount"
     )
+
+    def holds(spec: InferenceComponentSpec) -> bool:
+        runtime, deployment = spec.runtime_config, spec.deployment_config
+        if runtime is None or deployment is None or spec.copy_count_owner() != "Operator":
+            return True
+        batch: CapacitySize | None = getattr(deployment.rolling_update_policy, to_snake(member))
+        return (
+            runtime.copy_count == 0
+            or batch is None
+            or batch.type != "COPY_COUNT"
+            or batch.value * per_copy <= runtime.copy_count
+        )
+
+    return Rule(cel, message, holds=holds, detail=_copy_count)
 
 
 def _copy_count(spec: InferenceComponentSpec) -> str:
@@ -214,29 +225,19 @@ COPIES_AT_CREATION: Rule[InferenceComponentSpec] = Rule(
     holds=lambda spec: spec.runtime_config is None or spec.runtime_config.copy_count >= 1,
     at_creation=True,
 )
-BATCH_AT_MOST_HALF_THE_COPIES: Rule[InferenceComponentSpec] = Rule(
-    f"!({_OPERATOR_OWNS_COPIES_CEL}) || !has(self.deploymentConfig) || "
-    "self.runtimeConfig.copyCount == 0 || "
-    "self.deploymentConfig.rollingUpdatePolicy.maximumBatchSize.type != 'COPY_COUNT' || "
-    "self.deploymentConfig.rollingUpdatePolicy.maximumBatchSize.value * 2 "
-    "<= self.runtimeConfig.copyCount",
-    "deploymentConfig.rollingUpdatePolicy.maximumBatchSize: COPY_COUNT must be at most "
+BATCH_AT_MOST_HALF_THE_COPIES = _copy_count_batch_rule(
+    "maximumBatchSize",
+    optional=False,
+    per_copy=2,
+    message="deploymentConfig.rollingUpdatePolicy.maximumBatchSize: COPY_COUNT must be at most "
     "half of runtimeConfig.copyCount",
-    holds=lambda spec: _copy_count_batch_within(spec, lambda p: p.maximum_batch_size, 2),
-    detail=_copy_count,
 )
-ROLLBACK_BATCH_AT_MOST_THE_COPIES: Rule[InferenceComponentSpec] = Rule(
-    f"!({_OPERATOR_OWNS_COPIES_CEL}) || !has(self.deploymentConfig) || "
-    "self.runtimeConfig.copyCount == 0 || "
-    "!has(self.deploymentConfig.rollingUpdatePolicy.rollbackMaximumBatchSize) || "
-    "self.deploymentConfig.rollingUpdatePolicy.rollbackMaximumBatchSize.type "
-    "!= 'COPY_COUNT' || "
-    "self.deploymentConfig.rollingUpdatePolicy.rollbackMaximumBatchSize.value "
-    "<= self.runtimeConfig.copyCount",
-    "deploymentConfig.rollingUpdatePolicy.rollbackMaximumBatchSize: COPY_COUNT must be at "
+ROLLBACK_BATCH_AT_MOST_THE_COPIES = _copy_count_batch_rule(
+    "rollbackMaximumBatchSize",
+    optional=True,
+    per_copy=1,
+    message="deploymentConfig.rollingUpdatePolicy.rollbackMaximumBatchSize: COPY_COUNT must be at "
     "most runtimeConfig.copyCount",
-    holds=lambda spec: _copy_count_batch_within(spec, lambda p: p.rollback_maximum_batch_size, 1),
-    detail=_copy_count,
 )
 AUTOSCALING_NEEDS_COPY_COUNT: Rule[InferenceComponentSpec] = Rule(
     f"!has(self.autoScaling) || has(self.runtimeConfig) || {_ADAPTER_CEL}",

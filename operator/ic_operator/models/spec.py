@@ -190,7 +190,8 @@ class InferenceComponentSpec(K8sModel):
     def creation_problems(self) -> list[str]:
         """Why this spec cannot be sent as CreateInferenceComponent (empty when it can):
         the first broken rule that holds only at creation, as ``parse`` reports it."""
-        return list(self.rule_problems(at_creation=True))[:1]
+        problem = self.broken_rule(at_creation=True)
+        return [] if problem is None else [problem]
 
     def copy_count_owner(self) -> Literal["Operator", "External"]:
         """Who writes the copy count after creation: with autoScaling always the
