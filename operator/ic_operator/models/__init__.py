@@ -3,6 +3,13 @@
 The CRD (`ic_operator.crd.schema`), the resource reference (docs/resource.md) and the
 AWS requests are all derived from these classes. No kopf, boto3 or botocore
 here (import-linter enforces it): they must stay pure and fast to test.
+
+- spec, specification, deployment, autoscaling: what users write (the spec's parts);
+- patterns: the services' patterns, limits and enumerations, and what each means;
+- rules: every rule the schema cannot express (CEL, Python check and message together);
+- sagemaker_requests, autoscaling_requests: the AWS requests a spec becomes;
+- status, autoscaling_status: what the operator writes;
+- errors: a ValidationError as the message a user reads.
 """
 
 from ic_operator.models._instance_types import INSTANCE_TYPES, InstanceType

@@ -20,7 +20,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from ic_operator.models import autoscaling_requests as requests
+from ic_operator.models import autoscaling_requests
 from ic_operator.models._base import K8sModel, WireModel
 from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME
 from ic_operator.models.patterns import (
@@ -270,6 +270,6 @@ class AutoScaling(K8sModel):
         return self.min_copies == 0
 
     # The AWS requests this block becomes (autoscaling_requests), bound as methods.
-    target_request: ClassVar = requests.target_request
-    policy_requests: ClassVar = requests.policy_requests
-    scheduled_action_requests: ClassVar = requests.scheduled_action_requests
+    target_request: ClassVar = autoscaling_requests.target_request
+    policy_requests: ClassVar = autoscaling_requests.policy_requests
+    scheduled_action_requests: ClassVar = autoscaling_requests.scheduled_action_requests

@@ -9,7 +9,7 @@ botocore's pattern has one, the comment gives it and the equivalent used here.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import StringConstraints
 
@@ -96,6 +96,6 @@ INFERENCE_COMPONENT_METRICS: tuple[str, ...] = get_args(PredefinedMetricType)
 MetricStatistic = Literal["Average", "Minimum", "Maximum", "SampleCount", "Sum"]
 
 
-def xml_text(low: int | None = None, high: int | None = None) -> Any:
+def xml_text(low: int | None = None, high: int | None = None) -> StringConstraints:
     """Application Auto Scaling's XML-text strings, with the member's length bounds."""
     return StringConstraints(min_length=low, max_length=high, pattern=XML_TEXT_PATTERN)

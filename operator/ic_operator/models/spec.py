@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from ic_operator.models import sagemaker_requests as requests
+from ic_operator.models import sagemaker_requests
 from ic_operator.models._base import K8sModel, WireModel
 from ic_operator.models.autoscaling import AutoScaling
 from ic_operator.models.deployment import DeploymentConfig
@@ -223,7 +223,7 @@ class InferenceComponentSpec(K8sModel):
         return any(s.base_inference_component_name is not None for s in specs)
 
     # The AWS requests this spec becomes (sagemaker_requests), bound as methods.
-    aws_specification: ClassVar = requests.aws_specification
-    create_request: ClassVar = requests.create_request
-    update_request: ClassVar = requests.update_request
-    runtime_config_request: ClassVar = requests.runtime_config_request
+    aws_specification: ClassVar = sagemaker_requests.aws_specification
+    create_request: ClassVar = sagemaker_requests.create_request
+    update_request: ClassVar = sagemaker_requests.update_request
+    runtime_config_request: ClassVar = sagemaker_requests.runtime_config_request
