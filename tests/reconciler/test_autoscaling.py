@@ -11,7 +11,7 @@ import pytest
 
 from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.aws.operations import AUTOSCALING_WRITE_OPERATIONS as AAS_WRITES
-from ic_operator.models.autoscaling import STEP_POLICY_NAME, alarm_name
+from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME, alarm_name
 from ic_operator.reconcile.types import Trigger
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
 from tests.reconciler.harness import SETTINGS, Rig, run

@@ -33,7 +33,7 @@ from ic_operator.autoscaling.plan import (
 )
 from ic_operator.aws import operations
 from ic_operator.models import AutoScaling
-from ic_operator.models.autoscaling import (
+from ic_operator.models.autoscaling_requests import (
     SCALABLE_DIMENSION,
     STEP_POLICY_NAME,
     alarm_name,

@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ic_operator.models.autoscaling import (
+from ic_operator.models.autoscaling import AutoScaling
+from ic_operator.models.autoscaling_requests import (
     DEFAULT_COOLDOWN_SECONDS,
     SCALABLE_DIMENSION,
     SERVICE_NAMESPACE,
     STEP_POLICY_NAME,
-    AutoScaling,
     alarm_name,
     alarm_request,
     resource_id,
