@@ -69,7 +69,7 @@ async def observe(
     desired: AutoScaling | None,
     region: str,
     purpose: Purpose,
-) -> asp.Observed:
+) -> asp.TargetReading:
     targets = await _read_all(client, asp.target_read(name), region, purpose)
     observed = asp.observed_from(name, targets=targets)
     policies: dict[str, Any] | None = None
@@ -131,7 +131,7 @@ async def sync(
     activity can have moved it): the last activity recorded is kept, one call fewer."""
     registered = previous.registered if previous is not None else False
     observed = await observe(client, name, desired, region, purpose)
-    calls = asp.plan(desired, observed, name, owned=asp.owned(desired, registered))
+    calls = asp.sync_calls(desired, observed, name, owned=asp.owned(desired, registered))
     sent = await apply(client, calls, region)
     if sent:
         observed = await observe(client, name, desired, region, Purpose.FIRST_LOOK)

@@ -31,7 +31,7 @@ from ic_operator.kube.login import in_cluster
 from ic_operator.kube.status_client import KopfKube
 from ic_operator.loop.object_loop import Loops, deleting
 from ic_operator.reconcile.passes import Reconciler
-from ic_operator.reconcile.plan import DEFAULT, Strategy
+from ic_operator.reconcile.types import DEFAULT, Strategy
 
 PREFIX = "sagemaker.ic-operator.io"
 FINALIZER = f"{PREFIX}/finalizer"

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.ports import SageMakerApi
-from ic_operator.reconcile.plan import epoch
+from ic_operator.reconcile.types import epoch
 
 FIELDS: frozenset[str] = frozenset(
     {
