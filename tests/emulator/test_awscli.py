@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.helpers import IMAGE, create_ic, wait_status
+from tests.emulator.test_query_protocol import RESOLVED
 from tests.fixtures.emulator import ROLE_ARN, Admin, RunningEmulator, wait_for
 
 AWS = Path(
@@ -71,6 +72,22 @@ class Cli:
         )
         assert out.returncode != 0
         return out.stderr
+
+
+def test_what_the_aws_cli_sends() -> None:
+    """The CLI vendors an older botocore: it resolves the same protocols as boto3."""
+    probe = (
+        "import json, sys; from awscli.botocore.session import get_session; s = get_session(); "
+        "print(json.dumps({n: s.get_service_model(n).resolved_protocol for n in sys.argv[1:]}))"
+    )
+    out = subprocess.run(
+        [str(AWS.parent / "python"), "-c", probe, *RESOLVED],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(out.stdout) == RESOLVED
 
 
 def test_full_lifecycle_with_the_aws_cli(

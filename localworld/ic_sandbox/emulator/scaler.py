@@ -13,7 +13,7 @@ reaching it (`POST /_emulator/requests`). Every 10 service seconds the scaler
    ALARM);
 3. applies registration bounds and due scheduled actions.
 
-A scaling action goes through SageMaker.update_runtime_config, the handler behind
+A scaling action goes through InferenceComponents.update_runtime_config, the handler behind
 UpdateInferenceComponentRuntimeConfig, so the component goes Updating and back to InService
 exactly as for a client's call; it is recorded as a scaling activity, not as a client call.
 """
@@ -28,12 +28,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .autoscaling import DEFAULT_COOLDOWN, AutoScaling, Policy, Target
+from .application_autoscaling import ApplicationAutoScaling
 from .cloudwatch import AlarmRecord, CloudWatch
+from .components import InferenceComponents
 from .errors import ApiError
 from .records import IN_SERVICE
-from .service import SageMaker
-from .world import World
+from .scaling_records import DEFAULT_COOLDOWN, Policy, Target
+from .state import EmulatorState
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,13 @@ NO_CAPACITY = "NoCapacityInvocationFailures"
 class Scaler:
     def __init__(
         self,
-        world: World,
-        sagemaker: SageMaker,
+        world: EmulatorState,
+        components: InferenceComponents,
         cloudwatch: CloudWatch,
-        autoscaling: AutoScaling,
+        autoscaling: ApplicationAutoScaling,
     ) -> None:
         self.world = world
-        self.sagemaker = sagemaker
+        self.components = components
         self.cloudwatch = cloudwatch
         self.autoscaling = autoscaling
         # per component: total demand per metric (the per-copy value times the copies)
@@ -292,7 +293,7 @@ class Scaler:
             target.key, f"Setting desired copy count to {desired}.", cause
         )
         try:
-            self.sagemaker.update_runtime_config(
+            self.components.update_runtime_config(
                 {
                     "InferenceComponentName": target.component,
                     "DesiredRuntimeConfig": {"CopyCount": desired},

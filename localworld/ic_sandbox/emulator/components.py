@@ -1,8 +1,10 @@
-"""The SageMaker operations: service rules on top of model validation.
+"""SageMaker inference components (AWS JSON 1.1): the service rules on top of model validation.
 
-Messages marked (obs) in docs/emulator.md are the ones seen from real SageMaker; the
-others follow the same style and are inferred. Every handler is synchronous and O(1) in
-the number of components (List excepted); waiting happens in lifecycle tasks.
+Create, Describe, Update, UpdateRuntimeConfig, Delete and List. Messages marked (obs) in
+docs/emulator.md are the ones seen from real SageMaker; the others follow the same style and
+are inferred. Every handler is synchronous and O(1) in the number of components (List
+excepted); waiting happens in lifecycle tasks. A write remembers the version lagging reads
+serve (the read-lag fault), so Describe, List and ListTags can answer from before it.
 """
 
 from __future__ import annotations
@@ -13,33 +15,28 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Protocol
 
 from . import lifecycle
-from .capacity import INSTANCE_TYPES, Demand
+from .capacity import Demand
+from .clock import epoch
+from .describe import deployed_image, describe_component, summarize_component
 from .errors import ApiError, validation
+from .hosting import Hosting
 from .lifecycle import Deployment, batch_copies
+from .protocols import Handler
 from .records import (
-    CREATING,
     DELETING,
     FAILED,
     IN_SERVICE,
     UPDATING,
     ComponentRecord,
-    EndpointConfigRecord,
-    EndpointRecord,
     Json,
-    ModelRecord,
     Snapshot,
     VariantRecord,
-    describe_component,
-    resolve_image,
-    summarize_component,
+    request_tags,
 )
-from .world import World, copies
-
-Handler = Callable[[Json], Json]
+from .state import EmulatorState, copies
 
 
 class Listed(Protocol):
@@ -59,229 +56,17 @@ class Listed(Protocol):
     def modified(self) -> float: ...
 
 
-def _tags(request: Json) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in request.get("Tags") or []}
-
-
-class SageMaker:
-    def __init__(self, world: World) -> None:
+class InferenceComponents:
+    def __init__(self, world: EmulatorState, hosting: Hosting) -> None:
         self.world = world
+        self.hosting = hosting
         self.handlers: dict[str, Handler] = {
-            "CreateModel": self.create_model,
-            "DescribeModel": self.describe_model,
-            "DeleteModel": self.delete_model,
-            "CreateEndpointConfig": self.create_endpoint_config,
-            "DescribeEndpointConfig": self.describe_endpoint_config,
-            "DeleteEndpointConfig": self.delete_endpoint_config,
-            "CreateEndpoint": self.create_endpoint,
-            "DescribeEndpoint": self.describe_endpoint,
-            "DeleteEndpoint": self.delete_endpoint,
-            "ListEndpoints": self.list_endpoints,
             "CreateInferenceComponent": self.create_component,
             "DescribeInferenceComponent": self.describe_component,
             "UpdateInferenceComponent": self.update_component,
             "UpdateInferenceComponentRuntimeConfig": self.update_runtime_config,
             "DeleteInferenceComponent": self.delete_component,
             "ListInferenceComponents": self.list_components,
-            "AddTags": self.add_tags,
-            "ListTags": self.list_tags,
-            "DeleteTags": self.delete_tags,
-        }
-
-    # ---- models ---------------------------------------------------------------------------
-    def create_model(self, req: Json) -> Json:
-        w = self.world
-        name = req["ModelName"]
-        arn = w.arn("model", name.lower())
-        if name in w.models:
-            raise validation(f'Cannot create already existing model "{arn}".')
-        body = {k: copy.deepcopy(v) for k, v in req.items() if k != "Tags"}
-        rec = ModelRecord(arn=arn, tags=_tags(req), name=name, created=w.clock.now(), request=body)
-        w.models[name] = rec
-        w.by_arn[arn] = rec
-        return {"ModelArn": arn}
-
-    def _model(self, name: str) -> ModelRecord:
-        rec = self.world.models.get(name)
-        if rec is None:
-            raise validation(f'Could not find model "{self.world.arn("model", name.lower())}".')
-        return rec
-
-    def describe_model(self, req: Json) -> Json:
-        rec = self._model(req["ModelName"])
-        return {**copy.deepcopy(rec.request), "ModelArn": rec.arn, "CreationTime": rec.created}
-
-    def delete_model(self, req: Json) -> Json:
-        rec = self._model(req["ModelName"])
-        del self.world.models[rec.name]
-        self.world.by_arn.pop(rec.arn, None)
-        return {}
-
-    # ---- endpoint configs -----------------------------------------------------------------
-    def create_endpoint_config(self, req: Json) -> Json:
-        w = self.world
-        name = req["EndpointConfigName"]
-        arn = w.arn("endpoint-config", name.lower())
-        if name in w.endpoint_configs:
-            raise validation(f'Cannot create already existing endpoint configuration "{arn}".')
-        variants = req["ProductionVariants"]
-        if not variants:
-            raise validation("ProductionVariants must contain at least one variant.")
-        names = [v["VariantName"] for v in variants]
-        if len(set(names)) != len(names):
-            raise validation("Variant names must be unique within an endpoint configuration.")
-        with_model = [v for v in variants if "ModelName" in v]
-        if with_model and len(with_model) != len(variants):
-            raise validation(
-                "Either all production variants specify a ModelName or none do "
-                "(variants without a ModelName host inference components)."
-            )
-        for v in with_model:
-            self._model(v["ModelName"])
-        if not with_model:
-            if "ExecutionRoleArn" not in req:
-                raise validation(
-                    "ExecutionRoleArn is required for an endpoint configuration whose "
-                    "production variants host inference components."
-                )
-            for v in variants:
-                if "InstanceType" not in v or "InitialInstanceCount" not in v:
-                    raise validation(
-                        f"Production variant {v['VariantName']} must specify InstanceType and "
-                        "InitialInstanceCount to host inference components."
-                    )
-        for v in variants:
-            itype = v.get("InstanceType")
-            if itype is not None and itype not in INSTANCE_TYPES:
-                raise validation(
-                    f"Instance type {itype} is not in the emulator's capacity table; "
-                    "see docs/emulator.md for the supported types."
-                )
-        body = {k: copy.deepcopy(v) for k, v in req.items() if k != "Tags"}
-        rec = EndpointConfigRecord(
-            arn=arn, tags=_tags(req), name=name, created=w.clock.now(), request=body
-        )
-        w.endpoint_configs[name] = rec
-        w.by_arn[arn] = rec
-        return {"EndpointConfigArn": arn}
-
-    def _endpoint_config(self, name: str) -> EndpointConfigRecord:
-        rec = self.world.endpoint_configs.get(name)
-        if rec is None:
-            arn = self.world.arn("endpoint-config", name.lower())
-            raise validation(f'Could not find endpoint configuration "{arn}".')
-        return rec
-
-    def describe_endpoint_config(self, req: Json) -> Json:
-        rec = self._endpoint_config(req["EndpointConfigName"])
-        return {
-            **copy.deepcopy(rec.request),
-            "EndpointConfigArn": rec.arn,
-            "CreationTime": rec.created,
-        }
-
-    def delete_endpoint_config(self, req: Json) -> Json:
-        rec = self._endpoint_config(req["EndpointConfigName"])
-        del self.world.endpoint_configs[rec.name]
-        self.world.by_arn.pop(rec.arn, None)
-        return {}
-
-    # ---- endpoints --------------------------------------------------------------------------
-    def create_endpoint(self, req: Json) -> Json:
-        w = self.world
-        name = req["EndpointName"]
-        arn = w.arn("endpoint", name.lower())
-        if name in w.endpoints:
-            raise validation(f'Cannot create already existing endpoint "{arn}".')
-        config = self._endpoint_config(req["EndpointConfigName"])
-        variants: dict[str, VariantRecord] = {}
-        for v in config.request["ProductionVariants"]:
-            itype = v.get("InstanceType", "")
-            variants[v["VariantName"]] = VariantRecord(
-                name=v["VariantName"],
-                instance_type=itype,
-                instance_count=int(v.get("InitialInstanceCount", 0)),
-                instance=INSTANCE_TYPES.get(itype),
-            )
-        now = w.clock.now()
-        rec = EndpointRecord(
-            arn=arn,
-            tags=_tags(req),
-            name=name,
-            config_name=config.name,
-            created=now,
-            modified=now,
-            hosts_components=config.hosts_components,
-            variants=variants,
-        )
-        w.endpoints[name] = rec
-        w.by_arn[arn] = rec
-        rec.task = w.spawn(lifecycle.create_endpoint(w, rec))
-        return {"EndpointArn": arn}
-
-    def _endpoint(self, name: str) -> EndpointRecord:
-        rec = self.world.endpoints.get(name)
-        if rec is None:
-            arn = self.world.arn("endpoint", name.lower())
-            raise validation(f'Could not find endpoint "{arn}".')
-        return rec
-
-    def describe_endpoint(self, req: Json) -> Json:
-        rec = self._endpoint(req["EndpointName"])
-        ready = rec.status != CREATING
-        out: Json = {
-            "EndpointName": rec.name,
-            "EndpointArn": rec.arn,
-            "EndpointConfigName": rec.config_name,
-            "EndpointStatus": rec.status,
-            "CreationTime": rec.created,
-            "LastModifiedTime": rec.modified,
-            "ProductionVariants": [
-                {
-                    "VariantName": v.name,
-                    "CurrentWeight": 1.0,
-                    "DesiredWeight": 1.0,
-                    "CurrentInstanceCount": v.instance_count if ready else 0,
-                    "DesiredInstanceCount": v.instance_count,
-                }
-                for v in rec.variants.values()
-            ],
-        }
-        if rec.failure_reason:
-            out["FailureReason"] = rec.failure_reason
-        return out
-
-    def delete_endpoint(self, req: Json) -> Json:
-        rec = self._endpoint(req["EndpointName"])
-        if rec.status == DELETING:
-            raise validation(f"Cannot delete endpoint {rec.arn} while it is being deleted.")
-        if rec.components:
-            raise validation(
-                f"Cannot delete endpoint {rec.arn} because it still hosts "
-                f"{len(rec.components)} inference component(s). Delete them first."
-            )
-        if rec.task is not None:
-            rec.task.cancel()
-        rec.status = DELETING
-        rec.modified = self.world.clock.now()
-        rec.task = self.world.spawn(lifecycle.delete_endpoint(self.world, rec))
-        return {}
-
-    def list_endpoints(self, req: Json) -> Json:
-        items = sorted(self.world.endpoints.values(), key=lambda e: (e.created, e.name))
-        if req.get("SortOrder", "Descending") == "Descending":
-            items.reverse()
-        return {
-            "Endpoints": [
-                {
-                    "EndpointName": e.name,
-                    "EndpointArn": e.arn,
-                    "CreationTime": e.created,
-                    "LastModifiedTime": e.modified,
-                    "EndpointStatus": e.status,
-                }
-                for e in items
-            ]
         }
 
     # ---- eventual consistency ----------------------------------------------------------------
@@ -391,22 +176,12 @@ class SageMaker:
 
     def _check_refs(self, spec: Json, base: ComponentRecord | None) -> None:
         if "ModelName" in spec:
-            self._model(spec["ModelName"])
+            self.hosting.model(spec["ModelName"])
         if base is None and "ModelName" not in spec and "Image" not in spec.get("Container", {}):
             raise validation(
                 "Specify ModelName or Container.Image for an inference component that is "
                 "not an adapter."
             )
-
-    def _image(self, spec: Json | None) -> Json | None:
-        image = (spec or {}).get("Container", {}).get("Image")
-        if image is None:
-            return None
-        return {
-            "SpecifiedImage": image,
-            "ResolvedImage": resolve_image(image),
-            "ResolutionTime": self.world.clock.now(),
-        }
 
     # ---- inference components: operations ----------------------------------------------------
     def create_component(self, req: Json) -> Json:
@@ -415,7 +190,7 @@ class SageMaker:
         arn = w.arn("inference-component", name)
         if name in w.components:
             raise validation(f'Cannot create already existing inference component "{arn}".')
-        endpoint = self._endpoint(req["EndpointName"])
+        endpoint = self.hosting.endpoint(req["EndpointName"])
         if not endpoint.hosts_components:
             raise validation(
                 f"Inference Components are not supported in this Endpoint {endpoint.arn}. "
@@ -464,14 +239,14 @@ class SageMaker:
         now = w.clock.now()
         rec = ComponentRecord(
             arn=arn,
-            tags=_tags(req),
+            tags=request_tags(req),
             name=name,
             endpoint_name=endpoint.name,
             endpoint_arn=endpoint.arn,
             variant_name=variant_name,
             specification=single,
             specifications=several,
-            resolved_image=self._image(single),
+            resolved_image=deployed_image(single, now),
             desired=count,
             created=now,
             modified=now,
@@ -553,7 +328,7 @@ class SageMaker:
             if "AlarmName" in a
         ]
         timeout = policy.get("MaximumExecutionTimeoutInSeconds") if policy else None
-        new_image = self._image(single)
+        new_image = deployed_image(single, w.clock.now())
         plan = Deployment(
             old_specification=rec.specification,
             old_specifications=rec.specifications,
@@ -661,7 +436,7 @@ class SageMaker:
             ("LastModifiedTimeAfter", "modified", False),
         ):
             if (t := req.get(key)) is not None:
-                bound = _epoch(t)
+                bound = epoch(t)
                 checks.append(_time_check(attr, bound, before))
         items = [r for r in pool if all(c(r) for c in checks)]
         sort_by = req.get("SortBy", "CreationTime")
@@ -704,59 +479,6 @@ class SageMaker:
             if before is not None and endpoint in (None, before.endpoint_name):
                 out.append(before)
         return out
-
-    # ---- tags ---------------------------------------------------------------------------------
-    def _tagged(self, arn: str) -> Any:
-        rec = self.world.by_arn.get(arn)
-        if rec is None:
-            raise validation(f"Could not find resource with ARN {arn}.")
-        return rec
-
-    def add_tags(self, req: Json) -> Json:
-        rec = self._tagged(req["ResourceArn"])
-        merged = dict(rec.tags)
-        merged.update(_tags(req))
-        if len(merged) > 50:
-            raise ApiError(
-                "ResourceLimitExceeded", f"Resource {rec.arn} cannot have more than 50 tags."
-            )
-        rec.tags = merged
-        return {"Tags": list(req["Tags"])}
-
-    def list_tags(self, req: Json) -> Json:
-        arn = req["ResourceArn"]
-        name = self.component_named(req)
-        version = self.world.stale("ListTags", name) if name is not None else None
-        if version is not None:
-            if version.before is None:
-                raise validation(f"Could not find resource with ARN {arn}.")
-            current = version.before.tags
-        else:
-            current = self._tagged(arn).tags
-        tags = [{"Key": k, "Value": v} for k, v in current.items()]
-        start = 0
-        if (token := req.get("NextToken")) is not None:
-            try:
-                start = int(base64.urlsafe_b64decode(token.encode()).decode())
-            except ValueError as exc:
-                raise validation("Invalid pagination token.") from exc
-        limit = int(req.get("MaxResults", 50))
-        out: Json = {"Tags": tags[start : start + limit]}
-        if start + limit < len(tags):
-            out["NextToken"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
-        return out
-
-    def delete_tags(self, req: Json) -> Json:
-        rec = self._tagged(req["ResourceArn"])
-        for key in req["TagKeys"]:
-            rec.tags.pop(key, None)
-        return {}
-
-
-def _epoch(value: Any) -> float:
-    if isinstance(value, int | float):
-        return float(value)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
 def _summary(item: Listed) -> Json:
