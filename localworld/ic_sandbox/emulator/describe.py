@@ -76,6 +76,14 @@ def specification_summary(
     return out
 
 
+def described_specification(spec: Json, resolved_at: float, *, cache_default: bool = False) -> Json:
+    """Describe's Specification for a request's, its image resolved at `resolved_at`: what a
+    fake SageMaker answers after a Create or Update."""
+    return specification_summary(
+        spec, deployed_image(spec, resolved_at), cache_default=cache_default
+    )
+
+
 def describe_component(
     ic: ComponentRecord, base: ComponentRecord | None, instance_type: str
 ) -> Json:
