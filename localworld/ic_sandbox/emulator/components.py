@@ -1,25 +1,21 @@
 """SageMaker inference components (AWS JSON 1.1): the service rules on top of model validation.
 
-Create, Describe, Update, UpdateRuntimeConfig, Delete and List. Messages marked (obs) in
-docs/emulator.md are the ones seen from real SageMaker; the others follow the same style and
-are inferred. Every handler is synchronous and O(1) in the number of components (List
-excepted); waiting happens in lifecycle tasks. A write remembers the version lagging reads
-serve (the read-lag fault), so Describe, List and ListTags can answer from before it.
+Create, Describe, Update, UpdateRuntimeConfig and Delete here; List in component_listing.py.
+Messages marked (obs) in docs/emulator.md are the ones seen from real SageMaker; the others
+follow the same style and are inferred. Every handler is synchronous and O(1) in the number
+of components (List excepted); waiting happens in lifecycle tasks. The front keeps, before a
+write, the version lagging reads serve (the read-lag fault: `snapshot`), so Describe, List
+and ListTags can answer from before it.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import json
 import math
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, Protocol
 
-from . import lifecycle
+from . import component_listing, lifecycle
 from .capacity import Demand
-from .clock import epoch
 from .describe import deployed_image, describe_component, summarize_component
 from .errors import ApiError, validation
 from .hosting import Hosting
@@ -39,23 +35,6 @@ from .records import (
 from .state import EmulatorState, copies
 
 
-class Listed(Protocol):
-    """What ListInferenceComponents filters and sorts on: a live record or a snapshot."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def endpoint_name(self) -> str: ...
-    @property
-    def variant_name(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def created(self) -> float: ...
-    @property
-    def modified(self) -> float: ...
-
-
 class InferenceComponents:
     def __init__(self, world: EmulatorState, hosting: Hosting) -> None:
         self.world = world
@@ -68,6 +47,9 @@ class InferenceComponents:
             "DeleteInferenceComponent": self.delete_component,
             "ListInferenceComponents": self.list_components,
         }
+
+    def list_components(self, req: Json) -> Json:
+        return component_listing.list_components(self.world, req)
 
     # ---- eventual consistency ----------------------------------------------------------------
     def component_named(self, req: Json) -> str | None:
@@ -410,101 +392,3 @@ class InferenceComponents:
         rec.record(w.clock.now())
         rec.task = w.spawn(lifecycle.delete_component(w, rec))
         return {}
-
-    def list_components(self, req: Json) -> Json:
-        w = self.world
-        endpoint_filter = req.get("EndpointNameEquals")
-        if endpoint_filter is not None:
-            endpoint = w.endpoints.get(endpoint_filter)
-            names = endpoint.components if endpoint else set()
-            live: list[ComponentRecord] = [w.components[n] for n in names if n in w.components]
-        else:
-            live = list(w.components.values())
-        pool = self._as_listed(live, endpoint_filter)
-        checks: list[Callable[[Listed], bool]] = []
-        if (v := req.get("VariantNameEquals")) is not None:
-            checks.append(lambda r: r.variant_name == v)
-        if (s := req.get("StatusEquals")) is not None:
-            checks.append(lambda r: r.status == s)
-        if (nc := req.get("NameContains")) is not None:
-            needle = nc.lower()
-            checks.append(lambda r: needle in r.name.lower())
-        for key, attr, before in (
-            ("CreationTimeBefore", "created", True),
-            ("CreationTimeAfter", "created", False),
-            ("LastModifiedTimeBefore", "modified", True),
-            ("LastModifiedTimeAfter", "modified", False),
-        ):
-            if (t := req.get(key)) is not None:
-                bound = epoch(t)
-                checks.append(_time_check(attr, bound, before))
-        items = [r for r in pool if all(c(r) for c in checks)]
-        sort_by = req.get("SortBy", "CreationTime")
-        keyf: Callable[[Listed], tuple[Any, str]]
-        if sort_by == "Name":
-            keyf = lambda r: (r.name, r.name)  # noqa: E731
-        elif sort_by == "Status":
-            keyf = lambda r: (r.status, r.name)  # noqa: E731
-        else:
-            keyf = lambda r: (r.created, r.name)  # noqa: E731
-        descending = req.get("SortOrder", "Descending") == "Descending"
-        items.sort(key=keyf, reverse=descending)
-        if (token := req.get("NextToken")) is not None:
-            after = _decode_token(token, sort_by)
-            items = [r for r in items if (keyf(r) < after if descending else keyf(r) > after)]
-        limit = int(req.get("MaxResults", 10))
-        page = items[:limit]
-        out: Json = {"InferenceComponents": [_summary(r) for r in page]}
-        if len(items) > limit:
-            out["NextToken"] = _encode_token(sort_by, keyf(page[-1]))
-        return out
-
-    def _as_listed(self, live: list[ComponentRecord], endpoint: str | None) -> list[Listed]:
-        """The live records, each replaced by the version a lagging List serves of it."""
-        w = self.world
-        if not w.versions or not w.faults.read_lag_seconds:
-            return list(live)
-        out: list[Listed] = []
-        seen: set[str] = set()
-        for rec in live:
-            seen.add(rec.name)
-            version = w.stale("ListInferenceComponents", rec.name)
-            if version is None:
-                out.append(rec)
-            elif version.before is not None:
-                out.append(version.before)
-        for name in [n for n in w.versions if n not in seen]:
-            version = w.stale("ListInferenceComponents", name)
-            before = version.before if version is not None else None
-            if before is not None and endpoint in (None, before.endpoint_name):
-                out.append(before)
-        return out
-
-
-def _summary(item: Listed) -> Json:
-    if isinstance(item, Snapshot):
-        return copy.deepcopy(item.summary)
-    assert isinstance(item, ComponentRecord)
-    return summarize_component(item)
-
-
-def _time_check(attr: str, bound: float, before: bool) -> Callable[[Listed], bool]:
-    if before:
-        return lambda r: float(getattr(r, attr)) < bound
-    return lambda r: float(getattr(r, attr)) > bound
-
-
-def _encode_token(sort_by: str, key: tuple[Any, str]) -> str:
-    raw = json.dumps({"s": sort_by, "k": list(key)})
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_token(token: str, sort_by: str) -> tuple[Any, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
-        if data["s"] != sort_by:
-            raise ValueError("sort changed")
-        first, second = data["k"]
-        return (first, second)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise validation("Invalid pagination token.") from exc
