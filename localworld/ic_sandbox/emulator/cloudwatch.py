@@ -3,7 +3,7 @@
 An alarm's state lives in `EmulatorState.alarms` (the one place rolling deployments watch, and the
 admin API sets), so an alarm created here, set by the admin API or by SetAlarmState, and
 evaluated by the autoscaler simulation is the same alarm. Alarms on the metrics the emulator
-emits (autoscaler.py) are evaluated every period; any other alarm keeps the state it was
+emits (scaler.py) are evaluated every period; any other alarm keeps the state it was
 last given, as a real alarm on a metric nobody publishes would stay INSUFFICIENT_DATA.
 """
 
