@@ -4,15 +4,14 @@ Scalable targets, scaling policies, scheduled actions and scaling activities for
 kind of target the emulator can scale: `sagemaker` / `inference-component/NAME` /
 `sagemaker:inference-component:DesiredCopyCount` (doc [AAS]). The handlers only store and
 check; scaler.py applies the policies on the scaled clock and records activities here. A
-target tracking policy creates its CloudWatch alarms through target_tracking.py, as AWS does.
-The records live in scaling_records.py, schedule expressions in schedules.py.
+target tracking policy creates its CloudWatch alarms through target_tracking.py, as AWS does;
+step_scaling.py checks step adjustments. The records live in scaling_records.py, schedule
+expressions in schedules.py.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-import math
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -35,6 +34,7 @@ from .scaling_records import (
 )
 from .schedules import parse_schedule
 from .state import EmulatorState
+from .step_scaling import check_steps
 from .target_tracking import check_tracking, tracking_alarms
 
 
@@ -234,7 +234,7 @@ class ApplicationAutoScaling:
                     "TargetTrackingScalingPolicyConfiguration is not allowed for a StepScaling "
                     "policy."
                 )
-            self._check_steps(step)
+            check_steps(step)
         else:
             if tracking is None:
                 raise validation(
@@ -277,34 +277,6 @@ class ApplicationAutoScaling:
         if policy.alarms:
             out["Alarms"] = copy.deepcopy(policy.alarms)
         return out
-
-    @staticmethod
-    def _check_steps(step: Json) -> None:
-        if step.get("AdjustmentType") is None:
-            raise validation("AdjustmentType is required for a StepScaling policy.")
-        steps = step.get("StepAdjustments") or []
-        if not steps:
-            raise validation("StepAdjustments must contain at least one step adjustment.")
-        spans: list[tuple[float, float]] = []
-        for s in steps:
-            lo = s.get("MetricIntervalLowerBound")
-            hi = s.get("MetricIntervalUpperBound")
-            if lo is None and hi is None and len(steps) > 1:
-                # one step open at both ends covers the whole line: it must be alone
-                raise validation("Only one step adjustment can have both bounds unset (null).")
-            low = -math.inf if lo is None else float(lo)
-            high = math.inf if hi is None else float(hi)
-            if low >= high:
-                raise validation(
-                    "MetricIntervalLowerBound must be less than MetricIntervalUpperBound."
-                )
-            spans.append((low, high))
-        spans.sort()
-        for (_, prev_high), (low, _) in itertools.pairwise(spans):
-            if low < prev_high:
-                raise validation("Step adjustments must not overlap.")
-            if low > prev_high:
-                raise validation("Step adjustments must not have gaps between them.")
 
     def _drop_policy(self, policy: Policy) -> None:
         """Deleting a target tracking policy deletes the alarms it created (doc [AAS])."""

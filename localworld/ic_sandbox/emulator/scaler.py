@@ -35,6 +35,7 @@ from .errors import ApiError
 from .records import IN_SERVICE
 from .scaling_records import DEFAULT_COOLDOWN, Policy, Target
 from .state import EmulatorState
+from .step_scaling import step_capacity
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ class Scaler:
             in_cooldown = float(tt.get("ScaleInCooldown", DEFAULT_COOLDOWN))
         else:
             step = policy.step or {}
-            desired = self._step_capacity(step, current, value, alarm)
+            threshold = float(alarm.definition.get("Threshold", 0.0))
+            desired = step_capacity(step, current, value, threshold)
             out_cooldown = in_cooldown = float(step.get("Cooldown", DEFAULT_COOLDOWN))
         desired = min(max(desired, target.min), target.max)
         if desired == current:
@@ -208,31 +210,6 @@ class Scaler:
             desired,
             f"monitor alarm {alarm.name} in state ALARM triggered policy {policy.name}",
         )
-
-    @staticmethod
-    def _step_capacity(step: dict[str, Any], current: int, value: float | None, alarm: Any) -> int:
-        """The capacity the matching step adjustment asks for (doc [AAS] step scaling)."""
-        threshold = float(alarm.definition.get("Threshold", 0.0))
-        diff = 0.0 if value is None else value - threshold
-        chosen = None
-        for s in step.get("StepAdjustments") or []:
-            lo = s.get("MetricIntervalLowerBound")
-            hi = s.get("MetricIntervalUpperBound")
-            if (lo is None or diff >= float(lo)) and (hi is None or diff < float(hi)):
-                chosen = s
-                break
-        if chosen is None:
-            return current
-        adjustment = int(chosen["ScalingAdjustment"])
-        kind = step.get("AdjustmentType")
-        if kind == "ExactCapacity":
-            return adjustment
-        if kind == "PercentChangeInCapacity":
-            change = current * adjustment / 100
-            rounded = math.ceil(abs(change)) if abs(change) < 1 else math.floor(abs(change))
-            magnitude = max(rounded, int(step.get("MinAdjustmentMagnitude") or 0))
-            return current + int(math.copysign(magnitude, change)) if change else current
-        return current + adjustment
 
     def _apply_bounds(self, target: Target, cause: str) -> None:
         ic = self._ready(target)
