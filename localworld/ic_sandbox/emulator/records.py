@@ -1,4 +1,4 @@
-"""The emulator's in-memory world: models, endpoint configs, endpoints and components."""
+"""The records the emulator keeps: models, endpoint configs, endpoints, components, snapshots."""
 
 from __future__ import annotations
 

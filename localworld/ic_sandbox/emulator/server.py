@@ -2,12 +2,12 @@
 
 `POST /` serves SageMaker and Application Auto Scaling (JSON 1.1) and CloudWatch (JSON 1.0),
 told apart by the X-Amz-Target prefix (see protocols.py); a form-encoded body without one is
-the query protocol (query.py), which reaches the same `Front.call`. Requests are accepted signed or
-unsigned; signatures are never checked. Every call, accepted or rejected (including injected
-faults), is recorded for `GET /_emulator/calls`. A SageMaker component write whose response
-is lost on purpose is applied first and recorded as accepted, with `lost` saying what the
-client got instead (an error code, or "dropped"); a read that served a version from before
-a recent write is recorded with `stale: true`.
+the query protocol (query.py), which reaches the same `Front.call`. Requests are accepted
+signed or unsigned; signatures are never checked. Every call, accepted or rejected
+(including injected faults), is recorded for `GET /_emulator/calls`. A SageMaker component
+write whose response is lost on purpose is applied first and recorded as accepted, with
+`lost` saying what the client got instead (an error code, or "dropped"); a read that served
+a version from before a recent write is recorded with `stale: true`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
 from .hosting import Hosting
 from .protocols import (
     JSON_10,
+    JSON_11,
     UNREADABLE,
     JsonService,
     Outcome,
@@ -39,7 +40,6 @@ from .sagemaker_tags import SageMakerTags
 from .state import EmulatorState
 from .validation import validate_request
 
-JSON_11 = "application/x-amz-json-1.1"
 SAGEMAKER = "SageMaker"  # its X-Amz-Target prefix
 
 
