@@ -13,7 +13,7 @@ import sys
 import time
 
 from ic_sandbox.emulator import EmulatorThread
-from ic_sandbox.emulator.autoscaler import Scaler
+from ic_sandbox.emulator.scaler import Scaler
 from tests.fixtures.emulator import ROLE_ARN, aws_client, wait_for
 
 TICKS = 120
