@@ -14,7 +14,7 @@ from ic_operator import metrics
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.reconcile.ownership import OWNER_RESOURCE_TAG, OWNER_UID_TAG
+from ic_operator.names import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconcile.types import Trigger
 from tests.reconciler.harness import IMAGE, SETTINGS, UID, Rig, image, run
 

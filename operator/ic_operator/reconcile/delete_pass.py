@@ -15,11 +15,12 @@ from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentStatus
+from ic_operator.names import RETRY_ANNOTATION
 from ic_operator.reconcile.apply_pass import gauge
 from ic_operator.reconcile.delete import plan_delete
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
-from ic_operator.reconcile.ownership import RETRY_ANNOTATION, is_owned
+from ic_operator.reconcile.ownership import is_owned
 from ic_operator.reconcile.status import NOT_READ, Reading, build
 from ic_operator.reconcile.types import (
     Act,
