@@ -15,8 +15,8 @@ import pydantic
 
 from ic_operator import metrics
 from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.errors import SageMakerError
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
 from ic_operator.names import RETRY_ANNOTATION

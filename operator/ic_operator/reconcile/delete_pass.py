@@ -1,4 +1,4 @@
-"""The delete pass (the finaliser's): delete the component in SageMaker, or leave it
+"""The delete pass (the finalizer's): delete the component in SageMaker, or leave it
 there (Retain, not ours, not permitted), and say when the finalizer may go."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 from ic_operator import metrics
 from ic_operator.autoscaling import sync as autoscaling_sync
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentStatus
