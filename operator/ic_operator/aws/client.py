@@ -93,10 +93,11 @@ class SageMakerClient:
 
     def prepare(self) -> None:
         """Build the default region's SageMaker client now, before the operator serves
-        /healthz: building one loads and prunes the service model (0.1-0.2 s of CPU,
-        measured), and done lazily it blocks the event loop inside the first call, the
-        first Create of a fresh install or the first look after a restart. A malformed
-        endpoint URL fails here, at start, rather than on every call."""
+        /healthz: building one loads and prunes the service model, which takes a
+        noticeable stretch of CPU, and done lazily it blocks the event loop inside the
+        first call, the first Create of a fresh install or the first look after a
+        restart. A malformed endpoint URL fails here, at start, rather than on every
+        call."""
         self._client(None)
 
     def _client(self, region: str | None, service: str = SAGEMAKER) -> Any:

@@ -26,10 +26,9 @@ log = logging.getLogger("ic_operator.kube.status_client")
 INFERENCE_COMPONENTS = kopf.Resource(API_GROUP, API_VERSION, PLURAL, kind=KIND, namespaced=True)
 
 # Status writes in flight at once. kopf's aiohttp pool has no connection limit, so every
-# concurrent request opens a TLS connection with its own read buffer (the largest
-# allocation site the bench found, before ic_operator.kube.memory capped it). A thousand
-# loops finishing a pass together would open a thousand; a handful keeps up with any
-# write rate the API server accepts.
+# concurrent request opens a TLS connection with its own read buffer (see
+# ic_operator.kube.memory). A thousand loops finishing a pass together would open a
+# thousand; a handful keeps up with any write rate the API server accepts.
 STATUS_WRITES_IN_FLIGHT = 8
 
 
