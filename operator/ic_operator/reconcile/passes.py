@@ -1,7 +1,7 @@
 """The Reconciler: what the per-object loop (:mod:`ic_operator.loop.object_loop`) calls.
 
 One pass per call, :mod:`~ic_operator.reconcile.apply_pass` while the object lives and
-:mod:`~ic_operator.reconcile.delete_pass` for the finaliser; this only builds them,
+:mod:`~ic_operator.reconcile.delete_pass` for the finalizer; this only builds them,
 reads the clock and counts the passes. The loop decides when a pass runs and writes
 what it returns; everything a pass decides on is in the object it is given.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from ic_operator import metrics
 from ic_operator.autoscaling.step import AutoScalingStep
-from ic_operator.aws.ports import SageMakerApi
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
 from ic_operator.reconcile.delete_pass import DeletePass
@@ -35,8 +35,9 @@ class Reconciler:
         clock: Callable[[], float] = time.time,
         sweep: EndpointSweep | None = None,
     ) -> None:
-        """``sweep``: the endpoint listings shared by every object's passes (a test
-        passes one on its own clock)."""
+        """``sweep``: the endpoint listings shared by every object's passes (one of its
+        own if None); the operator builds it with the loops' transition index to nudge,
+        a test on its own clock."""
         self.client = client
         self.settings = settings
         self.strategy = strategy
@@ -66,7 +67,7 @@ class Reconciler:
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
 
-    async def finalise(self, body: Mapping[str, Any]) -> PassResult:
+    async def finalize(self, body: Mapping[str, Any]) -> PassResult:
         result = await self._delete.run(body, self.clock())
         metrics.RECONCILES.labels(trigger=Trigger.DELETE.value, outcome=result.outcome).inc()
         return result
