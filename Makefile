@@ -63,7 +63,7 @@ chart-crd:
 ## repo, see README "Local control plane"); a no-op when cached.
 .PHONY: controlplane
 controlplane: venv
-	$(BIN)/python -m ic_sandbox.binaries
+	$(BIN)/python -m ic_sandbox.cluster.binaries
 
 ## What a local node needs (docs/node.md): Debian's containerd, runc and CNI plugins
 ## (installed when missing) and kubelet, kube-scheduler, kube-controller-manager and
@@ -73,7 +73,7 @@ node-packages:
 	tools/node/install-packages.sh
 
 node-binaries: venv
-	$(BIN)/python -m ic_sandbox.binaries --node
+	$(BIN)/python -m ic_sandbox.cluster.binaries --node
 
 node: node-packages node-binaries controlplane
 

@@ -22,7 +22,7 @@ import yaml
 
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, wait_for
-from tests.fixtures.operator import OperatorProcess, World, permission_denials
+from tests.fixtures.operator import OperatorTestbed, namespace_operator, permission_denials
 
 from .helm import CHART, Helm
 
@@ -100,12 +100,12 @@ def test_operator_converges_with_only_the_charts_rbac(
     kubeconfig = service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
     endpoint = f"ep-{uuid.uuid4().hex[:8]}"
     ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.4xlarge", count=2)
-    operator = OperatorProcess(
+    operator = namespace_operator(
         Cluster(kubeconfig=kubeconfig, control_plane=None), emulator.url, namespace, tmp_path
     )
     operator.start()
     try:
-        world = World(kubectl, emulator, namespace, endpoint, operator, sagemaker)
+        world = OperatorTestbed(kubectl, emulator, namespace, endpoint, operator, sagemaker)
         world.apply(world.manifest("rbac-check", copies=1))
         ready = world.wait_ready("rbac-check", timeout=90)
         assert "sagemaker.ic-operator.io/finalizer" in ready["metadata"]["finalizers"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ic_sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
-from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.cluster.binaries import Binaries, BinariesMissing, ensure_binaries
+from ic_sandbox.cluster.controlplane import ControlPlane, ControlPlaneError
 from ic_sandbox.processes import pid_alive, processes_mentioning
 from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
 from tests.fixtures.emulator import wait_for
@@ -116,8 +116,8 @@ def test_stop_leaves_no_processes(binaries: Binaries, tmp_path: Path) -> None:
 _CHILD = """
 import sys
 from pathlib import Path
-from ic_sandbox.binaries import ensure_binaries
-from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.cluster.binaries import ensure_binaries
+from ic_sandbox.cluster.controlplane import ControlPlane, ControlPlaneError
 plane = ControlPlane(Path(sys.argv[1]), ensure_binaries(build=False)).start()
 print(" ".join(str(p.pid) for p in plane.processes), flush=True)
 sys.stdin.read()

@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_sandbox import image, seed
+from ic_sandbox import image
 from ic_sandbox.emulator import EmulatorThread
+from ic_sandbox.harness.emulator_process import aws_client
+from ic_sandbox.sandbox import seed
 from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
 from tests.node.conftest import RunningNode
@@ -208,7 +210,7 @@ def test_operator_pod_deleted_mid_rollout_resumes_without_duplicates(release: Re
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     successor_calls = len(release.admin.calls())
     # The successor came up while SageMaker was still rolling: it resumed a rollout.
-    sm = seed.client(release.emulator_url)
+    sm = aws_client(release.emulator_url)
     state = sm.describe_inference_component(InferenceComponentName=name)
     assert state["InferenceComponentStatus"] == "Updating", state["InferenceComponentStatus"]
 
@@ -243,7 +245,7 @@ def test_helm_uninstall_leaves_crd_resources_and_components(release: Release) ->
     release.kubectl("get", "crd", KIND)
     for name in names:
         assert release.ic(name)["metadata"]["name"] == name
-    sm = seed.client(release.emulator_url)
+    sm = aws_client(release.emulator_url)
     for name in names:
         state = sm.describe_inference_component(InferenceComponentName=name)
         assert state["InferenceComponentStatus"] == "InService"
