@@ -21,13 +21,14 @@ from typing import Any, TypeVar
 from ic_operator import API_GROUP, API_VERSION, PLURAL
 from ic_sandbox.cluster.controlplane import ControlPlane
 from ic_sandbox.cluster.kubectl import Kubectl as SandboxKubectl
+from ic_sandbox.harness.crds import CRD_NAME
 from ic_sandbox.harness.emulator_process import ROLE_ARN, EmulatorProcess
 from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
 from ic_sandbox.polling import poll
 
 T = TypeVar("T")
 
-RESOURCE = f"{PLURAL}.{API_GROUP}"
+RESOURCE = CRD_NAME
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -11,7 +11,6 @@ import yaml
 
 from ic_operator import API_GROUP
 from ic_operator import API_VERSION as VERSION
-from ic_operator import PLURAL as RESOURCE_PLURAL
 from ic_sandbox.harness import crds as harness_crds
 from tests.fixtures.controlplane import Kubectl
 
@@ -19,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 CRD_FILES = sorted((REPO / "crds").glob("*.yaml"))
 EXAMPLE_FILES = sorted((REPO / "examples").glob("*.yaml"))
 API_VERSION = f"{API_GROUP}/{VERSION}"
-PLURAL = f"{RESOURCE_PLURAL}.{API_GROUP}"
+PLURAL = harness_crds.CRD_NAME
 
 
 def documents(path: Path) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from ic_operator import API_GROUP
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import Verdicts, accepted_writes, write_attempts
 from tests.fixtures.operator import IMAGE, OPERATOR_FLAGS, RESYNC, OperatorTestbed, image, set_image
@@ -59,7 +60,7 @@ ROLLING_WIRE = {
 # within the window because the test touches the resource (see `poke`).
 LAG_SECONDS = 4.0
 POLL_MIN = float(OPERATOR_FLAGS[OPERATOR_FLAGS.index("--poll-min") + 1])
-OWNER_PREFIX = "sagemaker.ic-operator.io/"
+OWNER_PREFIX = f"{API_GROUP}/"
 CONVERGE_TIMEOUT = 90.0
 
 FAULTS: dict[str, dict[str, Any]] = {
