@@ -1,11 +1,11 @@
-# The two commands a newcomer needs: `make demo` and `make test`.
+# The commands a newcomer needs: `make demo`, `make check` (a minute) and `make test` (CI).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo image
+.PHONY: test check lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo image
 
 venv: $(STAMP)
 
@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]' -e ./localworld
 	touch $(STAMP)
 
-## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
+## Everything CI runs: lint, types, import contracts, CRD freshness, all tests, the ones
+## that need the control plane, a node, podman or Go included (--with-cluster).
 test: lint crd-check awscli controlplane lint-chart image node
-	$(BIN)/pytest
+	$(BIN)/pytest --with-cluster
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
 .PHONY: test-faults
 test-faults: venv controlplane
-	$(BIN)/pytest -m faults tests/faults
+	$(BIN)/pytest --with-cluster -m faults tests/faults
 
 lint: venv
 	$(BIN)/ruff check operator localworld tests bench tools

@@ -149,7 +149,7 @@ def test_killed_parent_leaves_no_orphans(binaries: Binaries, tmp_path: Path) -> 
 
 
 def _bare_sandbox(directory: Path) -> subprocess.Popen[str]:
-    """`ic-sandbox up` with the control plane alone (tests/sandbox has the rest), up once
+    """`ic-sandbox up` with the control plane alone (test_sandbox.py has the rest), up once
     DIR/env is written; the caller kills it if it is still running at the end."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "ic_sandbox.cli", "up", "--dir", str(directory),
