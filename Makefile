@@ -26,6 +26,13 @@ test: lint crd-check awscli controlplane lint-chart image node
 test-faults: venv controlplane
 	$(BIN)/pytest --with-cluster -m faults tests/faults
 
+## The fast check, about a minute (CONTRIBUTING.md): lint, types, import contracts and
+## every suite that needs no cluster. Tests needing the control plane, a node, podman or
+## Go skip themselves here (no --with-cluster); `make test` runs them.
+FAST_SUITES := tests/unit tests/reconciler tests/argocd bench/tests localworld/tests
+check: lint
+	$(BIN)/pytest -q -p no:cacheprovider $(FAST_SUITES)
+
 lint: venv
 	$(BIN)/ruff check operator localworld tests bench tools
 	$(BIN)/ruff format --check operator localworld tests bench tools
