@@ -207,7 +207,7 @@ class Operator(OperatorProcess):
         )
 
     def check_alive(self) -> None:
-        if (exited := self.exited()) is not None:
+        if (exited := self.failed()) is not None:
             raise BenchError(exited)
 
     def metrics(self) -> dict[str, float]:

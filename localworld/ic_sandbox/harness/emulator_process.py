@@ -21,7 +21,7 @@ import boto3
 
 from ic_sandbox.harness.emulator_admin import EmulatorAdmin
 from ic_sandbox.polling import poll
-from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.processes import ManagedProcess, first_exit, numbered_log
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -104,8 +104,7 @@ class EmulatorProcess:
 
     def start(self) -> EmulatorProcess:
         self.starts += 1
-        first = self.first_log
-        log = first if self.starts == 1 else first.with_name(f"{first.stem}-{self.starts}.log")
+        log = numbered_log(self.first_log, self.starts)
         argv = [
             sys.executable, "-m", "ic_sandbox.cli", "emulator",
             "--port", str(self.port), "--time-scale", str(self.time_scale),
@@ -128,9 +127,7 @@ class EmulatorProcess:
 
     def failed(self) -> str | None:
         """None while running (or not started), else how it exited with its log's tail."""
-        if self.process is None or (code := self.process.exit_code()) is None:
-            return None
-        return f"emulator exited with {code}:\n{self.process.log_tail()}"
+        return first_exit([self.process] if self.process is not None else [])
 
     @property
     def admin(self) -> EmulatorAdmin:

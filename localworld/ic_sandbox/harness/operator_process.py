@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ic_sandbox.harness.emulator_process import aws_env, without_aws
 from ic_sandbox.listen_ports import free_port
 from ic_sandbox.polling import poll
-from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.processes import ManagedProcess, first_exit, numbered_log
 
 
 class OperatorFailed(RuntimeError):
@@ -89,19 +89,12 @@ class OperatorProcess:
         assert self.metrics_port, "the operator was not started"
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
-    def _next_log(self) -> Path:
-        starts = len(self.log_paths)
-        if starts == 0:
-            return self.first_log
-        first = self.first_log
-        return first.with_name(f"{first.stem}-{starts + 1}{first.suffix}")
-
     def start(self, *extra_flags: str) -> OperatorProcess:
         """A new process with the constructor's flags and ``extra_flags``; returns once
         /healthz answers 200, raises ``error`` when the process exits or the deadline passes."""
         self.health_port = free_port()
         self.metrics_port = free_port()
-        log = self._next_log()
+        log = numbered_log(self.first_log, len(self.log_paths) + 1)
         self.log_paths.append(log)
         argv = [
             sys.executable, *self.runner, "ic_operator.cli", "run",
@@ -115,7 +108,7 @@ class OperatorProcess:
         return self
 
     def _healthy(self) -> bool:
-        if (exited := self.exited()) is not None:
+        if (exited := self.failed()) is not None:
             raise self.error(exited)
         try:
             url = f"http://127.0.0.1:{self.health_port}/healthz"
@@ -124,11 +117,9 @@ class OperatorProcess:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
-    def exited(self) -> str | None:
+    def failed(self) -> str | None:
         """None while running (or not started), else how it exited with its log's tail."""
-        if self.process is None or (code := self.process.exit_code()) is None:
-            return None
-        return f"operator exited with {code}:\n{self.process.log_tail()}"
+        return first_exit([self.process] if self.process is not None else [])
 
     def samples(self) -> Iterator[tuple[str, dict[str, str], float]]:
         """Every sample on /metrics as (name, labels, value)."""

@@ -1,6 +1,6 @@
 """A real Kubernetes node for the local control plane: pods actually run.
 
-What it starts, all from the same Kubernetes release as the API server (binaries.py)
+What it starts, all from the same Kubernetes release as the API server (cluster/binaries.py)
 and Debian's containerd, runc and CNI plugins:
 
 - a network namespace joined to the host by a veth pair (network.py); the API

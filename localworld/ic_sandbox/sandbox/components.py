@@ -159,7 +159,7 @@ class SandboxOperator:
             self.run.stop()
 
     def failed(self) -> str | None:
-        return self.run.exited() if self.run is not None else None
+        return self.run.failed() if self.run is not None else None
 
     def exports(self) -> dict[str, str]:
         return {}
