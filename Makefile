@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test check lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo image
+.PHONY: test check lint crd crd-check venv clean awscli helm lint-chart chart-crd demo image
 
 venv: $(STAMP)
 
@@ -26,19 +26,31 @@ test: lint crd-check awscli controlplane lint-chart image node
 test-faults: venv controlplane
 	$(BIN)/pytest --with-cluster -m faults tests/faults
 
-## The fast check, about a minute (CONTRIBUTING.md): lint, types, import contracts and
-## every suite that needs no cluster. Tests needing the control plane, a node, podman or
-## Go skip themselves here (no --with-cluster); `make test` runs them.
+## The fast check, under a minute (CONTRIBUTING.md): lint, types, import contracts and
+## every suite that needs no cluster, side by side (-O keeps each one's output together).
+## Tests needing the control plane, a node, podman or Go skip here (no --with-cluster).
 FAST_SUITES := tests/unit tests/reconciler tests/argocd bench/tests localworld/tests
-check: lint
-	$(BIN)/pytest -q -p no:cacheprovider $(FAST_SUITES)
+check: venv
+	$(MAKE) --no-print-directory -j4 -O style types contracts fast-tests
 
-lint: venv
-	$(BIN)/ruff check operator localworld tests bench tools
-	$(BIN)/ruff format --check operator localworld tests bench tools
+.PHONY: style types contracts fast-tests
+lint: style types contracts
+
+PY_TREES := operator localworld tests bench tools conftest.py
+style: venv
+	$(BIN)/ruff check $(PY_TREES)
+	$(BIN)/ruff format --check $(PY_TREES)
+
+## One after the other: the two runs share .mypy_cache.
+types: venv
 	$(BIN)/mypy
 	$(BIN)/mypy bench
+
+contracts: venv
 	$(BIN)/lint-imports
+
+fast-tests: venv
+	$(BIN)/pytest -q -p no:cacheprovider $(FAST_SUITES)
 
 ## Regenerate crds/ and docs/resource.md from the pydantic models.
 crd: venv
