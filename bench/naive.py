@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ic_operator.kube import handlers as operator_main
-from ic_operator.reconcile.plan import Strategy
+from ic_operator.reconcile.types import Strategy
 
 
 def raw_specification(describe: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ import botocore.exceptions
 from bench import baseline, procstat, stats, traced, workload
 from bench.readiness import ReadyWatch
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
-from ic_operator.aws.client import WRITE_OPERATIONS
+from ic_operator.aws.operations import WRITE_OPERATIONS
 
 DEFAULT_RESYNC = 300.0  # the operator's default, for the extrapolation
 CREATE_SECONDS = 120.0  # the emulator's component create duration (emulated seconds)

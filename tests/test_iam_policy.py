@@ -1,6 +1,6 @@
 """docs/iam-policy.json grants exactly what the operator's AWS clients can call.
 
-`ic_operator.aws.client.OPERATIONS` and `ic_operator.aws.autoscaling_operations.OPERATIONS`
+`ic_operator.aws.operations.OPERATIONS` and `ic_operator.aws.operations.AUTOSCALING_OPERATIONS`
 (Application Auto Scaling and CloudWatch, for spec.autoScaling) are the allow-lists
 the clients enforce; the policy must cover each operation (or the operator fails
 with AccessDenied in production) and nothing more (or the policy is not least
@@ -18,9 +18,9 @@ from typing import Any
 import botocore.session
 import pytest
 
-from ic_operator.aws import autoscaling_operations
-from ic_operator.aws.client import OPERATIONS
-from ic_operator.models.autoscaling import alarm_name
+from ic_operator.aws import operations
+from ic_operator.aws.operations import OPERATIONS
+from ic_operator.models.autoscaling_requests import alarm_name
 
 POLICY_PATH = Path(__file__).resolve().parents[1] / "docs" / "iam-policy.json"
 IC_ARN = "arn:aws:sagemaker:*:*:inference-component/*"
@@ -33,10 +33,9 @@ UNSCOPABLE_ACTIONS = {"sagemaker:ListInferenceComponents"}
 # registration, so no policy can name "this component's target" in advance; the
 # actions are the allow-list's and nothing else.
 AAS_ACTIONS = {
-    f"application-autoscaling:{op}"
-    for op in autoscaling_operations.APPLICATION_AUTOSCALING_OPERATIONS
+    f"application-autoscaling:{op}" for op in operations.APPLICATION_AUTOSCALING_OPERATIONS
 }
-CLOUDWATCH_ACTIONS = {f"cloudwatch:{op}" for op in autoscaling_operations.CLOUDWATCH_OPERATIONS}
+CLOUDWATCH_ACTIONS = {f"cloudwatch:{op}" for op in operations.CLOUDWATCH_OPERATIONS}
 ALARM_ARN = "arn:aws:cloudwatch:*:*:alarm:sagemaker-ic-operator-*"
 SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 SLR_ARN = (
@@ -105,7 +104,7 @@ def test_every_operation_is_granted_and_nothing_else() -> None:
 
 @pytest.mark.parametrize(
     ("service", "operations"),
-    [("sagemaker", OPERATIONS), *autoscaling_operations.OPERATIONS.items()],
+    [("sagemaker", OPERATIONS), *operations.AUTOSCALING_OPERATIONS.items()],
 )
 def test_operations_are_real_operations(service: str, operations: frozenset[str]) -> None:
     """A typo in an allow-list would make the policy grant a non-existent action."""
@@ -114,8 +113,8 @@ def test_operations_are_real_operations(service: str, operations: frozenset[str]
 
 
 def test_autoscaling_writes_are_allowed_operations() -> None:
-    allowed = frozenset().union(*autoscaling_operations.OPERATIONS.values())
-    assert allowed >= autoscaling_operations.WRITE_OPERATIONS
+    allowed = frozenset().union(*operations.AUTOSCALING_OPERATIONS.values())
+    assert allowed >= operations.AUTOSCALING_WRITE_OPERATIONS
 
 
 def test_autoscaling_actions_are_granted_without_other_services() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ic_operator.models.autoscaling import STEP_POLICY_NAME, alarm_name
+from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME, alarm_name
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.operator import OperatorTestbed
 

@@ -15,15 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ic_operator.aws import autoscaling_operations
-from ic_operator.aws.client import SAGEMAKER_RULES, ErrorKind, Purpose, SageMakerError
+from ic_operator.aws import operations
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.errors import ErrorKind, SageMakerError
+from ic_operator.aws.operations import SAGEMAKER_RULES
 from ic_operator.loop import preemption
 from ic_operator.reconcile.status import merge_patch
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
 
 WRITES = {
     service: rules.writes
-    for service, rules in {**autoscaling_operations.RULES, "sagemaker": SAGEMAKER_RULES}.items()
+    for service, rules in {**operations.AUTOSCALING_RULES, "sagemaker": SAGEMAKER_RULES}.items()
 }
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

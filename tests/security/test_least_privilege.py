@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ic_operator import API_GROUP as IC_GROUP
-from ic_operator.aws import autoscaling_operations
-from ic_operator.aws.client import OPERATIONS
+from ic_operator.aws import operations
+from ic_operator.aws.operations import OPERATIONS
 from tests.chart.helm import VALUES, Helm, by_kind, grants, install_helm
 
 OPERATOR = Path(__file__).resolve().parents[2] / "operator" / "ic_operator"
@@ -61,7 +61,7 @@ def test_every_rbac_grant_in_every_values_file_is_needed(helm: Helm, values: str
             assert verb not in ESCALATING_VERBS, (group, resource, verb)
 
 
-AUTOSCALING_OPERATIONS = frozenset().union(*autoscaling_operations.OPERATIONS.values())
+AUTOSCALING_OPERATIONS = frozenset().union(*operations.AUTOSCALING_OPERATIONS.values())
 TABLES = {
     "OPERATIONS",
     "WRITE_OPERATIONS",

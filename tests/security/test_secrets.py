@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.client import SageMakerClient, SageMakerError
+from ic_operator.aws.client import SageMakerClient
+from ic_operator.aws.errors import SageMakerError
 from ic_operator.config import Settings
-from ic_operator.reconcile.passes import Reconciler, Trigger
+from ic_operator.reconcile.passes import Reconciler
+from ic_operator.reconcile.types import Trigger
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client
 from tests.fixtures.operator import IMAGE, OperatorTestbed
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
 from ic_operator.reconcile.diffing import spec_hash
-from ic_operator.reconcile.plan import OWNER_RESOURCE_TAG, OWNER_UID_TAG, Desired, Observed
+from ic_operator.reconcile.ownership import OWNER_RESOURCE_TAG, OWNER_UID_TAG
+from ic_operator.reconcile.types import Desired, Observed
 
 UID = "0b7c5a52-3c1e-4a9e-9d7e-1a2b3c4d5e6f"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llm"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from ic_operator.aws.autoscaling_operations import _KINDS, classify
-from ic_operator.aws.client import ErrorKind
+from ic_operator.aws.errors import AUTOSCALING_KINDS as _KINDS
+from ic_operator.aws.errors import ErrorKind
+from ic_operator.aws.errors import classify_autoscaling as classify
 
 
 @pytest.mark.parametrize(

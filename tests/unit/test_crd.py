@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_operator.crd import generate as crd
-from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus
+from ic_operator.crd import schema as crd
+from ic_operator.crd.reference import resource_reference
+from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, rules
+from ic_operator.models._base import Rule
 from tests.unit.crd_admission import admit, apply_defaults
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -52,7 +54,7 @@ def test_crds_dir_holds_the_generated_crd() -> None:
 
 
 def test_docs_hold_the_generated_reference() -> None:
-    assert DOCS_FILE.read_text() == crd.resource_reference(), "docs/ stale: run 'make crd'"
+    assert DOCS_FILE.read_text() == resource_reference(), "docs/ stale: run 'make crd'"
 
 
 def test_render_is_deterministic_and_plain_yaml() -> None:
@@ -242,3 +244,15 @@ def test_defaults_are_applied() -> None:
     assert obj["spec"]["deletionPolicy"] == "Delete"
     assert obj["spec"]["adoptionPolicy"] == "Never"
     assert obj["spec"]["runtimeConfig"]["copyCountOwner"] == "Operator"
+
+
+def test_every_rule_is_attached() -> None:
+    """A rule declared in rules.py but attached to no model would be checked by
+    neither the API server nor the operator."""
+    declared = [rule for rule in vars(rules).values() if isinstance(rule, Rule)]
+    in_crd = {
+        (entry["rule"], entry["message"])
+        for _, node in crd.walk(schema())
+        for entry in node.get("x-kubernetes-validations", [])
+    }
+    assert [r.message for r in declared if (r.cel, r.message) not in in_crd] == []

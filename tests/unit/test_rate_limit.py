@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from ic_operator.aws.client import CallBudget, Purpose, SageMakerClient
+from ic_operator.aws.budget import CallBudget, Purpose
+from ic_operator.aws.client import SageMakerClient
 
 WRITE, FIRST_LOOK, POLL, SWEEP = Purpose.WRITE, Purpose.FIRST_LOOK, Purpose.POLL, Purpose.SWEEP
 

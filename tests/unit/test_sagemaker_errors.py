@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ic_operator.aws.client import OPERATIONS, ErrorKind, classify, redact
+from ic_operator.aws.errors import ErrorKind, classify, redact
+from ic_operator.aws.operations import OPERATIONS
 
 CASES = [
     ("ValidationException", 'Could not find inference component "llm".', 400, ErrorKind.NOT_FOUND),

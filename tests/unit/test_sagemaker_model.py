@@ -13,13 +13,13 @@ import botocore.loaders
 import pytest
 from botocore.stub import Stubber
 
-from ic_operator.aws.client import (
+from ic_operator.aws.botocore_model import (
     ENDPOINT_PREFIX,
-    OPERATIONS,
     default_client_factory,
     prune_endpoints,
     prune_service_model,
 )
+from ic_operator.aws.operations import OPERATIONS
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ic_operator.aws.client import Purpose, SageMakerClient
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.client import SageMakerClient
 from ic_operator.reconcile.sweep import FIELDS, EndpointSweep
 from tests.reconciler.fake import Clock, FakeSageMaker
 

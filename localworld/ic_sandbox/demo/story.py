@@ -22,7 +22,7 @@ import yaml
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
-from ic_operator.aws.client import WRITE_OPERATIONS as WRITES
+from ic_operator.aws.operations import WRITE_OPERATIONS as WRITES
 from ic_sandbox.cluster.binaries import repo_root
 from ic_sandbox.cluster.kubectl import Kubectl
 from ic_sandbox.demo.narrator import Narrator

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ic_operator.aws.client import WRITE_OPERATIONS
+from ic_operator.aws.operations import WRITE_OPERATIONS
 
 from .errors import ApiError
 

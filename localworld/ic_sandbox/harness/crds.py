@@ -43,7 +43,7 @@ def crd_manifest() -> str:
     files = crd_files()
     if files:
         return "\n---\n".join(path.read_text() for path in files)
-    from ic_operator.crd.generate import render  # noqa: PLC0415 - only without a checkout
+    from ic_operator.crd.schema import render  # noqa: PLC0415 - only without a checkout
 
     return render()
 

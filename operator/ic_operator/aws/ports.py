@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ic_operator.aws.client import Purpose
+from ic_operator.aws.budget import Purpose
 
 
 class SageMakerApi(Protocol):

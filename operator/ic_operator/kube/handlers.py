@@ -24,14 +24,14 @@ from typing import Any
 import kopf
 
 from ic_operator import API_GROUP, API_VERSION, PLURAL, config, metrics
-from ic_operator.aws import autoscaling_operations
+from ic_operator.aws import operations
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.kube import memory
 from ic_operator.kube.login import in_cluster
 from ic_operator.kube.status_client import KopfKube
 from ic_operator.loop.object_loop import Loops, deleting
 from ic_operator.reconcile.passes import Reconciler
-from ic_operator.reconcile.plan import DEFAULT, Strategy
+from ic_operator.reconcile.types import DEFAULT, Strategy
 
 PREFIX = "sagemaker.ic-operator.io"
 FINALIZER = f"{PREFIX}/finalizer"
@@ -158,7 +158,7 @@ async def _operate(settings: config.Settings, strategy: Strategy) -> int:
     # Before kopf opens its first connection:
     memory.shrink_tls_read_buffers()
     memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
-    client = SageMakerClient.from_settings(settings, services=autoscaling_operations.RULES)
+    client = SageMakerClient.from_settings(settings, services=operations.AUTOSCALING_RULES)
     client.prepare()
     kube = KopfKube()
     loops = Loops(Reconciler(client, settings, strategy=strategy), kube)

@@ -25,9 +25,10 @@ from typing import Any, Protocol
 from ic_operator import metrics
 from ic_operator.aws.ports import Kube
 from ic_operator.loop import preemption
-from ic_operator.reconcile.passes import PassResult, Reconciler, Transition, Trigger
-from ic_operator.reconcile.plan import RETRY_ANNOTATION
-from ic_operator.reconcile.status import material, merge_patch
+from ic_operator.reconcile.ownership import RETRY_ANNOTATION
+from ic_operator.reconcile.passes import Reconciler
+from ic_operator.reconcile.status import merge_patch, without_timestamps
+from ic_operator.reconcile.types import PassResult, TransitionKey, Trigger
 
 log = logging.getLogger("ic_operator.loop.object_loop")
 
@@ -66,7 +67,7 @@ class ObjectLoop:
         self,
         reconciler: Reconciler,
         kube: Kube,
-        transitions: dict[Transition, ObjectLoop] | None = None,
+        transitions: dict[TransitionKey, ObjectLoop] | None = None,
     ) -> None:
         """``transitions``: the index, shared by every loop, of the loops waiting on a
         transition (:meth:`Loops.moved` nudges them)."""
@@ -78,7 +79,7 @@ class ObjectLoop:
         self._last_key: tuple[Any, ...] | None = None
         self._after_write: Body | None = None
         self._transitions = transitions if transitions is not None else {}
-        self._transition: Transition | None = None
+        self._transition: TransitionKey | None = None
 
     # ------------------------------------------------------------ cache
 
@@ -101,7 +102,7 @@ class ObjectLoop:
             self._nudged = True
             self._wake.set()
 
-    def _waiting_on(self, transition: Transition | None) -> None:
+    def _waiting_on(self, transition: TransitionKey | None) -> None:
         old = self._transition
         if old == transition:
             return
@@ -256,7 +257,7 @@ class ObjectLoop:
             return
         new = result.status.to_k8s()
         stored = dict(body.get("status") or {})
-        if material(new) == material(stored):
+        if without_timestamps(new) == without_timestamps(stored):
             return
         written = await self._write(body, merge_patch(stored, new))
         if written is not None:
@@ -282,7 +283,7 @@ class Loops:
         self.reconciler = reconciler
         self.kube = kube
         self._loops: dict[str, ObjectLoop] = {}
-        self._transitions: dict[Transition, ObjectLoop] = {}
+        self._transitions: dict[TransitionKey, ObjectLoop] = {}
         reconciler.observer.sweep.on_moved = self.moved
 
     def get(self, uid: str) -> ObjectLoop:

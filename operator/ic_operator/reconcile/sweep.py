@@ -36,9 +36,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ic_operator.aws.client import Purpose
+from ic_operator.aws.budget import Purpose
 from ic_operator.aws.ports import SageMakerApi
-from ic_operator.reconcile.plan import epoch
+from ic_operator.reconcile.types import epoch
 
 FIELDS: frozenset[str] = frozenset(
     {
