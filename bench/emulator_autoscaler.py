@@ -13,7 +13,7 @@ import sys
 import time
 
 from ic_sandbox.emulator import EmulatorThread
-from ic_sandbox.emulator.autoscaler import Scaler
+from ic_sandbox.emulator.scaler import Scaler
 from ic_sandbox.harness.emulator_process import ROLE_ARN, aws_client
 from ic_sandbox.polling import poll
 

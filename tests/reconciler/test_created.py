@@ -13,8 +13,14 @@ from typing import Any
 import pytest
 
 from ic_operator.aws.budget import Purpose
+<<<<<<< HEAD
 from ic_operator.reconcile.types import Trigger
 from tests.reconciler.harness import Rig, image, run
+=======
+from ic_operator.reconcile.passes import Trigger
+from ic_sandbox.emulator.describe import resolve_image
+from tests.reconciler.harness import IMAGE, World, image, run
+>>>>>>> house-emu
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -65,7 +71,7 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
         status = w.status
         assert status["copies"] == "4/4"
         assert (status["currentCopyCount"], status["desiredCopyCount"]) == (4, 4)
-        assert status["resolvedImage"].endswith("@sha256:" + "ab" * 32)
+        assert status["resolvedImage"] == resolve_image(IMAGE)
         assert status["endpointArn"].endswith(":endpoint/llm-endpoint")
         assert status["decision"]["next"] == "Resync"
         assert w.kube.condition("Ready") == ("True", "InSync")

@@ -30,7 +30,9 @@ from .records import (
 )
 
 
-class World:
+class EmulatorState:
+    """Everything the emulator knows; the services, lifecycle tasks and scaler share one."""
+
     def __init__(
         self,
         *,
@@ -82,6 +84,21 @@ class World:
             if not waiter.done():
                 waiter.cancel()
         self._alarm_waiters.clear()
+
+    async def reset(self) -> None:
+        """Forget every resource, call, alarm and fault (tasks are cancelled first)."""
+        await self.cancel_all()
+        self.models.clear()
+        self.endpoint_configs.clear()
+        self.endpoints.clear()
+        self.components.clear()
+        self.by_arn.clear()
+        self.alarms.clear()
+        self.calls.clear()
+        self.versions.clear()
+        self.faults = Faults()
+        for hook in self.reset_hooks:
+            hook()
 
     # ---- alarms ---------------------------------------------------------------------------
     def set_alarm(self, name: str, state: str) -> None:

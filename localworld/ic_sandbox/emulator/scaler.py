@@ -13,7 +13,7 @@ reaching it (`POST /_emulator/requests`). Every 10 service seconds the scaler
    ALARM);
 3. applies registration bounds and due scheduled actions.
 
-A scaling action goes through SageMaker.update_runtime_config, the handler behind
+A scaling action goes through InferenceComponents.update_runtime_config, the handler behind
 UpdateInferenceComponentRuntimeConfig, so the component goes Updating and back to InService
 exactly as for a client's call; it is recorded as a scaling activity, not as a client call.
 """
@@ -28,12 +28,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .autoscaling import DEFAULT_COOLDOWN, AutoScaling, Policy, Target
+from .application_autoscaling import ApplicationAutoScaling
 from .cloudwatch import AlarmRecord, CloudWatch
+from .components import InferenceComponents
 from .errors import ApiError
 from .records import IN_SERVICE
-from .service import SageMaker
-from .world import World
+from .scaling_records import DEFAULT_COOLDOWN, Policy, Target
+from .state import EmulatorState
+from .step_scaling import step_capacity
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,13 @@ NO_CAPACITY = "NoCapacityInvocationFailures"
 class Scaler:
     def __init__(
         self,
-        world: World,
-        sagemaker: SageMaker,
+        world: EmulatorState,
+        components: InferenceComponents,
         cloudwatch: CloudWatch,
-        autoscaling: AutoScaling,
+        autoscaling: ApplicationAutoScaling,
     ) -> None:
         self.world = world
-        self.sagemaker = sagemaker
+        self.components = components
         self.cloudwatch = cloudwatch
         self.autoscaling = autoscaling
         # per component: total demand per metric (the per-copy value times the copies)
@@ -188,7 +190,8 @@ class Scaler:
             in_cooldown = float(tt.get("ScaleInCooldown", DEFAULT_COOLDOWN))
         else:
             step = policy.step or {}
-            desired = self._step_capacity(step, current, value, alarm)
+            threshold = float(alarm.definition.get("Threshold", 0.0))
+            desired = step_capacity(step, current, value, threshold)
             out_cooldown = in_cooldown = float(step.get("Cooldown", DEFAULT_COOLDOWN))
         desired = min(max(desired, target.min), target.max)
         if desired == current:
@@ -207,31 +210,6 @@ class Scaler:
             desired,
             f"monitor alarm {alarm.name} in state ALARM triggered policy {policy.name}",
         )
-
-    @staticmethod
-    def _step_capacity(step: dict[str, Any], current: int, value: float | None, alarm: Any) -> int:
-        """The capacity the matching step adjustment asks for (doc [AAS] step scaling)."""
-        threshold = float(alarm.definition.get("Threshold", 0.0))
-        diff = 0.0 if value is None else value - threshold
-        chosen = None
-        for s in step.get("StepAdjustments") or []:
-            lo = s.get("MetricIntervalLowerBound")
-            hi = s.get("MetricIntervalUpperBound")
-            if (lo is None or diff >= float(lo)) and (hi is None or diff < float(hi)):
-                chosen = s
-                break
-        if chosen is None:
-            return current
-        adjustment = int(chosen["ScalingAdjustment"])
-        kind = step.get("AdjustmentType")
-        if kind == "ExactCapacity":
-            return adjustment
-        if kind == "PercentChangeInCapacity":
-            change = current * adjustment / 100
-            rounded = math.ceil(abs(change)) if abs(change) < 1 else math.floor(abs(change))
-            magnitude = max(rounded, int(step.get("MinAdjustmentMagnitude") or 0))
-            return current + int(math.copysign(magnitude, change)) if change else current
-        return current + adjustment
 
     def _apply_bounds(self, target: Target, cause: str) -> None:
         ic = self._ready(target)
@@ -292,7 +270,7 @@ class Scaler:
             target.key, f"Setting desired copy count to {desired}.", cause
         )
         try:
-            self.sagemaker.update_runtime_config(
+            self.components.update_runtime_config(
                 {
                     "InferenceComponentName": target.component,
                     "DesiredRuntimeConfig": {"CopyCount": desired},

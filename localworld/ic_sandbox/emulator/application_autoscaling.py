@@ -3,212 +3,39 @@
 Scalable targets, scaling policies, scheduled actions and scaling activities for the one
 kind of target the emulator can scale: `sagemaker` / `inference-component/NAME` /
 `sagemaker:inference-component:DesiredCopyCount` (doc [AAS]). The handlers only store and
-check; autoscaler.py applies the policies on the scaled clock and records activities here.
-A target tracking policy creates its CloudWatch alarms through cloudwatch.py, as AWS does.
+check; scaler.py applies the policies on the scaled clock and records activities here. A
+target tracking policy creates its CloudWatch alarms through target_tracking.py, as AWS does;
+step_scaling.py checks step adjustments. The records live in scaling_records.py, schedule
+expressions in schedules.py.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-import math
-import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
+from .clock import epoch
 from .cloudwatch import CloudWatch
 from .errors import ApiError, validation
 from .protocols import Handler, Json, offset_page
-from .service import _epoch
-from .world import World
-
-NAMESPACE = "sagemaker"
-RESOURCE_PREFIX = "inference-component/"
-DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-SERVICE_LINKED_ROLE = (
-    "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+from .scaling_records import (
+    DIMENSION,
+    NAMESPACE,
+    RESOURCE_PREFIX,
+    SERVICE_LINKED_ROLE,
+    Activity,
+    Key,
+    NotFound,
+    Policy,
+    Scheduled,
+    Target,
+    key_text,
 )
-# the cooldown Application Auto Scaling applies when a policy gives none: 300 s for SageMaker
-# endpoint variants (doc [AAS]); the same for inference components (inf)
-DEFAULT_COOLDOWN = 300
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A predefined metric: what target tracking alarms on (names doc, alarm shape inf)."""
-
-    name: str
-    statistic: str
-    period: int
-    high_periods: int
-    low_periods: int
-
-
-PREDEFINED: dict[str, Metric] = {
-    "SageMakerInferenceComponentInvocationsPerCopy": Metric(
-        "InvocationsPerCopy", "Sum", 60, high_periods=3, low_periods=15
-    ),
-    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": Metric(
-        "ConcurrentRequestsPerCopy", "Maximum", 10, high_periods=3, low_periods=15
-    ),
-}
-
-Key = tuple[str, str, str]
-_SCHEDULE = re.compile(r"(at|rate|cron)\((.+)\)")
-_RATE = re.compile(r"(\d+) (minute|minutes|hour|hours|day|days)")
-_RATE_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-
-
-class NotFound(ApiError):
-    def __init__(self, message: str) -> None:
-        super().__init__("ObjectNotFoundException", message)
-
-
-def _key_text(key: Key) -> str:
-    return f"service namespace: {key[0]}, resource ID: {key[1]}, scalable dimension: {key[2]}"
-
-
-@dataclass
-class Target:
-    key: Key
-    arn: str
-    min: int
-    max: int
-    role_arn: str
-    created: float
-    suspended: Json = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    # a registration's bound the component's copy count is outside, applied by the scaler
-    pending_bound: str | None = None
-
-    @property
-    def component(self) -> str:
-        return self.key[1][len(RESOURCE_PREFIX) :]
-
-    def describe(self) -> Json:
-        ns, rid, dim = self.key
-        return {
-            "ServiceNamespace": ns,
-            "ResourceId": rid,
-            "ScalableDimension": dim,
-            "MinCapacity": self.min,
-            "MaxCapacity": self.max,
-            "RoleARN": self.role_arn,
-            "CreationTime": self.created,
-            "SuspendedState": {
-                "DynamicScalingInSuspended": bool(self.suspended.get("DynamicScalingInSuspended")),
-                "DynamicScalingOutSuspended": bool(
-                    self.suspended.get("DynamicScalingOutSuspended")
-                ),
-                "ScheduledScalingSuspended": bool(self.suspended.get("ScheduledScalingSuspended")),
-            },
-            "ScalableTargetARN": self.arn,
-        }
-
-
-@dataclass
-class Policy:
-    name: str
-    arn: str
-    key: Key
-    policy_type: str
-    created: float
-    step: Json | None = None
-    target_tracking: Json | None = None
-    alarms: list[Json] = field(default_factory=list)
-    # service-clock times of this policy's last scale-out and scale-in, for cooldowns
-    last_out: float = -math.inf
-    last_in: float = -math.inf
-
-    def describe(self) -> Json:
-        ns, rid, dim = self.key
-        out: Json = {
-            "PolicyARN": self.arn,
-            "PolicyName": self.name,
-            "ServiceNamespace": ns,
-            "ResourceId": rid,
-            "ScalableDimension": dim,
-            "PolicyType": self.policy_type,
-            "Alarms": copy.deepcopy(self.alarms),
-            "CreationTime": self.created,
-        }
-        if self.step is not None:
-            out["StepScalingPolicyConfiguration"] = copy.deepcopy(self.step)
-        if self.target_tracking is not None:
-            out["TargetTrackingScalingPolicyConfiguration"] = copy.deepcopy(self.target_tracking)
-        return out
-
-
-@dataclass
-class Scheduled:
-    name: str
-    arn: str
-    key: Key
-    schedule: str
-    created: float
-    timezone: str | None = None
-    start: float | None = None
-    end: float | None = None
-    action: Json = field(default_factory=dict)
-    # when it next runs: wall clock for at(), the scaler's service seconds for rate()
-    due_wall: float | None = None
-    due_service: float | None = None
-    every: float | None = None
-
-    def describe(self) -> Json:
-        ns, rid, dim = self.key
-        out: Json = {
-            "ScheduledActionName": self.name,
-            "ScheduledActionARN": self.arn,
-            "ServiceNamespace": ns,
-            "Schedule": self.schedule,
-            "ResourceId": rid,
-            "ScalableDimension": dim,
-            "ScalableTargetAction": copy.deepcopy(self.action),
-            "CreationTime": self.created,
-        }
-        if self.timezone is not None:
-            out["Timezone"] = self.timezone
-        if self.start is not None:
-            out["StartTime"] = self.start
-        if self.end is not None:
-            out["EndTime"] = self.end
-        return out
-
-
-@dataclass
-class Activity:
-    activity_id: str
-    key: Key
-    description: str
-    cause: str
-    start: float
-    status: str = "InProgress"
-    end: float | None = None
-    message: str | None = None
-    details: str | None = None
-
-    def describe(self) -> Json:
-        ns, rid, dim = self.key
-        out: Json = {
-            "ActivityId": self.activity_id,
-            "ServiceNamespace": ns,
-            "ResourceId": rid,
-            "ScalableDimension": dim,
-            "Description": self.description,
-            "Cause": self.cause,
-            "StartTime": self.start,
-            "StatusCode": self.status,
-        }
-        if self.end is not None:
-            out["EndTime"] = self.end
-        if self.message is not None:
-            out["StatusMessage"] = self.message
-        if self.details is not None:
-            out["Details"] = self.details
-        return out
+from .schedules import parse_schedule
+from .state import EmulatorState
+from .step_scaling import check_steps
+from .target_tracking import check_tracking, tracking_alarms
 
 
 def _page(items: list[Json], req: Json, member: str) -> Json:
@@ -228,8 +55,8 @@ def _page(items: list[Json], req: Json, member: str) -> Json:
     return out
 
 
-class AutoScaling:
-    def __init__(self, world: World, cloudwatch: CloudWatch) -> None:
+class ApplicationAutoScaling:
+    def __init__(self, world: EmulatorState, cloudwatch: CloudWatch) -> None:
         self.world = world
         self.cloudwatch = cloudwatch
         self.targets: dict[Key, Target] = {}
@@ -237,7 +64,7 @@ class AutoScaling:
         self.policy_by_arn: dict[str, Policy] = {}  # alarms name policies by ARN
         self.scheduled: dict[tuple[Key, str], Scheduled] = {}
         self.activities: list[Activity] = []
-        # called after every change the simulation must notice (set by autoscaler.Scaler)
+        # called after every change the simulation must notice (set by scaler.Scaler)
         self.wake: Callable[[], None] = lambda: None
         world.reset_hooks.append(self._forget)
         self.handlers: dict[str, Handler] = {
@@ -283,7 +110,7 @@ class AutoScaling:
     def _target(self, key: Key) -> Target:
         target = self.targets.get(key)
         if target is None:
-            raise NotFound(f"No scalable target registered for {_key_text(key)}")
+            raise NotFound(f"No scalable target registered for {key_text(key)}")
         return target
 
     def record(self, key: Key, description: str, cause: str) -> Activity:
@@ -355,7 +182,7 @@ class AutoScaling:
     def deregister_scalable_target(self, req: Json) -> Json:
         key = (req["ServiceNamespace"], req["ResourceId"], req["ScalableDimension"])
         if key not in self.targets:
-            raise NotFound(f"No scalable target found for {_key_text(key)}")
+            raise NotFound(f"No scalable target found for {key_text(key)}")
         # deregistering deletes the target's policies (and their alarms) and scheduled actions
         for pkey in [k for k in self.policies if k[0] == key]:
             self._drop_policy(self.policies.pop(pkey))
@@ -407,7 +234,7 @@ class AutoScaling:
                     "TargetTrackingScalingPolicyConfiguration is not allowed for a StepScaling "
                     "policy."
                 )
-            self._check_steps(step)
+            check_steps(step)
         else:
             if tracking is None:
                 raise validation(
@@ -419,7 +246,7 @@ class AutoScaling:
                     "StepScalingPolicyConfiguration is not allowed for a TargetTrackingScaling "
                     "policy."
                 )
-            self._check_tracking(tracking)
+            check_tracking(tracking)
         if old is not None and old.policy_type != policy_type:
             raise validation(
                 f"Cannot change the policy type of scaling policy {name} from "
@@ -444,144 +271,12 @@ class AutoScaling:
         policy.step = copy.deepcopy(step)
         policy.target_tracking = copy.deepcopy(tracking)
         if tracking is not None:
-            self._tracking_alarms(policy, tracking)
+            tracking_alarms(self.cloudwatch, policy, tracking)
         self.wake()
         out: Json = {"PolicyARN": policy.arn}
         if policy.alarms:
             out["Alarms"] = copy.deepcopy(policy.alarms)
         return out
-
-    @staticmethod
-    def _check_steps(step: Json) -> None:
-        if step.get("AdjustmentType") is None:
-            raise validation("AdjustmentType is required for a StepScaling policy.")
-        steps = step.get("StepAdjustments") or []
-        if not steps:
-            raise validation("StepAdjustments must contain at least one step adjustment.")
-        spans: list[tuple[float, float]] = []
-        for s in steps:
-            lo = s.get("MetricIntervalLowerBound")
-            hi = s.get("MetricIntervalUpperBound")
-            if lo is None and hi is None and len(steps) > 1:
-                # one step open at both ends covers the whole line: it must be alone
-                raise validation("Only one step adjustment can have both bounds unset (null).")
-            low = -math.inf if lo is None else float(lo)
-            high = math.inf if hi is None else float(hi)
-            if low >= high:
-                raise validation(
-                    "MetricIntervalLowerBound must be less than MetricIntervalUpperBound."
-                )
-            spans.append((low, high))
-        spans.sort()
-        for (_, prev_high), (low, _) in itertools.pairwise(spans):
-            if low < prev_high:
-                raise validation("Step adjustments must not overlap.")
-            if low > prev_high:
-                raise validation("Step adjustments must not have gaps between them.")
-
-    @staticmethod
-    def _check_tracking(tracking: Json) -> None:
-        predefined = tracking.get("PredefinedMetricSpecification")
-        custom = tracking.get("CustomizedMetricSpecification")
-        if (predefined is None) == (custom is None):
-            raise validation(
-                "Exactly one of PredefinedMetricSpecification and "
-                "CustomizedMetricSpecification must be specified."
-            )
-        if predefined is not None and predefined["PredefinedMetricType"] not in PREDEFINED:
-            raise validation(
-                f"Predefined metric type {predefined['PredefinedMetricType']} is not supported "
-                f"for scalable dimension {DIMENSION}. Use one of: {', '.join(PREDEFINED)}."
-            )
-        if custom is not None and custom.get("Metrics") is None:
-            missing = [k for k in ("MetricName", "Namespace", "Statistic") if not custom.get(k)]
-            if missing:
-                raise validation(
-                    f"CustomizedMetricSpecification requires {', '.join(missing)} "
-                    "unless Metrics is specified."
-                )
-
-    def _tracking_alarms(self, policy: Policy, tracking: Json) -> None:
-        """Create or update the alarms AWS creates for a target tracking policy.
-
-        `TargetTracking-<resource id>-AlarmHigh-<uuid>` (and `-AlarmLow-` unless scale-in is
-        disabled), described "DO NOT EDIT OR DELETE", with the policy ARN as their action
-        (obs: the names and description AWS gives target tracking alarms). Names are kept on
-        update; an update that disables scale-in deletes the low alarm.
-        """
-        rid = policy.key[1]
-        target = float(tracking["TargetValue"])
-        predefined = tracking.get("PredefinedMetricSpecification")
-        custom = tracking.get("CustomizedMetricSpecification") or {}
-        metric_part: Json
-        high_periods, low_periods = 3, 15
-        if predefined is not None:
-            metric = PREDEFINED[predefined["PredefinedMetricType"]]
-            metric_part = {
-                "Namespace": "AWS/SageMaker",
-                "MetricName": metric.name,
-                "Statistic": metric.statistic,
-                "Dimensions": [{"Name": "InferenceComponentName", "Value": rid.split("/", 1)[1]}],
-                "Period": metric.period,
-            }
-            high_periods, low_periods = metric.high_periods, metric.low_periods
-        elif custom.get("Metrics") is not None:
-            metric_part = {
-                "Metrics": [
-                    {
-                        k: copy.deepcopy(v)
-                        for k, v in q.items()
-                        if k in ("Id", "Expression", "Label", "MetricStat", "ReturnData")
-                    }
-                    for q in custom["Metrics"]
-                ]
-            }
-        else:
-            metric_part = {
-                "Namespace": custom["Namespace"],
-                "MetricName": custom["MetricName"],
-                "Statistic": custom["Statistic"],
-                "Dimensions": copy.deepcopy(custom.get("Dimensions") or []),
-                "Period": 60,
-            }
-            if custom.get("Unit"):
-                metric_part["Unit"] = custom["Unit"]
-        names = {
-            ("AlarmHigh" if "-AlarmHigh-" in a["AlarmName"] else "AlarmLow"): a
-            for a in policy.alarms
-        }
-        wanted = ["AlarmHigh"] if tracking.get("DisableScaleIn") else ["AlarmHigh", "AlarmLow"]
-        alarms: list[Json] = []
-        for kind in ("AlarmHigh", "AlarmLow"):
-            existing = names.get(kind)
-            if kind not in wanted:
-                if existing is not None:
-                    self.cloudwatch.delete([existing["AlarmName"]])
-                continue
-            name = (
-                existing["AlarmName"]
-                if existing is not None
-                else f"TargetTracking-{rid}-{kind}-{uuid.uuid4()}"
-            )
-            high = kind == "AlarmHigh"
-            periods = high_periods if high else low_periods
-            rec = self.cloudwatch.put(
-                {
-                    "AlarmName": name,
-                    "AlarmDescription": (
-                        f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy.arn}."
-                    ),
-                    "ActionsEnabled": True,
-                    "AlarmActions": [policy.arn],
-                    **metric_part,
-                    "EvaluationPeriods": periods,
-                    "DatapointsToAlarm": periods,
-                    "Threshold": target if high else target * 0.9,
-                    "ComparisonOperator": "GreaterThanThreshold" if high else "LessThanThreshold",
-                }
-            )
-            alarms.append({"AlarmName": rec.name, "AlarmARN": rec.arn})
-        policy.alarms = alarms
 
     def _drop_policy(self, policy: Policy) -> None:
         """Deleting a target tracking policy deletes the alarms it created (doc [AAS])."""
@@ -594,7 +289,7 @@ class AutoScaling:
         policy = self.policies.pop((key, req["PolicyName"]), None)
         if policy is None:
             raise NotFound(
-                f"No scaling policy found for {_key_text(key)}, policy name: {req['PolicyName']}"
+                f"No scaling policy found for {key_text(key)}, policy name: {req['PolicyName']}"
             )
         self._drop_policy(policy)
         return {}
@@ -623,7 +318,7 @@ class AutoScaling:
         schedule = req.get("Schedule") or (old.schedule if old else None)
         if schedule is None:
             raise validation("Schedule is required to create a scheduled action.")
-        _, due_wall, every = self._parse_schedule(schedule)
+        _, due_wall, every = parse_schedule(schedule)
         now = self.world.clock.now()
         action = req.get("ScalableTargetAction")
         if action is None:
@@ -645,8 +340,8 @@ class AutoScaling:
         rec.schedule = schedule
         rec.action = copy.deepcopy(action)
         rec.timezone = req.get("Timezone", rec.timezone)
-        rec.start = _epoch(req["StartTime"]) if req.get("StartTime") is not None else rec.start
-        rec.end = _epoch(req["EndTime"]) if req.get("EndTime") is not None else rec.end
+        rec.start = epoch(req["StartTime"]) if req.get("StartTime") is not None else rec.start
+        rec.end = epoch(req["EndTime"]) if req.get("EndTime") is not None else rec.end
         rec.due_wall = due_wall
         rec.every = every
         rec.due_service = None  # the scaler counts `every` from its next tick
@@ -654,36 +349,11 @@ class AutoScaling:
         self.wake()
         return {}
 
-    @staticmethod
-    def _parse_schedule(schedule: str) -> tuple[str, float | None, float | None]:
-        """(kind, wall-clock time for at(), service seconds between runs for rate())."""
-        m = _SCHEDULE.fullmatch(schedule.strip())
-        if m is None:
-            raise validation(
-                f"Invalid schedule expression {schedule}: use at(yyyy-mm-ddThh:mm:ss), "
-                "rate(value unit) or cron(fields)."
-            )
-        kind, body = m.group(1), m.group(2)
-        if kind == "at":
-            try:
-                return kind, _epoch(body + "+00:00"), None
-            except ValueError as exc:
-                raise validation(f"Invalid at() expression {schedule}.") from exc
-        if kind == "rate":
-            r = _RATE.fullmatch(body)
-            if r is None or int(r.group(1)) < 1:
-                raise validation(f"Invalid rate() expression {schedule}.")
-            unit = r.group(2).rstrip("s")
-            return kind, None, float(int(r.group(1)) * _RATE_SECONDS[unit])
-        if len(body.split()) != 6:
-            raise validation(f"Invalid cron() expression {schedule}: six fields are required.")
-        return kind, None, None
-
     def delete_scheduled_action(self, req: Json) -> Json:
         key = (req["ServiceNamespace"], req["ResourceId"], req["ScalableDimension"])
         if self.scheduled.pop((key, req["ScheduledActionName"]), None) is None:
             raise NotFound(
-                f"No scheduled action found for {_key_text(key)}, scheduled action name: "
+                f"No scheduled action found for {key_text(key)}, scheduled action name: "
                 f"{req['ScheduledActionName']}"
             )
         return {}
