@@ -13,14 +13,9 @@ from typing import Any
 import pytest
 
 from ic_operator.aws.budget import Purpose
-<<<<<<< HEAD
 from ic_operator.reconcile.types import Trigger
-from tests.reconciler.harness import Rig, image, run
-=======
-from ic_operator.reconcile.passes import Trigger
 from ic_sandbox.emulator.describe import resolve_image
-from tests.reconciler.harness import IMAGE, World, image, run
->>>>>>> house-emu
+from tests.reconciler.harness import IMAGE, Rig, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
