@@ -34,7 +34,7 @@ NAIVE = Strategy(view=raw_specification, listing=False)
 def main(argv: Sequence[str] | None = None) -> int:
     """`naive.py [ic_operator.cli] run FLAGS...`: the operator's own command line.
 
-    The module name in front is what ic_sandbox.operator_process passes to a runner
+    The module name in front is what ic_sandbox.harness.operator_process passes to a runner
     script (the way bench/traced.py takes it); it is accepted and dropped here.
     """
     args = list(sys.argv[1:] if argv is None else argv)
