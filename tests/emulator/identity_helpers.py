@@ -37,7 +37,9 @@ def signed_client(
 
 @contextmanager
 def verification(emulator: RunningEmulator) -> Iterator[None]:
-    """Signatures verified inside the block; off again after it, as the other tests expect."""
+    """Signatures verified inside the block, with no credential or role issued before it;
+    off again after it, as the other tests expect."""
+    emulator.admin.request("DELETE", "identity")
     emulator.admin.request("PUT", "identity", {"verify": True})
     try:
         yield

@@ -23,6 +23,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "ExpiredTokenException": 403,
     "MissingAuthenticationTokenException": 403,
     "IncompleteSignatureException": 400,
+    "AccessDenied": 403,  # STS (doc: AssumeRole's errors; status obs)
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
+from .trust import TrustPolicy
 
 _KEY_ALPHABET = string.ascii_uppercase + "234567"  # AWS key ids are base32-like
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -34,6 +35,7 @@ class Principal:
     account_id: str
     arn: str
     user_id: str
+    role_arn: str | None = None  # for a role session: the role (trust policies name it)
 
     def to_json(self) -> dict[str, str]:
         return {"account": self.account_id, "arn": self.arn, "user_id": self.user_id}
@@ -51,6 +53,7 @@ class Credential:
     principal: Principal
     session_token: str | None = None
     expires: float | None = None  # epoch seconds, wall clock; None for long-term keys
+    tags: dict[str, str] = field(default_factory=dict)  # session tags
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -67,6 +70,15 @@ class Credential:
 
 
 @dataclass
+class Role:
+    account_id: str
+    name: str
+    arn: str
+    trust: TrustPolicy
+    max_session_duration: int = 3600  # seconds; IAM's default (doc)
+
+
+@dataclass
 class Identities:
     """Every credential the emulator issued, by access key id, and the verification switch."""
 
@@ -74,6 +86,7 @@ class Identities:
     verify: bool = False
     credentials: dict[str, Credential] = field(default_factory=dict)
     user_ids: dict[str, str] = field(default_factory=dict)  # principal ARN -> unique id
+    roles: dict[str, Role] = field(default_factory=dict)  # by ARN
 
     def root(self, account_id: str) -> Principal:
         """Whom an unverified call is attributed to when its key is not one we issued."""
@@ -88,8 +101,22 @@ class Identities:
         principal = Principal(account_id, arn, self._unique_id(arn, "AIDA"))
         return self._store(Credential("AKIA" + _random(_KEY_ALPHABET, 16), _secret(), principal))
 
+    def put_role(
+        self, account_id: str, name: str, trust: TrustPolicy, max_session_duration: int = 3600
+    ) -> Role:
+        arn = f"arn:{self.partition}:iam::{account_id}:role/{name}"
+        self._unique_id(arn, "AROA")
+        role = Role(account_id, name, arn, trust, max_session_duration)
+        self.roles[arn] = role
+        return role
+
     def role_session(
-        self, account_id: str, role: str, session: str, duration_seconds: float
+        self,
+        account_id: str,
+        role: str,
+        session: str,
+        duration_seconds: float,
+        tags: dict[str, str] | None = None,
     ) -> Credential:
         """Session credentials for `role` as session `session`, valid for the duration."""
         role_arn = f"arn:{self.partition}:iam::{account_id}:role/{role}"
@@ -97,6 +124,7 @@ class Identities:
             account_id,
             f"arn:{self.partition}:sts::{account_id}:assumed-role/{role}/{session}",
             f"{self._unique_id(role_arn, 'AROA')}:{session}",
+            role_arn,
         )
         return self._store(
             Credential(
@@ -105,12 +133,19 @@ class Identities:
                 principal,
                 session_token=_random(_SECRET_ALPHABET, 356),
                 expires=time.time() + duration_seconds,
+                tags=dict(tags or {}),
             )
         )
 
     def _store(self, credential: Credential) -> Credential:
         self.credentials[credential.access_key_id] = credential
         return credential
+
+    def forget(self) -> None:
+        """Every credential and role gone (the switch stays as it is)."""
+        self.credentials.clear()
+        self.user_ids.clear()
+        self.roles.clear()
 
     def revoke(self, access_key_id: str) -> bool:
         return self.credentials.pop(access_key_id, None) is not None

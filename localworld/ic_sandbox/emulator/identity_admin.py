@@ -4,8 +4,10 @@
 any credentials do, as before); `POST /_emulator/access-keys` issues a long-term key for an
 IAM user (`{"user": NAME}`) or session credentials for a role (`{"role": NAME,
 "session_name": S, "duration_seconds": N}`, any positive duration, so tests can expire one
-quickly); `DELETE /_emulator/access-keys/{id}` revokes one. `account_id` defaults to the
-emulator's account.
+quickly); `DELETE /_emulator/access-keys/{id}` revokes one, `DELETE /_emulator/identity`
+every credential and role (`/_emulator/reset` keeps them, as deleting resources keeps IAM);
+`PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N}` creates or
+replaces a role STS lets principals assume. `account_id` defaults to the emulator's account.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any
 from aiohttp import web
 
 from .identity import Identities
+from .trust import TrustPolicy
+
+# IAM's bounds for a role's MaxSessionDuration, in seconds (doc: IAM CreateRole)
+SESSION_BOUNDS = (3600, 43200)
 
 IDENTITIES_KEY = web.AppKey("identities", Identities)
 ACCOUNT_KEY = web.AppKey("account_id", str)
@@ -53,6 +59,11 @@ async def put_identity(request: web.Request) -> web.Response:
     return web.json_response({"verify": identities.verify})
 
 
+async def delete_identity(request: web.Request) -> web.Response:
+    request.app[IDENTITIES_KEY].forget()
+    return web.json_response({"forgotten": True})
+
+
 async def post_access_key(request: web.Request) -> web.Response:
     body = await _object(request)
     if body is None:
@@ -78,10 +89,31 @@ async def delete_access_key(request: web.Request) -> web.Response:
     return web.json_response({"revoked": request.match_info["key"]})
 
 
+async def put_role(request: web.Request) -> web.Response:
+    body = await _object(request)
+    if body is None:
+        return _bad("body must be a JSON object")
+    try:
+        trust = TrustPolicy.parse(body.get("trust_policy"))
+    except (TypeError, ValueError) as exc:
+        return _bad(f"trust_policy: {exc}")
+    longest = body.get("max_session_duration", SESSION_BOUNDS[0])
+    if not isinstance(longest, int) or not SESSION_BOUNDS[0] <= longest <= SESSION_BOUNDS[1]:
+        return _bad("max_session_duration must be an integer from 3600 to 43200")
+    account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
+    identities = request.app[IDENTITIES_KEY]
+    role = identities.put_role(account, request.match_info["name"], trust, longest)
+    return web.json_response(
+        {"Arn": role.arn, "RoleName": role.name, "MaxSessionDuration": longest}
+    )
+
+
 def add_routes(app: web.Application, identities: Identities, account_id: str) -> None:
     app[IDENTITIES_KEY] = identities
     app[ACCOUNT_KEY] = account_id
     app.router.add_get("/_emulator/identity", get_identity)
     app.router.add_put("/_emulator/identity", put_identity)
+    app.router.add_delete("/_emulator/identity", delete_identity)
     app.router.add_post("/_emulator/access-keys", post_access_key)
     app.router.add_delete("/_emulator/access-keys/{key}", delete_access_key)
+    app.router.add_put("/_emulator/roles/{name}", put_role)

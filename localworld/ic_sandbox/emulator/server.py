@@ -42,9 +42,11 @@ from .protocols import (
 from .sagemaker_tags import SageMakerTags
 from .sigv4 import Signed, parse_authorization, verify
 from .state import EmulatorState
+from .sts import SecurityTokenService, render_sts
 from .validation import validate_request
 
 SAGEMAKER = "SageMaker"  # its X-Amz-Target prefix
+STS = "STS"  # query only: reached by its Version, never by an X-Amz-Target
 # How far a signature's time may be from ours: the windows AWS's messages name (obs; see
 # docs/emulator.md "Credentials and signatures"): JSON services 5 minutes, query ones 15.
 SKEW_MINUTES = {"JSON": 5, "query": 15}
@@ -126,6 +128,8 @@ class Front:
         """Authenticate, validate, fault, handle and record one call, whatever its wire
         encoding."""
         service = self.services.get(prefix)
+        if service is not None and encoding != "query" and query.query_only(service):
+            service = None  # STS is not reachable by an X-Amz-Target
         error: ApiError | None = None
         lost: str | None = None
         stale = False
@@ -134,7 +138,7 @@ class Front:
         caller: Principal | None = None
         try:
             op = service.operation(name) if service is not None else None
-            caller = self._authenticate(service, signed, encoding)
+            caller = self._authenticate(service, op, signed, encoding)
             if body is UNREADABLE:
                 body = None
                 raise ApiError("SerializationException", f"Request body is not valid {encoding}")
@@ -176,13 +180,18 @@ class Front:
         return Outcome(service, op, result, error, lost)
 
     def _authenticate(
-        self, service: JsonService | None, signed: Signed, encoding: str
+        self,
+        service: JsonService | None,
+        op: OperationModel | None,
+        signed: Signed,
+        encoding: str,
     ) -> Principal:
         """The caller; with verification on, only a valid signature by an issued credential
-        names one. With it off, a known key still names its principal (so the call log and
+        names one (AssumeRoleWithWebIdentity, unsigned by design, is anonymous; its token
+        says who calls). With it off, a known key still names its principal (so the call log and
         GetCallerIdentity say who called) and anything else is the account's root."""
         identities = self.world.identities
-        if not identities.verify:
+        if not identities.verify or (op is not None and op.auth_type == "none"):
             header = signed.headers.get("Authorization", "")
             try:
                 known = identities.credentials.get(parse_authorization(header).access_key_id)
@@ -303,6 +312,12 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
                 cloudwatch.handlers,
                 content_type=JSON_10,
                 render_error=render_cloudwatch,
+            ),
+            JsonService(
+                STS,
+                load_model("sts"),
+                SecurityTokenService(world.identities).handlers,
+                render_error=render_sts,
             ),
         ],
     )
