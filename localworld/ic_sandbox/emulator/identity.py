@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import ApiError
 from .trust import TrustPolicy
+from .web_identity import OidcProvider
 
 _KEY_ALPHABET = string.ascii_uppercase + "234567"  # AWS key ids are base32-like
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -87,6 +88,7 @@ class Identities:
     credentials: dict[str, Credential] = field(default_factory=dict)
     user_ids: dict[str, str] = field(default_factory=dict)  # principal ARN -> unique id
     roles: dict[str, Role] = field(default_factory=dict)  # by ARN
+    providers: dict[str, OidcProvider] = field(default_factory=dict)  # by ARN
 
     def root(self, account_id: str) -> Principal:
         """Whom an unverified call is attributed to when its key is not one we issued."""
@@ -109,6 +111,9 @@ class Identities:
         role = Role(account_id, name, arn, trust, max_session_duration)
         self.roles[arn] = role
         return role
+
+    def provider_arn(self, account_id: str, issuer: str) -> str:
+        return f"arn:{self.partition}:iam::{account_id}:oidc-provider/{issuer.removeprefix('https://')}"
 
     def role_session(
         self,
@@ -146,6 +151,7 @@ class Identities:
         self.credentials.clear()
         self.user_ids.clear()
         self.roles.clear()
+        self.providers.clear()
 
     def revoke(self, access_key_id: str) -> bool:
         return self.credentials.pop(access_key_id, None) is not None

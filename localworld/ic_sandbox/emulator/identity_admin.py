@@ -7,17 +7,20 @@ IAM user (`{"user": NAME}`) or session credentials for a role (`{"role": NAME,
 quickly); `DELETE /_emulator/access-keys/{id}` revokes one, `DELETE /_emulator/identity`
 every credential and role (`/_emulator/reset` keeps them, as deleting resources keeps IAM);
 `PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N}` creates or
-replaces a role STS lets principals assume. `account_id` defaults to the emulator's account.
+replaces a role STS lets principals assume; `PUT /_emulator/oidc-providers` registers the
+issuer AssumeRoleWithWebIdentity trusts. `account_id` defaults to the emulator's account.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from .identity import Identities
 from .trust import TrustPolicy
+from .web_identity import STS_AUDIENCE, OidcProvider, fetch_keys
 
 # IAM's bounds for a role's MaxSessionDuration, in seconds (doc: IAM CreateRole)
 SESSION_BOUNDS = (3600, 43200)
@@ -108,6 +111,32 @@ async def put_role(request: web.Request) -> web.Response:
     )
 
 
+async def put_oidc_provider(request: web.Request) -> web.Response:
+    """`{"issuer", "discovery_url", "ca_pem", "bearer_token", "client_ids"}`: register (or
+    refresh) an OIDC provider, fetching its JWKS now (web_identity.py)."""
+    body = await _object(request)
+    issuer = _name(body or {}, "issuer")
+    if body is None or issuer is None or not issuer.startswith("https://"):
+        return _bad('body must name an "issuer" https URL')
+    client_ids = body.get("client_ids", [STS_AUDIENCE])
+    if not isinstance(client_ids, list) or not all(isinstance(c, str) for c in client_ids):
+        return _bad("client_ids must be a list of strings")
+    try:
+        keys = await fetch_keys(
+            issuer,
+            _name(body, "discovery_url") or issuer,
+            _name(body, "ca_pem"),
+            _name(body, "bearer_token"),
+        )
+    except (OSError, ValueError, KeyError, aiohttp.ClientError) as exc:
+        return _bad(f"could not fetch the issuer's keys: {exc}", 502)
+    identities = request.app[IDENTITIES_KEY]
+    account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
+    arn = identities.provider_arn(account, issuer)
+    identities.providers[arn] = OidcProvider(issuer, arn, client_ids, keys)
+    return web.json_response({"Arn": arn, "keys": len(keys.keys)})
+
+
 def add_routes(app: web.Application, identities: Identities, account_id: str) -> None:
     app[IDENTITIES_KEY] = identities
     app[ACCOUNT_KEY] = account_id
@@ -117,3 +146,4 @@ def add_routes(app: web.Application, identities: Identities, account_id: str) ->
     app.router.add_post("/_emulator/access-keys", post_access_key)
     app.router.add_delete("/_emulator/access-keys/{key}", delete_access_key)
     app.router.add_put("/_emulator/roles/{name}", put_role)
+    app.router.add_put("/_emulator/oidc-providers", put_oidc_provider)

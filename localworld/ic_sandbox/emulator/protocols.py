@@ -110,9 +110,13 @@ def render_query(err: ApiError) -> Rendered:
     """An error of a query-protocol service (STS), or one a query-compatible service answers
     in its query vocabulary: the code travels in `x-amzn-query-error` (query.py reads it)."""
     code, status = QUERY_AUTH_ERRORS.get(err.code, (err.code, err.status))
+    return query_error(code, status, err.message)
+
+
+def query_error(code: str, status: int, message: str) -> Rendered:
     fault = "Receiver" if status >= 500 else "Sender"
     return Rendered(
-        {"__type": code, "message": err.message}, status, {"x-amzn-query-error": f"{code};{fault}"}
+        {"__type": code, "message": message}, status, {"x-amzn-query-error": f"{code};{fault}"}
     )
 
 

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 from .errors import ApiError
 from .identity import CALLER, Credential, Identities, Principal, Role
-from .protocols import Handler, Json, Rendered, render_query
+from .protocols import Handler, Json, Rendered, query_error, render_query
 from .trust import Context, Requester
+from .web_identity import invalid_token, unverified_issuer
+
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 
 ROLE_CHAINING_LIMIT = 3600
-ALIASES = {"ValidationException": "ValidationError"}
+# STS's own codes for the emulator-wide ones, and for a web identity token past its expiry
+# (the model's ExpiredTokenException, 400), which is not the expired *session* of a signed
+# request (ExpiredToken, 403): both are "expired token", in different places.
+STS_CODES = {
+    "ValidationException": ("ValidationError", 400),
+    "IdentityTokenExpired": ("ExpiredTokenException", 400),
+    "InvalidIdentityToken": ("InvalidIdentityToken", 400),
+}
 
 
 def render_sts(err: ApiError) -> Rendered:
-    """STS's own vocabulary (ValidationError, not ValidationException) on the query wire."""
-    code = ALIASES.get(err.code, err.code)
-    return render_query(ApiError(code, err.message) if code != err.code else err)
+    if err.code in STS_CODES:
+        return query_error(*STS_CODES[err.code], err.message)
+    return render_query(err)
 
 
 def validation_error(message: str) -> ApiError:
@@ -58,6 +68,7 @@ class SecurityTokenService:
         self.handlers: dict[str, Handler] = {
             "GetCallerIdentity": self.get_caller_identity,
             "AssumeRole": self.assume_role,
+            "AssumeRoleWithWebIdentity": self.assume_role_with_web_identity,
         }
 
     def get_caller_identity(self, body: Json) -> Json:
@@ -98,6 +109,39 @@ class SecurityTokenService:
             role.account_id, role.name, body["RoleSessionName"], duration, tags
         )
         return session_json(credential)
+
+    def assume_role_with_web_identity(self, body: Json) -> Json:
+        """IRSA's exchange: no signature, the token says who calls (web_identity.py)."""
+        token = body["WebIdentityToken"]
+        issuer = unverified_issuer(token)
+        role = self.identities.roles.get(body["RoleArn"])
+        if role is None:
+            raise ApiError("AccessDenied", f"Not authorized to perform {WEB_IDENTITY}")
+        provider = self.identities.providers.get(
+            self.identities.provider_arn(role.account_id, issuer)
+        )
+        if provider is None:
+            raise invalid_token(f"No OpenIDConnect provider found in your account for {issuer}")
+        claims = provider.claims(token)
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        context: Context = {
+            f"{provider.host}:sub": [claims["sub"]],
+            f"{provider.host}:aud": audiences,
+            "sts:rolesessionname": [body["RoleSessionName"]],
+        }
+        who = Requester(role.account_id, frozenset(), federated=provider.arn)
+        if not role.trust.allows(WEB_IDENTITY, who, context, self.identities.partition):
+            raise ApiError("AccessDenied", f"Not authorized to perform {WEB_IDENTITY}")
+        duration = self._duration(body, role, chained=False)
+        credential = self.identities.role_session(
+            role.account_id, role.name, body["RoleSessionName"], duration
+        )
+        return {
+            **session_json(credential),
+            "SubjectFromWebIdentityToken": claims["sub"],
+            "Audience": audiences[0],
+            "Provider": provider.issuer,
+        }
 
     @staticmethod
     def _duration(body: Json, role: Role, *, chained: bool) -> int:

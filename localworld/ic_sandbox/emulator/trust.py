@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Context = Mapping[str, list[str]]  # condition key (lowercase) -> the request's values
+Context = Mapping[str, list[str]]  # condition key -> the request's values
 
 
 def _listed(value: Any) -> list[Any]:
@@ -99,6 +99,7 @@ class TrustPolicy:
         return cls(document)
 
     def allows(self, action: str, who: Requester, context: Context, partition: str) -> bool:
+        context = {key.lower(): values for key, values in context.items()}  # keys ignore case
         decision = False
         for statement in _listed(self.document.get("Statement", [])):
             if not isinstance(statement, dict):
