@@ -87,8 +87,8 @@ def _stamp(moment: float) -> str:
     return time.strftime(SIGV4_TIMESTAMP, time.gmtime(moment))
 
 
-def _check_time(amz_date: str, skew_minutes: int, code_for: ApiError) -> None:
-    """AWS's skew refusal: the error code of a bad signature, with the times in the message."""
+def _check_time(amz_date: str, skew_minutes: int) -> None:
+    """AWS's skew refusal: the code of a bad signature, with the times in the message."""
     now = time.time()
     try:
         signed_at = _epoch(amz_date)
@@ -99,13 +99,13 @@ def _check_time(amz_date: str, skew_minutes: int, code_for: ApiError) -> None:
     window = skew_minutes * 60
     if signed_at < now - window:
         raise ApiError(
-            code_for.code,
+            bad_signature().code,
             f"Signature expired: {amz_date} is now earlier than {_stamp(now - window)} "
             f"({_stamp(now)} - {skew_minutes} min.)",
         )
     if signed_at > now + window:
         raise ApiError(
-            code_for.code,
+            bad_signature().code,
             f"Signature not yet current: {amz_date} is still later than {_stamp(now + window)} "
             f"({_stamp(now)} + {skew_minutes} min.)",
         )
@@ -128,7 +128,7 @@ def verify(
     if credential is None:
         raise unknown_key()
     amz_date = request.headers.get("X-Amz-Date", "")
-    _check_time(amz_date, skew_minutes, bad_signature())
+    _check_time(amz_date, skew_minutes)
     if credential.session_token is not None:
         if request.headers.get("X-Amz-Security-Token") != credential.session_token:
             raise unknown_key()
@@ -139,7 +139,7 @@ def verify(
             f"Credential should be scoped to correct service: '{signing_name}'. "
         )
     if auth.region != region:
-        raise bad_signature_scope(auth.region, region)
+        raise wrong_region(auth.region)
     if auth.date != amz_date[:8]:
         raise bad_signature()
     expected = _signature(request, auth, credential, amz_date)
@@ -148,10 +148,9 @@ def verify(
     return credential
 
 
-def bad_signature_scope(given: str, region: str) -> ApiError:
+def wrong_region(given: str) -> ApiError:
     return ApiError(
-        "InvalidSignatureException",
-        f"Credential should be scoped to a valid region, not '{given}'. ",
+        bad_signature().code, f"Credential should be scoped to a valid region, not '{given}'. "
     )
 
 
