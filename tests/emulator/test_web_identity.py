@@ -200,3 +200,30 @@ def test_a_real_service_account_token(
     signed_client(verified, "sagemaker", answer["Credentials"]).list_endpoints()
     code, _, _ = refusal(anonymous_sts(verified), reader)  # the API server's audience
     assert code == "InvalidIdentityToken"
+
+
+def test_botocores_own_irsa_provider_gets_and_uses_credentials(
+    verified: RunningEmulator,
+    eks: EksIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """What a pod's SDK does with the variables the EKS pod identity webhook sets."""
+    token_file = tmp_path / "token"
+    token_file.write_text(eks.token())
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ROLE_ARN", ROLE)
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("AWS_ROLE_SESSION_NAME", "pod")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", verified.url)
+    session = boto3.Session(region_name=REGION)
+    assert session.get_credentials().method == "assume-role-with-web-identity"
+    sagemaker = session.client("sagemaker")
+    sagemaker.list_endpoints()
+    assert verified.admin.calls()[-1]["principal"]["arn"] == (
+        f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/irsa/pod"
+    )
