@@ -10,6 +10,7 @@ import pytest
 
 from tests.emulator.identity_helpers import issue, verification
 from tests.emulator.test_awscli import AWS, Cli
+from tests.emulator.test_web_identity import EKS_HOST, ROLE, SUB, EksIssuer, irsa_trust
 from tests.fixtures.emulator import ACCOUNT_ID, RunningEmulator
 
 pytestmark = pytest.mark.skipif(
@@ -78,3 +79,33 @@ def test_a_wrong_secret_is_refused(cli: Cli) -> None:
     assert "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity" in refused
     refused = cli.fails_in("sagemaker", "list-endpoints")
     assert "An error occurred (InvalidSignatureException)" in refused
+
+
+def test_assume_role_with_web_identity(cli: Cli, fast_emulator: RunningEmulator) -> None:
+    eks = EksIssuer(fast_emulator)
+    fast_emulator.admin.request(
+        "PUT", "roles/irsa", {"trust_policy": irsa_trust(eks.arn, EKS_HOST)}
+    )
+    answer = cli.service(
+        "sts",
+        "assume-role-with-web-identity",
+        "--role-arn",
+        ROLE,
+        "--role-session-name",
+        "pod",
+        "--web-identity-token",
+        eks.token(),
+    )
+    assert answer["SubjectFromWebIdentityToken"] == SUB
+    expired = eks.token(exp=1)
+    refused = cli.fails_in(
+        "sts",
+        "assume-role-with-web-identity",
+        "--role-arn",
+        ROLE,
+        "--role-session-name",
+        "pod",
+        "--web-identity-token",
+        expired,
+    )
+    assert "An error occurred (ExpiredTokenException)" in refused
