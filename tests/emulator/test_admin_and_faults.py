@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import create_ic, error_of, spec, wait_status
-from tests.fixtures.emulator import Admin, RunningEmulator, ic_endpoint
+from tests.fixtures.emulator import ACCOUNT_ID, Admin, RunningEmulator, ic_endpoint
 
 
 def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> None:
@@ -33,6 +33,11 @@ def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> N
         "error": "ValidationException",
         "lost": None,
         "stale": False,
+        "principal": {
+            "account": ACCOUNT_ID,
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
+            "user_id": ACCOUNT_ID,
+        },
         "at": calls[0]["at"],
     }
     assert calls[1]["error"] is None

@@ -7,16 +7,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import create_ic, spec, wait_status
-from tests.fixtures.emulator import ic_endpoint, sagemaker_client
+from tests.fixtures.emulator import Admin, ic_endpoint, sagemaker_client
 
 
-@pytest.fixture
-def process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+@contextmanager
+def emulator_process(*extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -31,6 +33,7 @@ def process() -> Iterator[tuple[subprocess.Popen[str], str]]:
             "111122223333",
             "--time-scale",
             "0.004",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -44,6 +47,20 @@ def process() -> Iterator[tuple[subprocess.Popen[str], str]]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture
+def process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    with emulator_process() as running:
+        yield running
+
+
+def test_cli_verify_signatures_refuses_keys_it_did_not_issue() -> None:
+    with emulator_process("--verify-signatures") as (_, url):
+        assert Admin(url).request("GET", "identity")["verify"] is True
+        with pytest.raises(ClientError) as caught:
+            sagemaker_client(url).list_endpoints()
+        assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
 
 
 def test_cli_process_serves_and_stops_on_sigterm(process: tuple[Any, str]) -> None:

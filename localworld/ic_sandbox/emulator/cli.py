@@ -25,10 +25,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="multiply every simulated duration by this factor (0.01: 10 minutes take 6 s)",
     )
+    parser.add_argument(
+        "--verify-signatures",
+        action="store_true",
+        help="refuse requests not SigV4-signed by a credential the emulator issued "
+        "(see PUT /_emulator/identity; off: any credentials do)",
+    )
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    emulator = Emulator(region=args.region, account_id=args.account_id, time_scale=args.time_scale)
+    emulator = Emulator(
+        region=args.region,
+        account_id=args.account_id,
+        time_scale=args.time_scale,
+        verify_signatures=args.verify_signatures,
+    )
     url = await emulator.start(args.host, args.port)
     print(f"listening on {url}", flush=True)
     stop = asyncio.Event()

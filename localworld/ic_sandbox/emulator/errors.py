@@ -17,6 +17,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "ThrottlingException": 400,
     "InternalFailure": 500,
     "ServiceUnavailable": 503,
+    # the refusals of an unauthenticated request (identity.py; grades in docs/emulator.md)
+    "UnrecognizedClientException": 403,
+    "InvalidSignatureException": 403,
+    "ExpiredTokenException": 403,
+    "MissingAuthenticationTokenException": 403,
+    "IncompleteSignatureException": 400,
+    "AccessDenied": 403,  # STS (doc: AssumeRole's errors; status obs)
 }
 
 

@@ -21,6 +21,7 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
 from .errors import ApiError
+from .identity import QUERY_AUTH_ERRORS
 
 Json = dict[str, Any]
 Handler = Callable[[Json], Json]
@@ -93,6 +94,8 @@ _CLOUDWATCH_ALIASES = {
 def render_cloudwatch(err: ApiError) -> Rendered:
     if err.code == "SerializationException":
         return Rendered({"__type": err.code, "message": err.message}, 400)
+    if err.code in QUERY_AUTH_ERRORS:
+        return render_query(err)
     code = _CLOUDWATCH_ALIASES.get(err.code, err.code)
     shape, status = CLOUDWATCH_ERRORS.get(code, (code, 400))
     fault = "Receiver" if status >= 500 else "Sender"
@@ -100,6 +103,20 @@ def render_cloudwatch(err: ApiError) -> Rendered:
         {"__type": f"com.amazonaws.cloudwatch#{shape}", "message": err.message},
         status,
         {"x-amzn-query-error": f"{code};{fault}"},
+    )
+
+
+def render_query(err: ApiError) -> Rendered:
+    """An error of a query-protocol service (STS), or one a query-compatible service answers
+    in its query vocabulary: the code travels in `x-amzn-query-error` (query.py reads it)."""
+    code, status = QUERY_AUTH_ERRORS.get(err.code, (err.code, err.status))
+    return query_error(code, status, err.message)
+
+
+def query_error(code: str, status: int, message: str) -> Rendered:
+    fault = "Receiver" if status >= 500 else "Sender"
+    return Rendered(
+        {"__type": code, "message": message}, status, {"x-amzn-query-error": f"{code};{fault}"}
     )
 
 
@@ -113,6 +130,12 @@ class JsonService:
     content_type: str = JSON_11
     render_error: Callable[[ApiError], Rendered] = render_json11
     _operations: dict[str, OperationModel] = field(default_factory=dict)
+
+    @property
+    def signing_name(self) -> str:
+        """The service name in a SigV4 credential scope (`monitoring` for CloudWatch)."""
+        metadata = self.model.metadata
+        return str(metadata.get("signingName") or metadata["endpointPrefix"])
 
     def operation(self, name: str) -> OperationModel | None:
         op = self._operations.get(name)

@@ -104,6 +104,12 @@ def speaks_query(service: JsonService) -> bool:
     return "query" in (metadata.get("protocols") or [metadata.get("protocol")])
 
 
+def query_only(service: JsonService) -> bool:
+    """Whether the query protocol is the only one its model lists (STS)."""
+    metadata = service.model.metadata
+    return (metadata.get("protocols") or [metadata.get("protocol")]) == ["query"]
+
+
 async def handle(
     request: web.Request, call: Dispatch, by_version: Callable[[str], JsonService | None]
 ) -> web.Response:

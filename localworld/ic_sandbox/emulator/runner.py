@@ -24,6 +24,7 @@ class Emulator:
         account_id: str = "123456789012",
         time_scale: float = 1.0,
         durations: Durations | None = None,
+        verify_signatures: bool = False,
     ) -> None:
         self.world = EmulatorState(
             region=region,
@@ -31,6 +32,7 @@ class Emulator:
             clock=Clock(time_scale),
             durations=durations or Durations(),
         )
+        self.world.identities.verify = verify_signatures
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -69,11 +71,16 @@ class EmulatorThread(StartStop):
         account_id: str = "123456789012",
         time_scale: float = 1.0,
         durations: Durations | None = None,
+        verify_signatures: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.emulator = Emulator(
-            region=region, account_id=account_id, time_scale=time_scale, durations=durations
+            region=region,
+            account_id=account_id,
+            time_scale=time_scale,
+            durations=durations,
+            verify_signatures=verify_signatures,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

@@ -2,8 +2,9 @@
 
 `POST /` serves SageMaker and Application Auto Scaling (JSON 1.1) and CloudWatch (JSON 1.0),
 told apart by the X-Amz-Target prefix (see protocols.py); a form-encoded body without one is
-the query protocol (query.py), which reaches the same `Front.call`. Requests are accepted
-signed or unsigned; signatures are never checked. Every call, accepted or rejected
+the query protocol (query.py), which reaches the same `Front.call`. With verification off (the
+default) requests are accepted signed or unsigned; with it on, each must carry a SigV4
+signature by a credential the emulator issued (sigv4.py). Every call, accepted or rejected
 (including injected faults), is recorded for `GET /_emulator/calls`. A SageMaker component
 write whose response is lost on purpose is applied first and recorded as accepted, with
 `lost` saying what the client got instead (an error code, or "dropped"); a read that served
@@ -27,6 +28,8 @@ from .components import InferenceComponents
 from .errors import ApiError
 from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
 from .hosting import Hosting
+from .identity import CALLER, Principal
+from .identity_admin import add_routes as add_identity_routes
 from .protocols import (
     JSON_10,
     JSON_11,
@@ -37,10 +40,16 @@ from .protocols import (
     render_cloudwatch,
 )
 from .sagemaker_tags import SageMakerTags
+from .sigv4 import Signed, parse_authorization, verify
 from .state import EmulatorState
+from .sts import SecurityTokenService, render_sts
 from .validation import validate_request
 
 SAGEMAKER = "SageMaker"  # its X-Amz-Target prefix
+STS = "STS"  # query only: reached by its Version, never by an X-Amz-Target
+# How far a signature's time may be from ours: the windows AWS's messages name (obs; see
+# docs/emulator.md "Credentials and signatures"): JSON services 5 minutes, query ones 15.
+SKEW_MINUTES = {"JSON": 5, "query": 15}
 
 
 def _error(service: JsonService | None, err: ApiError) -> web.Response:
@@ -85,16 +94,21 @@ class Front:
         self.by_version = {s.model.api_version: s for s in services if query.speaks_query(s)}
 
     async def api(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        signed = Signed(request.method, request.raw_path, request.headers, raw)
+
+        async def call(prefix: str, name: str, body: Any, shown: str, encoding: str) -> Outcome:
+            return await self.call(prefix, name, body, shown, encoding, signed=signed)
+
         target = request.headers.get("X-Amz-Target", "")
         if not target and request.content_type == query.FORM:
-            return await query.handle(request, self.call, self.by_version.get)
+            return await query.handle(request, call, self.by_version.get)
         prefix, _, name = target.partition(".")
-        raw = await request.read()
         try:
             body: Any = json.loads(raw) if raw.strip() else {}
         except ValueError:
             body = UNREADABLE
-        outcome = await self.call(prefix, name, body, target, "JSON")
+        outcome = await call(prefix, name, body, target, "JSON")
         if outcome.error is not None:
             return _error(outcome.service if outcome.known else None, outcome.error)
         assert outcome.service is not None
@@ -108,19 +122,26 @@ class Front:
             return _error(outcome.service, server_error(outcome.lost))
         return _reply(outcome.result, content_type=outcome.service.content_type)
 
-    async def call(self, prefix: str, name: str, body: Any, shown: str, encoding: str) -> Outcome:
-        """Validate, fault, handle and record one call, whatever its wire encoding."""
+    async def call(
+        self, prefix: str, name: str, body: Any, shown: str, encoding: str, *, signed: Signed
+    ) -> Outcome:
+        """Authenticate, validate, fault, handle and record one call, whatever its wire
+        encoding."""
         service = self.services.get(prefix)
+        if service is not None and encoding != "query" and query.query_only(service):
+            service = None  # STS is not reachable by an X-Amz-Target
         error: ApiError | None = None
         lost: str | None = None
         stale = False
         result: dict[str, Any] = {}
         op: OperationModel | None = None
+        caller: Principal | None = None
         try:
+            op = service.operation(name) if service is not None else None
+            caller = self._authenticate(service, op, signed, encoding)
             if body is UNREADABLE:
                 body = None
                 raise ApiError("SerializationException", f"Request body is not valid {encoding}")
-            op = service.operation(name) if service is not None else None
             if op is None:
                 raise ApiError(
                     "UnknownOperationException",
@@ -136,9 +157,11 @@ class Front:
             validate_request(op, body)
             assert service is not None
             self.world.served_stale = False
+            token = CALLER.set(caller)
             try:
                 result, lost = self._handle(service, name, body)
             finally:
+                CALLER.reset(token)
                 stale = self.world.served_stale
         except ApiError as exc:
             error = exc
@@ -150,10 +173,39 @@ class Front:
                 "error": error.code if error else None,
                 "lost": lost,
                 "stale": stale,
+                "principal": caller.to_json() if caller is not None else None,
                 "at": self.world.clock.now(),
             }
         )
         return Outcome(service, op, result, error, lost)
+
+    def _authenticate(
+        self,
+        service: JsonService | None,
+        op: OperationModel | None,
+        signed: Signed,
+        encoding: str,
+    ) -> Principal:
+        """The caller; with verification on, only a valid signature by an issued credential
+        names one (AssumeRoleWithWebIdentity, unsigned by design, is anonymous; its token
+        says who calls). With it off, a known key still names its principal (so the call log and
+        GetCallerIdentity say who called) and anything else is the account's root."""
+        identities = self.world.identities
+        if not identities.verify or (op is not None and op.auth_type == "none"):
+            header = signed.headers.get("Authorization", "")
+            try:
+                known = identities.credentials.get(parse_authorization(header).access_key_id)
+            except ApiError:
+                known = None
+            return known.principal if known else identities.root(self.world.account_id)
+        credential = verify(
+            identities,
+            signed,
+            signing_name=service.signing_name if service is not None else "",
+            region=self.world.region,
+            skew_minutes=SKEW_MINUTES.get(encoding, 5),
+        )
+        return credential.principal
 
     def _handle(
         self, service: JsonService, name: str, body: dict[str, Any]
@@ -261,6 +313,12 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
                 content_type=JSON_10,
                 render_error=render_cloudwatch,
             ),
+            JsonService(
+                STS,
+                load_model("sts"),
+                SecurityTokenService(world.identities).handlers,
+                render_error=render_sts,
+            ),
         ],
     )
     app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -275,4 +333,5 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
     app.router.add_post("/_emulator/reset", front.reset)
     app.router.add_get("/_emulator/health", front.health)
     scaler.add_routes(app, simulation)
+    add_identity_routes(app, world.identities, world.account_id)
     return app

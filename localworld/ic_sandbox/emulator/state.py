@@ -17,6 +17,7 @@ from .capacity import Demand, fits
 from .clock import Clock, Durations
 from .errors import limit
 from .faults import Faults
+from .identity import Identities
 from .records import (
     ComponentRecord,
     EndpointConfigRecord,
@@ -53,6 +54,7 @@ class EmulatorState:
         self.by_arn: dict[str, Tagged] = {}
         self.alarms: dict[str, str] = {}
         self.faults = Faults()
+        self.identities = Identities(self.partition)  # kept across reset, like IAM
         self.calls: list[dict[str, Any]] = []
         # Per component, the versions reads serve while the read-lag fault is on (oldest
         # first); kept only while they can still be served, and beyond the record's life.

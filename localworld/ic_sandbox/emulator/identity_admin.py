@@ -1,0 +1,149 @@
+"""The identity part of the admin API: the verification switch and issuing credentials.
+
+`PUT /_emulator/identity {"verify": true}` turns SigV4 verification on (off by default, so
+any credentials do, as before); `POST /_emulator/access-keys` issues a long-term key for an
+IAM user (`{"user": NAME}`) or session credentials for a role (`{"role": NAME,
+"session_name": S, "duration_seconds": N}`, any positive duration, so tests can expire one
+quickly); `DELETE /_emulator/access-keys/{id}` revokes one, `DELETE /_emulator/identity`
+every credential and role (`/_emulator/reset` keeps them, as deleting resources keeps IAM);
+`PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N}` creates or
+replaces a role STS lets principals assume; `PUT /_emulator/oidc-providers` registers the
+issuer AssumeRoleWithWebIdentity trusts. `account_id` defaults to the emulator's account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .identity import Identities
+from .trust import TrustPolicy
+from .web_identity import STS_AUDIENCE, OidcProvider, fetch_keys
+
+# IAM's bounds for a role's MaxSessionDuration, in seconds (doc: IAM CreateRole)
+SESSION_BOUNDS = (3600, 43200)
+
+IDENTITIES_KEY = web.AppKey("identities", Identities)
+ACCOUNT_KEY = web.AppKey("account_id", str)
+
+
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _object(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _name(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+async def get_identity(request: web.Request) -> web.Response:
+    identities = request.app[IDENTITIES_KEY]
+    return web.json_response(
+        {"verify": identities.verify, "credentials": len(identities.credentials)}
+    )
+
+
+async def put_identity(request: web.Request) -> web.Response:
+    body = await _object(request)
+    if body is None or not isinstance(body.get("verify"), bool):
+        return _bad('body must be {"verify": true|false}')
+    identities = request.app[IDENTITIES_KEY]
+    identities.verify = body["verify"]
+    return web.json_response({"verify": identities.verify})
+
+
+async def delete_identity(request: web.Request) -> web.Response:
+    request.app[IDENTITIES_KEY].forget()
+    return web.json_response({"forgotten": True})
+
+
+async def post_access_key(request: web.Request) -> web.Response:
+    body = await _object(request)
+    if body is None:
+        return _bad("body must be a JSON object")
+    identities = request.app[IDENTITIES_KEY]
+    account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
+    user, role = _name(body, "user"), _name(body, "role")
+    if (user is None) == (role is None):
+        return _bad('give exactly one of "user" or "role"')
+    if user is not None:
+        return web.json_response(identities.user_key(account, user).to_json())
+    duration = body.get("duration_seconds", 3600)
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration <= 0:
+        return _bad("duration_seconds must be a positive number")
+    session = _name(body, "session_name") or "emulator-admin"
+    assert role is not None
+    return web.json_response(identities.role_session(account, role, session, duration).to_json())
+
+
+async def delete_access_key(request: web.Request) -> web.Response:
+    if not request.app[IDENTITIES_KEY].revoke(request.match_info["key"]):
+        return _bad("no such access key", 404)
+    return web.json_response({"revoked": request.match_info["key"]})
+
+
+async def put_role(request: web.Request) -> web.Response:
+    body = await _object(request)
+    if body is None:
+        return _bad("body must be a JSON object")
+    try:
+        trust = TrustPolicy.parse(body.get("trust_policy"))
+    except (TypeError, ValueError) as exc:
+        return _bad(f"trust_policy: {exc}")
+    longest = body.get("max_session_duration", SESSION_BOUNDS[0])
+    if not isinstance(longest, int) or not SESSION_BOUNDS[0] <= longest <= SESSION_BOUNDS[1]:
+        return _bad("max_session_duration must be an integer from 3600 to 43200")
+    account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
+    identities = request.app[IDENTITIES_KEY]
+    role = identities.put_role(account, request.match_info["name"], trust, longest)
+    return web.json_response(
+        {"Arn": role.arn, "RoleName": role.name, "MaxSessionDuration": longest}
+    )
+
+
+async def put_oidc_provider(request: web.Request) -> web.Response:
+    """`{"issuer", "discovery_url", "ca_pem", "bearer_token", "client_ids"}`: register (or
+    refresh) an OIDC provider, fetching its JWKS now (web_identity.py)."""
+    body = await _object(request)
+    issuer = _name(body or {}, "issuer")
+    if body is None or issuer is None or not issuer.startswith("https://"):
+        return _bad('body must name an "issuer" https URL')
+    client_ids = body.get("client_ids", [STS_AUDIENCE])
+    if not isinstance(client_ids, list) or not all(isinstance(c, str) for c in client_ids):
+        return _bad("client_ids must be a list of strings")
+    try:
+        keys = await fetch_keys(
+            issuer,
+            _name(body, "discovery_url") or issuer,
+            _name(body, "ca_pem"),
+            _name(body, "bearer_token"),
+        )
+    except (OSError, ValueError, KeyError, aiohttp.ClientError) as exc:
+        return _bad(f"could not fetch the issuer's keys: {exc}", 502)
+    identities = request.app[IDENTITIES_KEY]
+    account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
+    arn = identities.provider_arn(account, issuer)
+    identities.providers[arn] = OidcProvider(issuer, arn, client_ids, keys)
+    return web.json_response({"Arn": arn, "keys": len(keys.keys)})
+
+
+def add_routes(app: web.Application, identities: Identities, account_id: str) -> None:
+    app[IDENTITIES_KEY] = identities
+    app[ACCOUNT_KEY] = account_id
+    app.router.add_get("/_emulator/identity", get_identity)
+    app.router.add_put("/_emulator/identity", put_identity)
+    app.router.add_delete("/_emulator/identity", delete_identity)
+    app.router.add_post("/_emulator/access-keys", post_access_key)
+    app.router.add_delete("/_emulator/access-keys/{key}", delete_access_key)
+    app.router.add_put("/_emulator/roles/{name}", put_role)
+    app.router.add_put("/_emulator/oidc-providers", put_oidc_provider)
