@@ -220,9 +220,10 @@ def test_sync_waves_create_the_adapter_only_after_the_base_is_healthy(gitops: Gi
     (adapter_create,) = creates(world, "adapter")
     assert adapter_create["at"] > in_service and not adapter_create["error"]
     assert len(creates(world, "base")) == 1
-    # Argo CD's view: the adapter never showed up before the base was Healthy.
+    # Argo CD's view: the adapter existed (had a health other than Missing) only in
+    # versions where the base was already Healthy.
     for version in app.versions():
-        if resource(version, "adapter") and resource_health(version, "adapter")[0]:
+        if resource_health(version, "adapter")[0] not in (None, "Missing"):
             assert resource_health(version, "base")[0] == "Healthy", version["status"]
     assert history(final) == [head]
 
@@ -267,11 +268,13 @@ def test_prune_deletes_or_retains_and_the_app_is_synced_once_the_finalizer_is_do
         world.describe("dropped")
     # While the finalizers ran, Argo CD kept saying so; Synced came once the objects were gone.
     after = app.versions(since)
-    first_synced = next(
+    synced_at_head = [
         v for v in after
         if sync_status(v) == "Synced" and v["status"]["sync"].get("revision") == head
-    )  # fmt: skip
-    assert resource(first_synced, "dropped") is None and resource(first_synced, "kept") is None
+    ]  # fmt: skip
+    assert synced_at_head, "the watch saw no Synced version at the new revision"
+    assert resource(synced_at_head[0], "dropped") is None
+    assert resource(synced_at_head[0], "kept") is None
     assert synced(final) == {"dropped": "Pruned", "kept": "Pruned", "stays": "Synced"}
     assert len(history(final)) == 2
 
@@ -305,6 +308,8 @@ def test_a_quiet_repository_costs_nothing_over_three_resync_periods(
     assert live["embed"]["spec"]["deletionPolicy"] == "Delete"
     for name, obj in live.items():
         assert FINALIZER in obj["metadata"]["finalizers"]
+        operator_annotations = [a for a in obj["metadata"]["annotations"] if a.startswith(GROUP)]
+        assert operator_annotations, "kopf's annotations (under the operator's prefix)"
         assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
         assert obj["metadata"]["annotations"][TRACKING_ID] == (
             f"{app.name}:{GROUP}/InferenceComponent:{world.namespace}/{name}"
