@@ -241,7 +241,7 @@ def _http_ok(url: str) -> bool:
 def _redis_answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
-            connection.sendall(b"PING\r\n")
+            connection.sendall(b"*1\r\n$4\r\nPING\r\n")  # RESP: miniredis has no inline commands
             return connection.recv(16).startswith(b"+PONG")
     except OSError:
         return False
