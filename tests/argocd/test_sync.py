@@ -61,7 +61,7 @@ def operations(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             # startedAt has whole seconds: what was asked tells two syncs of one second apart.
             asked = json.dumps(operation["operation"], sort_keys=True)
             finished[operation["startedAt"], asked] = operation
-    return [finished[key] for key in sorted(finished)]
+    return list(finished.values())  # in the order they first showed (dicts keep it)
 
 
 def operation_started(app: dict[str, Any]) -> str:
