@@ -142,6 +142,8 @@ def test_an_image_commit_is_one_update_carrying_the_deployment_config(gitops: Gi
 
     after = app.versions(since)
     assert "Progressing" in resource_healths(after, "chat")
+    progress = [resource_health(v, "chat")[1] or "" for v in after]
+    assert any(m.startswith("Updating: ") for m in progress), collapse(progress)
     assert resource_healths(after, "chat")[-1] == "Healthy"
     assert resource_healths(after, "embed") == ["Healthy"]
     sent = updates(world, "chat")
@@ -285,6 +287,9 @@ def test_prune_deletes_or_retains_and_the_app_is_synced_once_the_finalizer_is_do
         if sync_status(v) == "Synced" and v["status"]["sync"].get("revision") == head
     ]  # fmt: skip
     assert synced_at_head, "the watch saw no Synced version at the new revision"
+    deleting = [v for v in after if (resource_health(v, "dropped")[1] or "").startswith("Deleting")]
+    assert deleting, "Argo CD never showed the operator deleting the component"
+    assert {sync_status(v) for v in deleting} == {"OutOfSync"}
     assert resource(synced_at_head[0], "dropped") is None
     assert resource(synced_at_head[0], "kept") is None
     # The prune is one sync at the new revision. Right after it Argo CD may start a selfHeal
