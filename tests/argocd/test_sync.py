@@ -293,8 +293,11 @@ def test_prune_deletes_or_retains_and_the_app_is_synced_once_the_finalizer_is_do
         if sync_status(v) == "Synced" and v["status"]["sync"].get("revision") == head
     ]  # fmt: skip
     assert synced_at_head, "the watch saw no Synced version at the new revision"
-    deleting = [v for v in after if (resource_health(v, "dropped")[1] or "").startswith("Deleting")]
-    assert deleting, "Argo CD never showed the operator deleting the component"
+    # Its health turned Progressing when the deletion began (the message, `Deleting: …` or
+    # the generation the API server raised with deletionTimestamp, is whichever Argo CD
+    # caught); all that while the app was OutOfSync.
+    deleting = [v for v in after if resource_health(v, "dropped")[0] == "Progressing"]
+    assert deleting, "Argo CD never showed the component being deleted"
     assert {sync_status(v) for v in deleting} == {"OutOfSync"}
     assert resource(synced_at_head[0], "dropped") is None
     assert resource(synced_at_head[0], "kept") is None
