@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-API_VERSION = "sagemaker.ic-operator.io/v1alpha1"
+from ic_operator import API_GROUP, API_VERSION, KIND
+
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-cpu-full"
 
 
@@ -25,8 +26,8 @@ def endpoint_names(run: str, components: int, per_endpoint: int) -> list[str]:
 def manifest(name: str, namespace: str, endpoint: str, image: str = IMAGE) -> dict[str, Any]:
     """A small CPU component (0.25 core, 128 MiB, one copy) with one user tag."""
     return {
-        "apiVersion": API_VERSION,
-        "kind": "InferenceComponent",
+        "apiVersion": f"{API_GROUP}/{API_VERSION}",
+        "kind": KIND,
         "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "endpointName": endpoint,

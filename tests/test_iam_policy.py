@@ -20,7 +20,7 @@ import pytest
 
 from ic_operator.aws import operations
 from ic_operator.aws.operations import OPERATIONS
-from ic_operator.models.autoscaling import alarm_name
+from ic_operator.models.autoscaling_requests import alarm_name
 
 POLICY_PATH = Path(__file__).resolve().parents[1] / "docs" / "iam-policy.json"
 IC_ARN = "arn:aws:sagemaker:*:*:inference-component/*"

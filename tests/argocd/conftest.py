@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ic_sandbox.argocd import ArgoCd, ensure_argocd, install
-from ic_sandbox.binaries import BinariesMissing, ensure_node_binaries
-from ic_sandbox.garbage_collector import GarbageCollector
+from ic_sandbox.cluster.binaries import BinariesMissing, ensure_node_binaries
+from ic_sandbox.cluster.garbage_collector import GarbageCollector
+from ic_sandbox.peers.argocd import ArgoCd, ensure_argocd, install
 from tests.argocd.gitops import GitOps, GitRepo
 from tests.fixtures.controlplane import Cluster, Kubectl
-from tests.fixtures.operator import World
+from tests.fixtures.operator import OperatorTestbed
 
 # Argo CD compares each Application with git this often (seconds; upstream's default is
 # 120): the quiet-window scenarios wait for three such periods.
@@ -29,7 +29,8 @@ def garbage_collector(
     control_plane: Cluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
     """kube-controller-manager's garbage collector, which Argo CD's foreground prune needs
-    (ic_sandbox.garbage_collector says why the real one); an existing cluster has its own."""
+    (ic_sandbox.cluster.garbage_collector says why the real one); an existing cluster has
+    its own."""
     if control_plane.control_plane is None:
         yield
         return
@@ -64,7 +65,7 @@ def argocd(
 @pytest.fixture
 def gitops(
     request: pytest.FixtureRequest,
-    world: World,
+    world: OperatorTestbed,
     argocd: ArgoCd,
     kubectl: Kubectl,
     tmp_path: Path,

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from ic_sandbox.argocd import NAMESPACE
+from ic_sandbox.peers.argocd import NAMESPACE
 from tests.fixtures.controlplane import Kubectl
 from tests.fixtures.emulator import wait_for
-from tests.fixtures.operator import World
+from tests.fixtures.operator import OperatorTestbed
 
 APPLICATIONS = "applications.argoproj.io"
 MANIFESTS = "components"  # the Application's source.path in the repository
@@ -230,7 +230,7 @@ class Application:
 class GitOps:
     """A test's world (namespace, endpoint, operator, emulator) with git and Argo CD."""
 
-    world: World
+    world: OperatorTestbed
     kubectl: Kubectl
     repo: GitRepo
     app_resync: float

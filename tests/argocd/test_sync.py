@@ -1,6 +1,6 @@
 """A real Argo CD syncs InferenceComponents from git into the local control plane.
 
-Argo CD's application controller and repo-server (upstream's code, ic_sandbox.argocd) sync
+Argo CD's application controller and repo-server (upstream's code, ic_sandbox.peers.argocd) sync
 a `file://` repository the test commits to; the operator and the emulator run as in the
 e2e suite. Each scenario is proved three ways: from the Application's own status as Argo
 CD wrote it (every version recorded by a watch), from the operator's status on the
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from ic_operator.names import API_GROUP, FINALIZER
 from tests.argocd.gitops import (
     Application,
     GitOps,
@@ -25,16 +26,15 @@ from tests.argocd.gitops import (
     sync_status,
 )
 from tests.e2e.test_lifecycle import ROLLING, ROLLING_WIRE, updates
-from tests.fixtures.operator import GROUP, World, image
+from tests.fixtures.operator import OperatorTestbed, image
 
 pytestmark = [pytest.mark.argocd, pytest.mark.controlplane, pytest.mark.slow]
 
-FINALIZER = f"{GROUP}/finalizer"
 WAVE = "argocd.argoproj.io/sync-wave"
 TRACKING_ID = "argocd.argoproj.io/tracking-id"
 
 
-def creates(world: World, name: str) -> list[dict[str, Any]]:
+def creates(world: OperatorTestbed, name: str) -> list[dict[str, Any]]:
     return world.calls("CreateInferenceComponent", name)
 
 
@@ -345,11 +345,13 @@ def test_a_quiet_repository_costs_nothing_over_three_resync_periods(
     assert live["embed"]["spec"]["deletionPolicy"] == "Delete"
     for name, obj in live.items():
         assert FINALIZER in obj["metadata"]["finalizers"]
-        operator_annotations = [a for a in obj["metadata"]["annotations"] if a.startswith(GROUP)]
+        operator_annotations = [
+            a for a in obj["metadata"]["annotations"] if a.startswith(API_GROUP)
+        ]
         assert operator_annotations, "kopf's annotations (under the operator's prefix)"
         assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
         assert obj["metadata"]["annotations"][TRACKING_ID] == (
-            f"{app.name}:{GROUP}/InferenceComponent:{world.namespace}/{name}"
+            f"{app.name}:{API_GROUP}/InferenceComponent:{world.namespace}/{name}"
         )
     world.emulator.admin.clear_calls()
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.helpers import IMAGE, create_ic, wait_status
+from tests.emulator.test_query_protocol import RESOLVED
 from tests.fixtures.emulator import ROLE_ARN, Admin, RunningEmulator, wait_for
 
 AWS = Path(
@@ -71,6 +72,22 @@ class Cli:
         )
         assert out.returncode != 0
         return out.stderr
+
+
+def test_what_the_aws_cli_sends() -> None:
+    """The CLI vendors an older botocore: it resolves the same protocols as boto3."""
+    probe = (
+        "import json, sys; from awscli.botocore.session import get_session; s = get_session(); "
+        "print(json.dumps({n: s.get_service_model(n).resolved_protocol for n in sys.argv[1:]}))"
+    )
+    out = subprocess.run(
+        [str(AWS.parent / "python"), "-c", probe, *RESOLVED],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(out.stdout) == RESOLVED
 
 
 def test_full_lifecycle_with_the_aws_cli(
@@ -311,3 +328,82 @@ def test_autoscaling_and_alarms_with_the_aws_cli(
     assert aws.service(
         "application-autoscaling", "describe-scalable-targets", "--service-namespace", "sagemaker"
     ) == {"ScalableTargets": []}
+
+
+def test_query_protocol_with_the_aws_cli(
+    fast_emulator: RunningEmulator, admin: Admin, tmp_path: Path
+) -> None:
+    """The query codec through the CLI's own serializer and parser: the CLI speaks query to
+    STS only, so this gives it (AWS_DATA_PATH) a copy of its CloudWatch model that lists
+    nothing else."""
+    where = subprocess.run(
+        [
+            str(AWS.parent / "python"),
+            "-c",
+            "import os, awscli.botocore as b; print(os.path.dirname(b.__file__))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    (shipped,) = (Path(where.stdout.strip()) / "data" / "cloudwatch").iterdir()
+    copied = tmp_path / "data" / "cloudwatch" / shipped.name
+    copied.mkdir(parents=True)
+    model = json.loads((shipped / "service-2.json").read_text())
+    model["metadata"]["protocol"] = "query"
+    model["metadata"]["protocols"] = ["query"]
+    (copied / "service-2.json").write_text(json.dumps(model))
+    rules = "endpoint-rule-set-1.json"
+    (copied / rules).write_text((shipped / rules).read_text())
+    aws = Cli(fast_emulator.url, tmp_path)
+    aws.env["AWS_DATA_PATH"] = str(tmp_path / "data")
+
+    aws.service(
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "ic-no-capacity",
+        "--metric-name",
+        "NoCapacityInvocationFailures",
+        "--namespace",
+        "AWS/SageMaker",
+        "--statistic",
+        "Maximum",
+        "--dimensions",
+        "Name=InferenceComponentName,Value=ic",
+        "--period",
+        "30",
+        "--evaluation-periods",
+        "1",
+        "--threshold",
+        "1",
+        "--comparison-operator",
+        "GreaterThanOrEqualToThreshold",
+    )
+    (call,) = admin.calls("PutMetricAlarm")
+    assert call["request"]["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "ic"}]
+    (alarm,) = aws.service("cloudwatch", "describe-alarms", "--alarm-names", "ic-no-capacity")[
+        "MetricAlarms"
+    ]
+    assert (alarm["Period"], alarm["Threshold"]) == (30, 1.0)
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+    assert "(ResourceNotFound)" in aws.fails_in(
+        "cloudwatch",
+        "set-alarm-state",
+        "--alarm-name",
+        "absent",
+        "--state-value",
+        "OK",
+        "--state-reason",
+        "x",
+    )
+    debug = subprocess.run(
+        [str(AWS), "--endpoint-url", aws.url, "--debug", "cloudwatch", "describe-alarms"],
+        env=aws.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "'Action': 'DescribeAlarms', 'Version': '2010-08-01'" in debug.stderr  # query

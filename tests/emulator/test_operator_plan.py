@@ -39,7 +39,7 @@ def _spec(path: Path) -> dict[str, Any]:
     raise AssertionError(path)
 
 
-def observe(aas: Any, cw: Any, component: str) -> planning.Observed:
+def observe(aas: Any, cw: Any, component: str) -> planning.TargetReading:
     def run(call: planning.Call) -> Any:
         client = aas if call.service == planning.AAS else cw
         return getattr(client, _snake(call.operation))(**call.request)
@@ -83,11 +83,11 @@ def test_plan_is_accepted_and_reads_back_in_sync(
 ) -> None:
     desired = AutoScaling.model_validate(_spec(example))
     create_ic(sm, "ic", copies=max(1, desired.min_copies))
-    first = planning.plan(desired, observe(aas, cw, "ic"), "ic", owned=True)
+    first = planning.sync_calls(desired, observe(aas, cw, "ic"), "ic", owned=True)
     assert first, "nothing exists yet, so something must be created"
     apply(aas, cw, first)
-    assert planning.plan(desired, observe(aas, cw, "ic"), "ic", owned=True) == []
-    removal = planning.plan(None, observe(aas, cw, "ic"), "ic", owned=True)
+    assert planning.sync_calls(desired, observe(aas, cw, "ic"), "ic", owned=True) == []
+    removal = planning.sync_calls(None, observe(aas, cw, "ic"), "ic", owned=True)
     apply(aas, cw, removal)
     after = observe(aas, cw, "ic")
     assert after.target is None and after.alarm is None

@@ -1,10 +1,10 @@
 """An in-memory SageMaker and Kubernetes for the reconciler suite (never in the product).
 
-`FakeSageMaker` satisfies :class:`ic_operator.aws.ports.SageMakerApi`: it keeps components
+`FakeSageMaker` satisfies :class:`ic_operator.aws.api.SageMakerApi`: it keeps components
 the way DescribeInferenceComponent reports them, moves them through SageMaker's
 lifecycle only when a test says so (``settle``), logs every call, and injects the
 faults issue 12 is about: reads that lag a write, and writes applied whose answer is
-lost. `FakeKube` satisfies :class:`ic_operator.aws.ports.Kube` with one stored object.
+lost. `FakeKube` satisfies :class:`ic_operator.loop.object_loop.Kube` with one stored object.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.aws.operations import SAGEMAKER_RULES
 from ic_operator.loop import preemption
 from ic_operator.reconcile.status import merge_patch
+from ic_sandbox.emulator.describe import described_specification
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
 
 WRITES = {
@@ -51,19 +52,6 @@ class Call:
     purpose: Purpose | None
     error: str | None = None
     service: str = "sagemaker"
-
-
-def _summary_of(specification: Mapping[str, Any]) -> dict[str, Any]:
-    """A request specification as Describe reports it (DeployedImage instead of Image)."""
-    out = copy.deepcopy(dict(specification))
-    container = out.get("Container") or {}
-    image = container.pop("Image", None)
-    if image:
-        container["DeployedImage"] = {
-            "SpecifiedImage": image,
-            "ResolvedImage": image.split(":")[0] + "@sha256:" + "ab" * 32,
-        }
-    return out
 
 
 def _apply_patch(doc: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,7 +237,9 @@ class FakeSageMaker:
         """An out-of-band edit (console, CLI): the specification moves, and LastModifiedTime."""
         self.clock.advance(1)
         doc = self.components[name]
-        doc["Specification"] = _summary_of({**_request_of(doc["Specification"]), **specification})
+        doc["Specification"] = described_specification(
+            {**_request_of(doc["Specification"]), **specification}, self.clock.now
+        )
         doc["LastModifiedTime"] = self.clock.now
 
     # ----------------------------------------------------------------- the operations
@@ -266,7 +256,7 @@ class FakeSageMaker:
             "InferenceComponentStatus": "Creating",
             "CreationTime": self.clock.now,
             "LastModifiedTime": self.clock.now,
-            "Specification": _summary_of(specification),
+            "Specification": described_specification(dict(specification), self.clock.now),
             "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": 0},
         }
 
@@ -300,7 +290,9 @@ class FakeSageMaker:
             target["FailureReason"] = self.rollback_next
             self.rollback_next = None
         else:
-            target["Specification"] = _summary_of(request["Specification"])
+            target["Specification"] = described_specification(
+                request["Specification"], self.clock.now
+            )
             if "RuntimeConfig" in request:
                 target["RuntimeConfig"]["DesiredCopyCount"] = request["RuntimeConfig"]["CopyCount"]
             if "DeploymentConfig" in request:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ic_operator.aws.errors import ErrorKind, SageMakerError
-from ic_operator.models.autoscaling import STEP_POLICY_NAME
+from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME
 
 PAGE = 1  # one entry per page: every Describe needs its NextToken loop
 

@@ -10,10 +10,9 @@ from typing import Any
 
 from ic_operator.config import Settings
 from ic_operator.loop.object_loop import ObjectLoop
-from ic_operator.reconcile.observe import Observer
-from ic_operator.reconcile.passes import PassResult, Reconciler, Trigger
-from ic_operator.reconcile.plan import DEFAULT, Strategy
+from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.sweep import EndpointSweep
+from ic_operator.reconcile.types import DEFAULT, PassResult, Strategy, Trigger
 from tests.reconciler.fake import Clock, FakeKube, FakeSageMaker
 
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-cpu-full"
@@ -62,7 +61,9 @@ def manifest(**spec_over: Any) -> dict[str, Any]:
     }
 
 
-class World:
+class Rig:
+    """The operator's loop on one object, against in-memory SageMaker and Kubernetes."""
+
     def __init__(
         self,
         *,
@@ -82,14 +83,11 @@ class World:
     def restart(self) -> None:
         """A new operator process: nothing survives but SageMaker and the stored object."""
         self.reconciler = Reconciler(
-            self.sm, self.settings, strategy=self.strategy, clock=self.clock
-        )
-        self.reconciler.observer = Observer(
             self.sm,
-            self.reconciler.poll,
-            self.strategy,
+            self.settings,
+            strategy=self.strategy,
+            clock=self.clock,
             sweep=EndpointSweep(self.sm, clock=self.clock, wall=self.clock),
-            full_listing=self.settings.full_listing_interval,
         )
         self.loop = ObjectLoop(self.reconciler, self.kube)
 
@@ -106,12 +104,12 @@ class World:
             self.clock.advance(result.sleep)
         return result
 
-    async def finalise(self) -> PassResult:
+    async def finalize(self) -> PassResult:
         if self.drop_cache:
             self.restart()
         async with self.loop.lock:
             body = self.loop.current(copy.deepcopy(self.kube.body))
-            result = await self.reconciler.finalise(body)
+            result = await self.reconciler.finalize(body)
             await self.loop._apply(body, result)
         if result.sleep is not None:
             self.clock.advance(result.sleep)

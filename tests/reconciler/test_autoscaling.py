@@ -11,10 +11,10 @@ import pytest
 
 from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.aws.operations import AUTOSCALING_WRITE_OPERATIONS as AAS_WRITES
-from ic_operator.models.autoscaling import STEP_POLICY_NAME, alarm_name
-from ic_operator.reconcile.passes import Trigger
+from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME, alarm_name
+from ic_operator.reconcile.types import Trigger
 from tests.reconciler.fake_autoscaling import FakeAutoScaling
-from tests.reconciler.harness import SETTINGS, World, run
+from tests.reconciler.harness import SETTINGS, Rig, run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -40,24 +40,24 @@ SCALING: dict[str, Any] = {
 TO_ZERO = {**SCALING, "minCopies": 0}
 
 
-def world(scaling: dict[str, Any] = SCALING, **kw: Any) -> World:
-    return World(autoScaling=scaling, runtimeConfig={"copyCount": 2}, **kw)
+def world(scaling: dict[str, Any] = SCALING, **kw: Any) -> Rig:
+    return Rig(autoScaling=scaling, runtimeConfig={"copyCount": 2}, **kw)
 
 
-def aas(w: World) -> FakeAutoScaling:
+def aas(w: Rig) -> FakeAutoScaling:
     assert w.sm.autoscaling is not None
     return w.sm.autoscaling
 
 
-def autoscaling_ops(w: World) -> list[str]:
+def autoscaling_ops(w: Rig) -> list[str]:
     return [c.operation for c in w.sm.calls if c.service != "sagemaker"]
 
 
-def autoscaling_writes(w: World) -> list[str]:
+def autoscaling_writes(w: Rig) -> list[str]:
     return [op for op in autoscaling_ops(w) if op in AAS_WRITES]
 
 
-async def created(w: World) -> None:
+async def created(w: Rig) -> None:
     await w.step(Trigger.START)
     w.sm.settle("llm")
     await w.until(lambda: w.ready() and "autoScaling" in w.status)
@@ -197,7 +197,7 @@ def test_delete_deregisters_before_the_component_goes() -> None:
         w = world(TO_ZERO)
         await created(w)
         w.sm.calls.clear()
-        await w.finalise()
+        await w.finalize()
         removal = ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]
         assert [c.operation for c in w.sm.calls if c.operation in removal] == removal
         assert not aas(w).targets and not aas(w).alarms
@@ -210,7 +210,7 @@ def test_retain_leaves_target_policies_and_alarm() -> None:
         w = world(TO_ZERO, deletionPolicy="Retain")
         await created(w)
         w.sm.calls.clear()
-        result = await w.finalise()
+        result = await w.finalize()
         assert result.released
         assert w.sm.calls == []
         assert RID in aas(w).targets and alarm_name("llm") in aas(w).alarms

@@ -13,20 +13,20 @@ from typing import Any
 import pytest
 
 from ic_operator.aws.errors import ErrorKind, SageMakerError
-from ic_operator.reconcile.passes import Trigger
-from tests.reconciler.harness import SETTINGS, World, image, run
+from ic_operator.reconcile.types import Trigger
+from tests.reconciler.harness import SETTINGS, Rig, image, run
 from tests.reconciler.test_loop import created, sent_images, set_image
 
 pytestmark = pytest.mark.filterwarnings("error")
 
 
-def reasons_seen(w: World) -> list[str]:
+def reasons_seen(w: Rig) -> list[str]:
     return [w.kube.condition("Progressing")[1]]
 
 
 def test_a_stale_read_after_an_update_waits_instead_of_judging_a_rollback() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.lag_reads = 3
         set_image(w, "v2")
@@ -48,7 +48,7 @@ def test_a_stale_read_after_an_update_waits_instead_of_judging_a_rollback() -> N
 
 def test_an_update_whose_answer_was_lost_is_confirmed_not_sent_twice() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.lose_answer = {"UpdateInferenceComponent"}
         set_image(w, "v2")
@@ -69,7 +69,7 @@ def test_an_update_whose_answer_was_lost_is_confirmed_not_sent_twice() -> None:
 
 def test_a_lost_answer_and_lagging_reads_together_still_make_one_update() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.lose_answer = {"UpdateInferenceComponent"}
         w.sm.lag_reads = 4
@@ -87,7 +87,7 @@ def test_a_lost_answer_and_lagging_reads_together_still_make_one_update() -> Non
 
 def test_an_unknown_write_that_never_landed_is_sent_again_after_the_window() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.fail["UpdateInferenceComponent"] = SageMakerError(
             "UpdateInferenceComponent", ErrorKind.OUTCOME_UNKNOWN, "ServiceUnavailable", "gone"
@@ -111,7 +111,7 @@ def test_an_unknown_write_that_never_landed_is_sent_again_after_the_window() -> 
 def test_a_verdict_that_sagemaker_contradicts_is_withdrawn() -> None:
     async def scenario() -> None:
         # A confirmation window too short for the lag: the stale reading is judged...
-        w = World(settings=dataclasses.replace(SETTINGS, confirm_window=1))
+        w = Rig(settings=dataclasses.replace(SETTINGS, confirm_window=1))
         await created(w)
         w.sm.lag_reads = 1000
         set_image(w, "v2")
@@ -132,7 +132,7 @@ def test_a_verdict_that_sagemaker_contradicts_is_withdrawn() -> None:
 
 def test_a_create_whose_answer_was_lost_ends_with_one_component_recognised_by_its_tag() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         w.sm.lose_answer = {"CreateInferenceComponent"}
         w.sm.lag_reads = 2
         await w.step(Trigger.START)
@@ -150,13 +150,13 @@ def test_a_create_whose_answer_was_lost_ends_with_one_component_recognised_by_it
 
 def test_a_delete_whose_reads_lag_completes_with_one_delete() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.lag_reads = 3
         w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
         released = False
         for _ in range(10):
-            result = await w.finalise()
+            result = await w.finalize()
             if result.released:
                 released = True
                 break
@@ -171,7 +171,7 @@ def test_a_delete_whose_reads_lag_completes_with_one_delete() -> None:
 # --------------------------------------------------------------------------- restart
 
 
-async def rollout(w: World) -> None:
+async def rollout(w: Rig) -> None:
     await created(w)
     set_image(w, "v2")
     await w.step(Trigger.CHANGE)
@@ -189,7 +189,7 @@ async def rollout(w: World) -> None:
         await w.step(Trigger.TIMER)
 
 
-def _calls(w: World) -> list[tuple[str, dict[str, Any]]]:
+def _calls(w: Rig) -> list[tuple[str, dict[str, Any]]]:
     # Which listing answers a settled resync (the endpoint's in full, or the region's
     # recent changes) depends on what the process has cached; the call itself does not.
     return [
@@ -202,7 +202,7 @@ def test_dropping_every_cache_between_passes_changes_no_call_and_no_status() -> 
     """A restarted process decides exactly as the old one: the state is in status."""
 
     async def scenario() -> None:
-        kept, dropped = World(), World(drop_cache=True)
+        kept, dropped = Rig(), Rig(drop_cache=True)
         await rollout(kept)
         await rollout(dropped)
         assert _calls(dropped) == _calls(kept)

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from ic_operator.aws.budget import Purpose
-from ic_operator.reconcile.passes import Trigger
-from tests.reconciler.harness import World, image, run
+from ic_operator.reconcile.types import Trigger
+from ic_sandbox.emulator.describe import resolve_image
+from tests.reconciler.harness import IMAGE, Rig, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -26,7 +27,7 @@ LIST, CREATE, DESCRIBE = (
 UNKNOWN_TO_A_LISTING = ("copies", "currentCopyCount", "desiredCopyCount", "resolvedImage")
 
 
-async def ready_from_the_listing(w: World) -> None:
+async def ready_from_the_listing(w: Rig) -> None:
     """Create, SageMaker finishes it, one pass: Ready on the listing's word alone."""
     await w.step(Trigger.START)
     w.sm.settle("llm")
@@ -39,7 +40,7 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
     None
 ):
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await w.step(Trigger.START)
         waiting = await w.step()  # still Creating: the listing answers
         assert waiting.outcome == "Wait" and w.kube.condition("Ready")[0] == "False"
@@ -65,7 +66,7 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
         status = w.status
         assert status["copies"] == "4/4"
         assert (status["currentCopyCount"], status["desiredCopyCount"]) == (4, 4)
-        assert status["resolvedImage"].endswith("@sha256:" + "ab" * 32)
+        assert status["resolvedImage"] == resolve_image(IMAGE)
         assert status["endpointArn"].endswith(":endpoint/llm-endpoint")
         assert status["decision"]["next"] == "Resync"
         assert w.kube.condition("Ready") == ("True", "InSync")
@@ -82,7 +83,7 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
 
 def test_the_confirming_describe_corrects_drift_like_any_settled_pass() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await ready_from_the_listing(w)
         w.sm.change(
             "llm", Container={"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}}
@@ -95,7 +96,7 @@ def test_the_confirming_describe_corrects_drift_like_any_settled_pass() -> None:
     run(scenario)
 
 
-def calls(w: World) -> list[tuple[str, Purpose | None, dict[str, Any]]]:
+def calls(w: Rig) -> list[tuple[str, Purpose | None, dict[str, Any]]]:
     """Which listing answers a settled resync (the endpoint's in full, or the region's
     recent changes) depends on what the process has cached, the call and its class not."""
     return [(c.operation, c.purpose, {} if c.operation == LIST else c.request) for c in w.sm.calls]
@@ -103,7 +104,7 @@ def calls(w: World) -> list[tuple[str, Purpose | None, dict[str, Any]]]:
 
 def test_a_restarted_process_decides_the_same_from_status_alone() -> None:
     async def scenario() -> None:
-        kept, dropped = World(), World(drop_cache=True)
+        kept, dropped = Rig(), Rig(drop_cache=True)
         for w in (kept, dropped):
             await w.step(Trigger.START)
             await w.step()
@@ -121,7 +122,7 @@ def test_a_restarted_process_decides_the_same_from_status_alone() -> None:
 
 def test_a_restart_while_ready_from_the_listing_makes_the_routine_describe_when_due() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await ready_from_the_listing(w)
         w.clock.advance(-w.reconciler.poll.minimum)  # back to just after the Ready pass
         w.restart()
@@ -137,7 +138,7 @@ def test_a_restart_while_ready_from_the_listing_makes_the_routine_describe_when_
 
 def test_a_lagging_listing_delays_ready_but_never_reports_it_early() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         w.sm.lag_reads = 2  # after the Create, two reads still show no component
         await w.step(Trigger.START)
         for _ in range(4):
@@ -162,7 +163,7 @@ def test_a_lagging_listing_delays_ready_but_never_reports_it_early() -> None:
 
 def test_a_failed_create_is_described_and_reported() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await w.step(Trigger.START)
         w.clock.advance(1)
         doc = w.sm.components["llm"]
@@ -184,7 +185,7 @@ def test_a_failed_create_is_described_and_reported() -> None:
 
 def test_an_edit_during_creation_is_judged_from_a_describe() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await w.step(Trigger.START)
         w.kube.edit({"specification": {"container": {"image": image("v2")}}})
         await w.step(Trigger.CHANGE)  # Creating: the edit waits

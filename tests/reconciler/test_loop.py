@@ -14,9 +14,9 @@ from ic_operator import metrics
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.reconcile.passes import Trigger
-from ic_operator.reconcile.plan import OWNER_RESOURCE_TAG, OWNER_UID_TAG
-from tests.reconciler.harness import IMAGE, SETTINGS, UID, World, image, run
+from ic_operator.names import OWNER_RESOURCE_TAG, OWNER_UID_TAG
+from ic_operator.reconcile.types import Trigger
+from tests.reconciler.harness import IMAGE, SETTINGS, UID, Rig, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -28,18 +28,18 @@ RUNNING: dict[str, Any] = {
 }
 
 
-def set_image(w: World, tag: str) -> None:
+def set_image(w: Rig, tag: str) -> None:
     w.kube.edit({"specification": {"container": {"image": image(tag)}}})
 
 
-def sent_images(w: World) -> list[str]:
+def sent_images(w: Rig) -> list[str]:
     return [
         c.request["Specification"]["Container"]["Image"]
         for c in w.sm.accepted("UpdateInferenceComponent")
     ]
 
 
-async def created(w: World) -> None:
+async def created(w: Rig) -> None:
     await w.step(Trigger.START)
     w.sm.settle("llm")
     await w.until(w.settled)
@@ -50,7 +50,7 @@ async def created(w: World) -> None:
 
 def test_create_comes_from_the_listing_then_one_describe_confirms_it() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         first = await w.step(Trigger.START)
         # Absence is answered by the endpoint listing: no Describe before the Create.
         assert w.sm.ops() == ["ListInferenceComponents", "CreateInferenceComponent"]
@@ -74,7 +74,7 @@ def test_create_comes_from_the_listing_then_one_describe_confirms_it() -> None:
 
 def test_settled_resyncs_cost_one_shared_list_and_no_write() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.calls.clear()
         writes = w.kube.status_writes
@@ -92,7 +92,7 @@ def test_settled_resyncs_cost_one_shared_list_and_no_write() -> None:
 
 def test_update_sends_the_full_spec_with_the_deployment_config_and_polls_the_rollout() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.calls.clear()
         set_image(w, "v2")
@@ -129,7 +129,7 @@ def test_update_sends_the_full_spec_with_the_deployment_config_and_polls_the_rol
 
 def test_copy_count_change_scales_without_redeploying() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.kube.edit({"runtimeConfig": {"copyCount": 6}})
         await w.step(Trigger.CHANGE)
@@ -145,7 +145,7 @@ def test_copy_count_change_scales_without_redeploying() -> None:
 
 def test_rollback_is_judged_once_and_the_spec_is_not_sent_again() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.sm.rollback_next = "Alarm llm-5xx fired"
         set_image(w, "bad")
@@ -169,7 +169,7 @@ def test_rollback_is_judged_once_and_the_spec_is_not_sent_again() -> None:
 
 def test_edits_during_a_rollout_coalesce_into_one_follow_up() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         set_image(w, "v1")
         await w.step(Trigger.CHANGE)
@@ -192,7 +192,7 @@ def test_edits_during_a_rollout_coalesce_into_one_follow_up() -> None:
 
 def test_drift_is_corrected_on_the_next_resync_but_external_copies_are_left_alone() -> None:
     async def scenario() -> None:
-        w = World(runtimeConfig={"copyCount": 4, "copyCountOwner": "External"})
+        w = Rig(runtimeConfig={"copyCount": 4, "copyCountOwner": "External"})
         await created(w)
         w.sm.change(
             "llm", Container={"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}}
@@ -212,7 +212,7 @@ def test_between_full_listings_resyncs_read_the_region_changes_and_a_deletion_is
     deleted behind the operator's back (a change listing cannot show a deletion)."""
 
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         start = w.clock.now
         w.sm.components.pop("llm")  # deleted out of band, e.g. from the console
@@ -237,7 +237,7 @@ def test_between_full_listings_resyncs_read_the_region_changes_and_a_deletion_is
 
 def test_a_component_created_before_a_crash_is_recognised_by_its_owner_tag() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         owner = {OWNER_UID_TAG: UID, "team": "search", OWNER_RESOURCE_TAG: "team-a/llm"}
         w.sm.put("llm", RUNNING, owner_tags=owner)
         await w.until(w.ready)
@@ -250,7 +250,7 @@ def test_a_component_created_before_a_crash_is_recognised_by_its_owner_tag() -> 
 
 def test_a_foreign_component_is_reported_then_adopted_on_request() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         arn = w.sm.put("llm", RUNNING, owner_tags={"team": "legacy"})
         await w.step(Trigger.START)
         assert w.kube.condition("Degraded") == ("True", "AlreadyExists")
@@ -269,7 +269,7 @@ def test_a_foreign_component_is_reported_then_adopted_on_request() -> None:
 
 def test_capacity_backoff_keeps_away_from_sagemaker_until_due_and_an_edit_goes_at_once() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         w.sm.fail["CreateInferenceComponent"] = SageMakerError(
             "CreateInferenceComponent",
             ErrorKind.CAPACITY,
@@ -298,7 +298,7 @@ def test_capacity_backoff_keeps_away_from_sagemaker_until_due_and_an_edit_goes_a
 
 def test_throttling_retries_with_a_growing_backoff_recorded_in_status() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         set_image(w, "v2")
         sleeps = []
@@ -334,21 +334,21 @@ def test_throttling_retries_with_a_growing_backoff_recorded_in_status() -> None:
 
 def test_delete_waits_out_a_rollout_then_sends_one_delete_and_releases_when_gone() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         set_image(w, "v2")
         await w.step(Trigger.CHANGE)  # Updating
         w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
-        waiting = await w.finalise()
+        waiting = await w.finalize()
         assert waiting.outcome == "Wait" and not waiting.released
         w.sm.settle("llm")
-        deleting = await w.finalise()
+        deleting = await w.finalize()
         assert deleting.outcome == "Delete"
         assert w.status["inferenceComponentStatus"] == "Deleting"
-        again = await w.finalise()
+        again = await w.finalize()
         assert not again.released
         w.sm.settle("llm")
-        done = await w.finalise()
+        done = await w.finalize()
         assert done.released
         assert len(w.sm.accepted("DeleteInferenceComponent")) == 1
 
@@ -357,11 +357,11 @@ def test_delete_waits_out_a_rollout_then_sends_one_delete_and_releases_when_gone
 
 def test_retain_releases_without_a_call() -> None:
     async def scenario() -> None:
-        w = World(deletionPolicy="Retain")
+        w = Rig(deletionPolicy="Retain")
         await created(w)
         w.sm.calls.clear()
         w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
-        done = await w.finalise()
+        done = await w.finalize()
         assert done.released and w.sm.calls == []
         assert "llm" in w.sm.components
 
@@ -373,7 +373,7 @@ def test_retain_releases_without_a_call() -> None:
 
 def test_an_invalid_spec_is_reported_without_any_call_and_waits_for_an_edit() -> None:
     async def scenario() -> None:
-        w = World(runtimeConfig={"copyCount": 4, "copyCountOwner": "Nobody"})
+        w = Rig(runtimeConfig={"copyCount": 4, "copyCountOwner": "Nobody"})
         result = await w.step(Trigger.START)
         assert w.sm.calls == [] and result.sleep is None
         assert w.kube.condition("Degraded") == ("True", "InvalidSpec")
@@ -384,7 +384,7 @@ def test_an_invalid_spec_is_reported_without_any_call_and_waits_for_an_edit() ->
 
 def test_a_restart_over_settled_components_reports_them_ready_from_one_listing() -> None:
     async def scenario() -> None:
-        w = World()
+        w = Rig()
         await created(w)
         w.restart()
         w.sm.calls.clear()

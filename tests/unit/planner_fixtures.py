@@ -1,8 +1,8 @@
 """Builders shared by the planner, diffing and reconciler unit tests.
 
 ``describe_of`` renders a desired spec the way DescribeInferenceComponent reports
-it (DeployedImage instead of Image, service-chosen extras), so the tests exercise
-the same normalisation real responses need.
+it (DeployedImage instead of Image, service-chosen extras) with the emulator's own
+converter, so the tests exercise the same normalisation real responses need.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import copy
 from typing import Any
 
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
+from ic_operator.names import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconcile.diffing import spec_hash
-from ic_operator.reconcile.plan import OWNER_RESOURCE_TAG, OWNER_UID_TAG, Desired, Observed
+from ic_operator.reconcile.types import Desired, Observed
+from ic_sandbox.emulator.describe import described_specification, specification_summary
 
 UID = "0b7c5a52-3c1e-4a9e-9d7e-1a2b3c4d5e6f"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llm"
@@ -101,27 +103,16 @@ def describe_of(
     if failure:
         out["FailureReason"] = failure
     if "Specification" in wire:
-        summary = copy.deepcopy(wire["Specification"])
-        container = summary.get("Container", {})
-        image = container.pop("Image", None)
-        if image:
-            container["DeployedImage"] = {
-                "SpecifiedImage": image,
-                "ResolvedImage": image.split(":")[0] + "@sha256:" + "ab" * 32,
-                "ResolutionTime": NOW - 3600,
-            }
+        # Service-chosen members the user did not ask for (extras): not differences.
+        summary = described_specification(wire["Specification"], NOW - 3600, cache_default=extras)
         if extras:
-            # Service-chosen members the user did not ask for: not differences.
-            summary.setdefault("DataCacheConfig", {"EnableCaching": True})
             comp = summary.setdefault("ComputeResourceRequirements", {})
             if "NumberOfCpuCoresRequired" in comp:
                 comp["NumberOfCpuCoresRequired"] = float(comp["NumberOfCpuCoresRequired"])
         out["Specification"] = summary
     else:
-        specs = copy.deepcopy(wire["Specifications"])
-        for s in specs:
-            s.get("Container", {}).pop("Image", None)  # not echoed for Specifications
-        out["Specifications"] = specs
+        # Specifications entries echo no image
+        out["Specifications"] = [specification_summary(s) for s in wire["Specifications"]]
     count = (
         copies
         if copies is not None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus
-from ic_operator.models.autoscaling import STEP_POLICY_NAME
+from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME
 from ic_operator.models.autoscaling_status import (
     COLD_START_MESSAGE,
     auto_scaling_status,

@@ -19,21 +19,21 @@ from botocore.validate import validate_parameters
 
 from ic_operator.autoscaling.plan import (
     Call,
-    Observed,
+    TargetReading,
     activities_read,
     alarm_read,
     alarm_read_needed,
     detail_reads,
     observed_from,
     owned,
-    plan,
     removal,
+    sync_calls,
     target_read,
     with_step_policy_arn,
 )
 from ic_operator.aws import operations
 from ic_operator.models import AutoScaling
-from ic_operator.models.autoscaling import (
+from ic_operator.models.autoscaling_requests import (
     SCALABLE_DIMENSION,
     STEP_POLICY_NAME,
     alarm_name,
@@ -85,7 +85,7 @@ class FakeAws:
         self.actions: dict[str, dict[str, Any]] = {}
         self.alarm: dict[str, Any] | None = None
 
-    def observed(self) -> Observed:
+    def observed(self) -> TargetReading:
         return observed_from(
             IC,
             targets={"ScalableTargets": [self.target] if self.target else []},
@@ -155,8 +155,8 @@ def _floats(value: Any) -> Any:
 
 def synced(desired: AutoScaling) -> FakeAws:
     aws = FakeAws()
-    aws.apply(plan(desired, aws.observed(), IC, owned=True))
-    assert plan(desired, aws.observed(), IC, owned=True) == []
+    aws.apply(sync_calls(desired, aws.observed(), IC, owned=True))
+    assert sync_calls(desired, aws.observed(), IC, owned=True) == []
     return aws
 
 
@@ -176,7 +176,7 @@ def ops(calls: list[Call]) -> list[tuple[str, str]]:
 
 
 def test_from_nothing_registers_then_puts_policy_and_schedule() -> None:
-    calls = plan(scaling(), Observed(), IC, owned=False)
+    calls = sync_calls(scaling(), TargetReading(), IC, owned=False)
     assert ops(calls) == [
         ("RegisterScalableTarget", RID),
         ("PutScalingPolicy", "concurrency"),
@@ -214,7 +214,7 @@ def test_in_sync_is_zero_calls_despite_server_forms() -> None:
         ScaleInCooldown=300, DisableScaleIn=False
     )
     aws.actions["mornings"]["CreationTime"] = datetime(2026, 1, 1, tzinfo=UTC)
-    assert plan(scaling(), aws.observed(), IC, owned=True) == []
+    assert sync_calls(scaling(), aws.observed(), IC, owned=True) == []
 
 
 # --- drift and edits: exactly the calls that differ --------------------------------------
@@ -306,10 +306,10 @@ def test_only_what_differs_is_written(
     aws = synced(scaling())
     if drift is not None:
         drift(aws)
-    calls = plan(desired, aws.observed(), IC, owned=True)
+    calls = sync_calls(desired, aws.observed(), IC, owned=True)
     assert ops(calls) == expected
     aws.apply(calls)
-    assert plan(desired, aws.observed(), IC, owned=True) == []
+    assert sync_calls(desired, aws.observed(), IC, owned=True) == []
 
 
 def test_scheduled_times_compare_as_instants() -> None:
@@ -326,7 +326,7 @@ def test_scheduled_times_compare_as_instants() -> None:
     aws = synced(desired)
     aws.actions["launch"]["StartTime"] = datetime.fromisoformat("2027-01-01T01:00:00+01:00")
     aws.actions["launch"]["Timezone"] = "UTC"  # the service's default, echoed
-    assert plan(desired, aws.observed(), IC, owned=True) == []
+    assert sync_calls(desired, aws.observed(), IC, owned=True) == []
 
 
 # --- scale to zero -----------------------------------------------------------------------
@@ -334,7 +334,7 @@ def test_scheduled_times_compare_as_instants() -> None:
 
 def test_scale_to_zero_from_nothing_puts_step_policy_then_alarm() -> None:
     desired = scaling(**ZERO)
-    calls = plan(desired, Observed(), IC, owned=False)
+    calls = sync_calls(desired, TargetReading(), IC, owned=False)
     assert ops(calls) == [
         ("RegisterScalableTarget", RID),
         ("PutScalingPolicy", "concurrency"),
@@ -393,17 +393,17 @@ def test_scale_to_zero_drift_is_corrected(drift: Any, expected: list[Any]) -> No
     desired = scaling(**ZERO)
     aws = synced(desired)
     drift(aws)
-    calls = plan(desired, aws.observed(), IC, owned=True)
+    calls = sync_calls(desired, aws.observed(), IC, owned=True)
     assert [(op, name if op != "PutMetricAlarm" else "") for op, name in ops(calls)] == expected
     aws.apply(calls)
-    assert plan(desired, aws.observed(), IC, owned=True) == []
+    assert sync_calls(desired, aws.observed(), IC, owned=True) == []
     assert aws.alarm is not None
     assert aws.alarm["AlarmActions"] == [aws.policies[STEP_POLICY_NAME]["PolicyARN"]]
 
 
 def test_leaving_scale_to_zero_removes_alarm_then_step_policy() -> None:
     aws = synced(scaling(**ZERO))
-    calls = plan(scaling(minCopies=1, scheduledActions=None), aws.observed(), IC, owned=True)
+    calls = sync_calls(scaling(minCopies=1, scheduledActions=None), aws.observed(), IC, owned=True)
     assert ops(calls) == [
         ("RegisterScalableTarget", RID),
         ("DeleteAlarms", alarm_name(IC)),
@@ -419,15 +419,17 @@ def test_removal_deletes_alarm_then_deregisters() -> None:
     calls = removal(aws.observed(), IC)
     assert ops(calls) == [("DeleteAlarms", alarm_name(IC)), ("DeregisterScalableTarget", RID)]
     aws.apply(calls)
-    assert aws.observed() == Observed()
+    assert aws.observed() == TargetReading()
     assert removal(aws.observed(), IC) == []
 
 
 def test_autoscaling_removed_from_spec_removes_only_what_the_operator_registered() -> None:
     aws = synced(scaling())
-    assert ops(plan(None, aws.observed(), IC, owned=True)) == [("DeregisterScalableTarget", RID)]
+    assert ops(sync_calls(None, aws.observed(), IC, owned=True)) == [
+        ("DeregisterScalableTarget", RID)
+    ]
     # A target someone else registered (copyCountOwner: External) is not ours to remove.
-    assert plan(None, aws.observed(), IC, owned=False) == []
+    assert sync_calls(None, aws.observed(), IC, owned=False) == []
     assert owned(None, registered=True) and owned(scaling(), registered=False)
     assert not owned(None, registered=False)
 
@@ -445,7 +447,7 @@ def test_observed_keeps_only_this_components_entries() -> None:
         policies={"ScalingPolicies": [{**other, "PolicyName": "p"}]},
         alarms={"MetricAlarms": [{"AlarmName": "someone-elses"}]},
     )
-    assert seen == Observed(target=mine)
+    assert seen == TargetReading(target=mine)
 
 
 def test_alarm_is_read_only_when_it_may_exist() -> None:
@@ -461,9 +463,9 @@ def test_every_planned_call_is_allowed() -> None:
     the IAM policy grants), each under its own service."""
     aws = synced(scaling(**ZERO))
     calls = [
-        *plan(scaling(**ZERO), Observed(), IC, owned=False),
-        *plan(scaling(), aws.observed(), IC, owned=True),
-        *plan(scaling(scheduledActions=None), synced(scaling()).observed(), IC, owned=True),
+        *sync_calls(scaling(**ZERO), TargetReading(), IC, owned=False),
+        *sync_calls(scaling(), aws.observed(), IC, owned=True),
+        *sync_calls(scaling(scheduledActions=None), synced(scaling()).observed(), IC, owned=True),
         *removal(aws.observed(), IC),
         target_read(IC),
         *detail_reads(IC),
@@ -515,7 +517,7 @@ def test_every_planned_request_is_valid_botocore_input() -> None:
     calls = [
         *(
             with_step_policy_arn(c, "arn:step") if c.needs_step_policy_arn else c
-            for c in plan(desired, Observed(), IC, owned=False)
+            for c in sync_calls(desired, TargetReading(), IC, owned=False)
         ),
         *removal(synced(desired).observed(), IC),
         target_read(IC),

@@ -21,7 +21,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ic_operator.crd.generate import inline_schema
+from ic_operator.crd.schema import inline_schema
 from ic_operator.models import (
     INSTANCE_TYPES,
     Alarm,
@@ -29,8 +29,8 @@ from ic_operator.models import (
     MetricsEndpoint,
     ScalingPolicy,
     ScheduledAction,
+    patterns,
 )
-from ic_operator.models import autoscaling as aas
 
 OPERATIONS = (
     "CreateInferenceComponent",
@@ -72,18 +72,20 @@ PATTERN_TRANSLATIONS = {
     # lookahead: a non-space somewhere, no newline anywhere.
     r"(?!\s*$).+": r"^.*\S.*$",
     # "/(?!.*\.\.)[...]+": a '/' then allowed characters, with no '..' anywhere.
-    # The character class stays in the pattern; "no '..'" is a field validator in
-    # the model and the CEL rule "!self.contains('..')" in the CRD.
+    # The character class stays in the pattern; "no '..'" is rules.NO_PARENT_SEGMENTS
+    # (the operator's check and the CEL rule "!self.contains('..')" in the CRD).
     r"/(?!.*\.\.)[a-zA-Z0-9/_.\-]+": r"^/[a-zA-Z0-9/_.\-]+$",
     # Application Auto Scaling's XML text: a surrogate pair stands for the supplementary
     # planes, which RE2 and Rust write as code points \x{10000}-\x{10FFFF}.
-    "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*": aas.XML_TEXT_PATTERN,
+    "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*": (
+        patterns.XML_TEXT_PATTERN
+    ),
     # Java's \p{Print} is printable ASCII; RE2 has no \p{Print}.
-    r"\p{Print}+": aas.POLICY_NAME_PATTERN,
+    r"\p{Print}+": patterns.POLICY_NAME_PATTERN,
     # "No leading/trailing space, no control character, no ':', '/' or '|'", said
     # with a lookahead; ours says it with edge and inner character classes.
     "(?!((^[ ]+.*)|(.*([\\u0000-\\u001f]|[\\u007f-\\u009f]|[:/|])+.*)|(.*[ ]+$))).+": (
-        aas.SCHEDULED_ACTION_NAME_PATTERN
+        patterns.SCHEDULED_ACTION_NAME_PATTERN
     ),
 }
 
@@ -102,7 +104,7 @@ TIGHTENED: dict[tuple[str, str], dict[str, Any]] = {
     ("Alarm", "AlarmName"): {"required": True},
     # Only the two per-copy metrics of inference components apply to this target.
     ("PredefinedMetricSpecification", "PredefinedMetricType"): {
-        "enum": list(aas.INFERENCE_COMPONENT_METRICS)
+        "enum": list(patterns.INFERENCE_COMPONENT_METRICS)
     },
     # A negative cooldown means nothing (botocore: any integer).
     ("TargetTrackingScalingPolicyConfiguration", "ScaleOutCooldown"): {"minimum": 0},
@@ -551,7 +553,7 @@ def test_xml_text_and_policy_name_patterns_match_botocore(text: str) -> None:
                 "targetTracking": {
                     "targetValue": 1,
                     "predefinedMetricSpecification": {
-                        "predefinedMetricType": aas.INFERENCE_COMPONENT_METRICS[0]
+                        "predefinedMetricType": patterns.INFERENCE_COMPONENT_METRICS[0]
                     },
                 },
             }

@@ -5,15 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ic_operator.models import InferenceComponentSpec
-from ic_operator.reconcile.plan import (
-    OWNER_UID_TAG,
-    Act,
-    PollPolicy,
-    plan,
-    plan_delete,
-    tag_changes,
-)
+from ic_operator.names import OWNER_UID_TAG
+from ic_operator.reconcile.delete import plan_delete
+from ic_operator.reconcile.ownership import tag_changes
+from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import merge_patch
+from ic_operator.reconcile.types import Act, PollPolicy
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE,
@@ -74,7 +71,7 @@ TABLE = [
         MORE_COPIES,
         settled(),
         deployment(MORE_COPIES, "Succeeded"),
-        Act.SCALE,
+        Act.UPDATE_RUNTIME_CONFIG,
         "Scaling",
     ),
     (
@@ -106,7 +103,7 @@ TABLE = [
         BASE,
         settled(copies=1),
         SUCCEEDED,
-        Act.SCALE,
+        Act.UPDATE_RUNTIME_CONFIG,
         "Scaling",
     ),
     (
@@ -153,18 +150,21 @@ TABLE = [
 )
 def test_plan_table(desired_spec, component, last, action, reason):  # type: ignore[no-untyped-def]
     status = status_of(arn=ARN, last=last)
-    result = plan(desired_of(desired_spec), observed(component), status)
+    result = plan_apply(desired_of(desired_spec), observed(component), status)
     assert (result.action, result.reason) == (action, reason), result.message
 
 
 def test_in_sync_despite_service_defaults_and_float_forms():
     component = settled(extras=True)
     assert component["Specification"]["DataCacheConfig"] == {"EnableCaching": True}
-    assert plan(desired_of(BASE), observed(component), status_of(last=SUCCEEDED)).action is Act.NOOP
+    assert (
+        plan_apply(desired_of(BASE), observed(component), status_of(last=SUCCEEDED)).action
+        is Act.NOOP
+    )
 
 
 def test_update_carries_full_spec_and_deployment_config():
-    result = plan(desired_of(NEW_IMAGE), observed(settled()), status_of(last=SUCCEEDED))
+    result = plan_apply(desired_of(NEW_IMAGE), observed(settled()), status_of(last=SUCCEEDED))
     assert result.request is not None
     assert result.request["Specification"]["Container"]["Image"] == IMAGE2
     assert result.request["Specification"]["Container"]["Environment"] == {"MAX_TOKENS": "4096"}
@@ -176,16 +176,18 @@ def test_update_carries_full_spec_and_deployment_config():
         "Alarms": [{"AlarmName": "llm-5xx"}]
     }
     assert "RuntimeConfig" not in result.request
-    assert result.deployment is not None and result.deployment.outcome == "InProgress"
+    assert result.record.deployment is not None and result.record.deployment.outcome == "InProgress"
 
 
 def test_update_with_copies_sends_runtime_config_in_the_same_call():
-    result = plan(desired_of(NEW_IMAGE_MORE_COPIES), observed(settled()), status_of(last=SUCCEEDED))
+    result = plan_apply(
+        desired_of(NEW_IMAGE_MORE_COPIES), observed(settled()), status_of(last=SUCCEEDED)
+    )
     assert result.request is not None and result.request["RuntimeConfig"] == {"CopyCount": 6}
 
 
 def test_scale_request_is_runtime_config_only():
-    result = plan(desired_of(MORE_COPIES), observed(settled()), status_of(last=SUCCEEDED))
+    result = plan_apply(desired_of(MORE_COPIES), observed(settled()), status_of(last=SUCCEEDED))
     assert result.request == {
         "InferenceComponentName": "llm",
         "DesiredRuntimeConfig": {"CopyCount": 6},
@@ -194,13 +196,13 @@ def test_scale_request_is_runtime_config_only():
 
 def test_external_copy_count_is_never_in_an_update():
     spec = with_image(IMAGE2, runtimeConfig={"copyCount": 4, "copyCountOwner": "External"})
-    result = plan(desired_of(spec), observed(settled(copies=9)), status_of(last=SUCCEEDED))
+    result = plan_apply(desired_of(spec), observed(settled(copies=9)), status_of(last=SUCCEEDED))
     assert result.action is Act.UPDATE
     assert result.request is not None and "RuntimeConfig" not in result.request
 
 
 def test_create_request_carries_owner_tags_and_copy_count():
-    result = plan(desired_of(BASE), observed(None), status_of(arn=None))
+    result = plan_apply(desired_of(BASE), observed(None), status_of(arn=None))
     assert result.request is not None
     tags = {t["Key"]: t["Value"] for t in result.request["Tags"]}
     assert tags[OWNER_UID_TAG] == UID and tags["team"] == "search"
@@ -210,21 +212,21 @@ def test_create_request_carries_owner_tags_and_copy_count():
 
 def test_create_with_zero_copies_is_blocked_without_a_call():
     spec = spec_of(runtimeConfig={"copyCount": 0})
-    result = plan(desired_of(spec), observed(None), status_of(arn=None))
+    result = plan_apply(desired_of(spec), observed(None), status_of(arn=None))
     assert (result.action, result.reason, result.request) == (Act.BLOCKED, "InvalidSpec", None)
 
 
 def test_component_vanished_is_recreated():
-    result = plan(desired_of(BASE), observed(None), status_of(last=SUCCEEDED))
+    result = plan_apply(desired_of(BASE), observed(None), status_of(last=SUCCEEDED))
     assert result.action is Act.CREATE and "again" in result.message
 
 
 def test_create_rejected_before_is_not_retried_with_the_same_spec():
-    result = plan(
+    result = plan_apply(
         desired_of(BASE), observed(None), status_of(arn=None, last=deployment(BASE, "Failed"))
     )
     assert result.action is Act.BLOCKED
-    retried = plan(
+    retried = plan_apply(
         desired_of(BASE, retry="1"),
         observed(None),
         status_of(arn=None, last=deployment(BASE, "Failed")),
@@ -237,69 +239,73 @@ def test_create_rejected_before_is_not_retried_with_the_same_spec():
 
 def test_in_progress_update_back_with_old_spec_is_rolled_back():
     last = deployment(NEW_IMAGE, "InProgress", previous_failure=None)
-    result = plan(
+    result = plan_apply(
         desired_of(NEW_IMAGE),
         observed(settled(failure="Alarm llm-5xx fired")),
         status_of(last=last),
     )
     assert result.action is Act.BLOCKED and result.degraded
-    assert result.judged is not None and result.judged.outcome == "RolledBack"
-    assert result.judged.failure_reason == "Alarm llm-5xx fired"
-    assert result.deployment is not None and result.deployment.outcome == "RolledBack"
+    assert result.record.judged is not None and result.record.judged.outcome == "RolledBack"
+    assert result.record.judged.failure_reason == "Alarm llm-5xx fired"
+    assert result.record.deployment is not None and result.record.deployment.outcome == "RolledBack"
 
 
 def test_stale_failure_reason_is_not_a_new_failure():
     """FailureReason outlives its cause (ACK's bug): the update succeeded."""
     last = deployment(NEW_IMAGE, "InProgress", previous_failure="old alarm")
     component = settled(NEW_IMAGE, failure="old alarm")
-    result = plan(desired_of(NEW_IMAGE), observed(component), status_of(last=last))
+    result = plan_apply(desired_of(NEW_IMAGE), observed(component), status_of(last=last))
     assert result.action is Act.NOOP
-    assert result.judged is not None and result.judged.outcome == "Succeeded"
+    assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
     assert not result.degraded
 
 
 def test_rolled_back_without_reason_is_still_detected_by_spec():
     last = deployment(NEW_IMAGE, "InProgress")
-    result = plan(desired_of(NEW_IMAGE), observed(settled(BASE)), status_of(last=last))
-    assert result.judged is not None and result.judged.outcome == "RolledBack"
-    assert "specification.container.image" in (result.judged.failure_reason or "")
+    result = plan_apply(desired_of(NEW_IMAGE), observed(settled(BASE)), status_of(last=last))
+    assert result.record.judged is not None and result.record.judged.outcome == "RolledBack"
+    assert "specification.container.image" in (result.record.judged.failure_reason or "")
 
 
 def test_rolled_back_then_retry_annotation_redeploys_once():
     last = deployment(NEW_IMAGE, "RolledBack", failure="alarm")
-    blocked = plan(desired_of(NEW_IMAGE), observed(settled(failure="alarm")), status_of(last=last))
+    blocked = plan_apply(
+        desired_of(NEW_IMAGE), observed(settled(failure="alarm")), status_of(last=last)
+    )
     assert blocked.action is Act.BLOCKED
-    retried = plan(
+    retried = plan_apply(
         desired_of(NEW_IMAGE, retry="try-2"),
         observed(settled(failure="alarm")),
         status_of(last=last),
     )
     assert retried.action is Act.UPDATE
-    assert retried.deployment is not None and retried.deployment.retry_token == "try-2"
+    assert (
+        retried.record.deployment is not None and retried.record.deployment.retry_token == "try-2"
+    )
 
 
 def test_rolled_back_spec_can_still_scale():
     spec = with_image(IMAGE2, runtimeConfig={"copyCount": 6})
     last = deployment(spec, "RolledBack", failure="alarm")
-    result = plan(desired_of(spec), observed(settled(failure="alarm")), status_of(last=last))
-    assert result.action is Act.SCALE
+    result = plan_apply(desired_of(spec), observed(settled(failure="alarm")), status_of(last=last))
+    assert result.action is Act.UPDATE_RUNTIME_CONFIG
 
 
 def test_edits_during_update_become_one_follow_up_with_the_latest_spec():
     """Generation 1 rolled out while the user edited to generation 3: judge, then update once."""
     in_flight = deployment(NEW_IMAGE, "InProgress")
     latest = with_image(IMAGE + "-gen3")
-    waiting = plan(
+    waiting = plan_apply(
         desired_of(latest),
         observed(settled(NEW_IMAGE, state="Updating")),
         status_of(last=in_flight),
     )
     assert waiting.action is Act.WAIT
-    result = plan(desired_of(latest), observed(settled(NEW_IMAGE)), status_of(last=in_flight))
+    result = plan_apply(desired_of(latest), observed(settled(NEW_IMAGE)), status_of(last=in_flight))
     assert result.action is Act.UPDATE
     assert result.request is not None
     assert result.request["Specification"]["Container"]["Image"] == IMAGE + "-gen3"
-    assert result.judged is not None and result.judged.outcome == "Succeeded"
+    assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
 
 
 # --------------------------------------------------------------------------- ownership
@@ -307,25 +313,31 @@ def test_edits_during_update_become_one_follow_up_with_the_latest_spec():
 
 def test_unknown_ownership_requires_tags():
     with pytest.raises(ValueError, match="ownership"):
-        plan(desired_of(BASE), observed(settled()), status_of(arn=None))
+        plan_apply(desired_of(BASE), observed(settled()), status_of(arn=None))
 
 
 def test_own_component_after_crash_is_recognised_by_tag():
-    result = plan(
+    result = plan_apply(
         desired_of(BASE), observed(settled(state="Creating"), owned_tags(BASE)), status_of(arn=None)
     )
-    assert result.action is Act.WAIT and result.owned
+    assert result.action is Act.WAIT and result.record.owned
 
 
 def test_foreign_component_is_not_adopted_by_default():
-    result = plan(desired_of(BASE), observed(settled(), {"team": "other"}), status_of(arn=None))
-    assert (result.action, result.reason, result.owned) == (Act.BLOCKED, "AlreadyExists", False)
+    result = plan_apply(
+        desired_of(BASE), observed(settled(), {"team": "other"}), status_of(arn=None)
+    )
+    assert (result.action, result.reason, result.record.owned) == (
+        Act.BLOCKED,
+        "AlreadyExists",
+        False,
+    )
     assert result.degraded
 
 
 def test_foreign_component_is_adopted_with_if_exists():
     spec = spec_of(adoptionPolicy="IfExists")
-    result = plan(
+    result = plan_apply(
         desired_of(spec), observed(settled(spec), {"team": "search"}), status_of(arn=None)
     )
     assert result.action is Act.TAG
@@ -341,7 +353,7 @@ def test_tag_changes_set_and_remove_but_leave_aws_tags():
 
 
 def test_tags_are_synced_when_fetched():
-    result = plan(
+    result = plan_apply(
         desired_of(NEW_TAGS),
         observed(settled(NEW_TAGS), owned_tags(BASE)),
         status_of(last=deployment(NEW_TAGS, "Succeeded")),
@@ -359,7 +371,7 @@ def test_poll_delay_grows_with_elapsed_time_within_bounds():
 
 def test_wait_delay_follows_transition_age():
     component = settled(state="Updating", modified=NOW - 300)
-    result = plan(
+    result = plan_apply(
         desired_of(BASE), observed(component), status_of(last=SUCCEEDED), PollPolicy(5, 60)
     )
     assert result.delay == 30
@@ -393,7 +405,7 @@ def test_adapter_create_has_no_variant_or_copy_count():
         },
     )
     spec = InferenceComponentSpec.parse(raw)
-    result = plan(desired_of(spec), observed(None), status_of(arn=None))
+    result = plan_apply(desired_of(spec), observed(None), status_of(arn=None))
     assert result.action is Act.CREATE and result.request is not None
     assert "VariantName" not in result.request and "RuntimeConfig" not in result.request
 
@@ -411,8 +423,12 @@ def test_merge_patch_nulls_cleared_fields_at_every_depth():
 def test_component_on_another_endpoint_is_never_touched_even_with_adoption():
     spec = spec_of(adoptionPolicy="IfExists")
     elsewhere = {**settled(spec), "EndpointName": "team-b-endpoint"}
-    result = plan(desired_of(spec), observed(elsewhere), status_of(arn=None))
-    assert (result.action, result.reason, result.owned) == (Act.BLOCKED, "EndpointMismatch", False)
+    result = plan_apply(desired_of(spec), observed(elsewhere), status_of(arn=None))
+    assert (result.action, result.reason, result.record.owned) == (
+        Act.BLOCKED,
+        "EndpointMismatch",
+        False,
+    )
     assert result.request is None and not result.tags_add
 
 

@@ -9,18 +9,21 @@ from typing import Any
 
 import pytest
 
-from ic_operator.models import InferenceComponentStatus, LastWrite
-from ic_operator.reconcile.plan import (
-    Act,
+from ic_operator.aws.errors import (
+    FAILURES,
+    ErrorKind,
     Failure,
-    PollPolicy,
-    Wake,
-    classify_failure,
-    newer_than_write,
-    plan,
-    plan_delete,
-    plan_failure,
+    OperationClass,
+    SageMakerError,
+    failure_of,
 )
+from ic_operator.aws.operations import WRITE_OPERATIONS
+from ic_operator.models import InferenceComponentStatus, LastWrite
+from ic_operator.reconcile.confirmation import newer_than_write
+from ic_operator.reconcile.delete import plan_delete
+from ic_operator.reconcile.failures import plan_failure
+from ic_operator.reconcile.plan import plan_apply
+from ic_operator.reconcile.types import ACTIONS, Act, PassContext, PollPolicy, Wake
 from tests.unit.planner_fixtures import (
     ARN,
     IMAGE2,
@@ -183,7 +186,7 @@ TABLE = [
     ids=[row[0] for row in TABLE],
 )
 def test_consistency_table(desired_spec, component, status, action, reason):  # type: ignore[no-untyped-def]
-    result = plan(desired_of(desired_spec, generation=2), observed(component), status, POLICY)
+    result = plan_apply(desired_of(desired_spec, generation=2), observed(component), status, POLICY)
     assert (result.action, result.reason) == (action, reason)
     if reason == "Confirming":
         assert result.wake is Wake.CONFIRM and not result.degraded
@@ -192,9 +195,9 @@ def test_consistency_table(desired_spec, component, status, action, reason):  # 
 
 def test_a_withdrawn_verdict_says_so() -> None:
     last = deployment(NEW, "RolledBack", failure="alarm")
-    result = plan(desired_of(NEW), observed(describe_of(NEW)), status_of(last=last), POLICY)
-    assert result.revised is last
-    assert result.judged is not None and result.judged.outcome == "Succeeded"
+    result = plan_apply(desired_of(NEW), observed(describe_of(NEW)), status_of(last=last), POLICY)
+    assert result.record.revised is last
+    assert result.record.judged is not None and result.record.judged.outcome == "Succeeded"
     assert not result.degraded
 
 
@@ -208,48 +211,63 @@ def test_only_a_later_reading_counts_as_newer() -> None:
 
 
 def test_a_lost_answer_is_recorded_as_sent_and_confirmed_by_reading() -> None:
-    update = plan(
+    update = plan_apply(
         desired_of(NEW), observed(describe_of(BASE)), status_of(last=deployment(BASE, "Succeeded"))
     )
     assert update.action is Act.UPDATE
+    lost = SageMakerError(
+        "UpdateInferenceComponent", ErrorKind.OUTCOME_UNKNOWN, "InternalFailure", "boom"
+    )
+    assert lost.failure is Failure.OUTCOME_UNKNOWN
     result = plan_failure(
-        Failure.UNKNOWN_OUTCOME,
-        operation="UpdateInferenceComponent",
-        detail="UpdateInferenceComponent: InternalFailure: boom",
-        message="boom",
-        uid="u",
+        lost,
+        PassContext(uid="u", generation=2, retry_token=None, now=NOW, region="us-east-1"),
         desired=desired_of(NEW),
         status=status_of(),
         attempted=update,
-        now=NOW,
         poll=POLICY,
     )
-    assert (result.action, result.reason, result.wake, result.sent) == (
+    assert (result.action, result.reason, result.wake, result.record.sent) == (
         Act.WAIT,
         "Confirming",
         Wake.CONFIRM,
         "Update",
     )
-    assert result.deployment is not None and result.deployment.outcome == "InProgress"
+    assert result.record.deployment is not None and result.record.deployment.outcome == "InProgress"
 
 
 @pytest.mark.parametrize(
     ("kind", "operation", "failure"),
     [
-        ("OutcomeUnknown", "UpdateInferenceComponent", Failure.UNKNOWN_OUTCOME),
-        ("AlreadyExists", "CreateInferenceComponent", Failure.UNKNOWN_OUTCOME),
-        ("AlreadyExists", "UpdateInferenceComponent", Failure.BUSY),
-        ("Busy", "UpdateInferenceComponent", Failure.BUSY),
-        ("Busy", "CreateInferenceComponent", Failure.ENDPOINT_BUSY),
-        ("NotFound", "CreateInferenceComponent", Failure.ENDPOINT_MISSING),
-        ("Retryable", "DescribeInferenceComponent", Failure.RETRY),
-        ("InsufficientCapacity", "CreateInferenceComponent", Failure.CAPACITY),
-        ("Invalid", "UpdateInferenceComponent", Failure.REJECTED),
-        ("Invalid", "DeleteInferenceComponent", Failure.OTHER),
+        ("OutcomeUnknown", "UpdateInferenceComponent", Failure.OUTCOME_UNKNOWN),
+        ("AlreadyExists", "CreateInferenceComponent", Failure.OUTCOME_UNKNOWN),
+        ("AlreadyExists", "UpdateInferenceComponent", Failure.WAITING),
+        ("Busy", "UpdateInferenceComponent", Failure.WAITING),
+        ("Busy", "CreateInferenceComponent", Failure.ENDPOINT_NOT_READY),
+        ("NotFound", "CreateInferenceComponent", Failure.ENDPOINT_NOT_FOUND),
+        ("Retryable", "DescribeInferenceComponent", Failure.RETRYING),
+        ("InsufficientCapacity", "CreateInferenceComponent", Failure.INSUFFICIENT_CAPACITY),
+        ("Invalid", "UpdateInferenceComponent", Failure.INVALID_SPEC),
+        ("Invalid", "DeleteInferenceComponent", Failure.AWS_ERROR),
     ],
 )
 def test_failure_table(kind: str, operation: str, failure: Failure) -> None:
-    assert classify_failure(kind, operation) is failure
+    assert failure_of(ErrorKind(kind), operation) is failure
+
+
+def test_every_error_kind_means_something_for_any_operation() -> None:
+    for kind in ErrorKind:
+        assert (kind, OperationClass.ANY) in FAILURES, kind
+
+
+def test_every_action_has_its_row() -> None:
+    assert set(ACTIONS) == set(Act)
+    for act, action in ACTIONS.items():
+        # a call that is recorded as a write has a state to show until the next reading
+        assert (action.write is None) == (action.state_after is None), act
+        assert not (action.busy and action.ready), act
+        # the door allows it as a write (and docs/iam-policy.json grants it)
+        assert action.operation is None or action.operation in WRITE_OPERATIONS, act
 
 
 def test_a_delete_read_back_from_before_it_is_waited_out() -> None:

@@ -8,8 +8,10 @@ import pytest
 
 from ic_operator.models import Decision, InferenceComponentStatus, LastWrite
 from ic_operator.reconcile.diffing import spec_hash
-from ic_operator.reconcile.plan import Act, Look, PollPolicy, Wake, plan_created, triage
-from ic_operator.reconcile.status import build
+from ic_operator.reconcile.status import Reading, build
+from ic_operator.reconcile.triage import Look, triage
+from ic_operator.reconcile.types import Act, PassContext, PollPolicy, Wake
+from ic_operator.reconcile.verdict import plan_created
 from tests.unit.planner_fixtures import ARN, NOW, deployment, desired_of, spec_of, with_image
 
 SPEC = spec_of()
@@ -129,12 +131,12 @@ def test_not_listed_after_a_create_is_described_not_taken_as_gone() -> None:
 
 def test_plan_created_reports_ready_judges_the_create_and_asks_for_one_routine_look() -> None:
     poll = PollPolicy(minimum=5)
-    the_plan = plan_created(after_create(), NOW, poll)
-    assert the_plan.action is Act.NOOP and the_plan.reason == "InSync"
-    assert the_plan.judged is not None and the_plan.judged.outcome == "Succeeded"
-    assert the_plan.deployment == the_plan.judged
-    assert the_plan.confirmed
-    assert (the_plan.wake, the_plan.delay) == (Wake.VERIFY, 5)
+    created = plan_created(after_create(), NOW, poll)
+    assert created.action is Act.NOOP and created.reason == "InSync"
+    assert created.record.judged is not None and created.record.judged.outcome == "Succeeded"
+    assert created.record.deployment == created.record.judged
+    assert created.record.confirmed
+    assert (created.wake, created.delay) == (Wake.VERIFY, 5)
 
 
 def test_status_built_from_a_listing_keeps_what_only_a_describe_says() -> None:
@@ -147,16 +149,14 @@ def test_status_built_from_a_listing_keeps_what_only_a_describe_says() -> None:
         }
     )
     poll = PollPolicy(minimum=5)
+    created = plan_created(described, NOW, poll)
     new = build(
-        plan_created(described, NOW, poll),
+        created,
         described,
-        generation=1,
-        retry_token=None,
-        now=NOW,
-        poll=poll,
-        component=summary(modified=NOW - 5),
-        read=True,
-        listed=True,
+        PassContext(uid="u", generation=1, retry_token=None, now=NOW, region="us-east-1"),
+        reading=Reading(summary(modified=NOW - 5), read=True, listed=True),
+        executed=None,
+        wake_in=created.wake_in(poll),
     )
     assert (new.desired_copy_count, new.current_copy_count) == (4, 1)
     assert new.copies == "1/4"  # as last described, until the routine Describe

@@ -1,9 +1,9 @@
 // Argo CD's application controller, repo-server and a Redis in one binary for the Argo CD suite
-// (tests/argocd/test_sync.py; built and cached by localworld/ic_sandbox/argocd.py).
+// (tests/argocd/test_sync.py; built and cached by localworld/ic_sandbox/peers/argocd.py).
 module sagemaker-ic-operator/tools/argocd
 
 // argo-cd v3.6.1 needs Go 1.27; with GOTOOLCHAIN=auto an older go fetches this toolchain
-// from the Go module proxy (ic_sandbox.argocd sets it).
+// from the Go module proxy (ic_sandbox.peers.argocd sets it).
 go 1.27.0
 
 toolchain go1.27.4

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,11 @@ class Clock:
 
     async def sleep(self, service_seconds: float) -> None:
         await asyncio.sleep(self.real(service_seconds))
+
+
+def epoch(value: Any) -> float:
+    """A request timestamp as epoch seconds: botocore sends numbers, a hand-written JSON body
+    (or an at() schedule) may carry ISO-8601 text."""
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()

@@ -1,9 +1,9 @@
 """CloudWatch metric alarms: PutMetricAlarm, DescribeAlarms, DeleteAlarms, SetAlarmState.
 
-An alarm's state lives in `World.alarms` (the one place rolling deployments watch, and the
+An alarm's state lives in `EmulatorState.alarms` (the one place rolling deployments watch, and the
 admin API sets), so an alarm created here, set by the admin API or by SetAlarmState, and
 evaluated by the autoscaler simulation is the same alarm. Alarms on the metrics the emulator
-emits (autoscaler.py) are evaluated every period; any other alarm keeps the state it was
+emits (scaler.py) are evaluated every period; any other alarm keeps the state it was
 last given, as a real alarm on a metric nobody publishes would stay INSUFFICIENT_DATA.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import ApiError
 from .protocols import Handler, Json, offset_page
-from .world import World
+from .state import EmulatorState
 
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 # Period: 10, 20, 30 or a multiple of 60 seconds (doc, PutMetricAlarm); 1 and 5 are
@@ -89,7 +89,7 @@ class AlarmRecord:
 
 
 class CloudWatch:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: EmulatorState) -> None:
         self.world = world
         self.alarms: dict[str, AlarmRecord] = {}
         world.reset_hooks.append(self.alarms.clear)
@@ -107,7 +107,7 @@ class CloudWatch:
         w = self.world
         return f"arn:{w.partition}:cloudwatch:{w.region}:{w.account_id}:alarm:{name}"
 
-    # ---- state, shared with World.alarms ---------------------------------------------------
+    # ---- state, shared with EmulatorState.alarms -------------------------------------------
     def sync(self, rec: AlarmRecord) -> None:
         """Adopt a state set through the admin API since this record last looked."""
         state = self.world.alarms.get(rec.name, rec.state)

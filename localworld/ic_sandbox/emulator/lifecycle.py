@@ -23,7 +23,7 @@ from .records import (
     ComponentRecord,
     EndpointRecord,
 )
-from .world import World, copies, merge
+from .state import EmulatorState, copies, merge
 
 
 def batch_copies(size: dict[str, Any] | None, total: int) -> int:
@@ -71,23 +71,23 @@ class Deployment:
         return mixes
 
 
-def _touch(world: World, ic: ComponentRecord) -> None:
+def _touch(world: EmulatorState, ic: ComponentRecord) -> None:
     ic.record(world.clock.now())
 
 
-async def create_endpoint(world: World, endpoint: EndpointRecord) -> None:
+async def create_endpoint(world: EmulatorState, endpoint: EndpointRecord) -> None:
     await world.clock.sleep(world.durations.endpoint_create)
     endpoint.status = IN_SERVICE
     endpoint.modified = world.clock.now()
 
 
-async def delete_endpoint(world: World, endpoint: EndpointRecord) -> None:
+async def delete_endpoint(world: EmulatorState, endpoint: EndpointRecord) -> None:
     await world.clock.sleep(world.durations.endpoint_delete)
     world.endpoints.pop(endpoint.name, None)
     world.by_arn.pop(endpoint.arn, None)
 
 
-async def create_component(world: World, ic: ComponentRecord) -> None:
+async def create_component(world: EmulatorState, ic: ComponentRecord) -> None:
     await world.clock.sleep(world.durations.component_create)
     image = ic.image()
     if image is not None and image in world.faults.failing_images:
@@ -103,7 +103,7 @@ async def create_component(world: World, ic: ComponentRecord) -> None:
     _touch(world, ic)
 
 
-async def delete_component(world: World, ic: ComponentRecord) -> None:
+async def delete_component(world: EmulatorState, ic: ComponentRecord) -> None:
     await world.clock.sleep(world.durations.component_delete)
     world.reserve(ic, Counter())
     world.components.pop(ic.name, None)
@@ -115,7 +115,7 @@ async def delete_component(world: World, ic: ComponentRecord) -> None:
         world.components[ic.base].adapters.discard(ic.name)
 
 
-async def change_copies(world: World, ic: ComponentRecord, target: int) -> None:
+async def change_copies(world: EmulatorState, ic: ComponentRecord, target: int) -> None:
     """Move CurrentCopyCount to `target` in one step (UpdateRuntimeConfig, copy-only updates)."""
     if target > ic.current:
         await world.clock.sleep(world.durations.batch_provision)
@@ -138,7 +138,7 @@ async def change_copies(world: World, ic: ComponentRecord, target: int) -> None:
     _touch(world, ic)
 
 
-async def deploy(world: World, ic: ComponentRecord, plan: Deployment) -> None:
+async def deploy(world: EmulatorState, ic: ComponentRecord, plan: Deployment) -> None:
     """Roll the new specification out batch by batch, or roll back."""
     loop = asyncio.get_running_loop()
     deadline = None if plan.timeout is None else loop.time() + world.clock.real(plan.timeout)
@@ -209,7 +209,7 @@ def _failure_reason(ic: ComponentRecord, reason: str) -> str:
 
 
 async def _roll_back(
-    world: World,
+    world: EmulatorState,
     ic: ComponentRecord,
     *,
     plan: Deployment,

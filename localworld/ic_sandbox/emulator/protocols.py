@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
@@ -120,3 +120,30 @@ class JsonService:
             op = self.model.operation_model(name)
             self._operations[name] = op
         return op
+
+
+@dataclass
+class Outcome:
+    """One call after validation, faults and its handler, for a codec to put on the wire."""
+
+    service: JsonService | None
+    operation: OperationModel | None
+    result: dict[str, Any]
+    error: ApiError | None
+    # A component write applied but answered with this error code, or DROPPED.
+    lost: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """The call named an implemented operation, so errors take that service's form."""
+        return self.operation is not None
+
+
+class Dispatch(Protocol):
+    """How a codec hands a decoded call to the front (`Front.call`), whatever its encoding:
+    `shown` is the operation as the call log shows it, `encoding` names the wire format in a
+    SerializationException."""
+
+    async def __call__(
+        self, prefix: str, name: str, body: Any, shown: str, encoding: str
+    ) -> Outcome: ...

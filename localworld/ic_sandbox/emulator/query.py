@@ -1,31 +1,30 @@
-"""The AWS query protocol for CloudWatch: form-encoded `Action=…` requests, XML replies.
+"""The AWS query protocol: form-encoded `Action=…&Version=…` requests, XML replies.
 
-Neither botocore 1.44.5 nor the AWS CLI 1.46.2 sends it (they choose JSON 1.0, see
-protocols.py), but older SDKs and CLIs did, so CloudWatch answers it too. Parameters are
-flattened as botocore's QuerySerializer writes them (`AlarmNames.member.1`,
-`Dimensions.member.1.Name`); replies are `<OpResponse><OpResult>…</OpResult>` with
-ISO-8601 timestamps, errors `<ErrorResponse><Error><Type/><Code/><Message/></Error>`.
-Calls go through Front.call like every other encoding.
+The request's `Version` (the API version) picks the service, among those whose model lists
+`query`. Today that is CloudWatch, which neither boto3 1.44.5 nor the AWS CLI 1.46.2 sends it
+to (they choose JSON 1.0, see protocols.py); STS, which both send only query to, is the user
+this codec is kept for (docs/emulator.md, "Wire protocol"). Parameters are flattened as
+botocore's QuerySerializer writes them (`AlarmNames.member.1`, `Dimensions.member.1.Name`);
+replies are `<OpResponse><OpResult>…</OpResult>` with ISO-8601 timestamps, errors
+`<ErrorResponse><Error><Type/><Code/><Message/></Error>`. Calls go through the front's
+dispatch like every other encoding, so validation, faults and the call log are shared.
 """
 
 from __future__ import annotations
 
 import datetime
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from .protocols import UNREADABLE
-
-if TYPE_CHECKING:
-    from .server import Front
+from .protocols import UNREADABLE, Dispatch, JsonService, render_json11
 
 FORM = "application/x-www-form-urlencoded"
-PREFIX = "GraniteServiceVersion20100801"
 
 
 def _scalar(shape: Shape, raw: str) -> Any:
@@ -99,23 +98,34 @@ def _reply(body: str, status: int) -> web.Response:
     return web.Response(body=body.encode(), status=status, content_type="text/xml")
 
 
-async def handle(front: Front, request: web.Request) -> web.Response:
+def speaks_query(service: JsonService) -> bool:
+    """Whether a client may send this service the query protocol (its model lists it)."""
+    metadata = service.model.metadata
+    return "query" in (metadata.get("protocols") or [metadata.get("protocol")])
+
+
+async def handle(
+    request: web.Request, call: Dispatch, by_version: Callable[[str], JsonService | None]
+) -> web.Response:
+    """Decode one query request, dispatch it, and encode the outcome as XML."""
     raw = (await request.read()).decode("utf-8", "replace")
     params = dict(parse_qsl(raw, keep_blank_values=True))
     action = params.get("Action", "")
-    service = front.services[PREFIX]
-    namespace = service.model.metadata.get("xmlNamespace", "")
-    op = service.operation(action)
+    service = by_version(params.get("Version", ""))
+    prefix = service.prefix if service is not None else ""
+    namespace = service.model.metadata.get("xmlNamespace", "") if service is not None else ""
+    op = service.operation(action) if service is not None else None
     body: Any = {}
     try:
         if op is not None and op.input_shape is not None:
             body = _unflatten(op.input_shape, params, "")
     except ValueError:
         body = UNREADABLE
-    outcome = await front.call(PREFIX, action, body, f"{PREFIX}.{action}", "query")
+    outcome = await call(prefix, action, body, f"{prefix}.{action}", "query")
     request_id = str(uuid.uuid4())
     if outcome.error is not None:
-        rendered = service.render_error(outcome.error)
+        service = outcome.service
+        rendered = (service.render_error if service is not None else render_json11)(outcome.error)
         code, _, fault = rendered.headers.get("x-amzn-query-error", "").partition(";")
         return _reply(
             f'<ErrorResponse xmlns="{namespace}"><Error><Type>{fault or "Sender"}</Type>'

@@ -1,10 +1,8 @@
-"""The emulator's in-memory world: models, endpoint configs, endpoints and components."""
+"""The records the emulator keeps: models, endpoint configs, endpoints, components, snapshots."""
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,21 +27,15 @@ def partition(region: str) -> str:
     return "aws"
 
 
-def resolve_image(image: str) -> str:
-    """A deterministic digest form `registry/repo@sha256:<hex>` for an image reference."""
-    if "@sha256:" in image:
-        return image
-    slash = image.rfind("/")
-    colon = image.rfind(":")
-    repo = image[:colon] if colon > slash else image
-    digest = hashlib.sha256(image.encode()).hexdigest()
-    return f"{repo}@sha256:{digest}"
-
-
 @dataclass
 class Tagged:
     arn: str
     tags: dict[str, str] = field(default_factory=dict)
+
+
+def request_tags(request: Json) -> dict[str, str]:
+    """A request's `Tags` list (`[{Key, Value}]`) as the dict a record keeps."""
+    return {t["Key"]: t["Value"] for t in request.get("Tags") or []}
 
 
 @dataclass
@@ -138,86 +130,6 @@ class ComponentRecord(Tagged):
         if self.specifications:
             return self.specifications[0]
         return None
-
-
-def _spec_summary(spec: Json, deployed_image: Json | None, cache_default: bool) -> Json:
-    out: Json = {}
-    for key in (
-        "InstanceType",
-        "ModelName",
-        "StartupParameters",
-        "ComputeResourceRequirements",
-        "BaseInferenceComponentName",
-        "SchedulingConfig",
-    ):
-        if key in spec:
-            out[key] = copy.deepcopy(spec[key])
-    container = spec.get("Container")
-    if container is not None:
-        summary: Json = {}
-        if deployed_image is not None:
-            summary["DeployedImage"] = dict(deployed_image)
-        for key in ("ArtifactUrl", "Environment", "ContainerMetricsConfig"):
-            if key in container:
-                summary[key] = copy.deepcopy(container[key])
-        out["Container"] = summary
-    if "DataCacheConfig" in spec:
-        out["DataCacheConfig"] = {"EnableCaching": spec["DataCacheConfig"]["EnableCaching"]}
-    elif cache_default:
-        out["DataCacheConfig"] = {"EnableCaching": True}
-    return out
-
-
-def describe_component(
-    ic: ComponentRecord, base: ComponentRecord | None, instance_type: str
-) -> Json:
-    out: Json = {
-        "InferenceComponentName": ic.name,
-        "InferenceComponentArn": ic.arn,
-        "EndpointName": ic.endpoint_name,
-        "EndpointArn": ic.endpoint_arn,
-        "VariantName": ic.variant_name,
-        "CreationTime": ic.created,
-        "LastModifiedTime": ic.modified,
-        "InferenceComponentStatus": ic.status,
-    }
-    if ic.failure_reason:
-        out["FailureReason"] = ic.failure_reason
-    if ic.specification is not None:
-        summary = _spec_summary(ic.specification, ic.resolved_image, ic.cache_default)
-        if base is not None and base.effective_spec():
-            base_spec = base.effective_spec() or {}
-            if "ComputeResourceRequirements" in base_spec:
-                summary["ComputeResourceRequirements"] = copy.deepcopy(
-                    base_spec["ComputeResourceRequirements"]
-                )
-        out["Specification"] = summary
-    if ic.specifications is not None:
-        out["Specifications"] = [
-            _spec_summary(s, None, ic.cache_default) for s in ic.specifications
-        ]
-    runtime: Json = {"DesiredCopyCount": ic.desired, "CurrentCopyCount": ic.current}
-    if ic.current > 0:
-        runtime["PlacementStatus"] = [
-            {"InstanceType": instance_type, "CurrentCopyCount": ic.current}
-        ]
-    out["RuntimeConfig"] = runtime
-    if ic.last_deployment_config is not None:
-        out["LastDeploymentConfig"] = copy.deepcopy(ic.last_deployment_config)
-    return out
-
-
-def summarize_component(ic: ComponentRecord) -> Json:
-    return {
-        "CreationTime": ic.created,
-        "InferenceComponentArn": ic.arn,
-        "InferenceComponentName": ic.name,
-        "EndpointArn": ic.endpoint_arn,
-        "EndpointName": ic.endpoint_name,
-        "VariantName": ic.variant_name,
-        "InferenceComponentStatus": ic.status,
-        "LastModifiedTime": ic.modified,
-    }
 
 
 @dataclass(frozen=True)

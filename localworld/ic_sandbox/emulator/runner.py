@@ -10,8 +10,8 @@ from aiohttp import web
 from ic_sandbox.startstop import StartStop
 
 from .clock import Clock, Durations
-from .server import build_app, reset_world
-from .world import World
+from .server import build_app
+from .state import EmulatorState
 
 
 class Emulator:
@@ -25,7 +25,7 @@ class Emulator:
         time_scale: float = 1.0,
         durations: Durations | None = None,
     ) -> None:
-        self.world = World(
+        self.world = EmulatorState(
             region=region,
             account_id=account_id,
             clock=Clock(time_scale),
@@ -54,7 +54,7 @@ class Emulator:
             self._runner = None
 
     async def reset(self) -> None:
-        await reset_world(self.world)
+        await self.world.reset()
 
 
 class EmulatorThread(StartStop):

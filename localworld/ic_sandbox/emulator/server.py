@@ -1,12 +1,13 @@
 """The HTTP front: AWS JSON on `POST /` and the admin API under `/_emulator/`.
 
 `POST /` serves SageMaker and Application Auto Scaling (JSON 1.1) and CloudWatch (JSON 1.0),
-told apart by the X-Amz-Target prefix (see protocols.py). Requests are accepted signed or
-unsigned; signatures are never checked. Every call, accepted or rejected (including injected
-faults), is recorded for `GET /_emulator/calls`. A SageMaker component write whose response
-is lost on purpose is applied first and recorded as accepted, with `lost` saying what the
-client got instead (an error code, or "dropped"); a read that served a version from before
-a recent write is recorded with `stale: true`.
+told apart by the X-Amz-Target prefix (see protocols.py); a form-encoded body without one is
+the query protocol (query.py), which reaches the same `Front.call`. Requests are accepted
+signed or unsigned; signatures are never checked. Every call, accepted or rejected
+(including injected faults), is recorded for `GET /_emulator/calls`. A SageMaker component
+write whose response is lost on purpose is applied first and recorded as accepted, with
+`lost` saying what the client got instead (an error code, or "dropped"); a read that served
+a version from before a recent write is recorded with `stale: true`.
 """
 
 from __future__ import annotations
@@ -14,26 +15,32 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from botocore.model import OperationModel, ServiceModel
 
-from . import autoscaler, query, rpcv2
-from .autoscaling import AutoScaling
+from . import query, scaler
+from .application_autoscaling import ApplicationAutoScaling
 from .cloudwatch import CloudWatch
+from .components import InferenceComponents
 from .errors import ApiError
 from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
-from .protocols import JSON_10, UNREADABLE, JsonService, load_model, render_cloudwatch
-from .service import SageMaker
+from .hosting import Hosting
+from .protocols import (
+    JSON_10,
+    JSON_11,
+    UNREADABLE,
+    JsonService,
+    Outcome,
+    load_model,
+    render_cloudwatch,
+)
+from .sagemaker_tags import SageMakerTags
+from .state import EmulatorState
 from .validation import validate_request
-from .world import World
 
-JSON_11 = "application/x-amz-json-1.1"
 SAGEMAKER = "SageMaker"  # its X-Amz-Target prefix
-WORLD_KEY = web.AppKey("world", World)
-SERVICE_KEY = web.AppKey("service", SageMaker)
 
 
 def _error(service: JsonService | None, err: ApiError) -> web.Response:
@@ -65,31 +72,22 @@ def _admin_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-@dataclass
-class Outcome:
-    service: JsonService | None
-    operation: OperationModel | None
-    result: dict[str, Any]
-    error: ApiError | None
-    # A component write applied but answered with this error code, or DROPPED.
-    lost: str | None = None
-
-    @property
-    def known(self) -> bool:
-        """The call named an implemented operation, so errors take that service's form."""
-        return self.operation is not None
-
-
 class Front:
-    def __init__(self, world: World, sagemaker: SageMaker, services: list[JsonService]) -> None:
+    def __init__(
+        self,
+        world: EmulatorState,
+        components: InferenceComponents,
+        services: list[JsonService],
+    ) -> None:
         self.world = world
-        self.sagemaker = sagemaker
+        self.components = components
         self.services = {s.prefix: s for s in services}
+        self.by_version = {s.model.api_version: s for s in services if query.speaks_query(s)}
 
     async def api(self, request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
         if not target and request.content_type == query.FORM:
-            return await query.handle(self, request)
+            return await query.handle(request, self.call, self.by_version.get)
         prefix, _, name = target.partition(".")
         raw = await request.read()
         try:
@@ -164,9 +162,9 @@ class Front:
         and decide whether its response is lost (None, an error code, or DROPPED)."""
         faults = self.world.faults
         writes_component = service.prefix == SAGEMAKER and name in COMPONENT_WRITES
-        component = self.sagemaker.component_named(body) if writes_component else None
+        component = self.components.component_named(body) if writes_component else None
         lag = faults.lag_seconds(component)
-        before = self.sagemaker.snapshot(component) if component and lag else None
+        before = self.components.snapshot(component) if component and lag else None
         result = service.handlers[name](body)
         if component is None:
             return result, None
@@ -217,7 +215,7 @@ class Front:
         return web.json_response(self.world.faults.to_json())
 
     async def reset(self, request: web.Request) -> web.Response:
-        await reset_world(self.world)
+        await self.world.reset()
         return web.json_response({"reset": True})
 
     async def health(self, request: web.Request) -> web.Response:
@@ -235,32 +233,22 @@ class Front:
         )
 
 
-async def reset_world(world: World) -> None:
-    """Forget every resource, call, alarm and fault (tasks are cancelled first)."""
-    await world.cancel_all()
-    world.models.clear()
-    world.endpoint_configs.clear()
-    world.endpoints.clear()
-    world.components.clear()
-    world.by_arn.clear()
-    world.alarms.clear()
-    world.calls.clear()
-    world.versions.clear()
-    world.faults = Faults()
-    for hook in world.reset_hooks:
-        hook()
-
-
-def build_app(world: World, model: ServiceModel | None = None) -> web.Application:
-    service = SageMaker(world)
+def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Application:
+    hosting = Hosting(world)
+    components = InferenceComponents(world, hosting)
+    tags = SageMakerTags(world, components)
     cloudwatch = CloudWatch(world)
-    autoscaling = AutoScaling(world, cloudwatch)
-    scaler = autoscaler.Scaler(world, service, cloudwatch, autoscaling)
+    autoscaling = ApplicationAutoScaling(world, cloudwatch)
+    simulation = scaler.Scaler(world, components, cloudwatch, autoscaling)
     front = Front(
         world,
-        service,
+        components,
         [
-            JsonService(SAGEMAKER, model or load_model("sagemaker"), service.handlers),
+            JsonService(
+                SAGEMAKER,
+                model or load_model("sagemaker"),
+                {**hosting.handlers, **components.handlers, **tags.handlers},
+            ),
             JsonService(
                 "AnyScaleFrontendService",
                 load_model("application-autoscaling"),
@@ -276,8 +264,6 @@ def build_app(world: World, model: ServiceModel | None = None) -> web.Applicatio
         ],
     )
     app = web.Application(client_max_size=16 * 1024 * 1024)
-    app[WORLD_KEY] = world
-    app[SERVICE_KEY] = service
     app.router.add_post("/", front.api)
     app.router.add_get("/_emulator/calls", front.calls)
     app.router.add_delete("/_emulator/calls", front.clear_calls)
@@ -288,6 +274,5 @@ def build_app(world: World, model: ServiceModel | None = None) -> web.Applicatio
     app.router.add_put("/_emulator/faults", front.put_faults)
     app.router.add_post("/_emulator/reset", front.reset)
     app.router.add_get("/_emulator/health", front.health)
-    autoscaler.add_routes(app, scaler)
-    rpcv2.add_routes(app, front)
+    scaler.add_routes(app, simulation)
     return app

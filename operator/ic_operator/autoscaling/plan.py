@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ic_operator.models.autoscaling import (
+from ic_operator.models.autoscaling import AutoScaling
+from ic_operator.models.autoscaling_requests import (
     DEFAULT_COOLDOWN_SECONDS,
     SCALABLE_DIMENSION,
     SERVICE_NAMESPACE,
     STEP_POLICY_NAME,
-    AutoScaling,
     alarm_name,
     alarm_request,
     resource_id,
@@ -53,7 +53,7 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Observed:
+class TargetReading:
     """What the Describe calls returned for one component (entries as botocore parses
     them); ``target`` None means no scalable target is registered."""
 
@@ -112,8 +112,8 @@ def observed_from(
     policies: Mapping[str, Any] | None = None,
     scheduled_actions: Mapping[str, Any] | None = None,
     alarms: Mapping[str, Any] | None = None,
-) -> Observed:
-    """Observed from the (merged, all pages) Describe responses, keeping only entries of
+) -> TargetReading:
+    """The reading from the (merged, all pages) Describe responses, keeping only entries of
     this component's target and the operator's alarm."""
     ours = resource_id(component)
 
@@ -131,7 +131,7 @@ def observed_from(
         for a in (alarms or {}).get("MetricAlarms", [])
         if a.get("AlarmName") == alarm_name(component)
     ]
-    return Observed(
+    return TargetReading(
         target=found[0] if found else None,
         policies=mine((policies or {}).get("ScalingPolicies")),
         scheduled_actions=mine((scheduled_actions or {}).get("ScheduledActions")),
@@ -211,8 +211,8 @@ def _same_alarm(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> bool
 # --- the plan --------------------------------------------------------------------------
 
 
-def plan(
-    desired: AutoScaling | None, observed: Observed, component: str, *, owned: bool
+def sync_calls(
+    desired: AutoScaling | None, observed: TargetReading, component: str, *, owned: bool
 ) -> list[Call]:
     """The write calls that make AWS match ``desired`` (empty when in sync).
 
@@ -281,7 +281,7 @@ def _delete_alarm(component: str) -> Call:
     return Call(CLOUDWATCH, "DeleteAlarms", {"AlarmNames": [alarm_name(component)]})
 
 
-def removal(observed: Observed, component: str) -> list[Call]:
+def removal(observed: TargetReading, component: str) -> list[Call]:
     """Everything the operator created, removed: the alarm, then the target (which takes
     its policies and scheduled actions with it). Sent before DeleteInferenceComponent;
     with deletionPolicy: Retain nothing is sent at all."""

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ic_operator.autoscaling import plan as asp
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
-from ic_operator.aws.ports import SageMakerApi
-from ic_operator.models.autoscaling import STEP_POLICY_NAME, AutoScaling
+from ic_operator.models.autoscaling import AutoScaling
+from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME
 from ic_operator.models.autoscaling_status import AutoScalingStatus, auto_scaling_status
 
 _LISTS = {
@@ -68,7 +69,7 @@ async def observe(
     desired: AutoScaling | None,
     region: str,
     purpose: Purpose,
-) -> asp.Observed:
+) -> asp.TargetReading:
     targets = await _read_all(client, asp.target_read(name), region, purpose)
     observed = asp.observed_from(name, targets=targets)
     policies: dict[str, Any] | None = None
@@ -130,7 +131,7 @@ async def sync(
     activity can have moved it): the last activity recorded is kept, one call fewer."""
     registered = previous.registered if previous is not None else False
     observed = await observe(client, name, desired, region, purpose)
-    calls = asp.plan(desired, observed, name, owned=asp.owned(desired, registered))
+    calls = asp.sync_calls(desired, observed, name, owned=asp.owned(desired, registered))
     sent = await apply(client, calls, region)
     if sent:
         observed = await observe(client, name, desired, region, Purpose.FIRST_LOOK)

@@ -1,8 +1,11 @@
 """What an AWS error means, decided once at the door.
 
-Callers decide on an :class:`ErrorKind`, never on error codes or message text, so the
-knowledge of SageMaker's (and Application Auto Scaling's and CloudWatch's) error quirks
-lives here and nowhere else.
+Callers decide on an :class:`ErrorKind` and the :class:`Failure` it amounts to for the
+resource, never on error codes or message text, so the knowledge of SageMaker's (and
+Application Auto Scaling's and CloudWatch's) error quirks lives here and nowhere else:
+:func:`classify` reads the code and message into a kind, and :data:`FAILURES` says what
+that kind means for the operation that failed and how long to back off. A new error is
+one row in one of these tables.
 """
 
 from __future__ import annotations
@@ -143,6 +146,87 @@ def redact(message: str) -> str:
     return _ECHOED_VALUE.sub(_sub, message)
 
 
+class Failure(Enum):
+    """What a failed call means for the resource; the value is the condition reason."""
+
+    ENDPOINT_NOT_FOUND = "EndpointNotFound"
+    ENDPOINT_NOT_READY = "EndpointNotReady"
+    WAITING = "Waiting"  # a transition started or ended under the call: look again soon
+    RETRYING = "Retrying"
+    INSUFFICIENT_CAPACITY = "InsufficientCapacity"
+    ACCESS_DENIED = "AccessDenied"
+    INVALID_SPEC = "InvalidSpec"
+    OUTCOME_UNKNOWN = "OutcomeUnknown"
+    AWS_ERROR = "AWSError"
+
+
+class OperationClass(Enum):
+    """The operations an error means something different for."""
+
+    CREATE = "create"  # CreateInferenceComponent: the endpoint may not be there yet
+    SPEC_WRITE = "spec-write"  # sends the spec or the copy count: Invalid rejects the spec
+    ANY = "any"
+
+
+_OPERATION_CLASSES: Final = {
+    "CreateInferenceComponent": OperationClass.CREATE,
+    "UpdateInferenceComponent": OperationClass.SPEC_WRITE,
+    "UpdateInferenceComponentRuntimeConfig": OperationClass.SPEC_WRITE,
+}
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How a failure that resolves itself in time is waited out."""
+
+    first: float  # seconds before the first retry
+    longest: float  # the cap of the exponential backoff
+    # Needs a human to look (capacity, IAM, a missing endpoint): Blocked and Degraded
+    # while it lasts. Throttling and 5xx are routine: Progressing, not Degraded.
+    degraded: bool
+
+
+# (kind, operation class) -> what it means for the resource. A row for a class wins
+# over the kind's ANY row.
+FAILURES: Final[dict[tuple[ErrorKind, OperationClass], Failure]] = {
+    # GitOps tools often apply the component before the endpoint exists: wait, slowly.
+    (ErrorKind.NOT_FOUND, OperationClass.CREATE): Failure.ENDPOINT_NOT_FOUND,
+    # The endpoint exists but cannot host yet: endpoints take minutes, so back off.
+    (ErrorKind.BUSY, OperationClass.CREATE): Failure.ENDPOINT_NOT_READY,
+    # Most likely our own earlier Create, not yet visible to reads: confirm by reading,
+    # as for a Create whose answer was lost.
+    (ErrorKind.ALREADY_EXISTS, OperationClass.CREATE): Failure.OUTCOME_UNKNOWN,
+    (ErrorKind.INVALID, OperationClass.CREATE): Failure.INVALID_SPEC,
+    (ErrorKind.INVALID, OperationClass.SPEC_WRITE): Failure.INVALID_SPEC,
+    (ErrorKind.NOT_FOUND, OperationClass.ANY): Failure.WAITING,
+    (ErrorKind.BUSY, OperationClass.ANY): Failure.WAITING,
+    (ErrorKind.ALREADY_EXISTS, OperationClass.ANY): Failure.WAITING,
+    (ErrorKind.OUTCOME_UNKNOWN, OperationClass.ANY): Failure.OUTCOME_UNKNOWN,
+    (ErrorKind.RETRYABLE, OperationClass.ANY): Failure.RETRYING,
+    (ErrorKind.CAPACITY, OperationClass.ANY): Failure.INSUFFICIENT_CAPACITY,
+    (ErrorKind.ACCESS_DENIED, OperationClass.ANY): Failure.ACCESS_DENIED,
+    (ErrorKind.INVALID, OperationClass.ANY): Failure.AWS_ERROR,
+    (ErrorKind.UNKNOWN, OperationClass.ANY): Failure.AWS_ERROR,
+}
+
+# Failures that resolve themselves in time. Waiting, OutcomeUnknown and InvalidSpec are
+# not backed off this way (they look again at once, confirm, or wait for the spec).
+BACKOFF: Final[dict[Failure, Backoff]] = {
+    Failure.ENDPOINT_NOT_FOUND: Backoff(30, 600, degraded=True),
+    Failure.ENDPOINT_NOT_READY: Backoff(10, 120, degraded=False),
+    Failure.RETRYING: Backoff(2, 120, degraded=False),
+    Failure.INSUFFICIENT_CAPACITY: Backoff(30, 600, degraded=True),
+    Failure.ACCESS_DENIED: Backoff(60, 900, degraded=True),
+    Failure.AWS_ERROR: Backoff(30, 600, degraded=True),
+}
+
+
+def failure_of(kind: ErrorKind, operation: str) -> Failure:
+    """What ``kind`` means for the resource when ``operation`` failed with it."""
+    specific = _OPERATION_CLASSES.get(operation, OperationClass.ANY)
+    return FAILURES.get((kind, specific)) or FAILURES[(kind, OperationClass.ANY)]
+
+
 @dataclass
 class SageMakerError(Exception):
     """A classified SageMaker failure; ``message`` is already redacted."""
@@ -154,6 +238,10 @@ class SageMakerError(Exception):
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.code}: {self.message}"
+
+    @property
+    def failure(self) -> Failure:
+        return failure_of(self.kind, self.operation)
 
 
 AUTOSCALING_KINDS: Final = {

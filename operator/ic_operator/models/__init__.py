@@ -1,8 +1,15 @@
 """Pydantic models of the `InferenceComponent` resource: the single source of truth.
 
-The CRD (`ic_operator.crd.generate`), the resource reference (docs/resource.md) and the
+The CRD (`ic_operator.crd.schema`), the resource reference (docs/resource.md) and the
 AWS requests are all derived from these classes. No kopf, boto3 or botocore
 here (import-linter enforces it): they must stay pure and fast to test.
+
+- spec, specification, deployment, autoscaling: what users write (the spec's parts);
+- patterns: the services' patterns, limits and enumerations, and what each means;
+- rules: every rule the schema cannot express (CEL, Python check and message together);
+- sagemaker_requests, autoscaling_requests: the AWS requests a spec becomes;
+- status, autoscaling_status: what the operator writes;
+- errors: a ValidationError as the message a user reads.
 """
 
 from ic_operator.models._instance_types import INSTANCE_TYPES, InstanceType
@@ -15,22 +22,23 @@ from ic_operator.models.autoscaling import (
     TargetTracking,
 )
 from ic_operator.models.autoscaling_status import AutoScalingStatus, ScalingActivity
-from ic_operator.models.errors import validation_message
-from ic_operator.models.spec import (
+from ic_operator.models.deployment import (
     Alarm,
     AutoRollbackConfiguration,
-    AvailabilityZoneBalance,
     CapacitySize,
+    DeploymentConfig,
+    RollingUpdatePolicy,
+)
+from ic_operator.models.errors import validation_message
+from ic_operator.models.spec import InferenceComponentSpec, RuntimeConfig
+from ic_operator.models.specification import (
+    AvailabilityZoneBalance,
     ComponentSpecification,
     ComputeResourceRequirements,
     Container,
     ContainerMetricsConfig,
     DataCacheConfig,
-    DeploymentConfig,
-    InferenceComponentSpec,
     MetricsEndpoint,
-    RollingUpdatePolicy,
-    RuntimeConfig,
     SchedulingConfig,
     StartupParameters,
 )

@@ -12,29 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ic_operator.models import autoscaling as a
-from ic_operator.models import spec as s
-
-_NAME = "1-63 letters, digits and '-', starting and ending with a letter or digit"
-
-# What each pattern means, for people who do not read regular expressions.
-PATTERN_HINTS = {
-    s.IC_NAME_PATTERN: _NAME,
-    s.ENDPOINT_NAME_PATTERN: _NAME,
-    s.IMAGE_PATTERN: "an image reference without whitespace",
-    s.URL_PATTERN: "an s3:// or https:// URL",
-    s.ENV_KEY_PATTERN: "letters, digits and '_', not starting with a digit",
-    s.METRICS_PATH_PATTERN: "a path starting with '/' (letters, digits, '/', '_', '.', '-')",
-    s.ACCELERATOR_PARTITION_PATTERN: "a MIG profile such as mig-3g.40gb",
-    s.ALARM_NAME_PATTERN: "a non-blank alarm name on one line",
-    s.TAG_PATTERN: "made of letters, digits, spaces and _ . : / = + - @",
-    s.REGION_PATTERN: "an AWS Region such as us-east-1",
-    a.POLICY_NAME_PATTERN: "printable ASCII characters",
-    a.SCHEDULED_ACTION_NAME_PATTERN: (
-        "a name without leading or trailing spaces, control characters, ':', '/' or '|'"
-    ),
-    a.XML_TEXT_PATTERN: "text without control characters other than tab and newline",
-}
+from ic_operator.models.patterns import PATTERN_HINTS
 
 _LONG_ENUM = 200
 

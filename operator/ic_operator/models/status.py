@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 
 from ic_operator.models._base import K8sModel
 from ic_operator.models.autoscaling_status import AutoScalingStatus
-from ic_operator.models.spec import DeploymentConfig
+from ic_operator.models.deployment import DeploymentConfig
 
 DeploymentOutcome = Literal["InProgress", "Succeeded", "RolledBack", "Failed"]
 WriteOperation = Literal["Create", "Update", "UpdateRuntimeConfig", "Delete"]

@@ -9,22 +9,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ic_operator.models import Condition
-from ic_operator.reconcile.plan import Act, Plan
-
-_BUSY = {Act.CREATE, Act.UPDATE, Act.SCALE, Act.DELETE, Act.WAIT}
+from ic_operator.reconcile.types import ACTIONS, Plan
 
 
 def derive(plan: Plan) -> dict[str, tuple[str, str, str]]:
     """type -> (status, reason, message)."""
     ok = ("False", "AsExpected", "")
     degraded = ("True", plan.reason, plan.message) if plan.degraded else ok
-    if plan.action in (Act.NOOP, Act.TAG):
+    meaning = ACTIONS[plan.action]
+    if meaning.ready:
         return {
             "Ready": ("True", "InSync", plan.message),
             "Progressing": ("False", "Complete", "no deployment is running"),
             "Degraded": degraded,
         }
-    if plan.action in _BUSY:
+    if meaning.busy:
         return {
             "Ready": ("False", plan.reason, plan.message),
             "Progressing": ("True", plan.reason, plan.message),

@@ -6,15 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.aws.ports import SageMakerApi
-from ic_operator.reconcile.plan import Act, Plan
-
-OPERATION: dict[Act, str] = {
-    Act.CREATE: "CreateInferenceComponent",
-    Act.UPDATE: "UpdateInferenceComponent",
-    Act.SCALE: "UpdateInferenceComponentRuntimeConfig",
-    Act.DELETE: "DeleteInferenceComponent",
-}
+from ic_operator.aws.api import SageMakerApi
+from ic_operator.reconcile.types import ACTIONS, Act, Plan
 
 
 @dataclass(frozen=True)
@@ -27,9 +20,10 @@ async def execute(
 ) -> Executed:
     """Send what ``plan`` asks for; raises ``SageMakerError`` (classified) on failure."""
     arn = component.get("InferenceComponentArn") if component else None
-    if plan.action in OPERATION:
+    operation = ACTIONS[plan.action].operation
+    if operation is not None:
         assert plan.request is not None
-        response = await client.call(OPERATION[plan.action], plan.request, region=region)
+        response = await client.call(operation, plan.request, region=region)
         return Executed(response.get("InferenceComponentArn", arn))
     if plan.action is Act.TAG:
         assert arn is not None

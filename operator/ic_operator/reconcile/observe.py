@@ -5,31 +5,29 @@ on it, see :mod:`ic_operator.reconcile.sweep`) answers absence, "nothing moved" 
 moving", and between full listings a region-wide listing of recent changes answers
 settled components' resyncs; DescribeInferenceComponent is made only for what moved
 or is about to be written, and ListTags only when ownership or tags are in question. Which answer
-suffices is the planner's (pure) :func:`~ic_operator.reconcile.plan.triage`.
+suffices is the (pure) :func:`~ic_operator.reconcile.triage.triage`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.reconcile.plan import (
+from ic_operator.reconcile.ownership import desired_tags, tags_digest
+from ic_operator.reconcile.sweep import EndpointSweep
+from ic_operator.reconcile.triage import Look, triage
+from ic_operator.reconcile.types import (
     DEFAULT,
     Desired,
-    Look,
     PollPolicy,
     Strategy,
     Wake,
-    desired_tags,
-    triage,
+    recorded_wake,
 )
-from ic_operator.reconcile.sweep import EndpointSweep
 
 
 @dataclass(frozen=True)
@@ -37,10 +35,6 @@ class Observation:
     look: Look
     component: Mapping[str, Any] | None  # Describe (DESCRIBE), list summary, or None (ABSENT)
     tags: Mapping[str, str] | None = None  # ListTags, when fetched
-
-
-def tags_digest(tags: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(tags.items())).encode()).hexdigest()[:16]
 
 
 class Observer:
@@ -66,21 +60,20 @@ class Observer:
         status: InferenceComponentStatus,
         region: str,
         *,
-        fresh: bool,
+        edited: bool,
         now: float,
     ) -> Observation:
-        """``fresh``: the spec or retry annotation changed since the last decision, so
+        """``edited``: the spec or retry annotation changed since the last decision, so
         the look precedes a write and goes ahead of routine calls."""
-        purpose = _purpose(status, fresh)
+        purpose = _purpose(status, edited)
         known = status.inference_component_arn is not None
         # An edit to a component this resource owns needs the Describe anyway: asking
         # the listing first would only put the edit behind a routine List. So does the
         # look that follows a Ready read from the listing (Verify).
-        decision = status.decision
-        verify = not fresh and decision is not None and Wake(decision.next) is Wake.VERIFY
-        if self.strategy.listing and not (fresh and known) and not verify:
+        verify = not edited and recorded_wake(status) is Wake.VERIFY
+        if self.strategy.listing and not (edited and known) and not verify:
             endpoint, name = desired.spec.endpoint_name, desired.name
-            max_age = self._max_age(status, fresh, now)
+            max_age = self._max_age(status, edited, now)
             if purpose is Purpose.SWEEP:
                 summary = await self.sweep.settled(
                     region=region,
@@ -120,11 +113,10 @@ class Observer:
                 tags = await self.client.list_tags(arn, region=region, purpose=purpose)
         return Observation(Look.DESCRIBE, component, tags)
 
-    def _max_age(self, status: InferenceComponentStatus, fresh: bool, now: float) -> float:
+    def _max_age(self, status: InferenceComponentStatus, edited: bool, now: float) -> float:
         """How old a shared listing may be: a resync interval for a settled component, a
         poll interval otherwise, and never older than this resource's last write."""
-        decision = status.decision
-        if not fresh and decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE):
+        if not edited and recorded_wake(status) in (Wake.RESYNC, Wake.IDLE):
             return self.poll.resync * 0.9
         age = self.poll.minimum
         if status.last_write is not None:
@@ -132,14 +124,13 @@ class Observer:
         return age
 
 
-def _purpose(status: InferenceComponentStatus, fresh: bool) -> Purpose:
+def _purpose(status: InferenceComponentStatus, edited: bool) -> Purpose:
     """A look after an edit precedes a write; one at a settled component is the drift
     sweep (nobody waits on it, even when the listing says it moved); anything else
     follows a transition or a backoff that is known to be running. The Describe that
     fills in a component already Ready from the listing (Verify) is routine too."""
-    if fresh:
+    if edited:
         return Purpose.FIRST_LOOK
-    decision = status.decision
-    if decision is not None and decision.next in (Wake.RESYNC, Wake.IDLE, Wake.VERIFY):
+    if recorded_wake(status) in (Wake.RESYNC, Wake.IDLE, Wake.VERIFY):
         return Purpose.SWEEP
     return Purpose.POLL

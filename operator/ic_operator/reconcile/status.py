@@ -12,17 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ic_operator.events import Event
 from ic_operator.models import Condition, Decision, InferenceComponentStatus, LastWrite
+from ic_operator.models.status import WriteOperation
 from ic_operator.reconcile import conditions
 from ic_operator.reconcile.execute import Executed
-from ic_operator.reconcile.plan import WRITES, Act, Plan, PollPolicy, Wake, epoch, iso
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str  # Normal | Warning
-    reason: str
-    message: str
+from ic_operator.reconcile.types import ACTIONS, PassContext, Plan, epoch, iso
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,7 +35,7 @@ def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
     return patch
 
 
-def material(status: Mapping[str, Any]) -> dict[str, Any]:
+def without_timestamps(status: Mapping[str, Any]) -> dict[str, Any]:
     """The status without the decision's timestamps: a pass that only moved them (another
     poll of the same rollout) is not worth a write to the API server."""
     out = dict(status)
@@ -64,88 +59,91 @@ def observed_fields(component: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_AFTER_WRITE = {Act.CREATE: "Creating", Act.UPDATE: "Updating", Act.SCALE: "Updating"}
+@dataclass(frozen=True)
+class Reading:
+    """What this pass read of the component."""
+
+    component: Mapping[str, Any] | None  # None: absent (or not read)
+    # A reading was made this pass (``component`` None meaning absent); False when none
+    # was (a spec rejected before any call, or a read that failed).
+    read: bool
+    # ``component`` is an endpoint listing's summary, which carries the state and
+    # LastModifiedTime but not what Describe adds (copy counts, image, endpoint ARN):
+    # those keep their recorded values rather than being read as cleared.
+    listed: bool = False
+
+
+NOT_READ = Reading(None, read=False)
 
 
 def build(
     plan: Plan,
     previous: InferenceComponentStatus,
+    ctx: PassContext,
     *,
-    generation: int,
-    retry_token: str | None,
-    now: float,
-    poll: PollPolicy,
-    component: Mapping[str, Any] | None,
-    read: bool,
-    executed: Executed | None = None,
-    write_outcome: Literal["Accepted", "Unknown"] | None = None,
-    tags_digest: str | None = None,
-    identity: Mapping[str, Any] | None = None,
-    listed: bool = False,
+    reading: Reading,
+    executed: Executed | None,
+    wake_in: float | None,
 ) -> InferenceComponentStatus:
-    """The status after ``plan``.
-
-    ``read``: ``component`` is a reading of this pass (None meaning absent); False when
-    no reading was made (a spec rejected before any call, or a read that failed).
-    ``executed``: the plan's call succeeded; ``write_outcome`` says whether a write was
-    sent and how it ended. ``tags_digest``: the desired tags are now known to be in
-    SageMaker. ``identity``: the component's name and region, for display. ``listed``:
-    ``component`` is an endpoint listing's summary, which carries the state and
-    LastModifiedTime but not what Describe adds (copy counts, image, endpoint ARN):
-    those keep their recorded values rather than being read as cleared.
-    """
-    update: dict[str, Any] = dict(identity or {})
+    """The status after ``plan``. ``executed``: the plan's call succeeded; ``wake_in``:
+    the seconds until the next look the pass decided (recorded as notBefore, so a
+    restarted process waits as this one does)."""
+    component = reading.component
+    update: dict[str, Any] = dict(ctx.identity)
     state = previous.inference_component_status
     modified = previous.decision.modified if previous.decision is not None else None
-    if read:
+    if reading.read:
         state = str(component.get("InferenceComponentStatus")) if component else "NotFound"
         modified = epoch(component.get("LastModifiedTime")) if component else None
-        if not listed:
+        if not reading.listed:
             update.update(observed_fields(component or {}))
-    if executed is not None and plan.action in _AFTER_WRITE:
-        state = _AFTER_WRITE[plan.action]
-    operation = plan.sent or WRITES.get(plan.action)
-    if write_outcome is not None and operation is not None:
+    meaning = ACTIONS[plan.action]
+    record = plan.record
+    if executed is not None and meaning.state_after is not None:
+        state = meaning.state_after
+    write: tuple[WriteOperation, Literal["Accepted", "Unknown"]] | None = None
+    if executed is not None and meaning.write is not None:
+        write = (meaning.write, "Accepted")
+    elif record.sent is not None:
+        write = (record.sent, "Unknown")
+    if write is not None:
         update["last_write"] = LastWrite(
-            operation=operation,
-            generation=generation,
-            spec_hash=plan.deployment.spec_hash if plan.deployment is not None else None,
-            sent_at=now,
+            operation=write[0],
+            generation=ctx.generation,
+            spec_hash=record.deployment.spec_hash if record.deployment is not None else None,
+            sent_at=ctx.now,
             based_on_modified=modified if component is not None else None,
-            outcome=write_outcome,
+            outcome=write[1],
         )
-    elif plan.confirmed and previous.last_write is not None:
+    elif record.confirmed and previous.last_write is not None:
         update["last_write"] = previous.last_write.model_copy(update={"confirmed": True})
     arn = executed.arn if executed is not None else None
     if arn is None and component is not None:
         arn = component.get("InferenceComponentArn")
-    if plan.owned and arn:
+    if record.owned and arn:
         update["inference_component_arn"] = arn
-    if tags_digest is not None:
-        update["tags_hash"] = tags_digest
-    delay = plan.delay
-    if plan.wake is Wake.RESYNC:
-        delay = poll.resync
+    if record.tags_hash is not None:
+        update["tags_hash"] = record.tags_hash
     update["decision"] = Decision(
         next=plan.wake.value,
-        generation=generation,
-        retry_token=retry_token,
-        at=now,
-        not_before=None if plan.wake is Wake.IDLE or delay is None else now + delay,
+        generation=ctx.generation,
+        retry_token=ctx.retry_token,
+        at=ctx.now,
+        not_before=None if wake_in is None else ctx.now + wake_in,
         modified=modified,
         state=state,
         errors=plan.errors,
     )
     update["inference_component_status"] = state
     conds = conditions.merge(
-        previous.conditions, conditions.derive(plan), generation=generation, now=iso(now)
+        previous.conditions, conditions.derive(plan), generation=ctx.generation, now=iso(ctx.now)
     )
     new = previous.model_copy(
         update={
             **update,
-            "observed_generation": generation,
+            "observed_generation": ctx.generation,
             "conditions": conds,
-            "last_deployment": plan.deployment or previous.last_deployment,
+            "last_deployment": record.deployment or previous.last_deployment,
         }
     )
     return new.model_copy(update={"copies": _copies(new)})
@@ -159,36 +157,29 @@ def _copies(status: InferenceComponentStatus) -> str | None:
 
 def events(
     plan: Plan, previous: InferenceComponentStatus, conds: Sequence[Condition]
-) -> list[Event]:
+) -> tuple[Event, ...]:
     """Events for actions taken and for outcomes newly known; nothing for a quiet pass."""
     out: list[Event] = []
-    judged = plan.judged
-    if plan.revised is not None:
+    judged, revised = plan.record.judged, plan.record.revised
+    if revised is not None:
         out.append(
             Event(
                 "Normal",
                 "VerdictRevised",
-                f"SageMaker now runs the spec of generation {plan.revised.generation} "
-                f"InService; the earlier {plan.revised.outcome} verdict is withdrawn",
+                f"SageMaker now runs the spec of generation {revised.generation} "
+                f"InService; the earlier {revised.outcome} verdict is withdrawn",
             )
         )
     elif judged is not None and judged.outcome == "Succeeded":
         out.append(Event("Normal", "Deployed", f"generation {judged.generation} is InService"))
     elif judged is not None:
         out.append(Event("Warning", judged.outcome, judged.failure_reason or judged.outcome))
-    action_events = {
-        Act.CREATE: "Creating",
-        Act.UPDATE: "Updating",
-        Act.SCALE: "Scaling",
-        Act.TAG: "Tagging",
-        Act.DELETE: plan.reason,
-    }
-    if plan.action in action_events:
-        out.append(Event("Normal", action_events[plan.action], plan.message))
+    if ACTIONS[plan.action].sends:
+        out.append(Event("Normal", plan.reason, plan.message))
     elif (
         plan.degraded
         and not any(e.type == "Warning" for e in out)  # the judged outcome said it already
         and conditions.changed(previous.conditions, conds, "Degraded")
     ):
         out.append(Event("Warning", plan.reason, plan.message))
-    return out
+    return tuple(out)

@@ -1,0 +1,181 @@
+"""The autoscaling step of a pass: decides *when* spec.autoScaling is synced, syncs it,
+and returns what the pass records (:class:`ScalingDelta`), so the pass applies it in
+one line.
+
+Synced on an edit, when the copy count moved, while copies move, and otherwise once
+per autoscaling resync interval: steady state costs no autoscaling call per pass. A
+failure here does not undo the pass: it is reported (an event, a sooner look) and
+retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ic_operator import metrics
+from ic_operator.autoscaling import sync
+from ic_operator.aws.api import SageMakerApi
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.errors import SageMakerError
+from ic_operator.events import Event
+from ic_operator.models import InferenceComponentStatus
+from ic_operator.models.autoscaling import AutoScaling
+from ic_operator.models.autoscaling_status import AutoScalingStatus
+
+# SageMaker states in which the autoscaler's target is left alone: the component is
+# being created or deleted, or has failed.
+_UNTOUCHED_STATES = ("Creating", "Deleting", "Failed")
+
+
+@dataclass(frozen=True)
+class ScalingDelta:
+    """What the autoscaling step changes in a pass's result."""
+
+    ran: bool = False  # a sync was made: ``status`` replaces status.autoScaling
+    status: AutoScalingStatus | None = None
+    events: tuple[Event, ...] = ()
+    # The longest the pass may sleep: soon while copies move, no longer than the poll
+    # maximum after a failure.
+    sleep_cap: float | None = None
+    # The autoscaler is moving the copy count: SageMaker's Updating is its work, and
+    # the pass's Progressing says so with this message.
+    progressing: str | None = None
+
+    def applied_to(self, status: InferenceComponentStatus) -> InferenceComponentStatus:
+        return status.model_copy(update={"auto_scaling": self.status}) if self.ran else status
+
+    def cap(self, sleep: float | None) -> float | None:
+        if self.sleep_cap is None:
+            return sleep
+        return self.sleep_cap if sleep is None else min(sleep, self.sleep_cap)
+
+
+NONE = ScalingDelta()
+
+
+@dataclass(frozen=True)
+class AutoScalingStep:
+    client: SageMakerApi
+    resync_interval: float  # --autoscaling-resync-interval
+    fast: float  # the poll minimum: how soon to look while copies move
+    slow: float  # the poll maximum: how soon to look after a failed sync
+
+    def due(
+        self,
+        spec: AutoScaling | None,
+        previous: AutoScalingStatus | None,
+        component: Mapping[str, Any] | None,
+        *,
+        edited: bool,
+        now: float,
+    ) -> Literal["change", "resync"] | None:
+        """ "change" on an edit, when the copy count moved or while copies move (the
+        scaling activities are read too), "resync" once per resync interval."""
+        if spec is None and not (previous and previous.registered):
+            return None
+        if edited or previous is None or previous.checked_at is None:
+            return "change"
+        if previous.state == "Scaling":
+            return "change"
+        if component is not None:
+            runtime = component.get("RuntimeConfig") or {}
+            seen = (runtime.get("DesiredCopyCount"), runtime.get("CurrentCopyCount"))
+            if seen != (previous.desired_copies, previous.current_copies):
+                return "change"
+        if now - previous.checked_at >= self.resync_interval:
+            return "resync"
+        return None
+
+    async def run(
+        self,
+        *,
+        name: str,
+        resource: str,
+        spec: AutoScaling | None,
+        previous: AutoScalingStatus | None,
+        region: str,
+        component: Mapping[str, Any] | None,
+        edited: bool,
+        now: float,
+    ) -> ScalingDelta:
+        """Sync a component the autoscaler may touch (``component`` None: the pass
+        creates, deletes or does not own it) when it is due."""
+        if component is None or component.get("InferenceComponentStatus") in _UNTOUCHED_STATES:
+            return self._progress(spec, previous)
+        due = self.due(spec, previous, component, edited=edited, now=now)
+        if due is None:
+            return self._progress(spec, previous)
+        try:
+            synced = await sync.sync(
+                self.client,
+                name,
+                spec,
+                previous,
+                region,
+                component=component,
+                purpose=Purpose.FIRST_LOOK if edited else Purpose.SWEEP,
+                activities=due == "change",
+            )
+        except SageMakerError as err:
+            failed = self._progress(spec, previous)
+            return ScalingDelta(
+                events=(Event("Warning", "AutoScalingFailed", str(err)),),
+                sleep_cap=self.slow,
+                progressing=failed.progressing,
+            )
+        now_status = synced.status.model_copy(update={"checked_at": now})
+        return self._synced(resource, spec, synced, now_status)
+
+    def _synced(
+        self,
+        resource: str,
+        spec: AutoScaling | None,
+        synced: sync.Synced,
+        scaling: AutoScalingStatus,
+    ) -> ScalingDelta:
+        recorded: AutoScalingStatus | None = scaling
+        if spec is None and not scaling.registered:
+            # autoScaling was removed and the target deregistered: nothing left to show
+            recorded = None
+            metrics.forget_copies(resource)
+        else:
+            metrics.set_copies(
+                resource,
+                {
+                    "min": scaling.min_copies,
+                    "max": scaling.max_copies,
+                    "desired": scaling.desired_copies,
+                    "current": scaling.current_copies,
+                },
+            )
+        events = [
+            Event("Normal", "AutoScalingSynced", f"{call.operation} ({call.service})")
+            for call in synced.writes
+        ]
+        activity = scaling.last_activity
+        if synced.new_activity and activity is not None:
+            events.append(
+                Event(
+                    "Normal",
+                    "ScalingActivity",
+                    f"{activity.description} {activity.status_code}: {activity.cause}",
+                )
+            )
+        moving = scaling.state == "Scaling"
+        return ScalingDelta(
+            ran=True,
+            status=recorded,
+            events=tuple(events),
+            sleep_cap=self.fast if moving else None,
+            progressing=self._progress(spec, scaling).progressing,
+        )
+
+    @staticmethod
+    def _progress(spec: AutoScaling | None, scaling: AutoScalingStatus | None) -> ScalingDelta:
+        if spec is not None and scaling is not None and scaling.state == "Scaling":
+            return ScalingDelta(
+                progressing=scaling.message or "the autoscaler is moving the copy count"
+            )
+        return NONE

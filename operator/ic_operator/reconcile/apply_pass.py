@@ -1,0 +1,276 @@
+"""The apply pass for one InferenceComponent: parse, due?, observe, plan, execute, the
+autoscaling step, build the status. :meth:`ApplyPass.run` reads top to bottom.
+
+Knows nothing of kopf or of scheduling: it takes the object as a mapping and returns
+a :class:`~ic_operator.reconcile.types.PassResult`, built once at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pydantic
+
+from ic_operator import metrics
+from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
+from ic_operator.aws.api import SageMakerApi
+from ic_operator.aws.errors import SageMakerError
+from ic_operator.config import Settings
+from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
+from ic_operator.names import RETRY_ANNOTATION
+from ic_operator.reconcile.execute import Executed, execute
+from ic_operator.reconcile.failures import plan_failure
+from ic_operator.reconcile.observe import Observation, Observer
+from ic_operator.reconcile.plan import plan_apply
+from ic_operator.reconcile.status import NOT_READ, Reading, build, events
+from ic_operator.reconcile.triage import Look
+from ic_operator.reconcile.types import (
+    SENDS,
+    TIMED,
+    Act,
+    Desired,
+    Observed,
+    PassContext,
+    PassResult,
+    Plan,
+    PollPolicy,
+    Strategy,
+    TransitionKey,
+    Wake,
+    recorded_wake,
+)
+from ic_operator.reconcile.verdict import plan_created
+
+
+@dataclass(frozen=True)
+class ApplyPass:
+    """The pass while the object lives; what it needs is passed in (built by the
+    Reconciler)."""
+
+    client: SageMakerApi
+    settings: Settings
+    poll: PollPolicy
+    strategy: Strategy
+    observer: Observer
+    scaling: AutoScalingStep
+
+    async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
+        """A call that fails at any stage is planned like any other outcome
+        (:func:`plan_failure`), so the status written always says what comes next."""
+        status = InferenceComponentStatus.parse(body.get("status") or {})
+        ctx, wanted = self._parse(body, now)
+        if isinstance(wanted, Plan):  # rejected before SageMaker is asked anything
+            return self._finish(wanted, status, ctx, NOT_READ)
+        edited = _edited(status, ctx)
+        key: TransitionKey = (ctx.region, wanted.spec.endpoint_name, wanted.name)
+        if not edited and (early := _not_due(status, now, key)) is not None:
+            return early
+        observation: Observation | None = None
+        attempted: Plan | None = None
+        try:
+            observation = await self.observer.observe(
+                wanted, status, ctx.region, edited=edited, now=now
+            )
+            if observation.look in (Look.UNCHANGED, Look.MOVING):
+                return await self._nothing_moved(observation, wanted, status, ctx, key)
+            plan = self._plan(wanted, observation, status, now)
+            executed = None
+            if plan.action in SENDS:
+                attempted = plan
+                executed = await execute(
+                    plan, self.client, region=ctx.region, component=observation.component
+                )
+            touched = None if _leaves_alone(plan) else observation.component
+            scaling = await self._scale(wanted, status, ctx, touched, edited=edited)
+            plan = _narrated(plan, scaling.progressing)
+            listed = observation.look is Look.CREATED
+            reading = Reading(observation.component, read=True, listed=listed)
+            waiting = key if plan.wake is Wake.POLL else None
+            return self._finish(
+                plan, status, ctx, reading, executed=executed, scaling=scaling, transition=waiting
+            )
+        except SageMakerError as err:
+            failed = plan_failure(
+                err, ctx, desired=wanted, status=status, attempted=attempted, poll=self.poll
+            )
+            reading = Reading(observation.component, read=True) if observation else NOT_READ
+            return self._finish(failed, status, ctx, reading)
+
+    def _plan(
+        self,
+        desired: Desired,
+        observation: Observation,
+        status: InferenceComponentStatus,
+        now: float,
+    ) -> Plan:
+        """This resource's own create, InService in the listing, is Ready without a
+        Describe; anything else is planned from the Describe."""
+        if observation.look is Look.CREATED:
+            return plan_created(status, now, self.poll)
+        observed = Observed(observation.component, observation.tags, now)
+        return plan_apply(desired, observed, status, self.poll, strategy=self.strategy)
+
+    async def _scale(
+        self,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        component: Mapping[str, Any] | None,
+        *,
+        edited: bool,
+    ) -> ScalingDelta:
+        return await self.scaling.run(
+            name=desired.name,
+            resource=desired.resource,
+            spec=desired.spec.auto_scaling,
+            previous=status.auto_scaling,
+            region=ctx.region,
+            component=component,
+            edited=edited,
+            now=ctx.now,
+        )
+
+    def _parse(self, body: Mapping[str, Any], now: float) -> tuple[PassContext, Desired | Plan]:
+        """The pass's context and what the spec asks for, or the Blocked plan of a spec the
+        operator may not send (invalid, or not permitted by the endpoint policy)."""
+        meta = body.get("metadata") or {}
+        name, namespace = str(meta.get("name")), str(meta.get("namespace", ""))
+        ctx = PassContext(
+            uid=str(meta.get("uid", "")),
+            generation=int(meta.get("generation", 0)),
+            retry_token=(meta.get("annotations") or {}).get(RETRY_ANNOTATION),
+            now=now,
+            region=self.settings.region,
+        )
+        try:
+            spec = InferenceComponentSpec.parse(body.get("spec") or {})
+        except pydantic.ValidationError as err:
+            return ctx, _blocked("InvalidSpec", validation_message(err))
+        problems = spec.component_name_problems(name)
+        if problems:
+            return ctx, _blocked("InvalidSpec", "; ".join(problems))
+        if not self.settings.endpoint_policy.permits(namespace, spec.endpoint_name):
+            return ctx, _blocked(
+                "NotPermitted",
+                f"namespace {namespace!r} may not target endpoint {spec.endpoint_name!r} "
+                "(operator endpoint policy)",
+            )
+        desired = Desired(
+            name=spec.component_name(name),
+            uid=ctx.uid,
+            resource=f"{namespace}/{name}",
+            generation=ctx.generation,
+            retry_token=ctx.retry_token,
+            spec=spec,
+        )
+        region = spec.region or self.settings.region
+        identity = {"inference_component_name": desired.name, "region": region}
+        return replace(ctx, region=region, identity=identity), desired
+
+    async def _nothing_moved(
+        self,
+        observation: Observation,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        key: TransitionKey,
+    ) -> PassResult:
+        """The listing says nothing moved: the stored status stands (and is what the gauge
+        reports); only a due autoscaling resync is made."""
+        gauge(ctx.uid, status)
+        if observation.look is Look.MOVING:
+            assert observation.component is not None
+            delay = self.poll.for_transition(observation.component, ctx.now)
+            return PassResult(None, delay, "Wait", transition=key)
+        due = self.scaling.due(
+            desired.spec.auto_scaling, status.auto_scaling, None, edited=False, now=ctx.now
+        )
+        if due is None:
+            return PassResult(None, self.poll.resync, "Unchanged")
+        # Its copy counts are the ones the last Describe recorded.
+        recorded = {
+            "InferenceComponentStatus": status.inference_component_status,
+            "RuntimeConfig": {
+                "DesiredCopyCount": status.desired_copy_count,
+                "CurrentCopyCount": status.current_copy_count,
+            },
+        }
+        scaling = await self._scale(desired, status, ctx, recorded, edited=False)
+        return PassResult(
+            scaling.applied_to(status),
+            scaling.cap(self.poll.resync),
+            "Unchanged",
+            scaling.events,
+        )
+
+    def _finish(
+        self,
+        plan: Plan,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        reading: Reading,
+        *,
+        executed: Executed | None = None,
+        scaling: ScalingDelta = NONE,
+        transition: TransitionKey | None = None,
+    ) -> PassResult:
+        """The result, built once: the next wake decided here is both the loop's sleep
+        and status.decision.notBefore."""
+        wake_in = scaling.cap(plan.wake_in(self.poll))
+        built = build(plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
+        new = scaling.applied_to(built)
+        gauge(ctx.uid, new)
+        return PassResult(
+            new,
+            wake_in,
+            plan.action.value if plan.action is not Act.BLOCKED else plan.reason,
+            events(plan, status, new.conditions) + scaling.events,
+            transition=transition,
+        )
+
+
+def _blocked(reason: str, message: str) -> Plan:
+    return Plan(Act.BLOCKED, reason, message, degraded=True, wake=Wake.IDLE)
+
+
+def _edited(status: InferenceComponentStatus, ctx: PassContext) -> bool:
+    """The spec or the retry annotation changed since the last decision."""
+    decision = status.decision
+    return decision is None or (decision.generation, decision.retry_token) != (
+        ctx.generation,
+        ctx.retry_token,
+    )
+
+
+def _not_due(status: InferenceComponentStatus, now: float, key: TransitionKey) -> PassResult | None:
+    """Woken early (a tick during a long backoff, a restart, a listing that moved before
+    the poll was due): nothing is due until the recorded notBefore."""
+    wake, decision = recorded_wake(status), status.decision
+    if wake not in TIMED or decision is None or decision.not_before is None:
+        return None
+    if now >= decision.not_before:
+        return None
+    waiting = key if wake is Wake.POLL else None
+    return PassResult(None, decision.not_before - now, "NotDue", transition=waiting)
+
+
+def _leaves_alone(plan: Plan) -> bool:
+    """The autoscaler's target is not touched while the component is created or deleted,
+    nor when the component is not this resource's."""
+    foreign = plan.action is Act.BLOCKED and not plan.record.owned
+    return plan.action in (Act.CREATE, Act.DELETE) or foreign
+
+
+def _narrated(plan: Plan, progressing: str | None) -> Plan:
+    """SageMaker's Updating while the autoscaler moves copies is the autoscaler's work:
+    Progressing says so."""
+    if plan.action is Act.WAIT and progressing is not None:
+        return replace(plan, reason="Scaling", message=progressing)
+    return plan
+
+
+def gauge(uid: str, status: InferenceComponentStatus) -> None:
+    ready = next((c.status for c in status.conditions if c.type == "Ready"), "Unknown")
+    metrics.COMPONENT_TABLE.set(uid, status.inference_component_status or "Unknown", ready)
