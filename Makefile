@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests, the ones
 ## that need the control plane, a node, podman or Go included (--with-cluster).
-test: lint crd-check awscli controlplane lint-chart image node
+test: lint crd-check awscli controlplane lint-chart image node argocd
 	$(BIN)/pytest --with-cluster
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
@@ -103,6 +103,13 @@ node: node-packages node-binaries controlplane
 ## containerd is saved to build/image/ (`ic-sandbox image --print-archive`). docs/install.md.
 image: venv
 	$(BIN)/ic-sandbox image
+
+## Argo CD's application controller and repo-server (tools/argocd, the pinned argo-cd module),
+## built with Go once per version and cached like the control plane; a no-op when cached.
+## tests/argocd/test_sync.py runs it (docs/gitops.md).
+.PHONY: argocd
+argocd: venv
+	$(BIN)/python -m ic_sandbox.peers.argocd
 
 ## The first command: a local sandbox, the operator at work, narrated (about a minute).
 ## DEMO_FLAGS=--keep leaves the sandbox running at the end (Ctrl-C stops it).

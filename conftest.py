@@ -31,6 +31,7 @@ CLUSTER_MARKERS: dict[str, str] = {
     "node": "a real node (make node; root)",
     "image": "podman and the image build (make image)",
     "go": "the Go toolchain (a build of Argo CD's health engine)",
+    "argocd": "a real Argo CD (make argocd) and kube-controller-manager (make node-binaries)",
 }
 
 

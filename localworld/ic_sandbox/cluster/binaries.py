@@ -21,7 +21,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,8 +157,14 @@ def _go() -> str:
     return go
 
 
-def _build(target: _Target, destination: Path, log: Path) -> None:
-    """Run `go build` for one target into destination, atomically."""
+def _build(
+    target: _Target, destination: Path, log: Path, extra_env: Mapping[str, str] | None = None
+) -> None:
+    """Run `go build` for one target into destination, atomically.
+
+    extra_env: what a module needs beyond the defaults (Argo CD's names a newer toolchain,
+    which GOTOOLCHAIN=auto fetches).
+    """
     partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
     ldflags = " ".join(("-s", *target.ldflags))
     cmd = [_go(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(partial), target.package]
@@ -170,7 +176,7 @@ def _build(target: _Target, destination: Path, log: Path) -> None:
     )
     started = time.monotonic()
     # -mod=readonly: go.sum is committed, so a build never rewrites the checkout.
-    env = {**os.environ, "GOFLAGS": "-mod=readonly"}
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", **(extra_env or {})}
     with log.open("w") as out:
         result = subprocess.run(
             cmd,

@@ -1,0 +1,2 @@
+"""Peers the operator meets in users' clusters, built from their pinned sources and run
+beside the local control plane: Argo CD (GitOps syncs), later ACK's SageMaker controller."""
