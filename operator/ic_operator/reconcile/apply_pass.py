@@ -22,7 +22,7 @@ from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus,
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
-from ic_operator.reconcile.ownership import RETRY_ANNOTATION
+from ic_operator.reconcile.ownership import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
 from ic_operator.reconcile.triage import Look
@@ -39,6 +39,7 @@ from ic_operator.reconcile.types import (
     Strategy,
     TransitionKey,
     Wake,
+    decided_for,
     recorded_wake,
 )
 from ic_operator.reconcile.verdict import plan_created
@@ -137,12 +138,14 @@ class ApplyPass:
         operator may not send (invalid, or not permitted by the endpoint policy)."""
         meta = body.get("metadata") or {}
         name, namespace = str(meta.get("name")), str(meta.get("namespace", ""))
+        annotations = meta.get("annotations") or {}
         ctx = PassContext(
             uid=str(meta.get("uid", "")),
             generation=int(meta.get("generation", 0)),
-            retry_token=(meta.get("annotations") or {}).get(RETRY_ANNOTATION),
+            retry_token=annotations.get(RETRY_ANNOTATION),
             now=now,
             region=self.settings.region,
+            redeploy_token=annotations.get(REDEPLOY_ANNOTATION),
         )
         try:
             spec = InferenceComponentSpec.parse(body.get("spec") or {})
@@ -164,6 +167,7 @@ class ApplyPass:
             generation=ctx.generation,
             retry_token=ctx.retry_token,
             spec=spec,
+            redeploy_token=ctx.redeploy_token,
         )
         region = spec.region or self.settings.region
         identity = {"inference_component_name": desired.name, "region": region}
@@ -236,12 +240,8 @@ def _blocked(reason: str, message: str) -> Plan:
 
 
 def _edited(status: InferenceComponentStatus, ctx: PassContext) -> bool:
-    """The spec or the retry annotation changed since the last decision."""
-    decision = status.decision
-    return decision is None or (decision.generation, decision.retry_token) != (
-        ctx.generation,
-        ctx.retry_token,
-    )
+    """The spec, the retry or the redeploy annotation changed since the last decision."""
+    return status.decision is None or decided_for(status.decision) != ctx.asked
 
 
 def _not_due(status: InferenceComponentStatus, now: float, key: TransitionKey) -> PassResult | None:
