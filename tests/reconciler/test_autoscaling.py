@@ -201,6 +201,13 @@ def test_delete_deregisters_before_the_component_goes() -> None:
         removal = ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]
         assert [c.operation for c in w.sm.calls if c.operation in removal] == removal
         assert not aas(w).targets and not aas(w).alarms
+        # Each autoscaling write posts its event, on delete as in a pass.
+        synced = [m for t, r, m in w.kube.events if r == "AutoScalingSynced"]
+        assert synced[-2:] == [
+            "DeleteAlarms (cloudwatch)",
+            "DeregisterScalableTarget (application-autoscaling)",
+        ]
+        assert w.kube.reasons()[-3:] == ["AutoScalingSynced", "AutoScalingSynced", "Deleting"]
 
     run(scenario)
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ic_operator import metrics
 from ic_operator.autoscaling import sync
+from ic_operator.autoscaling.plan import Call
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import SageMakerError
 from ic_operator.aws.ports import SageMakerApi
@@ -53,6 +54,14 @@ class ScalingDelta:
 
 
 NONE = ScalingDelta()
+
+
+def write_events(calls: tuple[Call, ...]) -> tuple[Event, ...]:
+    """One Normal event per autoscaling write, in a pass or on delete alike: a user reads
+    in `kubectl describe` every change the operator made to the autoscaler."""
+    return tuple(
+        Event("Normal", "AutoScalingSynced", f"{call.operation} ({call.service})") for call in calls
+    )
 
 
 @dataclass(frozen=True)
@@ -150,10 +159,7 @@ class AutoScalingStep:
                     "current": scaling.current_copies,
                 },
             )
-        events = [
-            Event("Normal", "AutoScalingSynced", f"{call.operation} ({call.service})")
-            for call in synced.writes
-        ]
+        events = list(write_events(synced.writes))
         activity = scaling.last_activity
         if synced.new_activity and activity is not None:
             events.append(
