@@ -88,7 +88,7 @@ class ApplyPass:
             plan = _narrated(plan, scaling.progressing)
             listed = observation.look is Look.CREATED
             reading = Reading(observation.component, read=True, listed=listed)
-            waiting = key if plan.wake is Wake.POLL else None
+            waiting = key if plan.wake is Wake.POLL or _watched(wanted) else None
             return self._finish(
                 plan, status, ctx, reading, executed=executed, scaling=scaling, transition=waiting
             )
@@ -128,6 +128,7 @@ class ApplyPass:
             spec=desired.spec.auto_scaling,
             previous=status.auto_scaling,
             region=ctx.region,
+            endpoint=desired.spec.endpoint_name,
             component=component,
             edited=edited,
             now=ctx.now,
@@ -182,16 +183,16 @@ class ApplyPass:
         key: TransitionKey,
     ) -> PassResult:
         """The listing says nothing moved: the stored status stands (and is what the gauge
-        reports); only a due autoscaling resync is made."""
+        reports); only autoscaling the shared listings show moved is looked at."""
         gauge(ctx.uid, status)
         if observation.look is Look.MOVING:
             assert observation.component is not None
             delay = self.poll.for_transition(observation.component, ctx.now)
             return PassResult(None, delay, "Wait", transition=key)
-        due = self.scaling.due(
-            desired.spec.auto_scaling, status.auto_scaling, None, edited=False, now=ctx.now
+        scaled = desired.spec.auto_scaling is not None or (
+            status.auto_scaling is not None and status.auto_scaling.registered
         )
-        if due is None:
+        if not scaled:
             return PassResult(None, self.poll.resync, "Unchanged")
         # Its copy counts are the ones the last Describe recorded.
         recorded = {
@@ -203,10 +204,11 @@ class ApplyPass:
         }
         scaling = await self._scale(desired, status, ctx, recorded, edited=False)
         return PassResult(
-            scaling.applied_to(status),
+            scaling.applied_to(status) if scaling.ran else None,
             scaling.cap(self.poll.resync),
             "Unchanged",
             scaling.events,
+            transition=key if _watched(desired) else None,
         )
 
     def _finish(
@@ -254,6 +256,12 @@ def _not_due(status: InferenceComponentStatus, now: float, key: TransitionKey) -
         return None
     waiting = key if wake is Wake.POLL else None
     return PassResult(None, decision.not_before - now, "NotDue", transition=waiting)
+
+
+def _watched(desired: Desired) -> bool:
+    """A settled component with spec.autoScaling stays where a listing can wake it: a
+    round of the autoscaling listings that shows it moved looks at it at once."""
+    return desired.spec.auto_scaling is not None
 
 
 def _leaves_alone(plan: Plan) -> bool:

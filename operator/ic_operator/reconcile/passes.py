@@ -14,6 +14,7 @@ from typing import Any
 
 from ic_operator import metrics
 from ic_operator.autoscaling.step import AutoScalingStep
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
@@ -34,9 +35,10 @@ class Reconciler:
         strategy: Strategy = DEFAULT,
         clock: Callable[[], float] = time.time,
         sweep: EndpointSweep | None = None,
+        scaling_sweep: AutoScalingSweep | None = None,
     ) -> None:
-        """``sweep``: the endpoint listings shared by every object's passes (a test
-        passes one on its own clock)."""
+        """``sweep`` and ``scaling_sweep``: the endpoint and autoscaling listings shared
+        by every object's passes (a test passes them on its own clock)."""
         self.client = client
         self.settings = settings
         self.strategy = strategy
@@ -50,14 +52,23 @@ class Reconciler:
         self.observer = Observer(
             client, self.poll, strategy, sweep=sweep, full_listing=settings.full_listing_interval
         )
+        self.scaling_sweep = scaling_sweep or AutoScalingSweep(client)
+        # Whoever the endpoint listings wake (the loops) hears of autoscaling moves too.
+        self.scaling_sweep.on_moved = self._moved
         scaling = AutoScalingStep(
             client,
+            self.scaling_sweep,
             settings.autoscaling_resync_interval,
             fast=self.poll.minimum,
             slow=self.poll.maximum,
         )
         self._apply = ApplyPass(client, settings, self.poll, strategy, self.observer, scaling)
         self._delete = DeletePass(client, settings, self.poll)
+
+    def _moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
+        listener = self.observer.sweep.on_moved
+        if listener is not None:
+            listener(region, endpoint, names)
 
     async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult:
         started = time.monotonic()
