@@ -89,3 +89,19 @@ def test_a_round_tells_which_components_moved() -> None:
         assert told == [(REGION, "ep-b", frozenset({"c002"}))]
 
     asyncio.run(scenario())
+
+
+def test_a_component_that_left_is_not_read_again() -> None:
+    async def scenario() -> None:
+        sm, _, sweep = _world()
+        sweep.join(REGION, "c001", "ep")
+        sweep.join(REGION, "c002", "ep")
+        await sweep.reading(REGION, "c001", 600)
+        sweep.leave(REGION, "c002")
+        sm.calls.clear()
+        sm.clock.advance(600)
+        await sweep.reading(REGION, "c001", 600)
+        ids = [c.request["ResourceIds"] for c in sm.calls if "ResourceIds" in c.request]
+        assert ids == [["inference-component/c001"]]
+
+    asyncio.run(scenario())

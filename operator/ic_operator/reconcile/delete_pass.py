@@ -10,6 +10,7 @@ from typing import Any
 from ic_operator import metrics
 from ic_operator.autoscaling import sync as autoscaling_sync
 from ic_operator.autoscaling.step import write_events
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.aws.ports import SageMakerApi
@@ -38,6 +39,7 @@ class DeletePass:
     client: SageMakerApi
     settings: Settings
     poll: PollPolicy
+    scaling_sweep: AutoScalingSweep | None = None  # told the component is going
 
     async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
         meta = body.get("metadata") or {}
@@ -56,6 +58,9 @@ class DeletePass:
             now=now,
             region=str(raw.get("region") or status.region or self.settings.region),
         )
+        if self.scaling_sweep is not None:
+            # Going, whatever happens next: the shared autoscaling listings stop covering it.
+            self.scaling_sweep.leave(ctx.region, name)
         if policy == "Retain":
             return _released("Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
         if isinstance(endpoint, str) and not self.settings.endpoint_policy.permits(

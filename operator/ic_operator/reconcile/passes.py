@@ -63,7 +63,7 @@ class Reconciler:
             slow=self.poll.maximum,
         )
         self._apply = ApplyPass(client, settings, self.poll, strategy, self.observer, scaling)
-        self._delete = DeletePass(client, settings, self.poll)
+        self._delete = DeletePass(client, settings, self.poll, self.scaling_sweep)
 
     def _moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
         listener = self.observer.sweep.on_moved
