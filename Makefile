@@ -1,11 +1,11 @@
-# The two commands a newcomer needs: `make demo` and `make test`.
+# The commands a newcomer needs: `make demo`, `make check` (a minute) and `make test` (CI).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit crd crd-check venv clean awscli helm lint-chart chart-crd demo image
+.PHONY: test check lint crd crd-check venv clean awscli helm lint-chart chart-crd demo image
 
 venv: $(STAMP)
 
@@ -16,21 +16,41 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]' -e ./localworld
 	touch $(STAMP)
 
-## Everything CI runs: lint, types, import contracts, CRD freshness, all tests.
+## Everything CI runs: lint, types, import contracts, CRD freshness, all tests, the ones
+## that need the control plane, a node, podman or Go included (--with-cluster).
 test: lint crd-check awscli controlplane lint-chart image node
-	$(BIN)/pytest
+	$(BIN)/pytest --with-cluster
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
 .PHONY: test-faults
 test-faults: venv controlplane
-	$(BIN)/pytest -m faults tests/faults
+	$(BIN)/pytest --with-cluster -m faults tests/faults
 
-lint: venv
-	$(BIN)/ruff check operator localworld tests bench tools
-	$(BIN)/ruff format --check operator localworld tests bench tools
+## The fast check, under a minute (CONTRIBUTING.md): lint, types, import contracts and
+## every suite that needs no cluster, side by side (-O keeps each one's output together).
+## Tests needing the control plane, a node, podman or Go skip here (no --with-cluster).
+FAST_SUITES := tests/unit tests/reconciler tests/argocd bench/tests localworld/tests
+check: venv
+	$(MAKE) --no-print-directory -j4 -O style types contracts fast-tests
+
+.PHONY: style types contracts fast-tests
+lint: style types contracts
+
+PY_TREES := operator localworld tests bench tools conftest.py
+style: venv
+	$(BIN)/ruff check $(PY_TREES)
+	$(BIN)/ruff format --check $(PY_TREES)
+
+## One after the other: the two runs share .mypy_cache.
+types: venv
 	$(BIN)/mypy
 	$(BIN)/mypy bench
+
+contracts: venv
 	$(BIN)/lint-imports
+
+fast-tests: venv
+	$(BIN)/pytest -q -p no:cacheprovider $(FAST_SUITES)
 
 ## Regenerate crds/ and docs/resource.md from the pydantic models.
 crd: venv
@@ -63,7 +83,7 @@ chart-crd:
 ## repo, see README "Local control plane"); a no-op when cached.
 .PHONY: controlplane
 controlplane: venv
-	$(BIN)/python -m ic_sandbox.binaries
+	$(BIN)/python -m ic_sandbox.cluster.binaries
 
 ## What a local node needs (docs/node.md): Debian's containerd, runc and CNI plugins
 ## (installed when missing) and kubelet, kube-scheduler, kube-controller-manager and
@@ -73,7 +93,7 @@ node-packages:
 	tools/node/install-packages.sh
 
 node-binaries: venv
-	$(BIN)/python -m ic_sandbox.binaries --node
+	$(BIN)/python -m ic_sandbox.cluster.binaries --node
 
 node: node-packages node-binaries controlplane
 

@@ -19,10 +19,10 @@ from types import FrameType
 from typing import Any
 
 from bench import baseline, machine, report, scenario, workload
-from bench.world import REPO, RESOURCE, Api, BenchError, Emulator, Kubectl, wait_for
-from ic_sandbox.binaries import ensure_binaries, find_kubectl
-from ic_sandbox.components import crd_established
-from ic_sandbox.controlplane import ControlPlane
+from bench.world import REPO, Api, BenchError, Emulator, Kubectl
+from ic_sandbox.cluster.binaries import ensure_binaries, find_kubectl
+from ic_sandbox.cluster.controlplane import ControlPlane
+from ic_sandbox.harness.crds import install_crds
 
 INSTANCE_TYPE = "ml.m5.24xlarge"  # 96 vCPU, 384 GiB: 100 components of 0.25 CPU, twice over
 INSTANCES_PER_ENDPOINT = 2
@@ -97,24 +97,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def install_crds(kubectl: Kubectl) -> None:
-    for path in sorted((REPO / "crds").glob("*.yaml")):
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-
-    wait_for(lambda: crd_established(kubectl), timeout=60, interval=0.2, what="CRD Established")
-    # The API server builds a CRD's storage at the first request for its objects and
-    # answers 429 "storage is (re)initializing" until its watch cache has listed. A
-    # cluster that has served the CRD for a while is past that, and so is the bench's
-    # before a run starts: the operator's first list used to meet the 429, and kopf's
-    # retry a second later was measured as operator time (apply → first call).
-    wait_for(
-        lambda: kubectl("get", RESOURCE, "-A", check=False).returncode == 0,
-        timeout=60,
-        interval=0.2,
-        what="the API server to serve InferenceComponents",
-    )
-
-
 class _Stop(Exception):
     pass
 
@@ -159,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             control_plane.start()
             kubectl = Kubectl(find_kubectl(), control_plane.kubeconfig)
             api = Api(control_plane)
-            install_crds(kubectl)
+            # Established and served: the operator's first list must not meet the API
+            # server's 429 of a cold watch cache, or kopf's retry is measured as its time.
+            install_crds(kubectl, error=BenchError)
             info = machine.describe(api.version())
             print(report.machine_line(info), flush=True)
             emulator.wait_endpoints(endpoints, timeout=600 * args.time_scale + 60)

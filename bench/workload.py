@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-API_VERSION = "sagemaker.ic-operator.io/v1alpha1"
+from ic_operator import API_GROUP, API_VERSION, KIND
+
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-cpu-full"
 
 
@@ -54,8 +55,8 @@ def manifest(
 
 def _manifest(name: str, namespace: str, endpoint: str, image: str) -> dict[str, Any]:
     return {
-        "apiVersion": API_VERSION,
-        "kind": "InferenceComponent",
+        "apiVersion": f"{API_GROUP}/{API_VERSION}",
+        "kind": KIND,
         "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "endpointName": endpoint,

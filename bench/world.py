@@ -1,9 +1,9 @@
 """The processes a benchmark run needs, each a real server on loopback.
 
-Built on the local world's parts (the sandbox's emulator process, the kubectl runner,
-the emulator's admin client, the operator launcher, the poll helper; children die with
-the harness) without importing tests/: the benchmark is
-not a test and must run without pytest.
+Built on the local world's harness (the emulator and operator processes, the emulator's
+admin client), its kubectl runner and its poll helper, as the sandbox and the tests are;
+children die with the bench. Nothing here imports tests/: the benchmark is not a test and
+must run without pytest.
 """
 
 from __future__ import annotations
@@ -18,23 +18,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
-
-from ic_sandbox.components import EmulatorProcess, SandboxError, aws_env
-from ic_sandbox.controlplane import ControlPlane
-from ic_sandbox.emulator_admin import EmulatorAdmin
-from ic_sandbox.kubectl import Kubectl as SandboxKubectl
-from ic_sandbox.operator_process import OperatorRun
+from ic_operator import API_GROUP, API_VERSION, PLURAL
+from ic_sandbox.cluster.controlplane import ControlPlane
+from ic_sandbox.cluster.kubectl import Kubectl as SandboxKubectl
+from ic_sandbox.harness.crds import CRD_NAME
+from ic_sandbox.harness.emulator_process import ROLE_ARN, EmulatorProcess
+from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
 from ic_sandbox.polling import poll
 
 T = TypeVar("T")
 
-GROUP = "sagemaker.ic-operator.io"
-VERSION = "v1alpha1"
-PLURAL = "inferencecomponents"
-RESOURCE = f"{PLURAL}.{GROUP}"
-REGION = "us-east-1"
-ROLE_ARN = "arn:aws:iam::123456789012:role/sagemaker-execution"
+RESOURCE = CRD_NAME
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -47,32 +41,25 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float, 
     return poll(probe, timeout=timeout, interval=interval, what=what, error=BenchError)
 
 
-class Emulator:
-    """`ic-sandbox emulator` as a process (the sandbox's), with its admin API and a boto3 client."""
+class Emulator(EmulatorProcess):
+    """`ic-sandbox emulator` as a process (the harness's), with its admin API and a boto3 client.
+
+    Two minutes an admin request: the call log of a 1,000-component run is large.
+    """
 
     def __init__(self, log_dir: Path, time_scale: float) -> None:
-        self.time_scale = time_scale
-        self.process = EmulatorProcess(log_dir, time_scale=time_scale)
-        self.url = ""
-
-    def start(self) -> None:
-        try:
-            self.process.start()
-        except SandboxError as exc:
-            raise BenchError(str(exc)) from exc
-        self.url = self.process.url
-        # Two minutes a request: the call log of a 1,000-component run is large.
-        self.admin = EmulatorAdmin(self.url, timeout=120, error=BenchError)
-        self.sagemaker = boto3.client(
-            "sagemaker",
-            endpoint_url=self.url,
-            region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+        super().__init__(
+            log_dir / "emulator.log",
+            time_scale=time_scale,
+            error=BenchError,
+            admin_timeout=120,
+            admin_error=BenchError,
         )
 
-    def stop(self) -> None:
-        self.process.stop()
+    def start(self) -> Emulator:
+        super().start()
+        self.sagemaker = self.client()
+        return self
 
     def calls(self) -> list[dict[str, Any]]:
         return self.admin.calls()
@@ -177,14 +164,18 @@ class Api:
 
     @staticmethod
     def _components(namespace: str) -> str:
-        return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
+        return f"/apis/{API_GROUP}/{API_VERSION}/namespaces/{namespace}/{PLURAL}"
 
     def version(self) -> str:
         return str(self.get("/version").get("gitVersion", "unknown"))
 
 
-class Operator:
-    """`ic-operator run` for one namespace, with its /metrics and /healthz."""
+class Operator(OperatorProcess):
+    """`ic-operator run` for one namespace (the harness's), with its /metrics and /healthz.
+
+    Its environment is only what it needs (PATH, HOME, the kubeconfig, the emulator's
+    settings and ``extra_env``), so that a run measures the same process on any shell.
+    """
 
     def __init__(
         self,
@@ -198,13 +189,7 @@ class Operator:
         tracemalloc_frames: int = 0,
         naive: bool = False,
     ) -> None:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(Path.home()),
-            "KUBECONFIG": str(kubeconfig),
-            **aws_env(emulator_url),
-            **(extra_env or {}),
-        }
+        base = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
         # With tracing, the same process runs under bench/traced.py (dumps on SIGUSR1).
         self.trace_dir = log_path.with_suffix(".tracemalloc")
         self._dumps = 0
@@ -212,30 +197,23 @@ class Operator:
         wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
         # The naive baseline is the operator with bench/naive.py's strategy injected.
         naive_runner = [str(REPO / "bench" / "naive.py")]
-        self.run = OperatorRun(
+        super().__init__(
             log_path,
-            env,
+            operator_env(kubeconfig, emulator_url, base, extra_env),
             ["--namespace", namespace, *flags],
             runner=wrapper if self.tracing else naive_runner if naive else ("-m",),
             timeout=60,
             error=BenchError,
         )
 
-    @property
-    def pid(self) -> int:
-        return self.run.pid
-
-    def start(self) -> None:
-        self.run.start()
-
     def check_alive(self) -> None:
-        if (exited := self.run.exited()) is not None:
+        if (exited := self.failed()) is not None:
             raise BenchError(exited)
 
     def metrics(self) -> dict[str, float]:
         """Every sample as `name{k=v,...}` -> value (for before/after differences)."""
         samples: dict[str, float] = {}
-        for name, labels, value in self.run.samples():
+        for name, labels, value in self.samples():
             label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
             samples[f"{name}{{{label_text}}}"] = value
         return samples
@@ -254,6 +232,3 @@ class Operator:
             interval=0.5,
             what=f"tracemalloc dump {path.name}",
         )
-
-    def stop(self) -> None:
-        self.run.stop()

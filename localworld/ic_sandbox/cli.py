@@ -14,7 +14,7 @@ from ic_operator.cli import Commands
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("ic_sandbox.emulator.cli", "run the local SageMaker emulator (AWS JSON 1.1)"),
-    "up": ("ic_sandbox.up", "run Kubernetes, the emulator and the operator locally"),
+    "up": ("ic_sandbox.sandbox.up", "run Kubernetes, the emulator and the operator locally"),
     "demo": (
         "ic_sandbox.demo.cli",
         "narrated create, rollout, rollback, scale, delete on a sandbox",

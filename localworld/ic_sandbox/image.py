@@ -35,7 +35,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ic_sandbox.binaries import _locked, cache_root, repo_root
+from ic_sandbox.cluster.binaries import _locked, cache_root, repo_root
 
 BASE_TAG = "localhost/python:3.11-slim-bookworm-debian"
 IMAGE_REPOSITORY = "localhost/sagemaker-ic-operator"

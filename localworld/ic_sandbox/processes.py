@@ -147,6 +147,12 @@ def processes_mentioning(text: str) -> list[int]:
     return sorted(found)
 
 
+def numbered_log(first: Path, start: int) -> Path:
+    """The log file of a process's ``start``-th start: ``first``, then `<stem>-<n><suffix>`,
+    so the log of a restart never overwrites that of the crash it follows."""
+    return first if start == 1 else first.with_name(f"{first.stem}-{start}{first.suffix}")
+
+
 def first_exit(processes: Sequence[ManagedProcess]) -> str | None:
     """A description (name, status, log tail) of the first of processes that has exited."""
     for process in processes:

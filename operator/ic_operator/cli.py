@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ic_operator.crd.generate",
         "print the CustomResourceDefinition generated from the models",
     ),
-    "run": ("ic_operator.kube.handlers", "run the operator (in-cluster or with a kubeconfig)"),
+    "run": ("ic_operator.kube.boot", "run the operator (in-cluster or with a kubeconfig)"),
 }
 
 

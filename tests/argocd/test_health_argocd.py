@@ -21,7 +21,7 @@ import yaml
 
 from tests.argocd.test_health_lua import CUSTOMIZATION, HEALTH_TESTS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.go]
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "tools/argocd-health"

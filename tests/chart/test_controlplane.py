@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from ic_sandbox.harness.crds import CRD_NAME
+
 from .helm import CHART, VALUES, Helm
 
 if TYPE_CHECKING:
@@ -44,13 +46,13 @@ spec:
           type: object
           x-kubernetes-preserve-unknown-fields: true
 """
+IC = CRD_NAME
 CRD_NAMES = [
-    "inferencecomponents.sagemaker.ic-operator.io",
+    IC,
     "kopfpeerings.kopf.dev",
     "clusterkopfpeerings.kopf.dev",
     "servicemonitors.monitoring.coreos.com",
 ]
-IC = "inferencecomponents.sagemaker.ic-operator.io"
 
 
 def _suffix() -> str:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from ic_sandbox.harness.operator_process import OperatorProcess
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, wait_for
-from tests.fixtures.operator import OperatorProcess, World, permission_denials
+from tests.fixtures.operator import OperatorTestbed, namespace_operator, permission_denials
 
 from .helm import Helm
 from .test_operator_rbac import installed_chart, service_account_kubeconfig
@@ -51,10 +52,8 @@ def test_one_active_one_standby_and_failover(
         cluster = Cluster(kubeconfig=kubeconfig, control_plane=None)
         endpoint = f"ep-{uuid.uuid4().hex[:8]}"
         ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.4xlarge", count=2)
-        first = OperatorProcess(cluster, emulator.url, namespace, tmp_path / "first")
-        second = OperatorProcess(cluster, emulator.url, namespace, tmp_path / "second")
-        for operator in (first, second):
-            operator.log_dir.mkdir()
+        first = namespace_operator(cluster, emulator.url, namespace, tmp_path / "first")
+        second = namespace_operator(cluster, emulator.url, namespace, tmp_path / "second")
         # Pinned priorities make the expectation exact for both start orders.
         high, low = (first, second) if higher_starts_first else (second, first)
         high.env["IC_OPERATOR_PEERING_PRIORITY"] = "200"
@@ -70,7 +69,7 @@ def test_one_active_one_standby_and_failover(
             # flips from running to paused, so a lower-priority operator that starts second
             # never says it: pausing is judged by behaviour (who runs handlers), not logs.
             standby, active = low, high
-            world = World(kubectl, emulator, namespace, endpoint, active, sagemaker)
+            world = OperatorTestbed(kubectl, emulator, namespace, endpoint, active, sagemaker)
             world.apply(world.manifest("peered", copies=1))
             world.wait_ready("peered", timeout=90)
             creates = world.calls("CreateInferenceComponent", component="peered")

@@ -22,7 +22,12 @@ import yaml
 
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, wait_for
-from tests.fixtures.operator import OperatorProcess, World, permission_denials
+from tests.fixtures.operator import (
+    KIND_PLURAL,
+    OperatorTestbed,
+    namespace_operator,
+    permission_denials,
+)
 
 from .helm import CHART, Helm
 
@@ -100,12 +105,12 @@ def test_operator_converges_with_only_the_charts_rbac(
     kubeconfig = service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
     endpoint = f"ep-{uuid.uuid4().hex[:8]}"
     ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.4xlarge", count=2)
-    operator = OperatorProcess(
+    operator = namespace_operator(
         Cluster(kubeconfig=kubeconfig, control_plane=None), emulator.url, namespace, tmp_path
     )
     operator.start()
     try:
-        world = World(kubectl, emulator, namespace, endpoint, operator, sagemaker)
+        world = OperatorTestbed(kubectl, emulator, namespace, endpoint, operator, sagemaker)
         world.apply(world.manifest("rbac-check", copies=1))
         ready = world.wait_ready("rbac-check", timeout=90)
         assert "sagemaker.ic-operator.io/finalizer" in ready["metadata"]["finalizers"]
@@ -114,7 +119,7 @@ def test_operator_converges_with_only_the_charts_rbac(
 
         kubectl(
             "delete",
-            "inferencecomponents.sagemaker.ic-operator.io",
+            KIND_PLURAL,
             "rbac-check",
             "-n",
             namespace,
@@ -139,10 +144,10 @@ def test_the_token_cannot_reach_other_namespaces(
     sa = chart_release
     kubeconfig = service_account_kubeconfig(kubectl, namespace, sa, tmp_path / "sa.kubeconfig")
     as_sa = [f"--kubeconfig={kubeconfig}"]
-    own = kubectl(*as_sa, "get", "inferencecomponents.sagemaker.ic-operator.io", "-n", namespace)
+    own = kubectl(*as_sa, "get", KIND_PLURAL, "-n", namespace)
     assert own.returncode == 0
     other = kubectl(
-        *as_sa, "get", "inferencecomponents.sagemaker.ic-operator.io", "-n", "default",
+        *as_sa, "get", KIND_PLURAL, "-n", "default",
         check=False,
     )  # fmt: skip
     assert other.returncode != 0 and "forbidden" in other.stderr.lower()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_operator import config
+from ic_operator import API_GROUP, config
 from tests import dockerfile
 
 from .helm import (
@@ -31,7 +31,7 @@ from .helm import (
     one,
 )
 
-IC_GROUP = "sagemaker.ic-operator.io"
+IC_GROUP = API_GROUP
 
 
 def _expand(group: str, resources: list[str], verbs: list[str]) -> set[Grant]:

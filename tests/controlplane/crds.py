@@ -1,4 +1,5 @@
-"""Shared helpers for the tests that install crds/ into the control plane."""
+"""Shared helpers for the tests that install crds/ into the control plane (the install
+itself is the harness's: ic_sandbox.harness.crds.install_crds)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ from typing import Any
 
 import yaml
 
-from ic_sandbox.components import crd_established
+from ic_operator import API_GROUP
+from ic_operator import API_VERSION as VERSION
+from ic_sandbox.harness import crds as harness_crds
 from tests.fixtures.controlplane import Kubectl
-from tests.fixtures.emulator import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILES = sorted((REPO / "crds").glob("*.yaml"))
 EXAMPLE_FILES = sorted((REPO / "examples").glob("*.yaml"))
-GROUP = "sagemaker.ic-operator.io"
-API_VERSION = f"{GROUP}/v1alpha1"
-PLURAL = f"inferencecomponents.{GROUP}"
+API_VERSION = f"{API_GROUP}/{VERSION}"
+PLURAL = harness_crds.CRD_NAME
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -25,35 +26,13 @@ def documents(path: Path) -> list[dict[str, Any]]:
 
 
 def crd_documents() -> list[dict[str, Any]]:
-    return [
-        doc
-        for path in CRD_FILES
-        for doc in documents(path)
-        if doc.get("kind") == "CustomResourceDefinition"
-    ]
+    return harness_crds.crd_documents(harness_crds.crd_manifest())
 
 
 def storage_schema(crd: dict[str, Any]) -> dict[str, Any]:
     version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
     return schema
-
-
-def install_crds(kubectl: Kubectl) -> list[dict[str, Any]]:
-    """Apply every file in crds/ and wait until each CRD is Established."""
-    crds = crd_documents()
-    assert crds, "crds/ holds no CustomResourceDefinition"
-    for path in CRD_FILES:
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        wait_for(
-            lambda name=name: crd_established(kubectl, name),
-            timeout=60,
-            interval=0.1,
-            what=f"CRD {name} Established",
-        )
-    return crds
 
 
 def get(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ic_operator.models.autoscaling_status import auto_scaling_status
+from ic_sandbox.harness.crds import install_crds
 from tests.controlplane.crds import (
     CRD_FILES,
     EXAMPLE_FILES,
@@ -20,7 +21,6 @@ from tests.controlplane.crds import (
     crd_documents,
     documents,
     get,
-    install_crds,
     storage_schema,
 )
 from tests.controlplane.manifests import valid_manifest

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.controlplane.crds import PLURAL, install_crds
+from ic_sandbox.harness.crds import install_crds
+from tests.controlplane.crds import PLURAL
 from tests.controlplane.manifests import DELETE, edited, valid_manifest
 from tests.fixtures.controlplane import Kubectl
 from tests.unit.test_crd import example_docs

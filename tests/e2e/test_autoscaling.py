@@ -15,7 +15,7 @@ import pytest
 
 from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME, alarm_name
 from tests.fixtures.emulator import wait_for
-from tests.fixtures.operator import World
+from tests.fixtures.operator import OperatorTestbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
@@ -46,11 +46,11 @@ def rid(name: str) -> str:
     return f"inference-component/{name}"
 
 
-def aas(world: World) -> Any:
+def aas(world: OperatorTestbed) -> Any:
     return world.emulator.client("application-autoscaling")
 
 
-def target(world: World, name: str) -> dict[str, Any] | None:
+def target(world: OperatorTestbed, name: str) -> dict[str, Any] | None:
     found = aas(world).describe_scalable_targets(
         ServiceNamespace="sagemaker", ResourceIds=[rid(name)]
     )
@@ -58,7 +58,7 @@ def target(world: World, name: str) -> dict[str, Any] | None:
     return items[0] if items else None
 
 
-def policies(world: World, name: str) -> dict[str, dict[str, Any]]:
+def policies(world: OperatorTestbed, name: str) -> dict[str, dict[str, Any]]:
     found = aas(world).describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=rid(name))
     return {p["PolicyName"]: p for p in found["ScalingPolicies"]}
 
@@ -72,11 +72,11 @@ def about(call: dict[str, Any], name: str) -> bool:
     )
 
 
-def operator_calls(world: World, name: str) -> list[dict[str, Any]]:
+def operator_calls(world: OperatorTestbed, name: str) -> list[dict[str, Any]]:
     return [c for c in world.emulator.admin.calls() if about(c, name) and not c["error"]]
 
 
-def autoscaling_writes(world: World, name: str, since: int = 0) -> list[str]:
+def autoscaling_writes(world: OperatorTestbed, name: str, since: int = 0) -> list[str]:
     return [
         c["operation"]
         for c in operator_calls(world, name)[since:]
@@ -84,15 +84,17 @@ def autoscaling_writes(world: World, name: str, since: int = 0) -> list[str]:
     ]
 
 
-def copy_writes(world: World, name: str) -> list[dict[str, Any]]:
+def copy_writes(world: OperatorTestbed, name: str) -> list[dict[str, Any]]:
     return [c for c in operator_calls(world, name) if c["operation"] in COPY_WRITES]
 
 
-def scaling_status(world: World, name: str) -> dict[str, Any]:
+def scaling_status(world: OperatorTestbed, name: str) -> dict[str, Any]:
     return dict(((world.get(name) or {}).get("status") or {}).get("autoScaling") or {})
 
 
-def wait_scaling(world: World, name: str, timeout: float = 90, **want: Any) -> dict[str, Any]:
+def wait_scaling(
+    world: OperatorTestbed, name: str, timeout: float = 90, **want: Any
+) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
         st = scaling_status(world, name)
         return st if st and all(st.get(k) == v for k, v in want.items()) else None
@@ -100,7 +102,9 @@ def wait_scaling(world: World, name: str, timeout: float = 90, **want: Any) -> d
     return wait_for(probe, timeout=timeout, interval=0.2, what=f"{name} autoScaling {want}")
 
 
-def wait_copies(world: World, name: str, copies: int, timeout: float = 120) -> dict[str, Any]:
+def wait_copies(
+    world: OperatorTestbed, name: str, copies: int, timeout: float = 120
+) -> dict[str, Any]:
     """The resource reports `copies` desired and running, settled."""
     return wait_scaling(
         world, name, timeout, desiredCopies=copies, currentCopies=copies, state=_settled(copies)
@@ -115,7 +119,7 @@ def _settled(copies: int) -> str:
 
 
 def test_declared_scaling_exists_and_load_moves_copies_without_operator_writes(
-    world: World,
+    world: OperatorTestbed,
 ) -> None:
     world.apply(world.manifest("chat", copies=1, autoScaling=scaling(1, 4)))
     world.wait_ready("chat")
@@ -154,7 +158,9 @@ def test_declared_scaling_exists_and_load_moves_copies_without_operator_writes(
 # ---------------------------------------------------------------------------- 2
 
 
-def test_hand_edited_policy_is_restored_and_max_copies_is_one_register(world: World) -> None:
+def test_hand_edited_policy_is_restored_and_max_copies_is_one_register(
+    world: OperatorTestbed,
+) -> None:
     world.apply(world.manifest("chat", copies=1, autoScaling=scaling(1, 4)))
     world.wait_ready("chat")
     wait_scaling(world, "chat", registered=True, state="Steady")
@@ -200,7 +206,7 @@ def test_hand_edited_policy_is_restored_and_max_copies_is_one_register(world: Wo
 # ---------------------------------------------------------------------------- 3
 
 
-def test_scale_to_zero_and_back_then_delete_deregisters_first(world: World) -> None:
+def test_scale_to_zero_and_back_then_delete_deregisters_first(world: OperatorTestbed) -> None:
     world.apply(world.manifest("nightly", copies=1, autoScaling=scaling(0, 2)))
     world.wait_ready("nightly")
     wait_scaling(world, "nightly", registered=True)
@@ -243,7 +249,7 @@ def test_scale_to_zero_and_back_then_delete_deregisters_first(world: World) -> N
 # ---------------------------------------------------------------------------- 4
 
 
-def test_retain_leaves_target_policies_and_alarm(world: World) -> None:
+def test_retain_leaves_target_policies_and_alarm(world: OperatorTestbed) -> None:
     world.apply(
         world.manifest("kept", copies=1, autoScaling=scaling(0, 2), deletionPolicy="Retain")
     )

@@ -22,7 +22,7 @@ from tests.e2e.test_autoscaling import (
     wait_scaling,
 )
 from tests.fixtures.emulator import wait_for
-from tests.fixtures.operator import RESYNC, World
+from tests.fixtures.operator import RESYNC, OperatorTestbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
@@ -40,23 +40,23 @@ def _key(name: str) -> dict[str, str]:
     return {"ServiceNamespace": "sagemaker", "ResourceId": rid(name), "ScalableDimension": DIM}
 
 
-def _delete_policy(world: World, name: str) -> None:
+def _delete_policy(world: OperatorTestbed, name: str) -> None:
     aas(world).delete_scaling_policy(PolicyName="invocations", **_key(name))
 
 
-def _edit_target(world: World, name: str) -> None:
+def _edit_target(world: OperatorTestbed, name: str) -> None:
     aas(world).register_scalable_target(**_key(name), MinCapacity=1, MaxCapacity=5)
 
 
-def _delete_action(world: World, name: str) -> None:
+def _delete_action(world: OperatorTestbed, name: str) -> None:
     aas(world).delete_scheduled_action(ScheduledActionName="mornings", **_key(name))
 
 
-def _delete_alarm(world: World, name: str) -> None:
+def _delete_alarm(world: OperatorTestbed, name: str) -> None:
     world.emulator.client("cloudwatch").delete_alarms(AlarmNames=[alarm_name(name)])
 
 
-def _restored(world: World, name: str, write: str) -> bool:
+def _restored(world: OperatorTestbed, name: str, write: str) -> bool:
     client = aas(world)
     if write == "PutScalingPolicy":
         found = client.describe_scaling_policies(**_key(name))["ScalingPolicies"]
@@ -72,7 +72,7 @@ def _restored(world: World, name: str, write: str) -> bool:
     return bool(alarms["MetricAlarms"])
 
 
-def _sagemaker_writes(world: World, name: str, since: int) -> list[str]:
+def _sagemaker_writes(world: OperatorTestbed, name: str, since: int) -> list[str]:
     return [
         c["operation"]
         for c in operator_calls(world, name)[since:]
@@ -91,7 +91,7 @@ def _sagemaker_writes(world: World, name: str, since: int) -> list[str]:
     ids=["policy deleted", "target edited", "scheduled action deleted", "alarm deleted"],
 )
 def test_a_hand_change_comes_back_with_one_write(
-    world: World, hand: Callable[[World, str], None], write: str
+    world: OperatorTestbed, hand: Callable[[OperatorTestbed, str], None], write: str
 ) -> None:
     world.apply(world.manifest("nightly", copies=1, autoScaling=NIGHTLY))
     world.wait_ready("nightly")

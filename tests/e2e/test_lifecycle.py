@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.emulator import ic_endpoint, wait_for
-from tests.fixtures.operator import IMAGE, World, deployed_image, image, set_image
+from tests.fixtures.operator import IMAGE, OperatorTestbed, deployed_image, image, set_image
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
@@ -45,23 +45,23 @@ AWS = Path(
 )
 
 
-def sent_at(world: World, name: str) -> float:
+def sent_at(world: OperatorTestbed, name: str) -> float:
     """When the (single) UpdateInferenceComponent for `name` reached SageMaker."""
     return float(next(c["at"] for c in world.calls("UpdateInferenceComponent", name)))
 
 
-def updates(world: World, name: str) -> list[dict[str, Any]]:
+def updates(world: OperatorTestbed, name: str) -> list[dict[str, Any]]:
     return [c["request"] for c in world.calls("UpdateInferenceComponent", name) if not c["error"]]
 
 
-def wait_resyncs(world: World, count: int = 3) -> None:
+def wait_resyncs(world: OperatorTestbed, count: int = 3) -> None:
     world.wait_timer_passes(count)
 
 
 # ---------------------------------------------------------------------------- 1
 
 
-def test_create_reaches_ready(world: World) -> None:
+def test_create_reaches_ready(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat"))
     obj = world.wait_ready("chat")
     status = obj["status"]
@@ -100,7 +100,9 @@ def test_create_reaches_ready(world: World) -> None:
 # ---------------------------------------------------------------------------- 2
 
 
-def test_image_change_rolls_out_in_batches_with_the_deployment_config(world: World) -> None:
+def test_image_change_rolls_out_in_batches_with_the_deployment_config(
+    world: OperatorTestbed,
+) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_ready("chat")
     world.emulator.admin.clear_calls()
@@ -137,7 +139,7 @@ def test_image_change_rolls_out_in_batches_with_the_deployment_config(world: Wor
 # ---------------------------------------------------------------------------- 3
 
 
-def test_copy_count_change_scales_without_redeploying(world: World) -> None:
+def test_copy_count_change_scales_without_redeploying(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat"))
     world.wait_ready("chat")
     world.emulator.admin.clear_calls()
@@ -154,7 +156,7 @@ def test_copy_count_change_scales_without_redeploying(world: World) -> None:
 # ---------------------------------------------------------------------------- 4
 
 
-def test_alarm_rolls_back_and_the_same_spec_is_not_retried(world: World) -> None:
+def test_alarm_rolls_back_and_the_same_spec_is_not_retried(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_ready("chat")
     world.emulator.admin.set_alarm("e2e-5xx", "ALARM")
@@ -181,7 +183,7 @@ def test_alarm_rolls_back_and_the_same_spec_is_not_retried(world: World) -> None
     assert deployed_image(world, "chat") == image("0.30.0-cpu-full")
 
 
-def test_retry_annotation_redeploys_a_rolled_back_spec_once(world: World) -> None:
+def test_retry_annotation_redeploys_a_rolled_back_spec_once(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_ready("chat")
     world.emulator.admin.set_alarm("e2e-5xx", "ALARM")
@@ -197,7 +199,7 @@ def test_retry_annotation_redeploys_a_rolled_back_spec_once(world: World) -> Non
 # ---------------------------------------------------------------------------- 5
 
 
-def aws(world: World, *args: str) -> dict[str, Any]:
+def aws(world: OperatorTestbed, *args: str) -> dict[str, Any]:
     assert AWS.exists(), f"AWS CLI not installed at {AWS}: run `make awscli`"
     env = {
         **os.environ,
@@ -213,7 +215,7 @@ def aws(world: World, *args: str) -> dict[str, Any]:
 
 
 def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
-    world: World,
+    world: OperatorTestbed,
 ) -> None:
     world.apply(world.manifest("owned"))
     world.apply(world.manifest("scaled", owner="External"))
@@ -259,7 +261,7 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
 # ---------------------------------------------------------------------------- 6
 
 
-def test_edits_during_an_update_become_one_follow_up_update(world: World) -> None:
+def test_edits_during_an_update_become_one_follow_up_update(world: OperatorTestbed) -> None:
     # A 300 s bake per batch (3 s at the emulator's time scale, ~15 s for the rollout)
     # leaves ample room for the ten kubectl edits to land while the first update runs.
     slow = {**ROLLING, "rollingUpdatePolicy": {**ROLLING["rollingUpdatePolicy"],
@@ -281,7 +283,7 @@ def test_edits_during_an_update_become_one_follow_up_update(world: World) -> Non
 # ---------------------------------------------------------------------------- 7
 
 
-def test_operator_killed_mid_update_converges_without_duplicates(world: World) -> None:
+def test_operator_killed_mid_update_converges_without_duplicates(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_ready("chat")
     set_image(world, "chat", image("v2"))
@@ -296,7 +298,7 @@ def test_operator_killed_mid_update_converges_without_duplicates(world: World) -
     assert deployed_image(world, "chat") == image("v3")
 
 
-def test_operator_killed_during_create_adopts_its_own_component(world: World) -> None:
+def test_operator_killed_during_create_adopts_its_own_component(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat"))
     wait_for(lambda: world.calls("CreateInferenceComponent", "chat"), timeout=30,
              what="the create call")  # fmt: skip
@@ -310,7 +312,7 @@ def test_operator_killed_during_create_adopts_its_own_component(world: World) ->
 # ---------------------------------------------------------------------------- 8
 
 
-def test_delete_policies(world: World) -> None:
+def test_delete_policies(world: OperatorTestbed) -> None:
     world.apply(world.manifest("doomed"))
     world.apply(world.manifest("kept", deletionPolicy="Retain"))
     world.wait_ready("doomed")
@@ -328,7 +330,7 @@ def test_delete_policies(world: World) -> None:
 # ---------------------------------------------------------------------------- 9
 
 
-def test_converges_under_throttling_and_server_errors(world: World) -> None:
+def test_converges_under_throttling_and_server_errors(world: OperatorTestbed) -> None:
     world.emulator.admin.set_faults(throttle_rate=0.3, server_error_rate=0.3, seed=7)
     try:
         world.apply(world.manifest("chat", deployment=ROLLING))
@@ -348,7 +350,7 @@ def test_converges_under_throttling_and_server_errors(world: World) -> None:
 # ---------------------------------------------------------------------------- 10
 
 
-def test_in_sync_means_zero_write_calls(world: World) -> None:
+def test_in_sync_means_zero_write_calls(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_settled("chat")
     world.emulator.admin.clear_calls()
@@ -363,7 +365,7 @@ def test_in_sync_means_zero_write_calls(world: World) -> None:
 # ---------------------------------------------------------------------------- ownership, rejection
 
 
-def test_foreign_component_is_reported_then_adopted_on_request(world: World) -> None:
+def test_foreign_component_is_reported_then_adopted_on_request(world: OperatorTestbed) -> None:
     world.sagemaker.create_inference_component(
         InferenceComponentName="legacy",
         EndpointName=world.endpoint,
@@ -389,7 +391,9 @@ def test_foreign_component_is_reported_then_adopted_on_request(world: World) -> 
     assert "sagemaker.ic-operator.io/owner-uid" in tags
 
 
-def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(world: World) -> None:
+def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(
+    world: OperatorTestbed,
+) -> None:
     manifest = world.manifest("early")
     manifest["spec"]["endpointName"] = "later-endpoint"
     world.apply(manifest)
@@ -406,7 +410,7 @@ def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(world: Wo
     assert len(world.calls("CreateInferenceComponent", "early")) == 2
 
 
-def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -> None:
+def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: OperatorTestbed) -> None:
     # Capacity-style mistakes pass admission but not SageMaker: 3 copies of 60 cores
     # cannot fit two 16-core instances, and batch size is judged against copies.
     manifest = world.manifest("greedy", copies=1)
@@ -423,7 +427,9 @@ def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: World) -
 # ---------------------------------------------------------------------------- Failed, GitOps
 
 
-def test_failed_component_reports_a_way_out_and_a_fixed_spec_recreates_it(world: World) -> None:
+def test_failed_component_reports_a_way_out_and_a_fixed_spec_recreates_it(
+    world: OperatorTestbed,
+) -> None:
     world.emulator.admin.set_faults(failing_images=[image("broken")])
     try:
         world.apply(world.manifest("chat", image=image("broken")))
@@ -443,7 +449,7 @@ def test_failed_component_reports_a_way_out_and_a_fixed_spec_recreates_it(world:
     assert deployed_image(world, "chat") == IMAGE
 
 
-def test_operator_never_writes_spec_so_gitops_sees_no_drift(world: World) -> None:
+def test_operator_never_writes_spec_so_gitops_sees_no_drift(world: OperatorTestbed) -> None:
     """Argo CD compares the live object with the manifest: only status, finalizers and the
     operator's own annotations may differ."""
     manifest = world.manifest("chat", deployment=ROLLING)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.operator import World
+from tests.fixtures.operator import OperatorTestbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
@@ -26,15 +26,15 @@ ROLLING_WIRE = {
 }
 
 
-def _updates(world: World, name: str) -> list[dict[str, Any]]:
+def _updates(world: OperatorTestbed, name: str) -> list[dict[str, Any]]:
     return [c["request"] for c in world.calls("UpdateInferenceComponent", name) if not c["error"]]
 
 
-def _annotate(world: World, name: str, key: str, value: str) -> None:
+def _annotate(world: OperatorTestbed, name: str, key: str, value: str) -> None:
     world.patch(name, {"metadata": {"annotations": {f"sagemaker.ic-operator.io/{key}": value}}})
 
 
-def test_retry_on_a_component_in_sync_sends_no_update(world: World) -> None:
+def test_retry_on_a_component_in_sync_sends_no_update(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_settled("chat")
     _annotate(world, "chat", "retry", "1")
@@ -43,7 +43,7 @@ def test_retry_on_a_component_in_sync_sends_no_update(world: World) -> None:
     assert world.condition("chat", "Ready")["status"] == "True"  # type: ignore[index]
 
 
-def test_redeploy_sends_one_update_with_the_deployment_config_once(world: World) -> None:
+def test_redeploy_sends_one_update_with_the_deployment_config_once(world: OperatorTestbed) -> None:
     world.apply(world.manifest("chat", deployment=ROLLING))
     world.wait_settled("chat")
     _annotate(world, "chat", "redeploy", "2027-01-15T09:00:00Z")
@@ -59,7 +59,7 @@ def test_redeploy_sends_one_update_with_the_deployment_config_once(world: World)
     assert [e["reason"] for e in world.events("chat")].count("Updating") == 1
 
     # A restarted operator reads the value as served: nothing is sent again.
-    world.operator.stop()
+    world.operator.kill()
     world.operator.start()
     world.wait_timer_passes(2)
     _annotate(world, "chat", "retry", "after-restart")  # an edit: the pass re-reads

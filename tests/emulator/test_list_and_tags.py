@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import create_ic, error_of, spec, wait_status
-from tests.fixtures.emulator import ic_endpoint
+from tests.fixtures.emulator import Admin, ic_endpoint
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_default_sort_is_newest_first(sm: Any, world: dict[str, float]) -> None:
     }
 
 
-def test_filters(sm: Any, world: dict[str, float]) -> None:
+def test_filters(sm: Any, admin: Admin, world: dict[str, float]) -> None:
     assert names(
         sm.list_inference_components(
             EndpointNameEquals="ep-a", SortBy="Name", SortOrder="Ascending"
@@ -70,15 +70,22 @@ def test_filters(sm: Any, world: dict[str, float]) -> None:
         "a3",
         "a2",
     ]
-    create_ic(sm, "b2", endpoint="ep-b", wait=False)
-    assert names(sm.list_inference_components(StatusEquals="Creating")) == ["b2"]
+    # A settled status other than InService (a Creating b2 lasts only 0.12 s here).
+    admin.set_faults(failing_images=["repo/broken:1"])
+    create_ic(sm, "b2", endpoint="ep-b", specification=spec(image="repo/broken:1"), wait=False)
+    wait_status(sm, "b2", "Failed")
+    assert names(sm.list_inference_components(StatusEquals="Failed")) == ["b2"]
     assert names(
         sm.list_inference_components(StatusEquals="InService", EndpointNameEquals="ep-b")
     ) == ["b1"]
 
 
-def test_sorting(sm: Any, world: dict[str, float]) -> None:
-    create_ic(sm, "b2", endpoint="ep-b", wait=False)
+def test_sorting(sm: Any, admin: Admin, world: dict[str, float]) -> None:
+    # b2 settles in Failed, so the status sort sees a status other than InService however
+    # slow the machine is (a Creating b2 lasted 0.12 s here and was sometimes gone).
+    admin.set_faults(failing_images=["repo/broken:1"])
+    create_ic(sm, "b2", endpoint="ep-b", specification=spec(image="repo/broken:1"), wait=False)
+    wait_status(sm, "b2", "Failed")
     assert names(sm.list_inference_components(SortBy="Name", SortOrder="Descending")) == [
         "b2",
         "b1",
@@ -94,7 +101,7 @@ def test_sorting(sm: Any, world: dict[str, float]) -> None:
         "b2",
     ]
     by_status = names(sm.list_inference_components(SortBy="Status", SortOrder="Ascending"))
-    assert by_status == ["b2", "a1", "a2", "a3", "b1"]  # Creating < InService, then name
+    assert by_status == ["b2", "a1", "a2", "a3", "b1"]  # Failed < InService, then name
 
 
 @pytest.mark.parametrize("sort_by", ["Name", "CreationTime", "Status"])

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import successful
-from tests.fixtures.operator import World, deployed_image
+from tests.fixtures.operator import OperatorTestbed, deployed_image
 
 # Injected faults as the emulator reports them in its call log.
 INJECTED = frozenset({"ThrottlingException", "InternalFailure", "ServiceUnavailable"})
@@ -21,7 +21,7 @@ INJECTED = frozenset({"ThrottlingException", "InternalFailure", "ServiceUnavaila
 BOTOCORE_ATTEMPTS = 4
 
 
-def wait_all_ready(world: World, names: list[str], *, timeout: float) -> None:
+def wait_all_ready(world: OperatorTestbed, names: list[str], *, timeout: float) -> None:
     """Every resource Ready at its current generation, within one shared deadline."""
 
     def ready(name: str) -> bool:
@@ -47,7 +47,7 @@ def wait_all_ready(world: World, names: list[str], *, timeout: float) -> None:
         raise
 
 
-def listed_names(world: World) -> list[str]:
+def listed_names(world: OperatorTestbed) -> list[str]:
     names: list[str] = []
     kwargs: dict[str, Any] = {"EndpointNameEquals": world.endpoint, "MaxResults": 100}
     while True:
@@ -59,7 +59,7 @@ def listed_names(world: World) -> list[str]:
 
 
 def assert_converged(
-    world: World,
+    world: OperatorTestbed,
     expected: dict[str, tuple[str, int]],
     calls: list[dict[str, Any]],
     *,

@@ -29,9 +29,10 @@ from typing import Any
 
 import pytest
 
+from ic_operator import API_GROUP
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import Verdicts, accepted_writes, write_attempts
-from tests.fixtures.operator import IMAGE, OPERATOR_FLAGS, RESYNC, World, image, set_image
+from tests.fixtures.operator import IMAGE, OPERATOR_FLAGS, RESYNC, OperatorTestbed, image, set_image
 
 from .helpers import assert_converged, listed_names
 
@@ -59,7 +60,7 @@ ROLLING_WIRE = {
 # within the window because the test touches the resource (see `poke`).
 LAG_SECONDS = 4.0
 POLL_MIN = float(OPERATOR_FLAGS[OPERATOR_FLAGS.index("--poll-min") + 1])
-OWNER_PREFIX = "sagemaker.ic-operator.io/"
+OWNER_PREFIX = f"{API_GROUP}/"
 CONVERGE_TIMEOUT = 90.0
 
 FAULTS: dict[str, dict[str, Any]] = {
@@ -82,7 +83,7 @@ FAULTS: dict[str, dict[str, Any]] = {
 class Change:
     """One desired change: how to make it, what SageMaker must accept, what it ends as."""
 
-    make: Callable[[World], None]
+    make: Callable[[OperatorTestbed], None]
     writes: tuple[str, ...]  # each accepted exactly once
     image: str = IMAGE
     copies: int = COPIES
@@ -91,11 +92,11 @@ class Change:
     exists_before: bool = True
 
 
-def _create(world: World) -> None:
+def _create(world: OperatorTestbed) -> None:
     world.apply(world.manifest(NAME, copies=COPIES, deployment=ROLLING))
 
 
-def _delete(world: World) -> None:
+def _delete(world: OperatorTestbed) -> None:
     world.kubectl("delete", "smic", NAME, "-n", world.namespace, "--wait=false")
 
 
@@ -133,7 +134,7 @@ def bound(change: Change, fault: str) -> int:
     return per_write * len(change.writes)
 
 
-def settle(world: World, verdicts: Verdicts, change: Change) -> None:
+def settle(world: OperatorTestbed, verdicts: Verdicts, change: Change) -> None:
     """Wait until the resource is Ready at its generation (or gone); fail at once on a
     verdict or a Degraded condition, whenever it was posted."""
 
@@ -162,7 +163,7 @@ def trace(calls: list[dict[str, Any]]) -> str:
     )
 
 
-def poke(world: World) -> None:
+def poke(world: OperatorTestbed) -> None:
     """Touch the resource (an annotation, as Argo CD adds) so the operator looks at once."""
     world.kubectl(
         "annotate", "smic", NAME, "-n", world.namespace, "--overwrite",
@@ -170,7 +171,7 @@ def poke(world: World) -> None:
     )  # fmt: skip
 
 
-def live_tags(world: World) -> dict[str, str]:
+def live_tags(world: OperatorTestbed) -> dict[str, str]:
     arn = world.describe(NAME)["InferenceComponentArn"]
     page = world.sagemaker.list_tags(ResourceArn=arn, MaxResults=100)
     return {t["Key"]: t["Value"] for t in page["Tags"]}
@@ -179,7 +180,7 @@ def live_tags(world: World) -> dict[str, str]:
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.parametrize("change_name", list(CHANGES))
 def test_change_under_fault(
-    slow_world: World, verdicts: Verdicts, change_name: str, fault: str
+    slow_world: OperatorTestbed, verdicts: Verdicts, change_name: str, fault: str
 ) -> None:
     world, change = slow_world, CHANGES[change_name]
     admin = world.emulator.admin

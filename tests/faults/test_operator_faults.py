@@ -16,7 +16,7 @@ import pytest
 
 from tests.fixtures.emulator import wait_for
 from tests.fixtures.faults import restart_apiserver, successful, write_attempts
-from tests.fixtures.operator import World, image, set_image
+from tests.fixtures.operator import OperatorTestbed, image, set_image
 
 from .helpers import assert_converged, record, wait_all_ready
 
@@ -44,7 +44,7 @@ def updates_by_component(calls: list[dict[str, Any]]) -> dict[str, list[str]]:
 # ---------------------------------------------------------------------------- API server
 
 
-def test_apiserver_restarted_during_updates(world: World) -> None:
+def test_apiserver_restarted_during_updates(world: OperatorTestbed) -> None:
     names = ["alpha", "beta", "gamma"]
     for name in names:
         world.apply(world.manifest(name, copies=2, deployment=ROLLING))
@@ -87,7 +87,7 @@ def test_apiserver_restarted_during_updates(world: World) -> None:
 KILLS = 20
 
 
-def test_operator_killed_twenty_times_during_updates(world: World) -> None:
+def test_operator_killed_twenty_times_during_updates(world: OperatorTestbed) -> None:
     rng = random.Random(20261121)
     names = ["alpha", "beta", "gamma", "delta"]
     last: dict[str, tuple[str, int]] = {}

@@ -14,12 +14,12 @@ import pytest
 
 from tests.fixtures.emulator import ic_endpoint, wait_for
 from tests.fixtures.faults import (
-    EmulatorProcess,
+    RestartableEmulator,
     mentions,
     successful,
     write_attempts,
 )
-from tests.fixtures.operator import IMAGE, World, image, set_image
+from tests.fixtures.operator import IMAGE, OperatorTestbed, image, set_image
 
 from .helpers import (
     BOTOCORE_ATTEMPTS,
@@ -37,7 +37,7 @@ NAMES = ["alpha", "beta", "gamma"]
 COPIES = 2
 
 
-def create_and_update(world: World, *, timeout: float) -> dict[str, tuple[str, int]]:
+def create_and_update(world: OperatorTestbed, *, timeout: float) -> dict[str, tuple[str, int]]:
     """Three components created, then each given a new image: 6 intended writes."""
     for name in NAMES:
         world.apply(world.manifest(name, copies=COPIES))
@@ -52,7 +52,7 @@ def create_and_update(world: World, *, timeout: float) -> dict[str, tuple[str, i
 
 
 @pytest.mark.parametrize("rate", [0.3, 0.5])
-def test_throttling(world: World, rate: float) -> None:
+def test_throttling(world: OperatorTestbed, rate: float) -> None:
     world.emulator.admin.set_faults(throttle_rate=rate, seed=int(rate * 100))
     try:
         expected = create_and_update(world, timeout=120)
@@ -82,7 +82,7 @@ def test_throttling(world: World, rate: float) -> None:
 # ---------------------------------------------------------------------------- 5xx bursts
 
 
-def burst(world: World, faulted: int) -> float:
+def burst(world: OperatorTestbed, faulted: int) -> float:
     """90 % server errors until ``faulted`` calls have failed; returns the window length."""
     seen = len(injected(world.emulator.admin.calls()))
     started = time.monotonic()
@@ -99,7 +99,7 @@ def burst(world: World, faulted: int) -> float:
     return time.monotonic() - started
 
 
-def test_server_error_bursts(world: World) -> None:
+def test_server_error_bursts(world: OperatorTestbed) -> None:
     windows = []
     for name in NAMES:
         world.apply(world.manifest(name, copies=COPIES))
@@ -129,7 +129,7 @@ def test_server_error_bursts(world: World) -> None:
 # ---------------------------------------------------------------------------- latency
 
 
-def test_added_latency_on_every_call(world: World) -> None:
+def test_added_latency_on_every_call(world: OperatorTestbed) -> None:
     world.emulator.admin.set_faults(latency_ms=300)
     try:
         expected = create_and_update(world, timeout=150)
@@ -148,7 +148,7 @@ def test_added_latency_on_every_call(world: World) -> None:
 # ---------------------------------------------------------------------------- capacity
 
 
-def test_resource_limit_exceeded_backs_off_then_converges(world: World) -> None:
+def test_resource_limit_exceeded_backs_off_then_converges(world: OperatorTestbed) -> None:
     # Two 16-vCPU instances hold 32 one-core copies at most.
     world.apply(world.manifest("huge", copies=40))
     obj = world.wait_condition("huge", "Degraded", "True", reason="InsufficientCapacity")
@@ -200,10 +200,10 @@ ENDPOINT_CREATE_SECONDS = 240 * 0.01
 POLL_MIN = 0.2  # tests/fixtures/operator.py OPERATOR_FLAGS
 
 
-def test_emulator_restart_recreates_each_component_once(process_world: World) -> None:
+def test_emulator_restart_recreates_each_component_once(process_world: OperatorTestbed) -> None:
     world = process_world
     emulator = world.emulator
-    assert isinstance(emulator, EmulatorProcess)
+    assert isinstance(emulator, RestartableEmulator)
     names = ["keep", "plain", "scaled"]
     world.apply(world.manifest("keep", copies=COPIES, deletionPolicy="Retain"))
     world.apply(world.manifest("plain", copies=COPIES))
@@ -238,7 +238,7 @@ def test_emulator_restart_recreates_each_component_once(process_world: World) ->
         assert len(mentions(writes, name)) <= per_component, name
 
 
-def test_component_applied_while_its_endpoint_is_creating_converges(world: World) -> None:
+def test_component_applied_while_its_endpoint_is_creating_converges(world: OperatorTestbed) -> None:
     """A GitOps sync applies an endpoint and its components together; found by the
     emulator-restart scenario: SageMaker refuses the Create until the endpoint is InService,
     which is a wait, not a verdict on the spec."""
@@ -267,7 +267,7 @@ def test_component_applied_while_its_endpoint_is_creating_converges(world: World
     )
 
 
-def test_deletion_under_faults_keeps_retained_components(world: World) -> None:
+def test_deletion_under_faults_keeps_retained_components(world: OperatorTestbed) -> None:
     names = ["keep", "doomed", "stays"]
     world.apply(world.manifest("keep", copies=COPIES, deletionPolicy="Retain"))
     world.apply(world.manifest("doomed", copies=COPIES))
@@ -305,7 +305,7 @@ def test_deletion_under_faults_keeps_retained_components(world: World) -> None:
     assert_converged(world, {"stays": (IMAGE, COPIES)}, calls, also_present=("keep",))
 
 
-def test_edit_during_capacity_backoff_is_tried_at_once(world: World) -> None:
+def test_edit_during_capacity_backoff_is_tried_at_once(world: OperatorTestbed) -> None:
     world.apply(world.manifest("huge", copies=40))
     world.wait_condition("huge", "Degraded", "True", reason="InsufficientCapacity")
     world.patch("huge", {"spec": {"runtimeConfig": {"copyCount": 8}}})

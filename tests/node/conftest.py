@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from ic_sandbox.binaries import (
+from ic_sandbox.cluster.binaries import (
     BinariesMissing,
     ensure_binaries,
     ensure_node_binaries,
     find_kubectl,
 )
-from ic_sandbox.controlplane import ControlPlane
-from ic_sandbox.network import NodeNetwork
-from ic_sandbox.node import Node
+from ic_sandbox.cluster.controlplane import ControlPlane
+from ic_sandbox.node.network import NodeNetwork
+from ic_sandbox.node.node import Node
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.node.images import busybox_archive
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ic_sandbox.containerd import write_oci_archive
+from ic_sandbox.node.containerd import write_oci_archive
 
 BUSYBOX_IMAGE = "localhost/ic-sandbox/busybox:test"
 BUSYBOX = Path("/bin/busybox")

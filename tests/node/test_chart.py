@@ -21,8 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_sandbox import image, seed
+from ic_sandbox import image
 from ic_sandbox.emulator import EmulatorThread
+from ic_sandbox.harness.crds import CRD_NAME
+from ic_sandbox.harness.emulator_process import aws_client
+from ic_sandbox.sandbox import seed
 from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
 from tests.node.conftest import RunningNode
@@ -36,7 +39,6 @@ SELECTOR = "app.kubernetes.io/instance=ic"
 # 300 s rollout wait intervals (examples/rolling-update.yaml) pass in 15 s: long enough
 # to kill the operator's pod in the middle of a rollout and have its successor resume.
 TIME_SCALE = 0.05
-KIND = "inferencecomponents.sagemaker.ic-operator.io"
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Release:
         return str(self.kubectl("logs", "-n", RELEASE_NAMESPACE, pod).stdout)
 
     def ic(self, name: str) -> dict[str, Any]:
-        out = self.kubectl("get", KIND, name, "-n", WATCHED, "-o", "json")
+        out = self.kubectl("get", CRD_NAME, name, "-n", WATCHED, "-o", "json")
         obj: dict[str, Any] = json.loads(out.stdout)
         return obj
 
@@ -196,7 +198,7 @@ def test_operator_pod_deleted_mid_rollout_resumes_without_duplicates(release: Re
     before = release.ready_pod()
 
     patch = {"spec": {"specification": {"container": {"environment": {"ROLLOUT": "2"}}}}}
-    release.kubectl("patch", KIND, name, "-n", WATCHED, "--type=merge", "-p", json.dumps(patch))
+    release.kubectl("patch", CRD_NAME, name, "-n", WATCHED, "--type=merge", "-p", json.dumps(patch))
     wait_for(
         lambda: release.calls("UpdateInferenceComponent", name),
         timeout=60,
@@ -208,7 +210,7 @@ def test_operator_pod_deleted_mid_rollout_resumes_without_duplicates(release: Re
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     successor_calls = len(release.admin.calls())
     # The successor came up while SageMaker was still rolling: it resumed a rollout.
-    sm = seed.client(release.emulator_url)
+    sm = aws_client(release.emulator_url)
     state = sm.describe_inference_component(InferenceComponentName=name)
     assert state["InferenceComponentStatus"] == "Updating", state["InferenceComponentStatus"]
 
@@ -240,10 +242,10 @@ def test_helm_uninstall_leaves_crd_resources_and_components(release: Release) ->
     names = ("llama3-8b", "mistral-7b")
     release.helm_run("uninstall", RELEASE, "--wait", "--timeout=2m")
     wait_for(lambda: not release.pods(), timeout=60, interval=0.5, what="operator pods gone")
-    release.kubectl("get", "crd", KIND)
+    release.kubectl("get", "crd", CRD_NAME)
     for name in names:
         assert release.ic(name)["metadata"]["name"] == name
-    sm = seed.client(release.emulator_url)
+    sm = aws_client(release.emulator_url)
     for name in names:
         state = sm.describe_inference_component(InferenceComponentName=name)
         assert state["InferenceComponentStatus"] == "InService"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ic_sandbox.binaries import find_kubectl
-from ic_sandbox.hosteffects import HostState
-from ic_sandbox.network import NodeNetwork
+from ic_sandbox.cluster.binaries import find_kubectl
+from ic_sandbox.node.hosteffects import HostState
+from ic_sandbox.node.network import NodeNetwork
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.node.conftest import start_node, stop_node
 from tests.node.images import BUSYBOX_IMAGE, busybox_archive

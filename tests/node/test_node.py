@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ic_sandbox.controlplane import KUBERNETES_SERVICE_IP
+from ic_sandbox.cluster.controlplane import KUBERNETES_SERVICE_IP
 from tests.node.conftest import RunningNode
 from tests.node.images import BUSYBOX_IMAGE
 

@@ -1,10 +1,10 @@
 """An in-memory SageMaker and Kubernetes for the reconciler suite (never in the product).
 
-`FakeSageMaker` satisfies :class:`ic_operator.aws.ports.SageMakerApi`: it keeps components
+`FakeSageMaker` satisfies :class:`ic_operator.aws.api.SageMakerApi`: it keeps components
 the way DescribeInferenceComponent reports them, moves them through SageMaker's
 lifecycle only when a test says so (``settle``), logs every call, and injects the
 faults issue 12 is about: reads that lag a write, and writes applied whose answer is
-lost. `FakeKube` satisfies :class:`ic_operator.aws.ports.Kube` with one stored object.
+lost. `FakeKube` satisfies :class:`ic_operator.loop.object_loop.Kube` with one stored object.
 """
 
 from __future__ import annotations

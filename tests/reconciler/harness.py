@@ -106,12 +106,12 @@ class Rig:
             self.clock.advance(result.sleep)
         return result
 
-    async def finalise(self) -> PassResult:
+    async def finalize(self) -> PassResult:
         if self.drop_cache:
             self.restart()
         async with self.loop.lock:
             body = self.loop.current(copy.deepcopy(self.kube.body))
-            result = await self.reconciler.finalise(body)
+            result = await self.reconciler.finalize(body)
             await self.loop._apply(body, result)
         if result.sleep is not None:
             self.clock.advance(result.sleep)

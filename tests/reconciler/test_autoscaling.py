@@ -210,7 +210,7 @@ def test_delete_deregisters_before_the_component_goes() -> None:
         w = world(TO_ZERO)
         await created(w)
         w.sm.calls.clear()
-        await w.finalise()
+        await w.finalize()
         removal = ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]
         assert [c.operation for c in w.sm.calls if c.operation in removal] == removal
         assert not aas(w).targets and not aas(w).alarms
@@ -230,7 +230,7 @@ def test_retain_leaves_target_policies_and_alarm() -> None:
         w = world(TO_ZERO, deletionPolicy="Retain")
         await created(w)
         w.sm.calls.clear()
-        result = await w.finalise()
+        result = await w.finalize()
         assert result.released
         assert w.sm.calls == []
         assert RID in aas(w).targets and alarm_name("llm") in aas(w).alarms

@@ -77,9 +77,13 @@ def test_a_component_joining_after_the_round_costs_one_targets_read() -> None:
 
 def test_a_round_tells_which_components_moved() -> None:
     async def scenario() -> None:
-        sm, fake, sweep = _world()
+        sm, fake, _ = _world()
         told: list[tuple[str, str, frozenset[str]]] = []
-        sweep.on_moved = lambda region, endpoint, names: told.append((region, endpoint, names))
+        sweep = AutoScalingSweep(
+            sm,
+            clock=sm.clock,
+            on_moved=lambda region, endpoint, names: told.append((region, endpoint, names)),
+        )
         sweep.join(REGION, "c001", "ep-a")
         sweep.join(REGION, "c002", "ep-b")
         await sweep.reading(REGION, "c001", 600)

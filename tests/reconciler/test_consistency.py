@@ -156,7 +156,7 @@ def test_a_delete_whose_reads_lag_completes_with_one_delete() -> None:
         w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
         released = False
         for _ in range(10):
-            result = await w.finalise()
+            result = await w.finalize()
             if result.released:
                 released = True
                 break

@@ -9,7 +9,7 @@ from typing import Any
 
 from ic_operator import metrics
 from ic_operator.aws.budget import Purpose
-from ic_operator.loop.object_loop import Loops, ObjectLoop
+from ic_operator.loop.object_loop import Loops, ObjectLoop, Transitions
 from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.sweep import EndpointSweep
 from ic_operator.reconcile.types import Trigger
@@ -69,7 +69,7 @@ def test_the_loop_acts_on_news_sleeps_through_echoes_and_stops_when_told() -> No
     asyncio.run(scenario())
 
 
-def test_a_deleted_object_hands_over_to_the_finaliser() -> None:
+def test_a_deleted_object_hands_over_to_the_finalizer() -> None:
     async def scenario() -> None:
         sm = FakeSageMaker(Clock())
         kube = FakeKube(manifest())
@@ -173,9 +173,10 @@ def test_a_list_made_for_any_component_ends_the_transitions_it_shows_over() -> N
         clock = Clock()
         sm = FakeSageMaker(clock)
         settings = dataclasses.replace(SETTINGS, poll_min=30, poll_max=30, resync_interval=300)
-        sweep = EndpointSweep(sm, clock=clock, wall=clock)
+        transitions = Transitions()
+        sweep = EndpointSweep(sm, clock=clock, wall=clock, on_moved=transitions.moved)
         reconciler = Reconciler(sm, settings, clock=clock, sweep=sweep)
-        loops = Loops(reconciler, FakeKube(manifest()))
+        loops = Loops(reconciler, FakeKube(manifest()), transitions)
         kubes = {}
         for name, uid in (("a", "uid-a"), ("b", "uid-b")):
             body = manifest()

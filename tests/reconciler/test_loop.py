@@ -14,7 +14,7 @@ from ic_operator import metrics
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
 from ic_operator.models import InferenceComponentStatus
-from ic_operator.reconcile.ownership import OWNER_RESOURCE_TAG, OWNER_UID_TAG
+from ic_operator.names import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconcile.types import Trigger
 from tests.reconciler.harness import IMAGE, SETTINGS, UID, Rig, image, run
 
@@ -339,16 +339,16 @@ def test_delete_waits_out_a_rollout_then_sends_one_delete_and_releases_when_gone
         set_image(w, "v2")
         await w.step(Trigger.CHANGE)  # Updating
         w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
-        waiting = await w.finalise()
+        waiting = await w.finalize()
         assert waiting.outcome == "Wait" and not waiting.released
         w.sm.settle("llm")
-        deleting = await w.finalise()
+        deleting = await w.finalize()
         assert deleting.outcome == "Delete"
         assert w.status["inferenceComponentStatus"] == "Deleting"
-        again = await w.finalise()
+        again = await w.finalize()
         assert not again.released
         w.sm.settle("llm")
-        done = await w.finalise()
+        done = await w.finalize()
         assert done.released
         assert len(w.sm.accepted("DeleteInferenceComponent")) == 1
 
@@ -361,7 +361,7 @@ def test_retain_releases_without_a_call() -> None:
         await created(w)
         w.sm.calls.clear()
         w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
-        done = await w.finalise()
+        done = await w.finalize()
         assert done.released and w.sm.calls == []
         assert "llm" in w.sm.components
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ic_operator.reconcile.ownership import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
+from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.types import Trigger
 from tests.reconciler.harness import Rig, run
 

@@ -68,9 +68,9 @@ class Watched:
             await self.step()
         raise AssertionError(f"not done after {passes} passes: {self.w.status}")
 
-    async def finalise(self) -> PassResult:
+    async def finalize(self) -> PassResult:
         at = self.w.clock()
-        result = await self.w.finalise()
+        result = await self.w.finalize()
         if result.status is not None and result.sleep is not None:
             decision = result.status.decision
             assert decision is not None and decision.not_before == pytest.approx(at + result.sleep)
@@ -117,7 +117,7 @@ def test_every_kind_of_plan_records_the_wake_the_loop_sleeps() -> None:
         w.kube.edit({"endpointName": "UPPER_case not allowed"})
         await watched.step(Trigger.CHANGE)  # Blocked (InvalidSpec), Idle
         w.kube.edit({"endpointName": "llm-endpoint"})
-        await watched.finalise()  # Delete
+        await watched.finalize()  # Delete
         assert {
             ("Create", "Poll"),
             ("NoOp", "Verify"),

@@ -17,14 +17,16 @@ import yaml
 
 from tests.fixtures.emulator import ic_endpoint, wait_for
 from tests.fixtures.faults import mentions, write_attempts
-from tests.fixtures.operator import IMAGE, World
+from tests.fixtures.operator import IMAGE, OperatorTestbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
 OTHER_TEAM = "team-b-gpu"
 
 
-def touching(world: World, writes: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+def touching(
+    world: OperatorTestbed, writes: list[dict[str, Any]], name: str
+) -> list[dict[str, Any]]:
     """Writes naming ``name`` that could change it.
 
     The operator learns absence from its own endpoint's listing (no Describe per
@@ -44,19 +46,19 @@ def touching(world: World, writes: list[dict[str, Any]], name: str) -> list[dict
     return [c for c in mentions(writes, name) if not refused_create_here(c)]
 
 
-def with_policy(world: World, tmp_path: Path, patterns: list[str]) -> None:
+def with_policy(world: OperatorTestbed, tmp_path: Path, patterns: list[str]) -> None:
     policy = tmp_path / "endpoint-policy.yaml"
     policy.write_text(yaml.safe_dump({world.namespace: patterns, "other-team": [OTHER_TEAM]}))
     world.operator.stop()
     world.operator.start("--endpoint-policy", str(policy))
 
 
-def timer_passes(world: World) -> float:
+def timer_passes(world: OperatorTestbed) -> float:
     return world.operator.metric("ic_operator_reconciles_total", trigger="timer")
 
 
 def test_forbidden_endpoint_gets_not_permitted_and_no_sagemaker_call(
-    world: World, tmp_path: Path
+    world: OperatorTestbed, tmp_path: Path
 ) -> None:
     ic_endpoint(world.sagemaker, OTHER_TEAM, instance_type="ml.m5.4xlarge", count=1)
     # Allowed: this team's endpoint by glob ("ep-*" matches the world's endpoint).
@@ -88,7 +90,7 @@ def test_forbidden_endpoint_gets_not_permitted_and_no_sagemaker_call(
 
 
 def test_deleting_a_not_permitted_resource_makes_no_sagemaker_call(
-    world: World, tmp_path: Path
+    world: OperatorTestbed, tmp_path: Path
 ) -> None:
     with_policy(world, tmp_path, ["ep-*"])
     forbidden = world.manifest("intruder", copies=1)
@@ -103,7 +105,7 @@ def test_deleting_a_not_permitted_resource_makes_no_sagemaker_call(
 
 
 def test_adoption_cannot_take_over_a_component_on_a_forbidden_endpoint(
-    world: World, tmp_path: Path
+    world: OperatorTestbed, tmp_path: Path
 ) -> None:
     """Team B runs `b-model` on its endpoint. Team A, allowed only on its own endpoint,
     names that component in a resource that claims A's endpoint and asks to adopt.

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from ic_operator import API_GROUP as IC_GROUP
 from ic_operator.aws import operations
 from ic_operator.aws.operations import OPERATIONS
 from tests.chart.helm import VALUES, Helm, by_kind, grants, install_helm
 
 OPERATOR = Path(__file__).resolve().parents[2] / "operator" / "ic_operator"
-IC_GROUP = "sagemaker.ic-operator.io"
 
 # Everything the operator may be granted in Kubernetes, and the reason (OPERATOR-CONTRACT.md).
 NEEDED: dict[tuple[str, str], set[str]] = {

@@ -24,7 +24,7 @@ from ic_operator.config import Settings
 from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.types import Trigger
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client
-from tests.fixtures.operator import IMAGE, World
+from tests.fixtures.operator import IMAGE, OperatorTestbed
 
 
 def secret_values() -> dict[str, str]:
@@ -40,7 +40,7 @@ def leaks(text: str, values: dict[str, str]) -> list[str]:
     return [name for name, value in values.items() if value in text]
 
 
-def everything_visible(world: World, names: list[str]) -> dict[str, str]:
+def everything_visible(world: OperatorTestbed, names: list[str]) -> dict[str, str]:
     """What a user, a log shipper or a monitoring system can read about the resources
     (the spec itself aside: the values are there because the user wrote them)."""
     parts = [world.operator.logs()]
@@ -59,7 +59,7 @@ def everything_visible(world: World, names: list[str]) -> dict[str, str]:
 
 @pytest.mark.e2e
 @pytest.mark.controlplane
-def test_secret_environment_never_reaches_logs_events_or_status(world: World) -> None:
+def test_secret_environment_never_reaches_logs_events_or_status(world: OperatorTestbed) -> None:
     values = secret_values()
     env = {"LOG_LEVEL": "info", **values}
 

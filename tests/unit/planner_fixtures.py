@@ -11,8 +11,8 @@ import copy
 from typing import Any
 
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
+from ic_operator.names import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconcile.diffing import spec_hash
-from ic_operator.reconcile.ownership import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconcile.types import Desired, Observed
 from ic_sandbox.emulator.describe import described_specification, specification_summary
 

@@ -82,4 +82,5 @@ def test_endpoint_policy(tmp_path: Path) -> None:
 
 def test_the_operator_client_enforces_the_configured_limits() -> None:
     settings = parse(["--max-concurrency", "3", "--max-calls-per-second", "7.5"])
-    assert SageMakerClient.from_settings(settings).limits == (3, 7.5)
+    budget = SageMakerClient.from_settings(settings).budget
+    assert (budget.concurrency, budget.rate) == (3, 7.5)

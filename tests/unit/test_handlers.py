@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from kopf._core.actions.invocation import is_async_fn
 
-from ic_operator.kube.handlers import build_registry
-from ic_operator.kube.status_client import KopfKube
-from ic_operator.loop.object_loop import Loops
-from ic_operator.reconcile.passes import Reconciler
-from tests.reconciler.fake import Clock, FakeSageMaker
+from ic_operator.kube import boot
 from tests.reconciler.harness import SETTINGS
 
 
 def test_every_resource_handler_is_a_coroutine_function() -> None:
-    kube = KopfKube()
-    registry = build_registry(Loops(Reconciler(FakeSageMaker(Clock()), SETTINGS), kube), kube)
+    registry = boot.build(SETTINGS).registry
     handlers = [
         *registry._watching.get_all_handlers(),
         *registry._spawning.get_all_handlers(),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ic_operator.kube.handlers import RetriesAreWarnings, RoutineIsDebug
+from ic_operator.kube.logfilters import RetriesAreWarnings, RoutineIsDebug
 
 
 def record(message: str, level: int = logging.ERROR) -> logging.LogRecord:

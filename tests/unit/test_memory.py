@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from ic_operator.kube import memory
-from ic_sandbox import certs
+from ic_sandbox.cluster import certs
 
 BODY = bytes(range(256)) * (4 * 1024 * 16)  # 16 MiB, every byte value
 

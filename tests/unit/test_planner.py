@@ -6,8 +6,9 @@ import pytest
 
 from ic_operator.models import InferenceComponentSpec
 from ic_operator.models.status import LastWrite
+from ic_operator.names import OWNER_UID_TAG
 from ic_operator.reconcile.delete import plan_delete
-from ic_operator.reconcile.ownership import OWNER_UID_TAG, tag_changes
+from ic_operator.reconcile.ownership import tag_changes
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import merge_patch
 from ic_operator.reconcile.types import Act, PollPolicy

@@ -48,6 +48,16 @@ def budget(t: FakeTime, rate: float, **kwargs: Any) -> CallBudget:
     return CallBudget(rate, clock=t.clock, sleep=t.sleep, **kwargs)
 
 
+def queued(purpose: Purpose) -> float:
+    """Callers of ``purpose`` waiting for the budget, as the queue-depth gauge publishes it
+    (the last budget to change that queue is the one under test)."""
+    depth = REGISTRY.get_sample_value(
+        "ic_operator_sagemaker_queue_depth", {"purpose": purpose.label}
+    )
+    assert depth is not None
+    return depth
+
+
 def run(b: CallBudget, calls: int) -> None:
     async def go() -> None:
         for _ in range(calls):
@@ -172,7 +182,7 @@ def test_a_freed_slot_goes_to_the_most_urgent_waiter() -> None:
         waiting = [asyncio.create_task(caller(n, p)) for n, p in [("poll", POLL), ("w", WRITE)]]
         await settle()
         assert order == ["slow"]  # the only slot is taken
-        assert (b.waiting(POLL), b.waiting(WRITE)) == (1, 1)
+        assert (queued(POLL), queued(WRITE)) == (1, 1)
         release.set()
         await asyncio.gather(first, *waiting)
 
@@ -195,12 +205,12 @@ def test_a_cancelled_waiter_leaves_the_queue_and_keeps_no_token_or_slot() -> Non
         doomed = asyncio.create_task(caller("doomed", WRITE))
         survivor = asyncio.create_task(caller("survivor", SWEEP))
         await settle()
-        assert (b.waiting(WRITE), b.waiting(SWEEP)) == (1, 1)
+        assert (queued(WRITE), queued(SWEEP)) == (1, 1)
         doomed.cancel()
         await settle()
         b.release()
         await asyncio.gather(doomed, survivor, return_exceptions=True)
-        assert (b.waiting(WRITE), b.waiting(SWEEP)) == (0, 0)
+        assert (queued(WRITE), queued(SWEEP)) == (0, 0)
 
     asyncio.run(go())
     assert order == ["survivor"]
@@ -259,17 +269,31 @@ def test_every_call_is_counted_by_purpose_and_writes_are_always_writes() -> None
     fake = FakeBoto()
     client = SageMakerClient(default_region="us-east-1", client_factory=lambda _region: fake)
     cases = [
-        ("DescribeInferenceComponent", None, False, POLL),  # an unclassified read
-        ("DescribeInferenceComponent", None, True, FIRST_LOOK),  # the older urgent=True
-        ("DescribeInferenceComponent", SWEEP, False, SWEEP),
-        ("UpdateInferenceComponent", SWEEP, False, WRITE),  # a write is a write
+        ("DescribeInferenceComponent", None, POLL),  # an unclassified read
+        ("DescribeInferenceComponent", FIRST_LOOK, FIRST_LOOK),
+        ("DescribeInferenceComponent", SWEEP, SWEEP),
+        ("UpdateInferenceComponent", SWEEP, WRITE),  # a write is a write
     ]
-    for operation, purpose, urgent, counted in cases:
+    for operation, purpose, counted in cases:
         before = calls_counted(operation, counted)
-        asyncio.run(
-            client.call(operation, {"InferenceComponentName": "a"}, purpose=purpose, urgent=urgent)
-        )
-        assert calls_counted(operation, counted) == before + 1, (operation, purpose, urgent)
+        asyncio.run(client.call(operation, {"InferenceComponentName": "a"}, purpose=purpose))
+        assert calls_counted(operation, counted) == before + 1, (operation, purpose)
+
+
+def test_the_door_says_when_a_write_begins_and_only_then() -> None:
+    """``on_write`` (the loop's preemption mark, in the operator) runs before a write
+    waits for the budget, never for a read."""
+    fake = FakeBoto()
+    marks: list[list[str]] = []
+    client = SageMakerClient(
+        default_region="us-east-1",
+        client_factory=lambda _region: fake,
+        on_write=lambda: marks.append(list(fake.calls)),
+    )
+    asyncio.run(client.call("DescribeInferenceComponent", {"InferenceComponentName": "a"}))
+    assert marks == []
+    asyncio.run(client.call("UpdateInferenceComponent", {"InferenceComponentName": "a"}))
+    assert marks == [["describe"]]  # before the Update was sent
 
 
 def test_prepare_builds_the_default_regions_client_that_calls_then_reuse() -> None:

@@ -145,9 +145,13 @@ def test_a_settled_resync_reads_the_full_listing_then_the_region_changes_newest_
 def test_a_full_listing_tells_which_components_moved_since_the_last_one() -> None:
     clock = Clock(1000.0)
     sm = FakeSageMaker(clock, endpoints={"ep"})
-    sweep = EndpointSweep(sm, clock=clock, wall=clock)
     told: list[tuple[str, str, frozenset[str]]] = []
-    sweep.on_moved = lambda region, endpoint, names: told.append((region, endpoint, names))
+    sweep = EndpointSweep(
+        sm,
+        clock=clock,
+        wall=clock,
+        on_moved=lambda region, endpoint, names: told.append((region, endpoint, names)),
+    )
 
     def listing() -> None:
         clock.advance(1)

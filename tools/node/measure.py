@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ic_sandbox.binaries import ensure_binaries, ensure_node_binaries
-from ic_sandbox.controlplane import ControlPlane
-from ic_sandbox.network import NodeNetwork
-from ic_sandbox.node import Node
+from ic_sandbox.cluster.binaries import ensure_binaries, ensure_node_binaries
+from ic_sandbox.cluster.controlplane import ControlPlane
+from ic_sandbox.node.network import NodeNetwork
+from ic_sandbox.node.node import Node
 
 
 def main() -> int:

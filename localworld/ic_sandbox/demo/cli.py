@@ -14,13 +14,13 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ic_sandbox.binaries import BinariesMissing
-from ic_sandbox.components import SandboxError
-from ic_sandbox.controlplane import ControlPlaneError
+from ic_sandbox.cluster.binaries import BinariesMissing
+from ic_sandbox.cluster.controlplane import ControlPlaneError
 from ic_sandbox.demo.narrator import Narrator
 from ic_sandbox.demo.story import DemoError, Story
-from ic_sandbox.stack import Sandbox
-from ic_sandbox.up import Stop, StopOnSignals, add_sandbox_arguments, sandbox_options
+from ic_sandbox.sandbox.components import SandboxError
+from ic_sandbox.sandbox.stack import Sandbox
+from ic_sandbox.sandbox.up import Stop, StopOnSignals, add_sandbox_arguments, sandbox_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,12 +23,11 @@ from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from ic_operator.aws.operations import WRITE_OPERATIONS as WRITES
-from ic_sandbox.binaries import repo_root
-from ic_sandbox.components import EXAMPLES_NAMESPACE, EmulatorProcess
+from ic_sandbox.cluster.binaries import repo_root
+from ic_sandbox.cluster.kubectl import Kubectl
 from ic_sandbox.demo.narrator import Narrator
-from ic_sandbox.kubectl import Kubectl
-from ic_sandbox.seed import client as sagemaker_client
-from ic_sandbox.stack import Sandbox
+from ic_sandbox.sandbox.components import EXAMPLES_NAMESPACE, SandboxEmulator
+from ic_sandbox.sandbox.stack import Sandbox
 
 T = TypeVar("T")
 
@@ -62,9 +61,9 @@ class Story:
         self.say = narrator.say
         self.narrator = narrator
         self.kubectl: Kubectl = sandbox.kubectl
-        self.emulator: EmulatorProcess = sandbox.emulator
+        self.emulator: SandboxEmulator = sandbox.emulator
         self.metrics_url = sandbox.operator.metrics_url
-        self.sagemaker = sagemaker_client(self.emulator.url)
+        self.sagemaker = self.emulator.client()
         self.time_scale = sandbox.options.time_scale
         self.resync = sandbox.options.resync_interval
         self.cursor: dict[str, int] = {}

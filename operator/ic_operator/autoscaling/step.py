@@ -21,9 +21,9 @@ from ic_operator.autoscaling import plan as asp
 from ic_operator.autoscaling import sync
 from ic_operator.autoscaling.plan import Call
 from ic_operator.autoscaling.sweep import AutoScalingSweep
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import SageMakerError
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentStatus
 from ic_operator.models.autoscaling import AutoScaling

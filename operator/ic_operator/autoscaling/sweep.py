@@ -27,8 +27,8 @@ from typing import Any
 
 from ic_operator.autoscaling import plan as asp
 from ic_operator.autoscaling.sync import read_all
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.aws.shared import SharedCalls
 from ic_operator.models.autoscaling_requests import SCALABLE_DIMENSION, alarm_name, resource_id
 
@@ -66,10 +66,18 @@ class _Region:
 
 
 class AutoScalingSweep:
-    def __init__(self, client: SageMakerApi, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        client: SageMakerApi,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_moved: Moved | None = None,
+    ) -> None:
+        """``on_moved``: who wants to hear that a round shows components moved (the loops'
+        transition index, as for the endpoint sweep)."""
         self._client = client
         self._clock = clock
-        self.on_moved: Moved | None = None
+        self._on_moved = on_moved
         self._regions: dict[str, _Region] = defaultdict(_Region)
         self._calls = SharedCalls()
 
@@ -154,7 +162,7 @@ class AutoScalingSweep:
         return out
 
     def _tell(self, region: str, before: Round | None, after: Round) -> None:
-        if before is None or self.on_moved is None:
+        if before is None or self._on_moved is None:
             return
         place = self._regions[region]
         moved: dict[str, set[str]] = defaultdict(set)
@@ -163,7 +171,7 @@ class AutoScalingSweep:
             if then is not None and _form(then) != _form(now) and name in place.members:
                 moved[place.members[name]].add(name)
         for endpoint, names in moved.items():
-            self.on_moved(region, endpoint, frozenset(names))
+            self._on_moved(region, endpoint, frozenset(names))
 
 
 def _by_resource(items: list[Mapping[str, Any]]) -> Entries:

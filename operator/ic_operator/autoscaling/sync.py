@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ic_operator.autoscaling import plan as asp
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models.autoscaling import AutoScaling
 from ic_operator.models.autoscaling_requests import STEP_POLICY_NAME
 from ic_operator.models.autoscaling_status import AutoScalingStatus, auto_scaling_status

@@ -22,9 +22,9 @@ def prune_service_model(model: Mapping[str, Any], operations: frozenset[str]) ->
     """SageMaker's botocore service model cut down to ``operations`` and the shapes they
     reach, without documentation.
 
-    The full model describes some 400 operations; parsed, it is about 16 MB of Python
-    objects that the operator would carry for its whole life to call nine of them (the
-    largest single allocation site in a tracemalloc snapshot of the benchmark).
+    The full model describes some 400 operations; parsed, it is the largest fixed cost
+    in the operator's memory (bench/README.md), carried for the process's whole life to
+    call nine of them.
     """
     ops = {name: _undocumented(model["operations"][name]) for name in sorted(operations)}
     shapes = model["shapes"]
@@ -61,7 +61,7 @@ ENDPOINT_PREFIX = "api.sagemaker"  # the service model's endpointPrefix
 
 
 def prune_endpoints(endpoints: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    """botocore's endpoint table (every service in every partition, about 7 MB parsed)
+    """botocore's endpoint table (every service in every partition, megabytes parsed)
     cut down to the one service the client resolves."""
     partitions = [
         {**part, "services": {k: v for k, v in part["services"].items() if k == prefix}}

@@ -97,9 +97,6 @@ class CallBudget:
         metrics.SAGEMAKER_BUDGET_RATE.set(rate)
         metrics.SAGEMAKER_BUDGET_CONCURRENCY.set(concurrency)
 
-    def waiting(self, purpose: Purpose) -> int:
-        return len(self._queues[purpose])
-
     async def run_in_thread(self, purpose: Purpose, call: Callable[[], T]) -> T:
         """``call`` in a worker thread, holding one token and one slot.
 

@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import botocore.exceptions
@@ -34,15 +34,18 @@ from ic_operator.aws.budget import CallBudget, Purpose, default_purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError, classify, redact
 from ic_operator.aws.operations import SAGEMAKER, SAGEMAKER_RULES, WRITE_OPERATIONS, ServiceRules
 from ic_operator.config import Settings
-from ic_operator.loop import preemption
 
 
 class SageMakerClient:
     """Async façade over boto3 with the shared call budget and one client per region.
 
     Every public call method takes ``purpose`` (a :class:`Purpose`); without it a write
-    operation is a WRITE and a read is a POLL. ``urgent=True`` is the older spelling of
-    ``purpose=Purpose.FIRST_LOOK``, kept until every caller passes a purpose.
+    operation is a WRITE and a read is a POLL.
+
+    ``on_write`` runs before a write waits for the budget, so whoever must know that a
+    write has begun learns it wherever the write comes from: the operator passes the
+    loop's preemption mark (:func:`ic_operator.loop.preemption.commit`: a pass that has
+    begun a write is never cut short). The door itself knows nothing of passes.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class SageMakerClient:
         budget: CallBudget | None = None,
         service_client_factory: ServiceClientFactory = default_service_client_factory,
         services: Mapping[str, ServiceRules] | None = None,
+        on_write: Callable[[], None] = lambda: None,
     ) -> None:
         self.budget = budget or CallBudget(
             max_calls_per_second,
@@ -65,6 +69,7 @@ class SageMakerClient:
         self._factory = client_factory
         self._service_factory = service_client_factory
         self._rules = {**(services or {}), SAGEMAKER: SAGEMAKER_RULES}
+        self._on_write = on_write
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -74,6 +79,7 @@ class SageMakerClient:
         settings: Settings,
         client_factory: ClientFactory = default_client_factory,
         services: Mapping[str, ServiceRules] | None = None,
+        on_write: Callable[[], None] = lambda: None,
     ) -> SageMakerClient:
         """The client the operator runs with: every limit comes from configuration."""
         return cls(
@@ -82,19 +88,16 @@ class SageMakerClient:
             max_calls_per_second=settings.max_calls_per_second,
             client_factory=client_factory,
             services=services,
+            on_write=on_write,
         )
-
-    @property
-    def limits(self) -> tuple[int, float]:
-        """(calls in flight, calls per second); what the operator actually enforces."""
-        return self.budget.concurrency, self.budget.rate
 
     def prepare(self) -> None:
         """Build the default region's SageMaker client now, before the operator serves
-        /healthz: building one loads and prunes the service model (0.1-0.2 s of CPU,
-        measured), and done lazily it blocks the event loop inside the first call, the
-        first Create of a fresh install or the first look after a restart. A malformed
-        endpoint URL fails here, at start, rather than on every call."""
+        /healthz: building one loads and prunes the service model, which takes a
+        noticeable stretch of CPU, and done lazily it blocks the event loop inside the
+        first call, the first Create of a fresh install or the first look after a
+        restart. A malformed endpoint URL fails here, at start, rather than on every
+        call."""
         self._client(None)
 
     def _client(self, region: str | None, service: str = SAGEMAKER) -> Any:
@@ -116,7 +119,6 @@ class SageMakerClient:
         *,
         region: str | None = None,
         purpose: Purpose | None = None,
-        urgent: bool = False,
         service: str = SAGEMAKER,
     ) -> dict[str, Any]:
         rules = self._rules.get(service)
@@ -125,9 +127,9 @@ class SageMakerClient:
         if operation not in rules.operations:
             raise ValueError(f"{operation} is not an operation the operator may call")
         write = operation in rules.writes
-        purpose = Purpose.WRITE if write else _purpose(operation, purpose, urgent)
+        purpose = Purpose.WRITE if write else _purpose(operation, purpose)
         if write:
-            preemption.commit()  # a pass that has decided to write runs to its end
+            self._on_write()
         client = self._client(region, service)
         method = getattr(client, _snake(operation))
         try:
@@ -182,7 +184,6 @@ class SageMakerClient:
         *,
         region: str | None = None,
         purpose: Purpose | None = None,
-        urgent: bool = False,
     ) -> dict[str, Any] | None:
         """Describe, or None when the component does not exist."""
         try:
@@ -191,7 +192,6 @@ class SageMakerClient:
                 {"InferenceComponentName": name},
                 region=region,
                 purpose=purpose,
-                urgent=urgent,
             )
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
@@ -204,14 +204,11 @@ class SageMakerClient:
         *,
         region: str | None = None,
         purpose: Purpose | None = None,
-        urgent: bool = False,
     ) -> dict[str, str]:
         tags: dict[str, str] = {}
         request: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
         while True:
-            response = await self.call(
-                "ListTags", request, region=region, purpose=purpose, urgent=urgent
-            )
+            response = await self.call("ListTags", request, region=region, purpose=purpose)
             for tag in response.get("Tags", []):
                 tags[tag["Key"]] = tag.get("Value", "")
             token = response.get("NextToken")
@@ -254,12 +251,10 @@ class SageMakerClient:
             request = {**request, "NextToken": token}
 
 
-def _purpose(operation: str, purpose: Purpose | None, urgent: bool) -> Purpose:
+def _purpose(operation: str, purpose: Purpose | None) -> Purpose:
     if operation in WRITE_OPERATIONS:
         return Purpose.WRITE  # a write is a write, whatever the caller thought
-    if purpose is not None:
-        return purpose
-    return Purpose.FIRST_LOOK if urgent else default_purpose(operation)
+    return purpose if purpose is not None else default_purpose(operation)
 
 
 def _count(operation: str, purpose: Purpose, code: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from ic_operator import API_GROUP, API_VERSION, KIND
 from ic_operator.crd.schema import (
     CATEGORIES,
     NAME_RULE,
@@ -20,6 +19,7 @@ from ic_operator.crd.schema import (
     Schema,
     openapi_schema,
 )
+from ic_operator.names import API_GROUP, API_VERSION, KIND
 
 
 def _constraints(node: Schema) -> str:

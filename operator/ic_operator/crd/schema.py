@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from ic_operator import API_GROUP, API_VERSION, KIND, PLURAL
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus
 from ic_operator.models.rules import COMPONENT_NAME
+from ic_operator.names import API_GROUP, API_VERSION, KIND, PLURAL
 
 Schema = dict[str, Any]
 

@@ -6,17 +6,18 @@ CPython's asyncio gives each TLS connection a read buffer of
 when the connection opens. kopf's connection pool to the API server has no limit
 (``aiohttp.TCPConnector(limit=0)``), and when a thousand objects appear at once (a
 first start, a restart, an Argo CD sync) kopf patches each one's finalizer
-concurrently, so hundreds of connections open together: the benchmark's tracemalloc
-snapshot after applying 300 components held 27 MiB in these buffers alone, and the
-process keeps the high-water mark as RSS long after the connections close.
+concurrently, so hundreds of connections open together: in the benchmark these
+buffers were the largest allocation site after an apply (bench/README.md, "Figures
+the code rests on"), and the process keeps the high-water mark as RSS long after the
+connections close.
 
 A TLS record carries at most 16 KiB of data, so a 32 KiB read still takes whole
 records; larger bodies (a watch's initial list) take more reads, not more memory.
 
 Each connection also costs OpenSSL's own buffers and a decoded response, so the pool
 itself is capped (:func:`cap_client_connections`): requests beyond the cap wait for a
-free connection instead of opening one, which at a thousand objects is the difference
-between a few dozen connections and several hundred.
+free connection instead of opening one: a few dozen connections however many objects
+appear at once.
 """
 
 from __future__ import annotations

@@ -19,29 +19,34 @@ from kopf._cogs.clients import api as kopf_api
 from kopf._cogs.clients import errors as kopf_errors
 
 from ic_operator import metrics
+from ic_operator.names import API_GROUP, API_VERSION, KIND, PLURAL
 
 log = logging.getLogger("ic_operator.kube.status_client")
 
+INFERENCE_COMPONENTS = kopf.Resource(API_GROUP, API_VERSION, PLURAL, kind=KIND, namespaced=True)
+
 # Status writes in flight at once. kopf's aiohttp pool has no connection limit, so every
-# concurrent request opens a TLS connection with its own read buffer (256 KiB before
-# ic_operator.kube.memory capped it; bench tracemalloc: 149 KiB per component at 300
-# components, the largest site). A thousand loops finishing a pass together would open
-# a thousand; a handful keeps up with any write rate the API server accepts.
+# concurrent request opens a TLS connection with its own read buffer (see
+# ic_operator.kube.memory). A thousand loops finishing a pass together would open a
+# thousand; a handful keeps up with any write rate the API server accepts.
 STATUS_WRITES_IN_FLIGHT = 8
 
 
 class KopfKube:
-    """:class:`ic_operator.aws.ports.Kube` over kopf's authenticated API client."""
+    """:class:`ic_operator.loop.object_loop.Kube` over kopf's authenticated API client."""
 
-    def __init__(self, resource: kopf.Resource | None = None) -> None:
+    def __init__(
+        self, settings: kopf.OperatorSettings, resource: kopf.Resource = INFERENCE_COMPONENTS
+    ) -> None:
+        """``settings``: the ones kopf runs with (passed to ``kopf.operator``), which its
+        API client reads for timeouts and credentials on every request."""
+        self.settings = settings
         self.resource = resource
-        self.settings: kopf.OperatorSettings | None = None  # set by the startup handler
         self._in_flight = asyncio.Semaphore(STATUS_WRITES_IN_FLIGHT)
 
     async def patch_status(
         self, body: Mapping[str, Any], patch: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
-        assert self.resource is not None and self.settings is not None
         meta = body.get("metadata") or {}
         url = self.resource.get_url(
             namespace=meta.get("namespace"), name=meta.get("name"), subresource="status"

@@ -5,8 +5,8 @@ writes the status the pass built, posts its events, and sleeps until the pass sa
 look again. Watch events only wake it; a wake that brings no news (our own status
 write, a label change) does not start a pass. A loop waiting on a transition is also
 nudged when a List of its endpoint, made for any component, shows it moving
-(:meth:`Loops.moved`): its pass is answered by that listing. The finaliser goes through the same
-lock, so a deletion never overlaps a pass.
+(:meth:`Transitions.moved`): its pass is answered by that listing. The finalizer goes
+through the same lock, so a deletion never overlaps a pass.
 
 What it keeps in memory is a cache that may be dropped at any time: the key of the
 last pass (to tell news from echoes of its own writes) and the object as the API
@@ -23,9 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ic_operator import metrics
-from ic_operator.aws.ports import Kube
 from ic_operator.loop import preemption
-from ic_operator.reconcile.ownership import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
+from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.status import merge_patch, without_timestamps
 from ic_operator.reconcile.types import PassResult, TransitionKey, Trigger
@@ -33,6 +32,21 @@ from ic_operator.reconcile.types import PassResult, TransitionKey, Trigger
 log = logging.getLogger("ic_operator.loop.object_loop")
 
 Body = Mapping[str, Any]
+
+
+class Kube(Protocol):
+    """The loop's door to Kubernetes: an InferenceComponent's status and events.
+    :class:`ic_operator.kube.status_client.KopfKube` in the operator; an in-memory fake
+    in the reconciler suite."""
+
+    async def patch_status(
+        self, body: Mapping[str, Any], patch: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """Merge-patch the status subresource; the object as stored afterwards, or None
+        when the object is gone."""
+        ...
+
+    def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None: ...
 
 
 class Stopped(Protocol):
@@ -63,15 +77,40 @@ def deleting(body: Body) -> bool:
     return (body.get("metadata") or {}).get("deletionTimestamp") is not None
 
 
+class Transitions:
+    """The loops waiting on a SageMaker transition, by (region, endpoint, SageMaker name),
+    shared by every loop. A List of an endpoint, made for whichever component, shows
+    which of its components moved; :meth:`moved` (handed to the endpoint sweep when the
+    operator is built) nudges the loops waiting on them."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[TransitionKey, ObjectLoop] = {}
+
+    def move(self, loop: ObjectLoop, old: TransitionKey | None, new: TransitionKey | None) -> None:
+        """``loop`` now waits on ``new`` (None: on nothing) instead of ``old``."""
+        if old is not None and self._waiting.get(old) is loop:
+            del self._waiting[old]
+        if new is not None:
+            self._waiting[new] = loop
+
+    def moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
+        """A List of ``endpoint`` shows ``names`` moving: the loops waiting on those
+        transitions look now, answered by that same listing (no call of their own)."""
+        for name in names:
+            loop = self._waiting.get((region, endpoint, name))
+            if loop is not None:
+                loop.nudge()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+
 class ObjectLoop:
     def __init__(
-        self,
-        reconciler: Reconciler,
-        kube: Kube,
-        transitions: dict[TransitionKey, ObjectLoop] | None = None,
+        self, reconciler: Reconciler, kube: Kube, transitions: Transitions | None = None
     ) -> None:
-        """``transitions``: the index, shared by every loop, of the loops waiting on a
-        transition (:meth:`Loops.moved` nudges them)."""
+        """``transitions``: the index every loop of the process shares (a loop of its
+        own when None: nothing else nudges it)."""
         self.reconciler = reconciler
         self.kube = kube
         self.lock = asyncio.Lock()
@@ -79,15 +118,10 @@ class ObjectLoop:
         self._nudged = False
         self._last_key: tuple[Any, ...] | None = None
         self._after_write: Body | None = None
-        self._transitions = transitions if transitions is not None else {}
+        self._transitions = transitions if transitions is not None else Transitions()
         self._transition: TransitionKey | None = None
 
     # ------------------------------------------------------------ cache
-
-    def drop_cache(self) -> None:
-        """Forget everything in memory; the next pass decides from the object alone."""
-        self._last_key = None
-        self._after_write = None
 
     def news(self, body: Body) -> bool:
         """Does this watch event carry something the last pass did not see?"""
@@ -104,14 +138,9 @@ class ObjectLoop:
             self._wake.set()
 
     def _waiting_on(self, transition: TransitionKey | None) -> None:
-        old = self._transition
-        if old == transition:
-            return
-        if old is not None and self._transitions.get(old) is self:
-            del self._transitions[old]
-        if transition is not None:
-            self._transitions[transition] = self
-        self._transition = transition
+        if transition != self._transition:
+            self._transitions.move(self, self._transition, transition)
+            self._transition = transition
 
     def leave(self) -> None:
         """Out of the transition index (the loop is done)."""
@@ -137,7 +166,7 @@ class ObjectLoop:
             while not stopped:
                 body = self.current(live())
                 if deleting(body):
-                    return  # the finaliser takes over
+                    return  # the finalizer takes over
                 try:
                     result = await self.step(body, trigger, live)
                     sleep, transition = result.sleep, result.transition
@@ -165,7 +194,7 @@ class ObjectLoop:
                 metrics.RECONCILES.labels(trigger=trigger.value, outcome="Preempted").inc()
                 body, trigger = self.current(live()), Trigger.CHANGE
                 if deleting(body):
-                    return PassResult(None, 0.0, "Preempted")  # the finaliser takes over
+                    return PassResult(None, 0.0, "Preempted")  # the finalizer takes over
             self._last_key = _key(body)
             await self._apply(body, result)
         return result
@@ -204,14 +233,14 @@ class ObjectLoop:
             task.cancel()  # the loop itself is being stopped
             raise
 
-    async def finalise(self, live: Callable[[], Body]) -> None:
+    async def finalize(self, live: Callable[[], Body]) -> None:
         """Deletion passes until SageMaker lets the object go (kopf's delete handler).
 
         Waiting for SageMaker is not a failure: this returns only when done."""
         while True:
             async with self.lock:
                 body = self.current(live())
-                result = await self.reconciler.finalise(body)
+                result = await self.reconciler.finalize(body)
                 await self._apply(body, result)
             if result.released:
                 return
@@ -280,12 +309,13 @@ class ObjectLoop:
 class Loops:
     """Every object's loop, by UID (created on first use, dropped when done)."""
 
-    def __init__(self, reconciler: Reconciler, kube: Kube) -> None:
+    def __init__(self, reconciler: Reconciler, kube: Kube, transitions: Transitions) -> None:
+        """``transitions``: the index the reconciler's endpoint sweep nudges (both are
+        built with it, in :mod:`ic_operator.kube.boot`)."""
         self.reconciler = reconciler
         self.kube = kube
         self._loops: dict[str, ObjectLoop] = {}
-        self._transitions: dict[TransitionKey, ObjectLoop] = {}
-        reconciler.observer.sweep.on_moved = self.moved
+        self._transitions = transitions
 
     def get(self, uid: str) -> ObjectLoop:
         loop = self._loops.get(uid)
@@ -298,14 +328,6 @@ class Loops:
         if loop is not None:
             loop.leave()
         metrics.COMPONENT_TABLE.forget(uid)
-
-    def moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
-        """A List of ``endpoint`` shows ``names`` moving: the loops waiting on those
-        transitions look now, answered by that same listing (no call of their own)."""
-        for name in names:
-            loop = self._transitions.get((region, endpoint, name))
-            if loop is not None:
-                loop.nudge()
 
     def news(self, body: Body) -> bool:
         loop = self._loops.get(str((body.get("metadata") or {}).get("uid", "")))

@@ -9,8 +9,8 @@ theirs is kept.
 
 A pass that has begun a write may not: its status must record what was sent before
 anything else is (the write-ahead rule of :mod:`ic_operator.loop.object_loop`). The SageMaker
-door (:meth:`ic_operator.aws.client.SageMakerClient.call`) calls :func:`commit` before
-a write waits for the budget, so the mark is set wherever a write comes from.
+door runs :func:`commit` before a write waits for the budget (its ``on_write``, given to it
+in :mod:`ic_operator.kube.boot`), so the mark is set wherever a write comes from.
 """
 
 from __future__ import annotations

@@ -70,7 +70,6 @@ MAX_ENVIRONMENT_ENTRIES = 16
 MAX_SPECIFICATIONS = 5
 # AWS allows 50 tags; the operator keeps two for its ownership tags.
 MAX_USER_TAGS = 48
-RESERVED_TAG_PREFIXES = ("sagemaker.ic-operator.io/", "aws:")
 MAX_BATCH_PERCENT = 50
 MIN_BATCH_PERCENT = 5
 MAX_ROLLBACK_BATCH_PERCENT = 100

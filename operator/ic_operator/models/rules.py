@@ -24,9 +24,9 @@ from ic_operator.models.patterns import (
     MAX_BATCH_PERCENT,
     MAX_ROLLBACK_BATCH_PERCENT,
     MIN_BATCH_PERCENT,
-    RESERVED_TAG_PREFIXES,
     SCHEDULE_FORM,
 )
+from ic_operator.names import RESERVED_TAG_PREFIXES
 
 if TYPE_CHECKING:
     from ic_operator.models.autoscaling import (

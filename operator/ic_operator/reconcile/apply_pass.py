@@ -15,14 +15,14 @@ import pydantic
 
 from ic_operator import metrics
 from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.errors import SageMakerError
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
+from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
-from ic_operator.reconcile.ownership import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
 from ic_operator.reconcile.triage import Look

@@ -9,7 +9,7 @@ now points elsewhere, as `kubectl rollout restart` for a Deployment).
 from __future__ import annotations
 
 from ic_operator.models import LastDeployment
-from ic_operator.reconcile.ownership import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
+from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.types import Desired
 
 

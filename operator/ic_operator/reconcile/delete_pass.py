@@ -1,4 +1,4 @@
-"""The delete pass (the finaliser's): delete the component in SageMaker, or leave it
+"""The delete pass (the finalizer's): delete the component in SageMaker, or leave it
 there (Retain, not ours, not permitted), and say when the finalizer may go."""
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from ic_operator import metrics
 from ic_operator.autoscaling import sync as autoscaling_sync
 from ic_operator.autoscaling.step import write_events
 from ic_operator.autoscaling.sweep import AutoScalingSweep
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentStatus
+from ic_operator.names import RETRY_ANNOTATION
 from ic_operator.reconcile.apply_pass import gauge
 from ic_operator.reconcile.delete import plan_delete
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
-from ic_operator.reconcile.ownership import RETRY_ANNOTATION, is_owned
+from ic_operator.reconcile.ownership import is_owned
 from ic_operator.reconcile.status import NOT_READ, Reading, build
 from ic_operator.reconcile.types import (
     Act,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.aws.ports import SageMakerApi
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.reconcile.types import ACTIONS, Act, Plan
 
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from ic_operator.aws.errors import BACKOFF, Failure, SageMakerError
 from ic_operator.models import InferenceComponentStatus, LastDeployment
+from ic_operator.names import RETRY_ANNOTATION
 from ic_operator.reconcile.diffing import spec_hash
-from ic_operator.reconcile.ownership import RETRY_ANNOTATION
 from ic_operator.reconcile.types import (
     ACTIONS,
     DEFAULT_POLL,

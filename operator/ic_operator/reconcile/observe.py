@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.models import InferenceComponentStatus
 from ic_operator.reconcile.ownership import desired_tags, tags_digest
 from ic_operator.reconcile.sweep import EndpointSweep

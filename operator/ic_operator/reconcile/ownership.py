@@ -8,15 +8,9 @@ import json
 from collections.abc import Mapping
 
 from ic_operator.models import InferenceComponentStatus
+from ic_operator.names import OWNER_RESOURCE_TAG, OWNER_UID_TAG
 from ic_operator.reconcile.types import Desired, Observed
 
-OWNER_UID_TAG = "sagemaker.ic-operator.io/owner-uid"
-OWNER_RESOURCE_TAG = "sagemaker.ic-operator.io/resource"
-RETRY_ANNOTATION = "sagemaker.ic-operator.io/retry"
-# A new value asks for one redeploy of the spec as it stands (like `kubectl rollout
-# restart`'s restartedAt): an annotation, not a spec field, so asking changes neither the
-# generation nor the specification hash that verdicts and the retry block are keyed on.
-REDEPLOY_ANNOTATION = "sagemaker.ic-operator.io/redeploy"
 # Tag keys SageMaker reserves: never set by a spec, never removed.
 RESERVED_TAG_PREFIX = "aws:"
 

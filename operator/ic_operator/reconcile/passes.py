@@ -1,7 +1,7 @@
 """The Reconciler: what the per-object loop (:mod:`ic_operator.loop.object_loop`) calls.
 
 One pass per call, :mod:`~ic_operator.reconcile.apply_pass` while the object lives and
-:mod:`~ic_operator.reconcile.delete_pass` for the finaliser; this only builds them,
+:mod:`~ic_operator.reconcile.delete_pass` for the finalizer; this only builds them,
 reads the clock and counts the passes. The loop decides when a pass runs and writes
 what it returns; everything a pass decides on is in the object it is given.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from ic_operator import metrics
 from ic_operator.autoscaling.step import AutoScalingStep
 from ic_operator.autoscaling.sweep import AutoScalingSweep
-from ic_operator.aws.ports import SageMakerApi
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
 from ic_operator.reconcile.delete_pass import DeletePass
@@ -38,7 +38,8 @@ class Reconciler:
         scaling_sweep: AutoScalingSweep | None = None,
     ) -> None:
         """``sweep`` and ``scaling_sweep``: the endpoint and autoscaling listings shared
-        by every object's passes (a test passes them on its own clock)."""
+        by every object's passes (ones of its own if None); the operator builds both with
+        the loops' transition index to nudge, a test on its own clock."""
         self.client = client
         self.settings = settings
         self.strategy = strategy
@@ -53,8 +54,6 @@ class Reconciler:
             client, self.poll, strategy, sweep=sweep, full_listing=settings.full_listing_interval
         )
         self.scaling_sweep = scaling_sweep or AutoScalingSweep(client)
-        # Whoever the endpoint listings wake (the loops) hears of autoscaling moves too.
-        self.scaling_sweep.on_moved = self._moved
         scaling = AutoScalingStep(
             client,
             self.scaling_sweep,
@@ -65,11 +64,6 @@ class Reconciler:
         self._apply = ApplyPass(client, settings, self.poll, strategy, self.observer, scaling)
         self._delete = DeletePass(client, settings, self.poll, self.scaling_sweep)
 
-    def _moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
-        listener = self.observer.sweep.on_moved
-        if listener is not None:
-            listener(region, endpoint, names)
-
     async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult:
         started = time.monotonic()
         result = await self._apply.run(body, self.clock())
@@ -77,7 +71,7 @@ class Reconciler:
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
 
-    async def finalise(self, body: Mapping[str, Any]) -> PassResult:
+    async def finalize(self, body: Mapping[str, Any]) -> PassResult:
         result = await self._delete.run(body, self.clock())
         metrics.RECONCILES.labels(trigger=Trigger.DELETE.value, outcome=result.outcome).inc()
         return result

@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from ic_operator.models import InferenceComponentStatus, LastDeployment
+from ic_operator.names import RETRY_ANNOTATION
 from ic_operator.reconcile.asked import redeploy_asked, redeploying, retry_asked, update_reason
 from ic_operator.reconcile.confirmation import (
     confirm_plan,
@@ -38,7 +39,6 @@ from ic_operator.reconcile.confirmation import (
 )
 from ic_operator.reconcile.diffing import differences, spec_hash
 from ic_operator.reconcile.ownership import (
-    RETRY_ANNOTATION,
     desired_tags,
     is_owned,
     owner_tags,

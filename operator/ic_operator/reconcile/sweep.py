@@ -20,7 +20,7 @@ Two kinds of listing:
   under one call per endpoint per resync interval.
 
 A full listing also tells the loops waiting on a transition that it moved
-(:attr:`EndpointSweep.on_moved`): one component's poll ends the wait of every other
+(the ``on_moved`` it is built with): one component's poll ends the wait of every other
 component on the endpoint that the listing shows settled, without a call of their own.
 
 A listing keeps only the summary fields those decisions read (:data:`FIELDS`), not the
@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
-from ic_operator.aws.ports import SageMakerApi
 from ic_operator.aws.shared import SharedCalls
 from ic_operator.reconcile.types import epoch
 
@@ -94,13 +94,15 @@ class EndpointSweep:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        on_moved: Moved | None = None,
     ) -> None:
+        """``on_moved``: who wants to hear that a listing shows movement (the loops in a
+        transition: one component's poll answers every other in-flight one on its
+        endpoint)."""
         self._client = client
         self._clock = clock
         self._wall = wall
-        # Who wants to hear that a listing shows movement (the loops in a transition:
-        # one component's poll answers every other in-flight one on its endpoint).
-        self.on_moved: Moved | None = None
+        self._on_moved = on_moved
         self._listings: dict[tuple[str, str], Listing] = {}
         self._changes: dict[str, Changes] = {}
         self._calls = SharedCalls()
@@ -175,8 +177,8 @@ class EndpointSweep:
             if kept is None or kept.fetched <= started:  # an urgent List may have overtaken
                 self._listings[key] = fresh
                 moved = _moved(kept.items, fresh.items) if kept is not None else frozenset()
-                if moved and self.on_moved is not None:
-                    self.on_moved(region, endpoint, moved)
+                if moved and self._on_moved is not None:
+                    self._on_moved(region, endpoint, moved)
             return fresh
 
         return await self._calls.run(("endpoint", region, endpoint), purpose, fetch)

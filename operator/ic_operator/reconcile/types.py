@@ -209,7 +209,7 @@ class Trigger(StrEnum):
     TIMER = "timer"  # a resync, or a tick during a long backoff
     POLL = "poll"  # a transition, a confirmation or a backoff came due
     LISTED = "listed"  # another component's List showed this one's transition moving on
-    DELETE = "delete"  # the finaliser
+    DELETE = "delete"  # the finalizer
 
 
 # The key under which a transition waits for the endpoint's listing to show it moving:
@@ -243,7 +243,7 @@ class PassResult:
     sleep: float | None  # seconds until the next pass; None: until the spec changes
     outcome: str  # for metrics and logs
     events: tuple[Event, ...] = ()
-    released: bool = False  # finaliser: deletion is complete from the operator's side
+    released: bool = False  # finalizer: deletion is complete from the operator's side
     # A transition the endpoint's listing can show moving on: any List of that endpoint,
     # made for whichever component, wakes this one.
     transition: TransitionKey | None = None

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ic_sandbox.binaries import Binaries, ensure_binaries, find_kubectl
-from ic_sandbox.components import (
-    CrdInstall,
-    EmulatorProcess,
-    OperatorProcess,
-    SandboxError,
-    Seed,
-    aws_env,
-)
-from ic_sandbox.controlplane import ControlPlane
-from ic_sandbox.kubectl import Kubectl
+from ic_sandbox.cluster.binaries import Binaries, ensure_binaries, find_kubectl
+from ic_sandbox.cluster.controlplane import ControlPlane
+from ic_sandbox.cluster.kubectl import Kubectl
+from ic_sandbox.harness.emulator_process import aws_env
 from ic_sandbox.processes import ManagedProcess
+from ic_sandbox.sandbox.components import (
+    CrdInstall,
+    SandboxEmulator,
+    SandboxError,
+    SandboxOperator,
+    Seed,
+)
 from ic_sandbox.startstop import StartStop
 
 
@@ -65,8 +65,8 @@ class Sandbox(StartStop):
         self.components: list[Component] = []
         self.binaries: Binaries | None = None
         self.control_plane: ControlPlane | None = None
-        self.emulator: EmulatorProcess | None = None
-        self.operator: OperatorProcess | None = None
+        self.emulator: SandboxEmulator | None = None
+        self.operator: SandboxOperator | None = None
         self.kubectl: Kubectl | None = None
         self.kubeconfig = self.directory / "kubeconfig"
         self.env_file = self.directory / "env"
@@ -104,12 +104,12 @@ class Sandbox(StartStop):
             )
             self._run(CrdInstall(self.kubectl))
             if options.emulator:
-                self.emulator = EmulatorProcess(self.directory, time_scale=options.time_scale)
+                self.emulator = SandboxEmulator(self.directory, time_scale=options.time_scale)
                 self._run(self.emulator)
                 self._run(Seed(self.emulator))
                 endpoint_url = self.emulator.url
             if options.operator:
-                self.operator = OperatorProcess(
+                self.operator = SandboxOperator(
                     self.directory,
                     self.kubeconfig,
                     lambda: endpoint_url,
@@ -137,7 +137,7 @@ class Sandbox(StartStop):
         found: list[ManagedProcess] = []
         if self.control_plane is not None:
             found.extend(self.control_plane.processes)
-        if self.emulator is not None:
+        if self.emulator is not None and self.emulator.process is not None:
             found.append(self.emulator.process)
         if self.operator is not None and self.operator.process is not None:
             found.append(self.operator.process)
@@ -160,7 +160,7 @@ class Sandbox(StartStop):
         lines = [
             f"  Kubernetes {self.binaries.kubernetes_version} at {self.control_plane.server}",
         ]
-        if self.emulator is not None:
+        if self.emulator is not None and self.emulator.process is not None:
             lines.append(
                 f"  SageMaker emulator at {self.emulator.url} "
                 f"(time scale {self.options.time_scale}, log {self.emulator.process.log_path})"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ic_sandbox.components import poll_bounds
 from ic_sandbox.demo.story import _describe
+from ic_sandbox.sandbox.components import poll_bounds
 
 
 @pytest.mark.parametrize(

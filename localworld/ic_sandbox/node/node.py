@@ -1,6 +1,6 @@
 """A real Kubernetes node for the local control plane: pods actually run.
 
-What it starts, all from the same Kubernetes release as the API server (binaries.py)
+What it starts, all from the same Kubernetes release as the API server (cluster/binaries.py)
 and Debian's containerd, runc and CNI plugins:
 
 - a network namespace joined to the host by a veth pair (network.py); the API
@@ -32,11 +32,12 @@ from pathlib import Path
 
 import yaml
 
-from ic_sandbox import certs, hosteffects
-from ic_sandbox.binaries import NodeBinaries, find_kubectl
-from ic_sandbox.containerd import Containerd, build_pause_archive
-from ic_sandbox.controlplane import ControlPlane, write_kubeconfig
-from ic_sandbox.network import NodeNetwork
+from ic_sandbox.cluster import certs
+from ic_sandbox.cluster.binaries import NodeBinaries, find_kubectl
+from ic_sandbox.cluster.controlplane import ControlPlane, write_kubeconfig
+from ic_sandbox.node import hosteffects
+from ic_sandbox.node.containerd import Containerd, build_pause_archive
+from ic_sandbox.node.network import NodeNetwork
 from ic_sandbox.processes import ManagedProcess, first_exit
 
 DNS_PORT = 53
@@ -119,7 +120,7 @@ class Node:
             [
                 sys.executable,
                 "-m",
-                "ic_sandbox.dns",
+                "ic_sandbox.node.dns",
                 f"--listen={self.network.gateway}:{DNS_PORT}",
                 f"--kubeconfig={kubeconfigs['kube-proxy']}",
             ],

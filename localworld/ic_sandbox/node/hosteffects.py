@@ -1,7 +1,7 @@
 """What a local node changes on the host, captured before and restored after.
 
 A kubelet rewrites host settings every time it starts (docs/node.md lists them). The
-node keeps what it can inside its own network namespace (ic_sandbox.network) and its
+node keeps what it can inside its own network namespace (ic_sandbox.node.network) and its
 own working directory; this module covers the rest, and gives a test one value to
 compare: `HostState.capture()` before the node starts and after it stops must be equal.
 

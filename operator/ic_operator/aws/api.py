@@ -1,9 +1,9 @@
-"""The two doors the reconcile loop talks through, as typed protocols.
+"""What a reconcile pass needs from AWS, as a typed protocol.
 
-The loop depends on these shapes, not on boto3 or kopf: production passes
-:class:`ic_operator.aws.client.SageMakerClient` and
-:class:`ic_operator.kube.status_client.KopfKube`;
-the fast reconciler suite (tests/reconciler) passes in-memory fakes.
+The pass depends on this shape, not on boto3: production passes
+:class:`ic_operator.aws.client.SageMakerClient`; the fast reconciler suite
+(tests/reconciler) passes an in-memory fake. (The loop's other door, to Kubernetes,
+is :class:`ic_operator.loop.object_loop.Kube`.)
 """
 
 from __future__ import annotations
@@ -50,16 +50,3 @@ class SageMakerApi(Protocol):
         """Summaries on one endpoint (None: the whole region), optionally only those
         modified after an epoch time."""
         ...
-
-
-class Kube(Protocol):
-    """Writing an InferenceComponent's status and posting its events."""
-
-    async def patch_status(
-        self, body: Mapping[str, Any], patch: Mapping[str, Any]
-    ) -> Mapping[str, Any] | None:
-        """Merge-patch the status subresource; the object as stored afterwards, or None
-        when the object is gone."""
-        ...
-
-    def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None: ...

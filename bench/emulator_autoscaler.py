@@ -1,6 +1,6 @@
 """Cost of one autoscaler tick with N autoscaled components (two alarms each).
 
-Run: .venv/bin/python -m tests.emulator.bench_autoscaler [N]
+Run: .venv/bin/python -m bench.emulator_autoscaler [N]
 Creates N one-copy components with a target-tracking policy each (min = max = 1, so no
 scaling happens), then runs 120 ticks (20 service minutes: the low alarms are in ALARM and
 invoking their policies by the end) on the emulator's loop and prints the mean tick time.
@@ -14,7 +14,8 @@ import time
 
 from ic_sandbox.emulator import EmulatorThread
 from ic_sandbox.emulator.scaler import Scaler
-from tests.fixtures.emulator import ROLE_ARN, aws_client, wait_for
+from ic_sandbox.harness.emulator_process import ROLE_ARN, aws_client
+from ic_sandbox.polling import poll
 
 TICKS = 120
 
@@ -35,7 +36,11 @@ def main(n: int) -> None:
             ],
         )
         sm.create_endpoint(EndpointName="ep", EndpointConfigName="c")
-        wait_for(lambda: sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "InService")
+        poll(
+            lambda: sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "InService",
+            timeout=30,
+            what="endpoint ep InService",
+        )
         for i in range(n):
             sm.create_inference_component(
                 InferenceComponentName=f"ic{i}",
@@ -69,9 +74,9 @@ def main(n: int) -> None:
             )
         world = thread.emulator.world
         scaler = next(
-            hook.__self__
+            owner
             for hook in world.reset_hooks
-            if isinstance(getattr(hook, "__self__", None), Scaler)
+            if isinstance(owner := getattr(hook, "__self__", None), Scaler)
         )
 
         async def measure() -> float:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ic_sandbox.binaries import Binaries, BinariesMissing, ensure_binaries
-from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.cluster.binaries import Binaries, BinariesMissing, ensure_binaries
+from ic_sandbox.cluster.controlplane import ControlPlane, ControlPlaneError
 from ic_sandbox.processes import pid_alive, processes_mentioning
 from tests.fixtures.controlplane import EXISTING_CLUSTER_ENV, Cluster, Kubectl
 from tests.fixtures.emulator import wait_for
@@ -116,8 +116,8 @@ def test_stop_leaves_no_processes(binaries: Binaries, tmp_path: Path) -> None:
 _CHILD = """
 import sys
 from pathlib import Path
-from ic_sandbox.binaries import ensure_binaries
-from ic_sandbox.controlplane import ControlPlane, ControlPlaneError
+from ic_sandbox.cluster.binaries import ensure_binaries
+from ic_sandbox.cluster.controlplane import ControlPlane, ControlPlaneError
 plane = ControlPlane(Path(sys.argv[1]), ensure_binaries(build=False)).start()
 print(" ".join(str(p.pid) for p in plane.processes), flush=True)
 sys.stdin.read()
@@ -149,7 +149,7 @@ def test_killed_parent_leaves_no_orphans(binaries: Binaries, tmp_path: Path) -> 
 
 
 def _bare_sandbox(directory: Path) -> subprocess.Popen[str]:
-    """`ic-sandbox up` with the control plane alone (tests/sandbox has the rest), up once
+    """`ic-sandbox up` with the control plane alone (test_sandbox.py has the rest), up once
     DIR/env is written; the caller kills it if it is still running at the end."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "ic_sandbox.cli", "up", "--dir", str(directory),

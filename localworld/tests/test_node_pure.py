@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ic_sandbox import dns
-from ic_sandbox.containerd import write_oci_archive
+from ic_sandbox.node import dns
+from ic_sandbox.node.containerd import write_oci_archive
 
 
 class FakeLookup(dns.ServiceLookup):

@@ -75,7 +75,8 @@ def test_first_ready_times_survive_a_reconnect_and_an_expired_version() -> None:
     first = watch.first_ready()
     assert set(first) == {"listed", "a", "b"}  # "stale" is Ready for an older generation
     assert first["listed"] < first["a"] < first["b"]
-    assert watch.first_added() is not None and watch.first_added() < first["a"]
+    first_added = watch.first_added()
+    assert first_added is not None and first_added < first["a"]
     # Resumed where each stream ended; after the 410, from a fresh list's version.
     assert api.watched_from == ["list-1", "4", "6", "list-2", "7"]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import yaml
 
-from ic_sandbox import certs
-from ic_sandbox.binaries import Binaries
-from ic_sandbox.ports import free_port
+from ic_sandbox.cluster import certs
+from ic_sandbox.cluster.binaries import Binaries
+from ic_sandbox.listen_ports import free_port
 from ic_sandbox.processes import ManagedProcess, first_exit
 from ic_sandbox.startstop import StartStop
 
@@ -117,7 +117,7 @@ class ControlPlane(StartStop):
         address: str = "127.0.0.1",
     ) -> None:
         """address: where kube-apiserver listens. Loopback (the default) serves host
-        processes only; a local node (ic_sandbox.node) passes its gateway address so that
+        processes only; a local node (ic_sandbox.node.node) passes its gateway address so that
         its pods reach the API server, and the server then runs as for a cluster with
         nodes (Node authorizer, `kubernetes` endpoints at that address)."""
         self.workdir = workdir

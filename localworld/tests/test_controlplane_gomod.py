@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tests.controlplane.crds import REPO
+from ic_sandbox.cluster.binaries import tools_dir
 
-TOOLS = REPO / "tools" / "controlplane"
+TOOLS = tools_dir()
 
 
 def test_go_mod_pins_follow_version_file() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.launch import Launched
+from sandbox_launch import Launched
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ Service's ClusterIP, NXDOMAIN for every other name (so the resolver's search lis
 moves on), and NOERROR without answers for other record types of a Service name.
 UDP only: every answer fits in one datagram.
 
-Run as `python -m ic_sandbox.dns --listen IP:PORT --kubeconfig PATH`; the kubelet's
+Run as `python -m ic_sandbox.node.dns --listen IP:PORT --kubeconfig PATH`; the kubelet's
 `clusterDNS` points pods at it.
 """
 
@@ -122,7 +122,7 @@ def serve(listen: str, lookup: ServiceLookup) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ic_sandbox.dns", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ic_sandbox.node.dns", description=__doc__)
     parser.add_argument("--listen", required=True, help="IP:PORT")
     parser.add_argument("--kubeconfig", required=True, type=Path)
     args = parser.parse_args(argv)

@@ -17,11 +17,11 @@ from typing import Any
 import boto3
 import pytest
 
-from ic_sandbox.binaries import find_kubectl
+from ic_sandbox.cluster.binaries import find_kubectl
 from ic_sandbox.processes import ManagedProcess
-from ic_sandbox.seed import ENDPOINTS
+from ic_sandbox.sandbox.seed import ENDPOINTS
+from sandbox_launch import REPO, Launched, clean_env, read_env
 from tests.fixtures.emulator import wait_for
-from tests.sandbox.launch import REPO, Launched, clean_env, read_env
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow]
 

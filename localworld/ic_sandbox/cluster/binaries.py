@@ -1,6 +1,6 @@
 """Find, build and cache the control-plane binaries (kube-apiserver, etcd, kubectl).
 
-A local node (ic_sandbox.node) also needs kubelet, kube-scheduler, kube-controller-manager
+A local node (ic_sandbox.node.node) also needs kubelet, kube-scheduler, kube-controller-manager
 and kube-proxy: built from the same module and release, on demand only
 (`ensure_node_binaries`, `make node-binaries`), since most runs need no node.
 
@@ -53,7 +53,7 @@ class _Target:
 
 def repo_root() -> Path:
     """The source checkout this package runs from: tools/ lives there, not in the wheel."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def tools_dir() -> Path:
@@ -237,7 +237,7 @@ def ensure_binaries(*, build: bool = True) -> Binaries:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ic_sandbox.binaries [--node]`: build what is missing, print the paths."""
+    """`python -m ic_sandbox.cluster.binaries [--node]`: build what is missing, print the paths."""
     node = "--node" in (sys.argv[1:] if argv is None else argv)
     try:
         binaries: Binaries | NodeBinaries = (

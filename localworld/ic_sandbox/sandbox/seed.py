@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import boto3
-
-ROLE_ARN = "arn:aws:iam::123456789012:role/sagemaker-execution"
+from ic_sandbox.harness.emulator_process import ROLE_ARN, aws_client
 
 
 @dataclass(frozen=True)
@@ -36,19 +33,9 @@ ENDPOINTS: tuple[SeedEndpoint, ...] = (
 )
 
 
-def client(endpoint_url: str) -> Any:
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
 def seed_endpoints(endpoint_url: str, *, timeout: float = 60.0) -> list[str]:
     """Create every endpoint (configs first), then wait until all are InService."""
-    sm = client(endpoint_url)
+    sm = aws_client(endpoint_url)
     for endpoint in ENDPOINTS:
         config = f"{endpoint.name}-config"
         sm.create_endpoint_config(

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ic_sandbox.binaries import BinariesMissing
-from ic_sandbox.components import SandboxError
-from ic_sandbox.controlplane import ControlPlaneError
-from ic_sandbox.stack import Options, Sandbox
+from ic_sandbox.cluster.binaries import BinariesMissing
+from ic_sandbox.cluster.controlplane import ControlPlaneError
+from ic_sandbox.sandbox.components import SandboxError
+from ic_sandbox.sandbox.stack import Options, Sandbox
 
 
 def add_sandbox_arguments(

@@ -1,0 +1,110 @@
+"""`ic-operator run`: the composition root. Every part of the operator is built here,
+once and complete, and handed what it uses; no part is wired after it is built and
+none reaches into another to wire it.
+
+What depends on what, bottom up: the SageMaker door (told when a write begins, so a
+pass that has begun one is never cut short), the endpoint sweep (told when a listing
+shows components moving, so the loops waiting on them look), the reconciler, the
+status client (over the settings kopf runs with), the loops, kopf's handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+from dataclasses import dataclass
+
+import kopf
+
+from ic_operator import config, metrics
+from ic_operator.autoscaling.sweep import AutoScalingSweep
+from ic_operator.aws.client import SageMakerClient
+from ic_operator.aws.operations import AUTOSCALING_RULES
+from ic_operator.kube import logfilters, memory
+from ic_operator.kube.handlers import build_registry
+from ic_operator.kube.status_client import KopfKube
+from ic_operator.loop import preemption
+from ic_operator.loop.object_loop import Loops, Transitions
+from ic_operator.reconcile.passes import Reconciler
+from ic_operator.reconcile.sweep import EndpointSweep
+from ic_operator.reconcile.types import DEFAULT, Strategy
+
+log = logging.getLogger("ic_operator")
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Everything kopf is started with."""
+
+    registry: kopf.OperatorRegistry
+    # The one settings object: the startup handler sets it up, kopf and the status
+    # client read it.
+    kopf_settings: kopf.OperatorSettings
+    loops: Loops
+
+
+def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operator:
+    """The operator for ``settings``. ``strategy``: how SageMaker is read and compared;
+    only the benchmark's naive baseline (bench/naive.py) passes another."""
+    client = SageMakerClient.from_settings(
+        settings, services=AUTOSCALING_RULES, on_write=preemption.commit
+    )
+    client.prepare()
+    transitions = Transitions()
+    sweep = EndpointSweep(client, on_moved=transitions.moved)
+    scaling_sweep = AutoScalingSweep(client, on_moved=transitions.moved)
+    reconciler = Reconciler(
+        client, settings, strategy=strategy, sweep=sweep, scaling_sweep=scaling_sweep
+    )
+    kopf_settings = kopf.OperatorSettings()
+    loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
+    return Operator(build_registry(loops), kopf_settings, loops)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    config.add_arguments(parser)
+
+
+def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
+    settings = config.from_args(args)
+    logfilters.configure(settings.log_format)
+    metrics.serve(settings.metrics_port)
+    return asyncio.run(_operate(settings, strategy))
+
+
+async def _operate(settings: config.Settings, strategy: Strategy) -> int:
+    # Before kopf opens its first connection:
+    memory.shrink_tls_read_buffers()
+    memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
+    # Before /healthz answers (kopf.operator serves it):
+    operator = build(settings, strategy=strategy)
+    log.info(
+        "starting: namespaces=%s region=%s resync=%ss",
+        ",".join(settings.namespaces) or "*",
+        settings.region,
+        settings.resync_interval,
+    )
+    await kopf.operator(
+        registry=operator.registry,
+        settings=operator.kopf_settings,
+        standalone=settings.peering is None,
+        peering_name=settings.peering,
+        # kopf pauses *every* peer that shares the highest priority; a random one per
+        # process makes exactly one replica active and the others stand by.
+        priority=_peering_priority() if settings.peering else None,
+        namespaces=list(settings.namespaces),
+        clusterwide=not settings.namespaces,
+        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
+        if settings.health_port
+        else None,
+    )
+    return 0
+
+
+def _peering_priority() -> int:
+    """Random unless IC_OPERATOR_PEERING_PRIORITY pins it (to choose the active replica)."""
+    pinned = os.environ.get("IC_OPERATOR_PEERING_PRIORITY")
+    return int(pinned) if pinned else random.randint(1, 2**31 - 1)

@@ -1,0 +1,56 @@
+"""The operator's log: kopf's format, and its lines put at the level they deserve.
+
+Set up once at start (:func:`configure`), before kopf logs anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import kopf
+
+RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
+# kopf's line for every watch event with news, and for every loop that ends (one per
+# object at each shutdown).
+ROUTINE_KOPF = frozenset({"Handler 'wake' succeeded.", "Daemon 'loop' succeeded."})
+HEALTHZ = '"GET /healthz '
+
+
+def configure(log_format: str) -> None:
+    """kopf's JSON or plain format, with this module's filters on its handlers."""
+    kopf.configure(log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL)
+    for handler in logging.getLogger().handlers:  # the ones kopf.configure installed
+        handler.addFilter(RetriesAreWarnings())
+        handler.addFilter(RoutineIsDebug())
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+
+
+class RetriesAreWarnings(logging.Filter):
+    """Log kopf's retried Kubernetes API requests as WARNING, not ERROR.
+
+    kopf logs every attempt that it will retry at ERROR; a fresh `helm install` meets
+    one at once (the API server answers 429 "storage is (re)initializing" while the
+    chart's just-created CRD settles), so alerting on ERROR would fire on every healthy
+    install. The last attempt ("escalating") stays an ERROR: that one is a failure.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and RETRIED_REQUEST.match(record.getMessage()):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class RoutineIsDebug(logging.Filter):
+    """Keep the lines every healthy object or probe writes out of an INFO log: kopf's
+    "Handler 'wake' succeeded." (one per watch event with news: one per object at
+    start-up), "Daemon 'loop' succeeded." (one per object at each shutdown) and the
+    access log of the liveness probe. They are still written when the root logger is at
+    DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            return True
+        if record.name == "kopf.objects" and record.getMessage() in ROUTINE_KOPF:
+            return False
+        return not (record.name == "aiohttp.access" and HEALTHZ in record.getMessage())
