@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--modes",
         default="sweep,naive",
-        help="modes to compare: sweep (the operator), naive (bench/naive.py injected); "
+        help="modes to compare: sweep (the operator), naive (bench/naive.py injected), "
+        "autoscaled (the operator, every component with spec.autoScaling); "
         "default sweep,naive",
     )
     parser.add_argument("--time-scale", type=float, default=0.1)
@@ -198,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.per_endpoint} components per endpoint; total {elapsed:.0f} s"
     )
     for n, runs in results.items():
-        table = report.size_table(runs.get("sweep") or runs.get("default"), runs.get("naive"))
+        table = report.size_table(
+            runs.get("sweep") or runs.get("default") or runs.get("autoscaled"), runs.get("naive")
+        )
         print(f"\nN = {n}\n{table}")
         naive_rate = ((runs.get("naive") or {}).get("steady") or {}).get("per_component_hour_total")
         if naive_rate is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODES = ("sweep", "naive")
+MODES = ("sweep", "naive", "autoscaled")
 NAIVE_SCRIPT = Path(__file__).resolve().parent / "naive.py"
 
 
@@ -26,3 +26,9 @@ def operator_flags(mode: str) -> list[str]:
 
 def is_naive(mode: str) -> bool:
     return mode == "naive"
+
+
+def is_autoscaled(mode: str) -> bool:
+    """The operator as in sweep mode, every component declaring spec.autoScaling: what
+    the shared autoscaling listings cost per autoscaled component."""
+    return mode == "autoscaled"

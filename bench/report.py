@@ -23,6 +23,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "writes_max": ("0 SageMaker writes", 0.0),
     "objects_written_max": ("0 object writes", 0.0),
     "rss": ("RSS < 200 MB", 200.0),
+    # the autoscaled mode's (0 where nothing is autoscaled)
+    "autoscaling_reads_default_max": ("≤ 0.5 autoscaling reads/component/h", 0.5),
+    "autoscaling_writes_max": ("0 autoscaling writes", 0.0),
     "restart_seconds_max": ("≤ 60 s", 60.0),
 }
 
@@ -94,6 +97,10 @@ def figures(result: Mapping[str, Any]) -> dict[str, float | None]:
         "calls_measured": _get(result, "steady", "per_component_hour_total"),
         "calls_default": _get(result, "steady", "per_component_hour_at_default_resync"),
         "objects_written_max": _get(result, "steady", "objects_written"),
+        "autoscaling_reads_default_max": _get(
+            result, "steady", "autoscaling_reads_per_component_hour_at_default_resync"
+        ),
+        "autoscaling_writes_max": _get(result, "steady", "autoscaling_writes"),
         "rss": _get(result, "steady", "rss_mb"),
         "peak_rss": _get(result, "steady", "peak_rss_mb"),
         "cpu": _get(result, "steady", "cpu_percent"),
@@ -126,6 +133,8 @@ ROWS: list[tuple[str, str]] = [
 TAIL_ROWS: list[tuple[str, str]] = [
     ("calls_default", "steady calls/component/h at R = 300 s (extrap.)"),
     ("writes_max", "SageMaker writes during the steady window"),
+    ("autoscaling_reads_default_max", "steady autoscaling reads/component/h at defaults"),
+    ("autoscaling_writes_max", "autoscaling writes during the steady window"),
     ("objects_written_max", "objects written during the steady window"),
     ("rss", "operator RSS, steady (MB)"),
     ("peak_rss", "operator peak RSS (MB)"),

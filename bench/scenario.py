@@ -33,18 +33,27 @@ import botocore.exceptions
 from bench import baseline, procstat, stats, traced, workload
 from bench.readiness import ReadyWatch
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
-from ic_operator.aws.operations import WRITE_OPERATIONS
+from ic_operator.aws.operations import (
+    AUTOSCALING_OPERATIONS,
+    AUTOSCALING_WRITE_OPERATIONS,
+    WRITE_OPERATIONS,
+)
 
 DEFAULT_RESYNC = 300.0  # the operator's default, for the extrapolation
 CREATE_SECONDS = 120.0  # the emulator's component create duration (emulated seconds)
 ROLLOUT_SECONDS = 60.0 + workload.ROLLOUT_BAKE_SECONDS + 10.0  # one batch, bake, retire
 PHASES = ("rollouts", "sweep", "restart")  # beyond apply, edits, settle and steady
+AUTOSCALING = frozenset().union(*AUTOSCALING_OPERATIONS.values())
+AUTOSCALING_WRITES = AUTOSCALING_WRITE_OPERATIONS
+AUTOSCALING_READS = AUTOSCALING - AUTOSCALING_WRITES
 
 
 @dataclass(frozen=True)
 class RunConfig:
     components: int
-    mode: str  # sweep (the operator) | naive (bench/naive.py's strategy injected)
+    # sweep (the operator) | naive (bench/naive.py's strategy injected) | autoscaled (the
+    # operator, every component with spec.autoScaling)
+    mode: str
     run: str  # short unique prefix for names (one emulator serves every run)
     per_endpoint: int = 100
     time_scale: float = 0.1
@@ -127,7 +136,13 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
     ctx.progress(f"[{label}] operator up in namespace {namespace}")
     operator.start()
     try:
-        docs = workload.manifests(cfg.run, namespace, cfg.components, cfg.per_endpoint)
+        docs = workload.manifests(
+            cfg.run,
+            namespace,
+            cfg.components,
+            cfg.per_endpoint,
+            autoscaled=baseline.is_autoscaled(cfg.mode),
+        )
         names = [d["metadata"]["name"] for d in docs]
         picked = workload.samples(names, edits=cfg.edits, rollouts=cfg.rollouts, seed=cfg.seed)
         o, r, lb, ns = operator, result, label, namespace
@@ -523,7 +538,9 @@ def _steady_phase(
     counts = stats.count_by(calls, "operation")
     seconds = wall1 - wall0
     rates = stats.per_component_hour(counts, components=cfg.components, window_seconds=seconds)
-    total = sum(rates.values())
+    # SageMaker's calls and the autoscaling ones (the autoscaled mode) are two budgets.
+    total = sum(r for op, r in rates.items() if op not in AUTOSCALING)
+    scaling_reads = sum(r for op, r in rates.items() if op in AUTOSCALING_READS)
     result.steady = {
         "window_seconds": seconds,
         "resync_seconds": cfg.resync,
@@ -535,6 +552,13 @@ def _steady_phase(
         "per_component_hour_at_default_resync": stats.at_resync(
             total, measured_resync=cfg.resync, target_resync=DEFAULT_RESYNC
         ),
+        # The autoscaling listings' interval defaults to the full listing interval, 2 R,
+        # as the bench runs it: the rate scales with R like the SageMaker one.
+        "autoscaling_reads_per_component_hour": scaling_reads,
+        "autoscaling_reads_per_component_hour_at_default_resync": stats.at_resync(
+            scaling_reads, measured_resync=cfg.resync, target_resync=DEFAULT_RESYNC
+        ),
+        "autoscaling_writes": sum(n for op, n in counts.items() if op in AUTOSCALING_WRITES),
         "per_component_hour_at_default_resync_by_operation": {
             op: stats.at_resync(r, measured_resync=cfg.resync, target_resync=DEFAULT_RESYNC)
             for op, r in rates.items()
@@ -561,7 +585,10 @@ def _steady_phase(
     ctx.progress(
         f"[{label}] steady: {total:.2f} calls/component/h at resync {cfg.resync:g}s "
         f"({result.steady['per_component_hour_at_default_resync']:.3f} at 300 s); "
-        f"RSS {result.steady['rss_mb']:.0f} MB, CPU {result.steady['cpu_percent']:.1f}%"
+        f"RSS {result.steady['rss_mb']:.0f} MB, CPU {result.steady['cpu_percent']:.1f}%; "
+        f"autoscaling {scaling_reads:.2f} reads/component/h "
+        f"({result.steady['autoscaling_reads_per_component_hour_at_default_resync']:.3f} "
+        f"at defaults), {result.steady['autoscaling_writes']} writes"
     )
 
 

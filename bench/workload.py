@@ -23,8 +23,37 @@ def endpoint_names(run: str, components: int, per_endpoint: int) -> list[str]:
     return [f"{run}-ep-{k:03d}" for k in range(count)]
 
 
-def manifest(name: str, namespace: str, endpoint: str, image: str = IMAGE) -> dict[str, Any]:
-    """A small CPU component (0.25 core, 128 MiB, one copy) with one user tag."""
+# The autoscaled mode's spec.autoScaling: one to two copies on one target-tracking
+# policy, the commonest shape; idle in the bench, so the autoscaler keeps one copy.
+AUTOSCALING: dict[str, Any] = {
+    "minCopies": 1,
+    "maxCopies": 2,
+    "policies": [
+        {
+            "policyName": "invocations",
+            "targetTracking": {
+                "targetValue": 10,
+                "predefinedMetricSpecification": {
+                    "predefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
+                },
+            },
+        }
+    ],
+}
+
+
+def manifest(
+    name: str, namespace: str, endpoint: str, image: str = IMAGE, *, autoscaled: bool = False
+) -> dict[str, Any]:
+    """A small CPU component (0.25 core, 128 MiB, one copy) with one user tag; with
+    ``autoscaled``, its copy count declared to Application Auto Scaling."""
+    doc = _manifest(name, namespace, endpoint, image)
+    if autoscaled:
+        doc["spec"]["autoScaling"] = AUTOSCALING
+    return doc
+
+
+def _manifest(name: str, namespace: str, endpoint: str, image: str) -> dict[str, Any]:
     return {
         "apiVersion": f"{API_GROUP}/{API_VERSION}",
         "kind": KIND,
@@ -45,11 +74,15 @@ def manifest(name: str, namespace: str, endpoint: str, image: str = IMAGE) -> di
     }
 
 
-def manifests(run: str, namespace: str, components: int, per_endpoint: int) -> list[dict[str, Any]]:
+def manifests(
+    run: str, namespace: str, components: int, per_endpoint: int, *, autoscaled: bool = False
+) -> list[dict[str, Any]]:
     """Components spread over endpoints, `per_endpoint` to each (the last may hold fewer)."""
     endpoints = endpoint_names(run, components, per_endpoint)
     return [
-        manifest(component_name(run, i), namespace, endpoints[i // per_endpoint])
+        manifest(
+            component_name(run, i), namespace, endpoints[i // per_endpoint], autoscaled=autoscaled
+        )
         for i in range(components)
     ]
 

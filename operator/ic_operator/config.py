@@ -63,10 +63,11 @@ class Settings:
     # may lag its writes) before it is judged, or a write whose answer was lost resent.
     confirm_window: float = 60.0
     max_calls_per_second: float = 20.0
-    # How often a settled component's autoscaling (target, policies, scheduled actions,
-    # alarm, activities: four or five calls) is read when nothing signals a change. An
-    # edit, a move of the copy count and a running scaling activity are read at once.
-    autoscaling_resync_interval: float = 3600.0
+    # How old the shared autoscaling listings (every component's target, policies,
+    # scheduled actions and alarm, read in pages) may be: a hand edit is found within
+    # it. An edit, a move of the copy count and a running scaling activity are read at
+    # once. Default: the full listing interval.
+    autoscaling_resync_interval: float = 600.0
     # How often each endpoint is listed in full: what finds a component deleted behind
     # the operator's back. Between full listings one region-wide listing of what changed
     # recently answers every settled component's resync. Default: twice the resync.
@@ -151,8 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--autoscaling-resync-interval",
         type=float,
-        help="seconds between drift checks of a settled component's spec.autoScaling "
-        "(default 3600) [IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL]",
+        help="seconds between the shared listings of every component's autoscaling "
+        "(targets, policies, scheduled actions, alarms, in pages), which find hand edits "
+        "(default --full-listing-interval) [IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL]",
     )
     parser.add_argument(
         "--full-listing-interval",
@@ -180,11 +182,15 @@ def from_args(args: argparse.Namespace) -> Settings:
     region = args.region or _env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "us-east-1"
     resync = float(pick(args.resync_interval, "IC_OPERATOR_RESYNC_INTERVAL", 300))  # type: ignore[arg-type]
     full_listing = pick(args.full_listing_interval, "IC_OPERATOR_FULL_LISTING_INTERVAL", None)
+    full = 2 * resync if full_listing is None else float(full_listing)  # type: ignore[arg-type]
+    scaling = pick(
+        args.autoscaling_resync_interval, "IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL", full
+    )
     settings = Settings(
         namespaces=namespaces,
         region=region,
         resync_interval=resync,
-        full_listing_interval=2 * resync if full_listing is None else float(full_listing),  # type: ignore[arg-type]
+        full_listing_interval=full,
         log_format=str(pick(args.log_format, "IC_OPERATOR_LOG_FORMAT", "text")),
         max_concurrency=int(pick(args.max_concurrency, "IC_OPERATOR_MAX_CONCURRENCY", 10)),  # type: ignore[call-overload]
         metrics_port=int(pick(args.metrics_port, "IC_OPERATOR_METRICS_PORT", 9090)),  # type: ignore[call-overload]
@@ -199,11 +205,7 @@ def from_args(args: argparse.Namespace) -> Settings:
         max_calls_per_second=float(
             pick(args.max_calls_per_second, "IC_OPERATOR_MAX_CALLS_PER_SECOND", 20)  # type: ignore[arg-type]
         ),
-        autoscaling_resync_interval=float(
-            pick(  # type: ignore[arg-type]
-                args.autoscaling_resync_interval, "IC_OPERATOR_AUTOSCALING_RESYNC_INTERVAL", 3600
-            )
-        ),
+        autoscaling_resync_interval=float(scaling),  # type: ignore[arg-type]
     )
     if settings.max_calls_per_second < 0:
         raise ValueError("max calls per second must be >= 0")

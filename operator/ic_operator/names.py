@@ -19,6 +19,10 @@ PLURAL = "inferencecomponents"
 ANNOTATION_PREFIX = API_GROUP
 FINALIZER = f"{API_GROUP}/finalizer"
 RETRY_ANNOTATION = f"{API_GROUP}/retry"
+# A new value asks for one redeploy of the spec as it stands (like `kubectl rollout
+# restart`'s restartedAt): an annotation, not a spec field, so asking changes neither the
+# generation nor the specification hash that verdicts and the retry block are keyed on.
+REDEPLOY_ANNOTATION = f"{API_GROUP}/redeploy"
 
 # On what the operator creates in SageMaker: who owns it, for the ownership check and
 # for IAM conditions (aws:RequestTag/…/owner-uid).

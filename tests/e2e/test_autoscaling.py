@@ -238,6 +238,10 @@ def test_scale_to_zero_and_back_then_delete_deregisters_first(world: OperatorTes
     ]
     assert order == ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]
     assert target(world, "nightly") is None
+    # each write posted its event, the deletes too
+    synced = [e["message"] for e in world.events("nightly") if e["reason"] == "AutoScalingSynced"]
+    assert "DeleteAlarms (cloudwatch)" in synced
+    assert "DeregisterScalableTarget (application-autoscaling)" in synced
     gone = world.emulator.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name("nightly")])
     assert gone["MetricAlarms"] == []
 

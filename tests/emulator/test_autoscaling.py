@@ -370,3 +370,48 @@ def test_calls_are_recorded_with_their_service(aas: Any, cw: Any, admin: Any) ->
         ("AnyScaleFrontendService", "DescribeScalableTargets"),
         ("GraniteServiceVersion20100801", "DescribeAlarms"),
     ]
+
+
+def test_the_shared_listings_page_as_aws_does(aas: Any, sm: Any, endpoint: str) -> None:
+    """What the operator's shared rounds send: targets by ResourceIds (at most 50 a
+    call), and the namespace's policies and scheduled actions in pages."""
+    names = [f"ic-{i}" for i in range(3)]
+    for name in names:
+        create_ic(sm, name)
+        key = {**TARGET, "ResourceId": f"inference-component/{name}"}
+        aas.register_scalable_target(**key, MinCapacity=1, MaxCapacity=2)
+        aas.put_scaling_policy(
+            PolicyName="p", **key, PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration=tracking(),
+        )  # fmt: skip
+        aas.put_scheduled_action(
+            ScheduledActionName="s", **key, Schedule="cron(0 8 * * ? *)",
+            ScalableTargetAction={"MinCapacity": 1},
+        )  # fmt: skip
+    ids = [f"inference-component/{n}" for n in names[:2]] + ["inference-component/none"]
+    page = aas.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=ids, ScalableDimension=DIM, MaxResults=1
+    )
+    assert [t["ResourceId"] for t in page["ScalableTargets"]] == ids[:1]
+    rest = aas.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=ids, ScalableDimension=DIM,
+        MaxResults=1, NextToken=page["NextToken"],
+    )  # fmt: skip
+    assert [t["ResourceId"] for t in rest["ScalableTargets"]] == ids[1:2]
+    assert "NextToken" not in rest
+    code, message, _ = fails(
+        aas.describe_scalable_targets,
+        ServiceNamespace="sagemaker",
+        ResourceIds=[f"inference-component/x{i}" for i in range(51)],
+    )
+    assert code == "ValidationException"
+    assert "Member must have length less than or equal to 50" in message
+    for operation, member in (
+        (aas.describe_scaling_policies, "ScalingPolicies"),
+        (aas.describe_scheduled_actions, "ScheduledActions"),
+    ):
+        first = operation(ServiceNamespace="sagemaker", MaxResults=2)
+        second = operation(ServiceNamespace="sagemaker", MaxResults=2, NextToken=first["NextToken"])
+        listed = [i["ResourceId"] for i in first[member] + second[member]]
+        assert sorted(listed) == [f"inference-component/{n}" for n in names]
+        assert "NextToken" not in second

@@ -184,3 +184,20 @@ def test_injected_faults_speak_cloudwatch(cw: Any, aas: Any, admin: Admin) -> No
     with pytest.raises(ClientError) as failed:
         cw.delete_alarms(AlarmNames=["x"])
     assert error_of(failed)[::2] == ("InternalServiceError", 500)
+
+
+def test_alarms_by_prefix_in_pages_of_at_most_100(cw: Any) -> None:
+    """The operator reads its alarms by name prefix, 100 a page (botocore's maximum)."""
+    for i in range(3):
+        cw.put_metric_alarm(**{**NO_CAPACITY_ALARM, "AlarmName": f"sagemaker-ic-operator-{i}"})
+    cw.put_metric_alarm(**{**NO_CAPACITY_ALARM, "AlarmName": "someone-else"})
+    first = cw.describe_alarms(AlarmNamePrefix="sagemaker-ic-operator-", MaxRecords=2)
+    rest = cw.describe_alarms(
+        AlarmNamePrefix="sagemaker-ic-operator-", MaxRecords=2, NextToken=first["NextToken"]
+    )
+    names = [a["AlarmName"] for a in first["MetricAlarms"] + rest["MetricAlarms"]]
+    assert names == [f"sagemaker-ic-operator-{i}" for i in range(3)]
+    assert "NextToken" not in rest
+    with pytest.raises(ClientError) as exc:
+        cw.describe_alarms(AlarmNamePrefix="sagemaker-ic-operator-", MaxRecords=101)
+    assert exc.value.response["Error"]["Code"] == "ValidationError"

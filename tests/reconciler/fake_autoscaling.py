@@ -32,6 +32,13 @@ def _page(items: list[Any], key: str, request: Mapping[str, Any]) -> dict[str, A
     return out
 
 
+def _filtered(by_rid: dict[str, dict[str, Any]], request: Mapping[str, Any]) -> list[Any]:
+    """One target's entries, or with no ResourceId every entry of the namespace."""
+    if request.get("ResourceId"):
+        return list(by_rid.get(_rid(request), {}).values())
+    return [item for _, entries in sorted(by_rid.items()) for item in entries.values()]
+
+
 def _doubles(value: Any) -> Any:
     """The JSON services echo the double members as floats (4 -> 4.0)."""
     if isinstance(value, dict):
@@ -125,8 +132,7 @@ class FakeAutoScaling:
         return {}
 
     def _DescribeScalingPolicies(self, r: dict[str, Any]) -> dict[str, Any]:
-        items = list(self.policies.get(_rid(r), {}).values())
-        return _page(items, "ScalingPolicies", r)
+        return _page(_filtered(self.policies, r), "ScalingPolicies", r)
 
     def _PutScheduledAction(self, r: dict[str, Any]) -> dict[str, Any]:
         self.actions.setdefault(_rid(r), {})[r["ScheduledActionName"]] = copy.deepcopy(r)
@@ -137,7 +143,7 @@ class FakeAutoScaling:
         return {}
 
     def _DescribeScheduledActions(self, r: dict[str, Any]) -> dict[str, Any]:
-        return _page(list(self.actions.get(_rid(r), {}).values()), "ScheduledActions", r)
+        return _page(_filtered(self.actions, r), "ScheduledActions", r)
 
     def _DescribeScalingActivities(self, r: dict[str, Any]) -> dict[str, Any]:
         items = self.activities.get(_rid(r), [])[: int(r.get("MaxResults", 50))]
@@ -161,9 +167,10 @@ class FakeAutoScaling:
 
     def _DescribeAlarms(self, r: dict[str, Any]) -> dict[str, Any]:
         names = set(r.get("AlarmNames") or self.alarms)
+        prefix = str(r.get("AlarmNamePrefix") or "")
         items = [
             {k: v for k, v in a.items() if not k.startswith("_")}
             for n, a in sorted(self.alarms.items())
-            if n in names
+            if n in names and n.startswith(prefix)
         ]
         return {"MetricAlarms": items}

@@ -8,6 +8,7 @@ import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.config import Settings
 from ic_operator.loop.object_loop import ObjectLoop
 from ic_operator.reconcile.passes import Reconciler
@@ -88,6 +89,7 @@ class Rig:
             strategy=self.strategy,
             clock=self.clock,
             sweep=EndpointSweep(self.sm, clock=self.clock, wall=self.clock),
+            scaling_sweep=AutoScalingSweep(self.sm, clock=self.clock),
         )
         self.loop = ObjectLoop(self.reconciler, self.kube)
 

@@ -100,13 +100,30 @@ def test_scale_to_zero_adds_the_step_policy_and_its_alarm_with_the_policy_arn() 
     run(scenario)
 
 
-def test_steady_state_reads_autoscaling_only_once_per_autoscaling_interval() -> None:
+ROUND = [
+    "DescribeScalableTargets",
+    "DescribeScalingPolicies",
+    "DescribeScheduledActions",
+    "DescribeAlarms",
+]
+
+
+def test_steady_state_reads_autoscaling_only_in_shared_rounds_once_per_interval() -> None:
     async def scenario() -> None:
         settings = replace(SETTINGS, autoscaling_resync_interval=3600)
         w = world(settings=settings)
         await created(w)
         w.sm.calls.clear()
         writes = w.kube.status_writes
+        await w.step(Trigger.TIMER)  # the first settled pass: the first round
+        # one page each: the targets by ResourceIds, the namespace's policies and
+        # scheduled actions, the operator's alarms by prefix
+        assert autoscaling_ops(w) == ROUND
+        calls = {c.operation: c.request for c in w.sm.calls}
+        assert calls["DescribeScalableTargets"]["ResourceIds"] == [RID]
+        assert "ResourceId" not in calls["DescribeScalingPolicies"]
+        assert calls["DescribeAlarms"]["AlarmNamePrefix"] == "sagemaker-ic-operator-"
+        w.sm.calls.clear()
         for _ in range(11):  # eleven resyncs of 300 s: under the hour
             await w.step(Trigger.TIMER)
         assert autoscaling_ops(w) == []
@@ -114,12 +131,8 @@ def test_steady_state_reads_autoscaling_only_once_per_autoscaling_interval() -> 
         assert w.kube.status_writes == writes
         await w.step(Trigger.TIMER)  # the twelfth: the hour has passed
         assert autoscaling_writes(w) == []
-        # the copy count did not move, so no activity can have: three reads, one page each
-        assert autoscaling_ops(w) == [
-            "DescribeScalableTargets",
-            "DescribeScalingPolicies",
-            "DescribeScheduledActions",
-        ]
+        assert autoscaling_ops(w) == ROUND
+        assert w.kube.status_writes == writes  # in sync: nothing to record
 
     run(scenario)
 
@@ -201,6 +214,13 @@ def test_delete_deregisters_before_the_component_goes() -> None:
         removal = ["DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent"]
         assert [c.operation for c in w.sm.calls if c.operation in removal] == removal
         assert not aas(w).targets and not aas(w).alarms
+        # Each autoscaling write posts its event, on delete as in a pass.
+        synced = [m for t, r, m in w.kube.events if r == "AutoScalingSynced"]
+        assert synced[-2:] == [
+            "DeleteAlarms (cloudwatch)",
+            "DeregisterScalableTarget (application-autoscaling)",
+        ]
+        assert w.kube.reasons()[-3:] == ["AutoScalingSynced", "AutoScalingSynced", "Deleting"]
 
     run(scenario)
 

@@ -67,7 +67,11 @@ def with_image(image: str, **over: Any) -> InferenceComponentSpec:
 
 
 def desired_of(
-    spec: InferenceComponentSpec, *, retry: str | None = None, generation: int = 1
+    spec: InferenceComponentSpec,
+    *,
+    retry: str | None = None,
+    generation: int = 1,
+    redeploy: str | None = None,
 ) -> Desired:
     return Desired(
         name="llm",
@@ -76,6 +80,7 @@ def desired_of(
         generation=generation,
         retry_token=retry,
         spec=spec,
+        redeploy_token=redeploy,
     )
 
 
@@ -148,6 +153,7 @@ def deployment(
     retry: str | None = None,
     previous_failure: str | None = None,
     failure: str | None = None,
+    redeploy: str | None = None,
 ) -> LastDeployment:
     return LastDeployment(
         generation=1,
@@ -158,5 +164,6 @@ def deployment(
         outcome=outcome,
         failure_reason=failure,
         retry_token=retry,
+        redeploy_token=redeploy,
         previous_failure_reason=previous_failure,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ic_operator.models import InferenceComponentSpec
+from ic_operator.models.status import LastWrite
 from ic_operator.names import OWNER_UID_TAG
 from ic_operator.reconcile.delete import plan_delete
 from ic_operator.reconcile.ownership import tag_changes
@@ -282,6 +283,69 @@ def test_rolled_back_then_retry_annotation_redeploys_once():
     assert (
         retried.record.deployment is not None and retried.record.deployment.retry_token == "try-2"
     )
+
+
+def test_retry_annotation_on_a_component_in_sync_sends_nothing():
+    """A retry retries what failed; with nothing failed it has nothing to send."""
+    result = plan_apply(
+        desired_of(ONLY_DEPLOYMENT_CONFIG, retry="1"),
+        observed(settled(ONLY_DEPLOYMENT_CONFIG)),
+        status_of(last=deployment(ONLY_DEPLOYMENT_CONFIG, "Succeeded")),
+    )
+    assert (result.action, result.reason) == (Act.NOOP, "InSync")
+
+
+def test_redeploy_annotation_sends_the_spec_once_with_its_deployment_config():
+    result = plan_apply(
+        desired_of(ONLY_DEPLOYMENT_CONFIG, redeploy="2027-01-15T09:00:00Z"),
+        observed(settled(ONLY_DEPLOYMENT_CONFIG)),
+        status_of(last=deployment(ONLY_DEPLOYMENT_CONFIG, "Succeeded")),
+    )
+    assert result.action is Act.UPDATE and "redeploy" in result.message
+    assert result.request is not None
+    assert result.request["DeploymentConfig"] == ONLY_DEPLOYMENT_CONFIG.deployment_config.to_aws()  # type: ignore[union-attr]
+    recorded = result.record.deployment
+    assert recorded is not None and recorded.outcome == "InProgress"
+    assert recorded.redeploy_token == "2027-01-15T09:00:00Z"
+
+
+def test_a_redeploy_value_already_served_sends_nothing():
+    served = deployment(ONLY_DEPLOYMENT_CONFIG, "Succeeded", redeploy="r1")
+    result = plan_apply(
+        desired_of(ONLY_DEPLOYMENT_CONFIG, redeploy="r1"),
+        observed(settled(ONLY_DEPLOYMENT_CONFIG)),
+        status_of(last=served),
+    )
+    assert result.action is Act.NOOP
+
+
+def test_a_redeploy_is_not_assumed_when_no_deployment_is_recorded():
+    """Status lost or an adoption: nothing tells the value from one already served."""
+    result = plan_apply(
+        desired_of(BASE, redeploy="r1"),
+        observed(settled(), tags=owned_tags(BASE)),
+        status_of(),
+    )
+    assert result.action is Act.NOOP
+    assert result.record.deployment is not None
+    assert result.record.deployment.redeploy_token == "r1"
+
+
+def test_a_redeploy_is_judged_only_on_a_reading_later_than_its_write():
+    """The reading shows the desired spec already: only a later one says the redeploy
+    finished."""
+    last = deployment(BASE, "InProgress", redeploy="r1")
+    write = LastWrite(
+        operation="Update",
+        generation=1,
+        sent_at=NOW - 1,
+        based_on_modified=NOW - 30,
+        outcome="Accepted",
+    )
+    status = status_of(last=last).model_copy(update={"last_write": write})
+    result = plan_apply(desired_of(BASE, redeploy="r1"), observed(settled()), status)
+    assert result.action is not Act.UPDATE
+    assert result.record.judged is None
 
 
 def test_rolled_back_spec_can_still_scale():

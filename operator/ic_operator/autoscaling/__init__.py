@@ -1,1 +1,2 @@
-"""spec.autoScaling as one capability: the pure plan, the calls that sync it, and when to sync."""
+"""spec.autoScaling as one capability: the pure plan, the calls that sync it, when to sync,
+and the listings shared by every component that find drift (sweep)."""

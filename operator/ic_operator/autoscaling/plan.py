@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from ic_operator.models.autoscaling import AutoScaling
 from ic_operator.models.autoscaling_requests import (
+    ALARM_PREFIX,
     DEFAULT_COOLDOWN_SECONDS,
     SCALABLE_DIMENSION,
     SERVICE_NAMESPACE,
@@ -85,6 +86,46 @@ def detail_reads(component: str) -> list[Call]:
     return [
         Call(AAS, "DescribeScalingPolicies", target_key(component)),
         Call(AAS, "DescribeScheduledActions", target_key(component)),
+    ]
+
+
+# The listings shared by every component. DescribeScalableTargets takes at most 50
+# ResourceIds and answers at most 50 a page, as do the policy and scheduled action
+# listings; DescribeAlarms answers at most 100 a page (botocore's models).
+PAGE = 50
+ALARM_PAGE = 100
+
+
+def targets_reads(components: Sequence[str]) -> list[Call]:
+    """DescribeScalableTargets for these components' targets, 50 ResourceIds a call."""
+    ids = sorted({resource_id(c) for c in components})
+    return [
+        Call(
+            AAS,
+            "DescribeScalableTargets",
+            {
+                "ServiceNamespace": SERVICE_NAMESPACE,
+                "ResourceIds": ids[i : i + PAGE],
+                "ScalableDimension": SCALABLE_DIMENSION,
+                "MaxResults": PAGE,
+            },
+        )
+        for i in range(0, len(ids), PAGE)
+    ]
+
+
+def namespace_reads() -> list[Call]:
+    """Every scaling policy and scheduled action of the SageMaker namespace, and every
+    alarm the operator names: one listing each (in pages) answers all components."""
+    namespace = {"ServiceNamespace": SERVICE_NAMESPACE, "MaxResults": PAGE}
+    return [
+        Call(AAS, "DescribeScalingPolicies", namespace),
+        Call(AAS, "DescribeScheduledActions", namespace),
+        Call(
+            CLOUDWATCH,
+            "DescribeAlarms",
+            {"AlarmNamePrefix": ALARM_PREFIX, "MaxRecords": ALARM_PAGE},
+        ),
     ]
 
 

@@ -2,20 +2,25 @@
 and returns what the pass records (:class:`ScalingDelta`), so the pass applies it in
 one line.
 
-Synced on an edit, when the copy count moved, while copies move, and otherwise once
-per autoscaling resync interval: steady state costs no autoscaling call per pass. A
-failure here does not undo the pass: it is reported (an event, a sooner look) and
-retried.
+Synced on an edit, when the copy count moved and while copies move. Otherwise the
+component's slice of the shared autoscaling listings (:mod:`ic_operator.autoscaling.sweep`,
+one round per autoscaling listing interval for every component) is compared with the
+spec, and only a slice that differs is read again and corrected: steady state costs no
+call of the component's own. A failure here does not undo the pass: it is reported (an
+event, a sooner look) and retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ic_operator import metrics
+from ic_operator.autoscaling import plan as asp
 from ic_operator.autoscaling import sync
+from ic_operator.autoscaling.plan import Call
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import SageMakerError
@@ -55,10 +60,19 @@ class ScalingDelta:
 NONE = ScalingDelta()
 
 
+def write_events(calls: tuple[Call, ...]) -> tuple[Event, ...]:
+    """One Normal event per autoscaling write, in a pass or on delete alike: a user reads
+    in `kubectl describe` every change the operator made to the autoscaler."""
+    return tuple(
+        Event("Normal", "AutoScalingSynced", f"{call.operation} ({call.service})") for call in calls
+    )
+
+
 @dataclass(frozen=True)
 class AutoScalingStep:
     client: SageMakerApi
-    resync_interval: float  # --autoscaling-resync-interval
+    sweep: AutoScalingSweep
+    interval: float  # --autoscaling-resync-interval: how old a round may be
     fast: float  # the poll minimum: how soon to look while copies move
     slow: float  # the poll maximum: how soon to look after a failed sync
 
@@ -70,9 +84,9 @@ class AutoScalingStep:
         *,
         edited: bool,
         now: float,
-    ) -> Literal["change", "resync"] | None:
+    ) -> Literal["change"] | None:
         """ "change" on an edit, when the copy count moved or while copies move (the
-        scaling activities are read too), "resync" once per resync interval."""
+        scaling activities are read too); otherwise the shared listings are asked."""
         if spec is None and not (previous and previous.registered):
             return None
         if edited or previous is None or previous.checked_at is None:
@@ -84,9 +98,17 @@ class AutoScalingStep:
             seen = (runtime.get("DesiredCopyCount"), runtime.get("CurrentCopyCount"))
             if seen != (previous.desired_copies, previous.current_copies):
                 return "change"
-        if now - previous.checked_at >= self.resync_interval:
-            return "resync"
         return None
+
+    async def moved(
+        self, name: str, spec: AutoScaling | None, registered: bool, region: str
+    ) -> bool:
+        """The component's slice of the shared listings differs from the spec: worth a
+        read of its own (the listing may lag a write) before anything is corrected."""
+        reading = await self.sweep.reading(region, name, self.interval)
+        if not asp.alarm_read_needed(spec, reading.policies):
+            reading = replace(reading, alarm=None)  # as a read of its own would see it
+        return bool(asp.sync_calls(spec, reading, name, owned=asp.owned(spec, registered)))
 
     async def run(
         self,
@@ -96,18 +118,24 @@ class AutoScalingStep:
         spec: AutoScaling | None,
         previous: AutoScalingStatus | None,
         region: str,
+        endpoint: str,
         component: Mapping[str, Any] | None,
         edited: bool,
         now: float,
     ) -> ScalingDelta:
         """Sync a component the autoscaler may touch (``component`` None: the pass
-        creates, deletes or does not own it) when it is due."""
+        creates, deletes or does not own it) when it is due or the listings show it moved."""
+        registered = previous is not None and previous.registered
+        if spec is None and not registered:
+            self.sweep.leave(region, name)
+            return NONE
+        self.sweep.join(region, name, endpoint)
         if component is None or component.get("InferenceComponentStatus") in _UNTOUCHED_STATES:
             return self._progress(spec, previous)
         due = self.due(spec, previous, component, edited=edited, now=now)
-        if due is None:
-            return self._progress(spec, previous)
         try:
+            if due is None and not await self.moved(name, spec, registered, region):
+                return self._progress(spec, previous)
             synced = await sync.sync(
                 self.client,
                 name,
@@ -118,6 +146,7 @@ class AutoScalingStep:
                 purpose=Purpose.FIRST_LOOK if edited else Purpose.SWEEP,
                 activities=due == "change",
             )
+            self.sweep.note(region, name, synced.reading)
         except SageMakerError as err:
             failed = self._progress(spec, previous)
             return ScalingDelta(
@@ -150,10 +179,7 @@ class AutoScalingStep:
                     "current": scaling.current_copies,
                 },
             )
-        events = [
-            Event("Normal", "AutoScalingSynced", f"{call.operation} ({call.service})")
-            for call in synced.writes
-        ]
+        events = list(write_events(synced.writes))
         activity = scaling.last_activity
         if synced.new_activity and activity is not None:
             events.append(

@@ -35,6 +35,7 @@ class Synced:
     status: AutoScalingStatus
     writes: tuple[asp.Call, ...]  # the write calls sent this pass (empty when in sync)
     new_activity: bool  # the newest activity differs from the one status recorded
+    reading: asp.TargetReading  # what AWS holds after the writes (the sweep keeps it)
 
 
 async def _send(
@@ -45,7 +46,7 @@ async def _send(
     )
 
 
-async def _read_all(
+async def read_all(
     client: SageMakerApi, call: asp.Call, region: str, purpose: Purpose
 ) -> dict[str, Any]:
     """Every page of one Describe, merged under its list key."""
@@ -70,17 +71,17 @@ async def observe(
     region: str,
     purpose: Purpose,
 ) -> asp.TargetReading:
-    targets = await _read_all(client, asp.target_read(name), region, purpose)
+    targets = await read_all(client, asp.target_read(name), region, purpose)
     observed = asp.observed_from(name, targets=targets)
     policies: dict[str, Any] | None = None
     actions: dict[str, Any] | None = None
     if observed.target is not None:
         policy_read, action_read = asp.detail_reads(name)
-        policies = await _read_all(client, policy_read, region, purpose)
-        actions = await _read_all(client, action_read, region, purpose)
+        policies = await read_all(client, policy_read, region, purpose)
+        actions = await read_all(client, action_read, region, purpose)
     alarms: dict[str, Any] | None = None
     if asp.alarm_read_needed(desired, (policies or {}).get("ScalingPolicies") or []):
-        alarms = await _read_all(client, asp.alarm_read(name), region, purpose)
+        alarms = await read_all(client, asp.alarm_read(name), region, purpose)
     return asp.observed_from(
         name, targets=targets, policies=policies, scheduled_actions=actions, alarms=alarms
     )
@@ -151,7 +152,8 @@ async def sync(
     before = previous.last_activity if previous is not None else None
     if keep and observed.target is not None:
         status = status.model_copy(update={"last_activity": before})
-    return Synced(status, sent, status.last_activity is not None and status.last_activity != before)
+    moved = status.last_activity is not None and status.last_activity != before
+    return Synced(status, sent, moved, observed)
 
 
 async def remove(client: SageMakerApi, name: str, region: str) -> tuple[asp.Call, ...]:

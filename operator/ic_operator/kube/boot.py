@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import kopf
 
 from ic_operator import config, metrics
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.aws.operations import AUTOSCALING_RULES
 from ic_operator.kube import logfilters, memory
@@ -54,7 +55,10 @@ def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operato
     client.prepare()
     transitions = Transitions()
     sweep = EndpointSweep(client, on_moved=transitions.moved)
-    reconciler = Reconciler(client, settings, strategy=strategy, sweep=sweep)
+    scaling_sweep = AutoScalingSweep(client, on_moved=transitions.moved)
+    reconciler = Reconciler(
+        client, settings, strategy=strategy, sweep=sweep, scaling_sweep=scaling_sweep
+    )
     kopf_settings = kopf.OperatorSettings()
     loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
     return Operator(build_registry(loops), kopf_settings, loops)

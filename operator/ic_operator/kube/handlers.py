@@ -7,7 +7,7 @@ from configuration, after the command line is read.
 * startup: kopf's settings, the only place they are changed.
 * daemon: one per InferenceComponent, for as long as it exists (and this replica is
   active): the object's only writer of status (:mod:`ic_operator.loop.object_loop`).
-* event: a watch event that carries news (a new generation, a new retry annotation,
+* event: a watch event that carries news (a new generation, a new retry or redeploy annotation,
   a deletion) wakes the object's loop; echoes of its own status writes do not.
 * delete: the finalizer, serialised with the loop by the same lock; it returns when
   SageMaker has let the component go, and kopf then removes the finalizer.

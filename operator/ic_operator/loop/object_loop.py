@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ic_operator import metrics
 from ic_operator.loop import preemption
-from ic_operator.names import RETRY_ANNOTATION
+from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.status import merge_patch, without_timestamps
 from ic_operator.reconcile.types import PassResult, TransitionKey, Trigger
@@ -63,6 +63,7 @@ def _key(body: Body) -> tuple[Any, ...]:
     return (
         meta.get("generation"),
         annotations.get(RETRY_ANNOTATION),
+        annotations.get(REDEPLOY_ANNOTATION),
         meta.get("deletionTimestamp") is not None,
     )
 

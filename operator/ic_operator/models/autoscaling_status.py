@@ -77,8 +77,9 @@ class AutoScalingStatus(LenientModel):
     checked_at: float | None = Field(
         default=None,
         description=(
-            "When the operator last read the autoscaling state (epoch seconds); a settled "
-            "component is read again after the autoscaling resync interval."
+            "When the operator last read this component's autoscaling state on its own "
+            "(epoch seconds); a settled component is otherwise checked against the shared "
+            "autoscaling listings."
         ),
     )
 

@@ -87,6 +87,13 @@ class LastDeployment(_StatusModel):
             "under; changing the annotation retries a spec that rolled back."
         ),
     )
+    redeploy_token: str | None = Field(
+        default=None,
+        description=(
+            "Value of the sagemaker.ic-operator.io/redeploy annotation this deployment was "
+            "made under; a new value redeploys the spec once."
+        ),
+    )
 
 
 class LastWrite(_StatusModel):
@@ -138,6 +145,9 @@ class Decision(_StatusModel):
     generation: int = Field(description="metadata.generation the decision was made for.")
     retry_token: str | None = Field(
         default=None, description="The retry annotation the decision was made under."
+    )
+    redeploy_token: str | None = Field(
+        default=None, description="The redeploy annotation the decision was made under."
     )
     at: float = Field(description="When it was made (epoch seconds).")
     not_before: float | None = Field(

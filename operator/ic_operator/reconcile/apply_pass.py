@@ -19,7 +19,7 @@ from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.errors import SageMakerError
 from ic_operator.config import Settings
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
-from ic_operator.names import RETRY_ANNOTATION
+from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
@@ -39,6 +39,7 @@ from ic_operator.reconcile.types import (
     Strategy,
     TransitionKey,
     Wake,
+    decided_for,
     recorded_wake,
 )
 from ic_operator.reconcile.verdict import plan_created
@@ -87,7 +88,7 @@ class ApplyPass:
             plan = _narrated(plan, scaling.progressing)
             listed = observation.look is Look.CREATED
             reading = Reading(observation.component, read=True, listed=listed)
-            waiting = key if plan.wake is Wake.POLL else None
+            waiting = key if plan.wake is Wake.POLL or _watched(wanted) else None
             return self._finish(
                 plan, status, ctx, reading, executed=executed, scaling=scaling, transition=waiting
             )
@@ -127,6 +128,7 @@ class ApplyPass:
             spec=desired.spec.auto_scaling,
             previous=status.auto_scaling,
             region=ctx.region,
+            endpoint=desired.spec.endpoint_name,
             component=component,
             edited=edited,
             now=ctx.now,
@@ -137,12 +139,14 @@ class ApplyPass:
         operator may not send (invalid, or not permitted by the endpoint policy)."""
         meta = body.get("metadata") or {}
         name, namespace = str(meta.get("name")), str(meta.get("namespace", ""))
+        annotations = meta.get("annotations") or {}
         ctx = PassContext(
             uid=str(meta.get("uid", "")),
             generation=int(meta.get("generation", 0)),
-            retry_token=(meta.get("annotations") or {}).get(RETRY_ANNOTATION),
+            retry_token=annotations.get(RETRY_ANNOTATION),
             now=now,
             region=self.settings.region,
+            redeploy_token=annotations.get(REDEPLOY_ANNOTATION),
         )
         try:
             spec = InferenceComponentSpec.parse(body.get("spec") or {})
@@ -164,6 +168,7 @@ class ApplyPass:
             generation=ctx.generation,
             retry_token=ctx.retry_token,
             spec=spec,
+            redeploy_token=ctx.redeploy_token,
         )
         region = spec.region or self.settings.region
         identity = {"inference_component_name": desired.name, "region": region}
@@ -178,16 +183,16 @@ class ApplyPass:
         key: TransitionKey,
     ) -> PassResult:
         """The listing says nothing moved: the stored status stands (and is what the gauge
-        reports); only a due autoscaling resync is made."""
+        reports); only autoscaling the shared listings show moved is looked at."""
         gauge(ctx.uid, status)
         if observation.look is Look.MOVING:
             assert observation.component is not None
             delay = self.poll.for_transition(observation.component, ctx.now)
             return PassResult(None, delay, "Wait", transition=key)
-        due = self.scaling.due(
-            desired.spec.auto_scaling, status.auto_scaling, None, edited=False, now=ctx.now
+        scaled = desired.spec.auto_scaling is not None or (
+            status.auto_scaling is not None and status.auto_scaling.registered
         )
-        if due is None:
+        if not scaled:
             return PassResult(None, self.poll.resync, "Unchanged")
         # Its copy counts are the ones the last Describe recorded.
         recorded = {
@@ -199,10 +204,11 @@ class ApplyPass:
         }
         scaling = await self._scale(desired, status, ctx, recorded, edited=False)
         return PassResult(
-            scaling.applied_to(status),
+            scaling.applied_to(status) if scaling.ran else None,
             scaling.cap(self.poll.resync),
             "Unchanged",
             scaling.events,
+            transition=key if _watched(desired) else None,
         )
 
     def _finish(
@@ -236,12 +242,8 @@ def _blocked(reason: str, message: str) -> Plan:
 
 
 def _edited(status: InferenceComponentStatus, ctx: PassContext) -> bool:
-    """The spec or the retry annotation changed since the last decision."""
-    decision = status.decision
-    return decision is None or (decision.generation, decision.retry_token) != (
-        ctx.generation,
-        ctx.retry_token,
-    )
+    """The spec, the retry or the redeploy annotation changed since the last decision."""
+    return status.decision is None or decided_for(status.decision) != ctx.asked
 
 
 def _not_due(status: InferenceComponentStatus, now: float, key: TransitionKey) -> PassResult | None:
@@ -254,6 +256,12 @@ def _not_due(status: InferenceComponentStatus, now: float, key: TransitionKey) -
         return None
     waiting = key if wake is Wake.POLL else None
     return PassResult(None, decision.not_before - now, "NotDue", transition=waiting)
+
+
+def _watched(desired: Desired) -> bool:
+    """A settled component with spec.autoScaling stays where a listing can wake it: a
+    round of the autoscaling listings that shows it moved looks at it at once."""
+    return desired.spec.auto_scaling is not None
 
 
 def _leaves_alone(plan: Plan) -> bool:

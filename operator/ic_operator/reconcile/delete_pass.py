@@ -4,11 +4,13 @@ there (Retain, not ours, not permitted), and say when the finalizer may go."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ic_operator import metrics
 from ic_operator.autoscaling import sync as autoscaling_sync
+from ic_operator.autoscaling.step import write_events
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
@@ -38,6 +40,7 @@ class DeletePass:
     client: SageMakerApi
     settings: Settings
     poll: PollPolicy
+    scaling_sweep: AutoScalingSweep | None = None  # told the component is going
 
     async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
         meta = body.get("metadata") or {}
@@ -56,6 +59,9 @@ class DeletePass:
             now=now,
             region=str(raw.get("region") or status.region or self.settings.region),
         )
+        if self.scaling_sweep is not None:
+            # Going, whatever happens next: the shared autoscaling listings stop covering it.
+            self.scaling_sweep.leave(ctx.region, name)
         if policy == "Retain":
             return _released("Retained", f"deletionPolicy Retain: {name!r} is kept in SageMaker")
         if isinstance(endpoint, str) and not self.settings.endpoint_policy.permits(
@@ -70,6 +76,7 @@ class DeletePass:
             )
         reading = NOT_READ
         attempted: Plan | None = None
+        scaled: tuple[Event, ...] = ()  # the autoscaling writes made before the Delete
         try:
             component = await self.client.describe(name, region=ctx.region, purpose=Purpose.WRITE)
             reading = Reading(component, read=True)
@@ -101,20 +108,22 @@ class DeletePass:
                 ):
                     # Deregister before the component goes (Retain returned above: with
                     # it the target, policies and alarm all stay).
-                    await autoscaling_sync.remove(self.client, name, ctx.region)
+                    removed = await autoscaling_sync.remove(self.client, name, ctx.region)
+                    scaled = write_events(removed)
                     metrics.forget_copies(f"{namespace}/{meta.get('name')}")
                 attempted = plan
                 executed = await execute(plan, self.client, region=ctx.region, component=component)
-            return self._finish(plan, status, ctx, reading, executed=executed)
+            return self._finish(plan, status, ctx, reading, executed=executed, scaled=scaled)
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
-                return _released("Deleted", f"{name!r} is gone from SageMaker")
+                gone = _released("Deleted", f"{name!r} is gone from SageMaker")
+                return replace(gone, events=scaled + gone.events)
             after = plan_failure(
                 err, ctx, desired=None, status=status, attempted=attempted, poll=self.poll
             )
             failed = after.record.sent is None and after.wake is Wake.BACKOFF
             warning = (Event("Warning", "DeleteFailed", str(err)),) if failed else ()
-            return self._finish(after, status, ctx, reading, warnings=warning)
+            return self._finish(after, status, ctx, reading, scaled=scaled, warnings=warning)
 
     def _finish(
         self,
@@ -124,10 +133,11 @@ class DeletePass:
         reading: Reading,
         *,
         executed: Executed | None = None,
+        scaled: tuple[Event, ...] = (),
         warnings: tuple[Event, ...] = (),
     ) -> PassResult:
-        """Deletion posts one event per Delete sent (and a warning for a failed call);
-        waiting and retrying stay quiet."""
+        """Deletion posts one event per write sent (the autoscaling ones are ``scaled``) and
+        a warning for a failed call; waiting and retrying stay quiet."""
         wake_in = plan.wake_in(self.poll)
         new = build(plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
         gauge(ctx.uid, new)
@@ -136,7 +146,7 @@ class DeletePass:
         if plan.action is Act.WAIT and plan.record.sent is None:
             outcome = "Wait"
         announced = (Event("Normal", "Deleting", plan.message),) if deleting else ()
-        return PassResult(new, wake_in, outcome, announced + warnings)
+        return PassResult(new, wake_in, outcome, scaled + announced + warnings)
 
 
 def _released(reason: str, message: str) -> PassResult:

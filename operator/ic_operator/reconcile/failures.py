@@ -92,6 +92,7 @@ def plan_failure(
             outcome="Failed",
             failure_reason=f"SageMaker rejected the request: {message}",
             retry_token=desired.retry_token,
+            redeploy_token=desired.redeploy_token,
             previous_failure_reason=status.failure_reason,
         )
         return Plan(

@@ -14,6 +14,7 @@ from typing import Any
 
 from ic_operator import metrics
 from ic_operator.autoscaling.step import AutoScalingStep
+from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
@@ -34,10 +35,11 @@ class Reconciler:
         strategy: Strategy = DEFAULT,
         clock: Callable[[], float] = time.time,
         sweep: EndpointSweep | None = None,
+        scaling_sweep: AutoScalingSweep | None = None,
     ) -> None:
-        """``sweep``: the endpoint listings shared by every object's passes (one of its
-        own if None); the operator builds it with the loops' transition index to nudge,
-        a test on its own clock."""
+        """``sweep`` and ``scaling_sweep``: the endpoint and autoscaling listings shared
+        by every object's passes (ones of its own if None); the operator builds both with
+        the loops' transition index to nudge, a test on its own clock."""
         self.client = client
         self.settings = settings
         self.strategy = strategy
@@ -51,14 +53,16 @@ class Reconciler:
         self.observer = Observer(
             client, self.poll, strategy, sweep=sweep, full_listing=settings.full_listing_interval
         )
+        self.scaling_sweep = scaling_sweep or AutoScalingSweep(client)
         scaling = AutoScalingStep(
             client,
+            self.scaling_sweep,
             settings.autoscaling_resync_interval,
             fast=self.poll.minimum,
             slow=self.poll.maximum,
         )
         self._apply = ApplyPass(client, settings, self.poll, strategy, self.observer, scaling)
-        self._delete = DeletePass(client, settings, self.poll)
+        self._delete = DeletePass(client, settings, self.poll, self.scaling_sweep)
 
     async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult:
         started = time.monotonic()

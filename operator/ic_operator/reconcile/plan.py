@@ -9,6 +9,9 @@ The rules here are the ones the peers get wrong, so they are written down once:
 * A deployment is judged when SageMaker settles (:mod:`verdict`).
 * The same spec is never re-applied after it rolled back or failed, until the
   spec or the retry annotation changes. Drift from any other cause is corrected.
+* The retry annotation retries what failed, nothing else: on a component in sync it
+  sends nothing. A redeploy is its own request (the redeploy annotation): each new
+  value sends the spec once, with its deploymentConfig, even when nothing differs.
 * Edits made while SageMaker is busy are simply seen later: the plan always uses
   the latest spec, so ten edits during a rollout become one follow-up update.
 * A reading judges a write only when it is known to be later than the write
@@ -27,6 +30,7 @@ from typing import Any
 
 from ic_operator.models import InferenceComponentStatus, LastDeployment
 from ic_operator.names import RETRY_ANNOTATION
+from ic_operator.reconcile.asked import redeploy_asked, redeploying, retry_asked, update_reason
 from ic_operator.reconcile.confirmation import (
     confirm_plan,
     confirming,
@@ -128,7 +132,10 @@ def plan_apply(
         write is not None
         and owned
         and not newer_than_write(component, write)
-        and not runs_desired(desired, component, strategy)
+        and (
+            not runs_desired(desired, component, strategy)
+            or redeploying(status.last_deployment, desired)
+        )
     ):
         if confirming(write, observed.now, poll):
             return confirm_plan(write, observed.now, poll, "the reading predates it")
@@ -219,7 +226,8 @@ def _plan_settled(
         and last.retry_token == desired.retry_token
     )
     spec_moved = last is not None and last.spec_hash != digest
-    retry_requested = last is not None and last.retry_token != desired.retry_token
+    retry_requested = retry_asked(last, desired)
+    redeploy = redeploy_asked(last, desired)
     # A deployment recorded InProgress whose write never landed (its answer was lost and
     # the confirmation window passed with no sign of it) is sent again.
     resend = unsent and last is not None and last.outcome == "InProgress" and bool(diffs)
@@ -231,9 +239,18 @@ def _plan_settled(
     copies_differ = owns_copies and rc is not None and rc.copy_count != observed_copies
     want_copies = rc.copy_count if (owns_copies and rc is not None) else None
 
-    needs_update = not blocked and (bool(diffs) or spec_moved or retry_requested or resend)
+    needs_update = redeploy or (
+        not blocked and (bool(diffs) or spec_moved or retry_requested or resend)
+    )
     if needs_update:
-        why = _update_reason(diffs, last, spec_moved, retry_requested, adopting)
+        why = update_reason(
+            diffs,
+            last,
+            spec_moved=spec_moved,
+            retry_requested=retry_requested,
+            redeploy=redeploy,
+            adopting=adopting,
+        )
         return Plan(
             Act.UPDATE,
             "Updating",
@@ -259,6 +276,7 @@ def _plan_settled(
             outcome="Succeeded",
             failure_reason=None,
             retry_token=desired.retry_token,
+            redeploy_token=desired.redeploy_token,
             previous_failure_reason=component.get("FailureReason"),
         )
 
@@ -368,24 +386,6 @@ def _plan_failed(
         wake=Wake.POLL,
         record=StatusDelta(deployment=last),
     )
-
-
-def _update_reason(
-    diffs: list[str],
-    last: LastDeployment | None,
-    spec_moved: bool,
-    retry_requested: bool,
-    adopting: bool,
-) -> str:
-    if adopting:
-        return "adopting an existing component and applying the spec"
-    if retry_requested and not spec_moved:
-        return f"retrying the spec as requested by {RETRY_ANNOTATION}"
-    if spec_moved or last is None:
-        return "applying the new spec"
-    if last.outcome == "InProgress":
-        return "sending the spec again: SageMaker never showed the last update"
-    return "correcting drift at " + ", ".join(diffs[:5])
 
 
 def _blocked_message(last: LastDeployment) -> str:

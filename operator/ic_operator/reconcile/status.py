@@ -128,6 +128,7 @@ def build(
         next=plan.wake.value,
         generation=ctx.generation,
         retry_token=ctx.retry_token,
+        redeploy_token=ctx.redeploy_token,
         at=ctx.now,
         not_before=None if wake_in is None else ctx.now + wake_in,
         modified=modified,

@@ -30,14 +30,14 @@ per component.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
+from ic_operator.aws.shared import SharedCalls
 from ic_operator.reconcile.types import epoch
 
 FIELDS: frozenset[str] = frozenset(
@@ -51,7 +51,6 @@ FIELDS: frozenset[str] = frozenset(
 """The summary fields a listing keeps: identity, status and when it last moved."""
 
 Summary = Mapping[str, Any]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class EndpointSweep:
         self._on_moved = on_moved
         self._listings: dict[tuple[str, str], Listing] = {}
         self._changes: dict[str, Changes] = {}
-        self._inflight: dict[tuple[str, ...], tuple[Purpose, asyncio.Task[Any]]] = {}
+        self._calls = SharedCalls()
 
     async def summary(
         self,
@@ -182,7 +181,7 @@ class EndpointSweep:
                     self._on_moved(region, endpoint, moved)
             return fresh
 
-        return await self._shared(("endpoint", region, endpoint), purpose, fetch)
+        return await self._calls.run(("endpoint", region, endpoint), purpose, fetch)
 
     async def _recent(
         self, region: str, max_age: float, *, window: float, purpose: Purpose
@@ -215,22 +214,4 @@ class EndpointSweep:
                 self._changes[region] = fresh
             return fresh
 
-        return await self._shared(("changes", region), purpose, fetch)
-
-    async def _shared(
-        self, key: tuple[str, ...], purpose: Purpose, fetch: Callable[[], Awaitable[T]]
-    ) -> T:
-        inflight = self._inflight.get(key)
-        # A List queued as routine work may wait behind every drift look in the budget:
-        # a more urgent asker (an absence check before a Create) starts its own.
-        if inflight is None or purpose < inflight[0]:
-            task: asyncio.Task[T] = asyncio.ensure_future(fetch())
-            inflight = self._inflight[key] = (purpose, task)
-
-            def done(finished: asyncio.Task[Any], key: tuple[str, ...] = key) -> None:
-                if self._inflight.get(key, (None, None))[1] is finished:
-                    del self._inflight[key]
-
-            task.add_done_callback(done)
-        result: T = await asyncio.shield(inflight[1])
-        return result
+        return await self._calls.run(("changes", region), purpose, fetch)

@@ -9,7 +9,14 @@ from typing import Any
 
 from ic_operator.models import InferenceComponentStatus
 from ic_operator.reconcile.diffing import spec_hash
-from ic_operator.reconcile.types import TRANSITIONS, Desired, Wake, epoch, recorded_wake
+from ic_operator.reconcile.types import (
+    TRANSITIONS,
+    Desired,
+    Wake,
+    decided_for,
+    epoch,
+    recorded_wake,
+)
 
 
 class Look(Enum):
@@ -44,7 +51,7 @@ def triage(
     if (
         decision is None
         or summary.get("InferenceComponentArn") != status.inference_component_arn
-        or (decision.generation, decision.retry_token) != (desired.generation, desired.retry_token)
+        or decided_for(decision) != desired.asked
     ):
         return Look.DESCRIBE
     listed = summary.get("InferenceComponentStatus")
@@ -91,7 +98,7 @@ def _creating_ours(status: InferenceComponentStatus, desired: Desired) -> bool:
         and write.generation == desired.generation
         and last is not None
         and last.outcome == "InProgress"
-        and (last.generation, last.retry_token) == (desired.generation, desired.retry_token)
+        and (last.generation, last.retry_token, last.redeploy_token) == desired.asked
         and write.spec_hash == last.spec_hash == spec_hash(desired.spec.aws_specification())
         and desired.spec.auto_scaling is None
     )

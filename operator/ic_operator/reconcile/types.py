@@ -13,7 +13,7 @@ from typing import Any
 
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
-from ic_operator.models.status import WriteOperation
+from ic_operator.models.status import Decision, WriteOperation
 from ic_operator.reconcile.diffing import observed_specification
 
 TRANSITIONS = frozenset({"Creating", "Updating", "Deleting"})
@@ -87,6 +87,11 @@ class Wake(StrEnum):
     VERIFY = "Verify"
 
 
+def decided_for(decision: Decision) -> tuple[int, str | None, str | None]:
+    """What the user had asked when the decision was made (compare with ``asked``)."""
+    return (decision.generation, decision.retry_token, decision.redeploy_token)
+
+
 def recorded_wake(status: InferenceComponentStatus) -> Wake | None:
     """The wake the last pass decided (status.decision.next), None before the first."""
     return None if status.decision is None else Wake(status.decision.next)
@@ -119,6 +124,12 @@ class Desired:
     generation: int
     retry_token: str | None
     spec: InferenceComponentSpec
+    redeploy_token: str | None = None  # the redeploy annotation
+
+    @property
+    def asked(self) -> tuple[int, str | None, str | None]:
+        """What the user asked, beyond the SageMaker state: a change of any is an edit."""
+        return (self.generation, self.retry_token, self.redeploy_token)
 
 
 @dataclass(frozen=True)
@@ -216,6 +227,12 @@ class PassContext:
     now: float
     region: str
     identity: Mapping[str, Any] = field(default_factory=dict)  # name and region, for display
+    redeploy_token: str | None = None
+
+    @property
+    def asked(self) -> tuple[int, str | None, str | None]:
+        """As :attr:`Desired.asked`."""
+        return (self.generation, self.retry_token, self.redeploy_token)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def start(
         outcome="InProgress",
         failure_reason=None,
         retry_token=desired.retry_token,
+        redeploy_token=desired.redeploy_token,
         previous_failure_reason=previous_failure,
     )
 
