@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -106,7 +106,8 @@ class SandboxOperator:
 
     Its settings come from flags only: IC_OPERATOR_ variables of the caller's shell are
     not passed on (the cache location excepted), so the sandbox runs the same operator
-    whatever the shell that started it.
+    whatever the shell that started it. ``extra_flags`` (`--operator-flag`) come after the
+    sandbox's own, so a user's setting wins.
     """
 
     def __init__(
@@ -117,9 +118,11 @@ class SandboxOperator:
         *,
         resync_interval: float,
         time_scale: float,
+        extra_flags: Sequence[str] = (),
         timeout: float = 60.0,
     ) -> None:
         self.directory = directory
+        self.extra_flags = list(extra_flags)
         self.kubeconfig = kubeconfig
         self.endpoint_url = endpoint_url
         self.resync_interval = resync_interval
@@ -136,12 +139,17 @@ class SandboxOperator:
         assert self.run is not None, "the operator was not started"
         return self.run.metrics_url
 
-    def start(self) -> SandboxOperator:
+    def flags(self) -> list[str]:
+        """`ic-operator run`'s flags: the sandbox's, then the user's."""
         poll_min, poll_max = poll_bounds(self.time_scale)
-        flags = [
+        return [
             "--resync-interval", str(self.resync_interval),
             "--poll-min", str(poll_min), "--poll-max", str(poll_max),
+            *self.extra_flags,
         ]  # fmt: skip
+
+    def start(self) -> SandboxOperator:
+        flags = self.flags()
         base = {
             name: value
             for name, value in os.environ.items()

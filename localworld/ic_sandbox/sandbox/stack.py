@@ -51,6 +51,9 @@ class Options:
     operator: bool = True
     resync_interval: float = 30.0
     time_scale: float = 0.02
+    # Extra `ic-operator run` flags, after the sandbox's own (so they win): any setting
+    # of the operator can be tried locally, e.g. a shorter --autoscaling-resync-interval.
+    operator_flags: tuple[str, ...] = ()
 
 
 def write_env(path: Path, exports: dict[str, str]) -> None:
@@ -115,6 +118,7 @@ class Sandbox(StartStop):
                     lambda: endpoint_url,
                     resync_interval=options.resync_interval,
                     time_scale=options.time_scale,
+                    extra_flags=options.operator_flags,
                 )
                 self._run(self.operator)
             write_env(self.env_file, self.env())

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from ic_sandbox.cluster.binaries import BinariesMissing
+from ic_operator import config as operator_config
 from ic_sandbox.cluster.controlplane import ControlPlaneError
 from ic_sandbox.sandbox.components import SandboxError
 from ic_sandbox.sandbox.stack import Options, Sandbox
@@ -57,12 +58,22 @@ def add_sandbox_arguments(
         help="the emulator's clock: simulated durations are multiplied by F "
         "(default 0.02: a 2-minute create takes 2.4 s, a 300 s bake 6 s)",
     )
+    parser.add_argument(
+        "--operator-flag",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="an extra `ic-operator run` flag, repeatable, after the sandbox's own so it "
+        "wins: --operator-flag=--autoscaling-resync-interval=60",
+    )
 
 
 def sandbox_options(
     args: argparse.Namespace, *, emulator: bool = True, operator: bool = True
 ) -> Options:
-    """Options from the flags add_sandbox_arguments added."""
+    """Options from the flags add_sandbox_arguments added. The operator's flags are
+    checked here by its own parser, so a typo stops the command before anything starts."""
+    check_operator_flags(args.operator_flag)
     return Options(
         directory=args.dir,
         build=not args.no_build,
@@ -70,7 +81,16 @@ def sandbox_options(
         operator=operator,
         resync_interval=args.resync_interval,
         time_scale=args.time_scale,
+        operator_flags=tuple(args.operator_flag),
     )
+
+
+def check_operator_flags(flags: list[str]) -> None:
+    """Parse ``flags`` as `ic-operator run` would; argparse exits with its usage message
+    on a flag the operator does not know or a value it refuses."""
+    parser = argparse.ArgumentParser(prog="--operator-flag", add_help=False)
+    operator_config.add_arguments(parser)
+    parser.parse_args(flags)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
