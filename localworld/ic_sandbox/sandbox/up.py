@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ic_sandbox.cluster.binaries import BinariesMissing
 from ic_operator import config as operator_config
+from ic_sandbox.cluster.binaries import BinariesMissing
 from ic_sandbox.cluster.controlplane import ControlPlaneError
 from ic_sandbox.sandbox.components import SandboxError
 from ic_sandbox.sandbox.stack import Options, Sandbox
