@@ -7,6 +7,7 @@ has to stop what did start, whatever the block raised.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -31,3 +32,13 @@ class StartStop(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def start_or_stop(start: Callable[[], None], stop: Callable[[], None]) -> None:
+    """Run ``start``; if it fails in any way (Ctrl-C included), ``stop`` what it had
+    started before the failure goes on, so a part that did not start leaves nothing."""
+    try:
+        start()
+    except BaseException:
+        stop()
+        raise

@@ -39,6 +39,7 @@ from ic_sandbox.node import hosteffects
 from ic_sandbox.node.containerd import Containerd, build_pause_archive
 from ic_sandbox.node.network import NodeNetwork
 from ic_sandbox.processes import ManagedProcess, first_exit
+from ic_sandbox.startstop import start_or_stop
 
 DNS_PORT = 53
 _live: set[Node] = set()
@@ -79,11 +80,7 @@ class Node:
 
     def start(self) -> Node:
         _live.add(self)
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        start_or_stop(self._start, self.stop)
         return self
 
     def _start(self) -> None:

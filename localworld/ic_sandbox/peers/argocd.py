@@ -46,7 +46,7 @@ from ic_sandbox.harness.crds import crd_established
 from ic_sandbox.listen_ports import free_port
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess, first_exit
-from ic_sandbox.startstop import StartStop
+from ic_sandbox.startstop import StartStop, start_or_stop
 
 MODULE = "github.com/argoproj/argo-cd/v3"
 NAMESPACE = "argocd"
@@ -271,11 +271,7 @@ class ArgoCd(StartStop):
         self.processes: list[ManagedProcess] = []
 
     def start(self) -> ArgoCd:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        start_or_stop(self._start, self.stop)
         return self
 
     def stop(self) -> None:
