@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,3 +46,35 @@ def verification(emulator: RunningEmulator) -> Iterator[None]:
         yield
     finally:
         emulator.admin.request("PUT", "identity", {"verify": False})
+
+
+# botocore refreshes credentials this long before they expire (its advisory window,
+# botocore.credentials._DEFAULT_ADVISORY_REFRESH_TIMEOUT): a session issued for this plus N
+# seconds is refreshed N seconds after it was issued, once, and not on every call.
+ADVISORY_REFRESH_SECONDS = 15 * 60
+
+
+def sessions_during_steady_calls(
+    emulator: RunningEmulator, client: Any, seconds: float, every: float = 0.1
+) -> list[tuple[float, str]]:
+    """Call ListEndpoints steadily for `seconds` (a workload, so paced, not polled); return
+    (when, access key id) for the first call signed with each new credential, as sent on the
+    wire (botocore's `before-send` event). The emulator, verifying every signature, must
+    have accepted every call."""
+    keys: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        keys.append(request.headers["Authorization"].decode().split("Credential=")[1][:20])
+
+    client.meta.events.register("before-send.sagemaker.ListEndpoints", record)
+    before = len(emulator.admin.calls())
+    start = time.monotonic()
+    times: list[float] = []
+    while time.monotonic() - start < seconds:
+        client.list_endpoints()
+        times.append(time.monotonic() - start)
+        time.sleep(every)
+    calls = [c for c in emulator.admin.calls()[before:] if c["operation"] == "ListEndpoints"]
+    assert len(calls) == len(times) == len(keys), (calls, keys)
+    assert all(c["error"] is None for c in calls), calls
+    return [(times[i], keys[i]) for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
