@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,3 +79,30 @@ def sessions_during_steady_calls(
     assert len(calls) == len(times) == len(keys), (calls, keys)
     assert all(c["error"] is None for c in calls), calls
     return [(times[i], keys[i]) for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
+
+
+def sdk_environment(monkeypatch: Any, tmp_path: Any, endpoint_url: str) -> None:
+    """An SDK environment with no credentials of its own (no keys, profile, config files or
+    instance metadata) and every service at `endpoint_url`: the credential source a test
+    then sets is the only one."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+
+
+def assert_refreshed_without_burst(
+    fetches: list[dict[str, Any]], sessions: list[tuple[float, str]], lifetime: float
+) -> None:
+    """The credential fetches in the emulator's log (STS exchanges or the agent's answers)
+    against the sessions seen on the wire: every fetch answered; refreshes seen; each
+    session fetched once (one more fetch is allowed: credentials a provider loaded at
+    client creation may reach the advisory window before the first call); consecutive
+    fetches at least most of `lifetime` apart (`at` is wall-clock time), never a burst."""
+    assert all(c["error"] is None for c in fetches), fetches
+    assert len(sessions) >= 3, sessions
+    assert len(sessions) <= len(fetches) <= len(sessions) + 1, (fetches, sessions)
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(fetches)]
+    assert all(gap >= 0.75 * lifetime for gap in gaps), gaps

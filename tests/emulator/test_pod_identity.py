@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import itertools
 import json
 import threading
 import time
@@ -27,6 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.emulator.identity_helpers import (
     ADVISORY_REFRESH_SECONDS,
+    assert_refreshed_without_burst,
+    sdk_environment,
     sessions_during_steady_calls,
     verification,
 )
@@ -152,14 +153,9 @@ def container_session(
     the variables the EKS Pod Identity webhook sets."""
     token_file = tmp_path / "eks-pod-identity-token"
     token_file.write_text(token)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    sdk_environment(monkeypatch, tmp_path, emulator.url)
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{emulator.url}/v1/credentials")
     monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(token_file))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
     return boto3.Session(region_name=REGION)
 
 
@@ -363,10 +359,4 @@ def test_credentials_are_refreshed_before_expiry_without_a_failed_call(
     session = container_session(agent, monkeypatch, tmp_path, issuer.token())
     sessions = sessions_during_steady_calls(agent, session.client("sagemaker"), seconds=6)
     fetches = agent.admin.calls("AssumeRoleForPodIdentity")
-    assert all(c["error"] is None for c in fetches)
-    assert len(fetches) == len(sessions)  # one fetch per session
-    assert len(sessions) >= 3, sessions  # refreshes seen
-    # No burst: each session fetched during the calls lived its 2 s (the first one was
-    # fetched before the calls began).
-    gaps = [b[0] - a[0] for a, b in itertools.pairwise(sessions[1:])]
-    assert all(gap >= 1.5 for gap in gaps), gaps
+    assert_refreshed_without_burst(fetches, sessions, lifetime=2)

@@ -26,15 +26,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from .errors import ApiError
 from .identity import Credential, Identities
-from .identity_admin import _bad, _name, _object
+from .identity_admin import _bad, _name, _object, _strings
 from .state import EmulatorState
 from .trust import Context, Requester
-from .web_identity import OidcProvider, fetch_keys
+from .web_identity import KeysUnavailable, OidcProvider, issuer_keys
 
 POD_AUDIENCE = "pods.eks.amazonaws.com"  # the token's audience and the service principal
 AGENT_HOSTS = ("169.254.170.23", "fd00:ec2::23")  # where the agent listens (its source)
@@ -235,18 +234,13 @@ async def put_cluster(request: web.Request) -> web.Response:
     cluster, issuer = _name(body, "cluster_name"), _name(body, "issuer")
     if cluster is None or issuer is None or not issuer.startswith("https://"):
         return _bad('body must name a "cluster_name" and an "issuer" https URL')
-    hosts = body.get("target_hosts", list(AGENT_HOSTS))
-    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+    hosts = _strings(body, "target_hosts", list(AGENT_HOSTS))
+    if hosts is None:
         return _bad("target_hosts must be a list of strings")
     try:
-        keys = await fetch_keys(
-            issuer,
-            _name(body, "discovery_url") or issuer,
-            _name(body, "ca_pem"),
-            _name(body, "bearer_token"),
-        )
-    except (OSError, ValueError, KeyError, aiohttp.ClientError) as exc:
-        return _bad(f"could not fetch the issuer's keys: {exc}", 502)
+        keys = await issuer_keys(issuer, body)
+    except KeysUnavailable as exc:
+        return _bad(str(exc), 502)
     agent = request.app[POD_IDENTITY_KEY]
     agent.cluster_name = cluster
     agent.provider = OidcProvider(issuer, issuer, [POD_AUDIENCE], keys)
