@@ -360,3 +360,28 @@ def test_credentials_are_refreshed_before_expiry_without_a_failed_call(
     sessions = sessions_during_steady_calls(agent, session.client("sagemaker"), seconds=6)
     fetches = agent.admin.calls("AssumeRoleForPodIdentity")
     assert_refreshed_without_burst(fetches, sessions, lifetime=2)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("session-duration", {"seconds": 0}, "positive number"),
+        ("session-duration", {"seconds": True}, "positive number"),
+        ("pod-identity", {"issuer": ISSUER}, '"cluster_name"'),
+        ("pod-identity", {"cluster_name": CLUSTER, "issuer": "http://x"}, "https URL"),
+        (
+            "pod-identity",
+            {"cluster_name": CLUSTER, "issuer": ISSUER, "target_hosts": "169.254.170.23"},
+            "target_hosts must be a list",
+        ),
+        ("pod-identity-associations", {"namespace": NAMESPACE}, '"role_arn"'),
+    ],
+    ids=["zero", "bool", "no-cluster", "http-issuer", "hosts", "association"],
+)
+def test_admin_refuses_bad_bodies(
+    fast_emulator: RunningEmulator, path: str, body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        fast_emulator.admin.request("PUT", path, body)
+    assert caught.value.code == 400
+    assert message in json.loads(caught.value.read())["error"]

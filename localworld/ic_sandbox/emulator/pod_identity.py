@@ -172,18 +172,16 @@ class PodIdentity:
             **{f"aws:requesttag/{k}": [v] for k, v in tags.items()},
             **({"aws:tagkeys": list(tags)} if tags else {}),
         }
-        actions = ["sts:AssumeRole"] + (["sts:TagSession"] if tags else [])
-        for action in actions:
+        for action in ["sts:AssumeRole"] + (["sts:TagSession"] if tags else []):
             who = Requester(role.account_id if role else "", frozenset(), service=POD_AUDIENCE)
-            if role is None or not role.trust.allows(
-                action, who, context, self.identities.partition
-            ):
+            partition = self.identities.partition
+            if role is None or not role.trust.allows(action, who, context, partition):
                 raise eks_auth_error(
                     "AccessDeniedException",
                     f"{POD_AUDIENCE} is not authorized to perform: {action} on resource: "
                     f"{association.role_arn}",
                 )
-        assert role is not None
+        assert role is not None  # the loop refused a missing role
         return self.identities.role_session(
             role.account_id, role.name, session, self.identities.default_session_seconds, tags
         )
