@@ -71,10 +71,8 @@ class OptionalKindIsInfo(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno == logging.WARNING:
             message = record.getMessage()
-            if message.startswith(UNRESOLVED) and ACK_KIND in message:
-                only_ack = all(
-                    ACK_KIND in part for part in message.split(":", 1)[1].split(",") if part
-                )
-                if only_ack:
+            if message.startswith(UNRESOLVED):
+                selectors = message.split("Selector(")[1:]
+                if selectors and all(ACK_KIND in s for s in selectors):
                     record.levelno, record.levelname = logging.INFO, "INFO"
         return True

@@ -20,10 +20,11 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from ic_operator.events import Event
-from ic_operator.models import Condition, EndpointRef, InferenceComponentStatus
+from ic_operator.models import EndpointRef, InferenceComponentStatus
+from ic_operator.reconcile import conditions
 from ic_operator.reconcile.types import Act, Plan, Wake
 
 CONDITION = "EndpointResolved"
@@ -58,7 +59,7 @@ class Resolution:
 
     endpoint: str | None
     plan: Plan | None
-    condition: tuple[Literal["True", "False"], str, str]  # status, reason, message
+    condition: tuple[str, str, str]  # status, reason, message
 
 
 def target(ref: EndpointRef, namespace: str) -> tuple[str, str]:
@@ -112,19 +113,19 @@ def resolve(
     if lookup.found is Found.MISSING:
         message = f"waiting for {label}: it does not exist; it is resolved when it is created"
         return _waiting("EndpointRefNotFound", message, degraded=False)
-    conditions = _ack_conditions(body)
+    acks = _ack_conditions(body)
     state = str((body.get("status") or {}).get("endpointStatus") or "unknown")
-    terminal = conditions.get(TERMINAL)
+    terminal = acks.get(TERMINAL)
     if terminal is not None and terminal[0] == "True":
         message = f"{label} is in a terminal state (ACK.Terminal): {terminal[1] or 'no message'}"
         return _waiting("EndpointRefTerminal", message, degraded=True)
-    synced = conditions.get(SYNCED, ("Unknown", ""))[0] == "True"
+    synced = acks.get(SYNCED, ("Unknown", ""))[0] == "True"
     if isinstance(named, str) and named and synced and state == IN_SERVICE:
         message = f"{label} is synced and InService: SageMaker endpoint {named!r}"
         return Resolution(named, None, ("True", "Resolved", message))
     message = (
         f"waiting for {label} (SageMaker endpoint {named!r}): endpointStatus {state}; "
-        f"{_describe(conditions)}; {_age(body, conditions, now)}"
+        f"{_describe(acks)}; {_age(body, acks, now)}"
     )
     return _waiting("WaitingForEndpointRef", message, degraded=False)
 
@@ -170,20 +171,20 @@ def _ack_conditions(body: Mapping[str, Any]) -> dict[str, tuple[str, str, str | 
     return out
 
 
-def _describe(conditions: Mapping[str, tuple[str, str, str | None]]) -> str:
-    if not conditions:
+def _describe(acks: Mapping[str, tuple[str, str, str | None]]) -> str:
+    if not acks:
         return "ACK has not reported any condition yet (is ACK's SageMaker controller running?)"
     parts = []
-    for ctype, (state, message, _) in sorted(conditions.items()):
+    for ctype, (state, message, _) in sorted(acks.items()):
         parts.append(f"{ctype}={state}" + (f" ({message})" if message else ""))
     return ", ".join(parts)
 
 
 def _age(
-    body: Mapping[str, Any], conditions: Mapping[str, tuple[str, str, str | None]], now: float
+    body: Mapping[str, Any], acks: Mapping[str, tuple[str, str, str | None]], now: float
 ) -> str:
     """How long it has been so: since ResourceSynced last changed, else since creation."""
-    since = conditions.get(SYNCED, ("", "", None))[2]
+    since = acks.get(SYNCED, ("", "", None))[2]
     what = "not synced for"
     if since is None:
         since = (body.get("metadata") or {}).get("creationTimestamp")
@@ -215,16 +216,8 @@ def recorded(
 ) -> InferenceComponentStatus:
     """``status`` with the EndpointResolved condition and the resolved name;
     lastTransitionTime moves only when the condition's status does."""
-    state, reason, message = resolution.condition
-    old = next((c for c in status.conditions if c.type == CONDITION), None)
-    since = old.last_transition_time if old is not None and old.status == state else now
-    condition = Condition(
-        type=CONDITION,
-        status=state,
-        reason=reason,
-        message=message[:1024],
-        last_transition_time=since,
-        observed_generation=generation,
+    (condition,) = conditions.merge(
+        status.conditions, {CONDITION: resolution.condition}, generation=generation, now=now
     )
     others = [c for c in status.conditions if c.type != CONDITION]
     endpoint = resolution.endpoint or status.endpoint_name
