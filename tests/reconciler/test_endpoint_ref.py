@@ -214,3 +214,38 @@ def test_components_by_endpoint_name_have_no_endpoint_resolved_condition() -> No
         assert "endpointName" not in w.status
 
     run(scenario)
+
+
+async def _deleted(w: Rig) -> None:
+    w.kube.body["metadata"]["deletionTimestamp"] = "2027-01-01T00:00:00Z"
+    for _ in range(10):
+        if (await w.finalize()).released:
+            return
+        w.sm.settle("llm")
+    raise AssertionError(f"not released: {w.status}")
+
+
+def test_delete_after_the_ack_object_is_gone_deletes_on_the_resolved_endpoint() -> None:
+    async def scenario() -> None:
+        ack = FakeAck()
+        ack.put("llm-ack", state="InService", conditions=SYNCED)
+        w = by_ref(ack)
+        await w.step()
+        w.sm.settle("llm")
+        await w.until(w.settled)
+        del ack.objects[("team-a", "llm-ack")]  # ACK's object goes first (GitOps prune)
+        await _deleted(w)
+        assert w.sm.ops("DeleteInferenceComponent") == ["DeleteInferenceComponent"]
+        assert "llm" not in w.sm.components
+
+    run(scenario)
+
+
+def test_delete_of_a_reference_never_resolved_sends_nothing() -> None:
+    async def scenario() -> None:
+        w = by_ref(FakeAck())
+        await w.step()
+        await _deleted(w)
+        assert w.sm.writes() == []
+
+    run(scenario)
