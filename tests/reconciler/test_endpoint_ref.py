@@ -81,6 +81,10 @@ def message(w: Rig, ctype: str) -> str:
     return next(c["message"] for c in w.status["conditions"] if c["type"] == ctype)
 
 
+def transition(w: Rig, ctype: str) -> str:
+    return next(c["lastTransitionTime"] for c in w.status["conditions"] if c["type"] == ctype)
+
+
 def test_missing_object_waits_without_calling_sagemaker() -> None:
     async def scenario() -> None:
         ack = FakeAck()
@@ -127,6 +131,10 @@ def test_waits_for_synced_and_in_service_then_creates_on_the_acks_endpoint() -> 
         assert w.status["endpointName"] == "llm-endpoint"
         assert w.kube.condition("EndpointResolved") == ("True", "Resolved")
         assert ("Normal", "Resolved") in [(t, r) for t, r, _ in w.kube.events]
+        since = transition(w, "EndpointResolved")
+        w.sm.settle("llm")
+        await w.until(w.settled)  # more passes, each writing its status
+        assert transition(w, "EndpointResolved") == since
 
     run(scenario)
 

@@ -292,7 +292,9 @@ def _with_resolution(
     """The pass's result with EndpointResolved and status.endpointName; a pass that had
     nothing to write writes them when they changed (the ACK object moved, say)."""
     base = result.status or status
-    new = endpoint_ref.recorded(base, resolution, generation=ctx.generation, now=iso(ctx.now))
+    new = endpoint_ref.recorded(
+        base, status, resolution, generation=ctx.generation, now=iso(ctx.now)
+    )
     if result.status is None and new == status:
         return result
     return replace(result, status=new, events=result.events + endpoint_ref.news(status, new))

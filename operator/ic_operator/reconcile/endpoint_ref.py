@@ -209,15 +209,17 @@ def _epoch(stamp: Any) -> float | None:
 
 def recorded(
     status: InferenceComponentStatus,
+    previous: InferenceComponentStatus,
     resolution: Resolution,
     *,
     generation: int,
     now: str,
 ) -> InferenceComponentStatus:
-    """``status`` with the EndpointResolved condition and the resolved name;
-    lastTransitionTime moves only when the condition's status does."""
+    """``status`` (the pass's) with the EndpointResolved condition and the resolved name;
+    lastTransitionTime moves only when the condition's status differs from ``previous``
+    (the stored status: the pass's own conditions are only Ready, Progressing, Degraded)."""
     (condition,) = conditions.merge(
-        status.conditions, {CONDITION: resolution.condition}, generation=generation, now=now
+        previous.conditions, {CONDITION: resolution.condition}, generation=generation, now=now
     )
     others = [c for c in status.conditions if c.type != CONDITION]
     endpoint = resolution.endpoint or status.endpoint_name
