@@ -46,6 +46,7 @@ NAMESPACE_GRANTS = (
     | _expand(IC_GROUP, ["inferencecomponents/status"], ["get", "patch", "update"])
     | _expand("", ["events"], ["create", "patch"])
     | _expand("events.k8s.io", ["events"], ["create", "patch"])
+    | _expand("sagemaker.services.k8s.aws", ["endpoints"], ["get", "list", "watch"])
 )
 # Cluster-scoped reads kopf needs in every mode.
 DISCOVERY_GRANTS = _expand(
@@ -213,6 +214,18 @@ def test_namespaced_with_two_namespaces(helm: Helm, tmp_path: Path) -> None:
         f"{mounts['endpoint-policy']['mountPath']}/endpoint-policy.yaml"
         in container(docs)["args"][-1]
     )
+
+
+def test_cross_namespace_endpoint_refs(helm: Helm, tmp_path: Path) -> None:
+    """Off by default; on, the operator may read (get, no more) ACK Endpoints outside the
+    namespaces it watches."""
+    assert _settings(helm.render(), tmp_path).cross_namespace_endpoint_refs is False
+    docs = helm.render(None, "--set", "crossNamespaceEndpointRefs=true")
+    assert _settings(docs, tmp_path).cross_namespace_endpoint_refs is True
+    assert grants(one(docs, "ClusterRole")) == DISCOVERY_GRANTS | _expand(
+        "sagemaker.services.k8s.aws", ["endpoints"], ["get"]
+    )
+    assert grants(one(docs, "Role")) == NAMESPACE_GRANTS
 
 
 def test_cluster_wide(helm: Helm, tmp_path: Path) -> None:
