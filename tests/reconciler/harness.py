@@ -90,6 +90,7 @@ class Rig:
             clock=self.clock,
             sweep=EndpointSweep(self.sm, clock=self.clock, wall=self.clock),
             scaling_sweep=AutoScalingSweep(self.sm, clock=self.clock),
+            follow_endpoints=False,  # each pass asks for the endpoint; time moves when told
         )
         self.loop = ObjectLoop(self.reconciler, self.kube)
 

@@ -57,7 +57,12 @@ def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operato
     sweep = EndpointSweep(client, on_moved=transitions.moved)
     scaling_sweep = AutoScalingSweep(client, on_moved=transitions.moved)
     reconciler = Reconciler(
-        client, settings, strategy=strategy, sweep=sweep, scaling_sweep=scaling_sweep
+        client,
+        settings,
+        strategy=strategy,
+        sweep=sweep,
+        scaling_sweep=scaling_sweep,
+        on_endpoint=transitions.endpoint_changed,
     )
     kopf_settings = kopf.OperatorSettings()
     loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
