@@ -10,6 +10,8 @@ lifecycle tasks.
 from __future__ import annotations
 
 import copy
+from collections.abc import Coroutine
+from typing import Any
 
 from . import lifecycle
 from .capacity import INSTANCE_TYPES, fits
@@ -243,12 +245,18 @@ class Hosting:
                     f"Cannot update endpoint {rec.arn}: {count} x {variant.instance_type} on "
                     f"variant {name} cannot hold the inference component copies placed on it."
                 )
+        self._enter(rec, UPDATING, lifecycle.update_endpoint(self.world, rec, config.name, counts))
+        return {"EndpointArn": rec.arn}
+
+    def _enter(
+        self, rec: EndpointRecord, status: str, transition: Coroutine[Any, Any, None]
+    ) -> None:
+        """The endpoint starts a transition now; its lifecycle task ends it."""
         if rec.task is not None:
             rec.task.cancel()
-        rec.status = UPDATING
+        rec.status = status
         rec.modified = self.world.clock.now()
-        rec.task = self.world.spawn(lifecycle.update_endpoint(self.world, rec, config.name, counts))
-        return {"EndpointArn": rec.arn}
+        rec.task = self.world.spawn(transition)
 
     def delete_endpoint(self, req: Json) -> Json:
         rec = self.endpoint(req["EndpointName"])
@@ -259,11 +267,7 @@ class Hosting:
                 f"Cannot delete endpoint {rec.arn} because it still hosts "
                 f"{len(rec.components)} inference component(s). Delete them first."
             )
-        if rec.task is not None:
-            rec.task.cancel()
-        rec.status = DELETING
-        rec.modified = self.world.clock.now()
-        rec.task = self.world.spawn(lifecycle.delete_endpoint(self.world, rec))
+        self._enter(rec, DELETING, lifecycle.delete_endpoint(self.world, rec))
         return {}
 
     def list_endpoints(self, req: Json) -> Json:
