@@ -47,6 +47,8 @@ SLR_ARN = (
 EXPECTED_RESOURCES = {
     "sagemaker:CreateInferenceComponent": {IC_ARN, ENDPOINT_ARN},
     "sagemaker:ListInferenceComponents": {"*"},
+    # Endpoint readiness: read on endpoints only, never on anything else.
+    "sagemaker:DescribeEndpoint": {ENDPOINT_ARN},
 }
 
 

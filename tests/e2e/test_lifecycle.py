@@ -391,7 +391,7 @@ def test_foreign_component_is_reported_then_adopted_on_request(world: OperatorTe
     assert "sagemaker.ic-operator.io/owner-uid" in tags
 
 
-def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(
+def test_missing_endpoint_is_reported_without_a_create_and_followed_when_it_appears(
     world: OperatorTestbed,
 ) -> None:
     manifest = world.manifest("early")
@@ -400,14 +400,23 @@ def test_missing_endpoint_backs_off_and_retry_annotation_tries_at_once(
     obj = world.wait_condition("early", "Degraded", "True", reason="EndpointNotFound")
     message = next(c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded")
     assert "later-endpoint" in message
-    # The resync timer keeps coming back but stays away from SageMaker while backing off.
-    world.wait_timer_passes(3, outcome="NotDue")
-    assert len(world.calls("CreateInferenceComponent", "early")) == 1, "no backoff"
+    # Passes keep looking at the endpoint (one shared Describe), never at a Create.
+    reported = world.operator.metric("ic_operator_reconciles_total", outcome="EndpointNotFound")
+    wait_for(
+        lambda: (
+            world.operator.metric("ic_operator_reconciles_total", outcome="EndpointNotFound")
+            >= reported + 3
+        ),
+        timeout=30,
+        interval=0.2,
+        what="3 more passes that find the endpoint missing",
+    )
+    assert world.calls("CreateInferenceComponent", "early") == []
 
+    # The endpoint appears: the component is created as its spec says, no annotation needed.
     ic_endpoint(world.sagemaker, "later-endpoint", instance_type="ml.m5.4xlarge", count=2)
-    world.patch("early", {"metadata": {"annotations": {"sagemaker.ic-operator.io/retry": "now"}}})
     world.wait_ready("early")
-    assert len(world.calls("CreateInferenceComponent", "early")) == 2
+    assert len(world.calls("CreateInferenceComponent", "early")) == 1
 
 
 def test_spec_rejected_by_sagemaker_is_reported_once_not_retried(world: OperatorTestbed) -> None:

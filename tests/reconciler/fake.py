@@ -69,6 +69,8 @@ def _apply_patch(doc: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any
 class FakeSageMaker:
     clock: Clock
     endpoints: set[str] = field(default_factory=lambda: {"llm-endpoint"})
+    # endpoint -> EndpointStatus other than InService (with "FailureReason" if any)
+    endpoint_states: dict[str, dict[str, Any]] = field(default_factory=dict)
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
@@ -142,6 +144,34 @@ class FakeSageMaker:
         )
         await self._held("DescribeInferenceComponent")
         return copy.deepcopy(self._read(name))
+
+    async def describe_endpoint(
+        self, name: str, *, region: str | None = None, purpose: Purpose | None = None
+    ) -> dict[str, Any] | None:
+        self.calls.append(Call("DescribeEndpoint", {"EndpointName": name}, purpose))
+        await self._held("DescribeEndpoint")
+        if name not in self.endpoints:
+            return None
+        state = {"EndpointStatus": "InService", "LastModifiedTime": self.clock.now - 600}
+        return {
+            "EndpointName": name,
+            "CreationTime": self.clock.now - 3600,
+            **state,
+            **self.endpoint_states.get(name, {}),
+        }
+
+    def set_endpoint(self, name: str, status: str | None, **extra: Any) -> None:
+        """The endpoint enters ``status`` now (None: it is deleted)."""
+        if status is None:
+            self.endpoints.discard(name)
+            self.endpoint_states.pop(name, None)
+            return
+        self.endpoints.add(name)
+        self.endpoint_states[name] = {
+            "EndpointStatus": status,
+            "LastModifiedTime": self.clock.now,
+            **extra,
+        }
 
     async def list_tags(
         self, arn: str, *, region: str | None = None, purpose: Purpose | None = None

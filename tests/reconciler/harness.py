@@ -94,6 +94,7 @@ class Rig:
             sweep=EndpointSweep(self.sm, clock=self.clock, wall=self.clock),
             scaling_sweep=AutoScalingSweep(self.sm, clock=self.clock),
             ack_endpoints=self.ack_endpoints,
+            follow_endpoints=False,  # each pass asks for the endpoint; time moves when told
         )
         self.loop = ObjectLoop(self.reconciler, self.kube)
 

@@ -19,10 +19,11 @@ from tests.reconciler.harness import IMAGE, Rig, image, run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-LIST, CREATE, DESCRIBE = (
+LIST, CREATE, DESCRIBE, ENDPOINT = (
     "ListInferenceComponents",
     "CreateInferenceComponent",
     "DescribeInferenceComponent",
+    "DescribeEndpoint",
 )
 UNKNOWN_TO_A_LISTING = ("copies", "currentCopyCount", "desiredCopyCount", "resolvedImage")
 
@@ -46,7 +47,9 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
         assert waiting.outcome == "Wait" and w.kube.condition("Ready")[0] == "False"
         w.sm.settle("llm")
         await w.step()
-        assert w.sm.ops() == [LIST, CREATE, LIST, LIST]  # Ready with no Describe at all
+        # Ready with no Describe of the component at all (the endpoint's, once, before the
+        # Create: is it there to take it?)
+        assert w.sm.ops() == [LIST, ENDPOINT, CREATE, LIST, LIST]
         assert w.kube.condition("Ready") == ("True", "InSync")
         assert w.kube.condition("Progressing")[0] == "False"
         assert w.kube.condition("Degraded")[0] == "False"
@@ -62,7 +65,7 @@ def test_a_created_component_is_ready_from_the_listing_then_one_sweep_describe_f
         assert w.kube.reasons() == ["Creating", "Deployed"]
 
         await w.step()  # one Describe, classed as routine sweep work
-        assert [(c.operation, c.purpose) for c in w.sm.calls[4:]] == [(DESCRIBE, Purpose.SWEEP)]
+        assert [(c.operation, c.purpose) for c in w.sm.calls[5:]] == [(DESCRIBE, Purpose.SWEEP)]
         status = w.status
         assert status["copies"] == "4/4"
         assert (status["currentCopyCount"], status["desiredCopyCount"]) == (4, 4)
@@ -89,7 +92,7 @@ def test_the_confirming_describe_corrects_drift_like_any_settled_pass() -> None:
             "llm", Container={"Image": image("hotfix"), "Environment": {"LOG_LEVEL": "info"}}
         )
         await w.step()
-        assert w.sm.ops()[-2:] == [DESCRIBE, "UpdateInferenceComponent"]
+        assert w.sm.ops()[-3:] == [DESCRIBE, ENDPOINT, "UpdateInferenceComponent"]
         sent = w.sm.calls[-1].request["Specification"]["Container"]["Image"]
         assert sent != image("hotfix")
 
@@ -173,7 +176,7 @@ def test_a_failed_create_is_described_and_reported() -> None:
             LastModifiedTime=w.clock.now,
         )
         await w.step()
-        assert w.sm.ops() == [LIST, CREATE, LIST, DESCRIBE]
+        assert w.sm.ops() == [LIST, ENDPOINT, CREATE, LIST, DESCRIBE]
         assert w.sm.calls[-1].purpose is Purpose.POLL
         assert w.kube.condition("Ready")[0] == "False"
         assert w.kube.condition("Degraded")[0] == "True"
@@ -192,7 +195,7 @@ def test_an_edit_during_creation_is_judged_from_a_describe() -> None:
         w.sm.settle("llm")
         await w.step()
         # Not this resource's Create alone any more: the listing cannot say it is Ready.
-        assert w.sm.ops()[-2:] == [DESCRIBE, "UpdateInferenceComponent"]
+        assert w.sm.ops()[-3:] == [DESCRIBE, ENDPOINT, "UpdateInferenceComponent"]
         assert w.kube.condition("Ready")[0] == "False"
         sent = w.sm.calls[-1].request["Specification"]["Container"]["Image"]
         assert sent == image("v2")

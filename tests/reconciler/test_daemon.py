@@ -121,10 +121,12 @@ def test_an_edit_cuts_short_a_resync_pass_still_waiting_for_its_listing() -> Non
         assert w.sm.ops() == [
             "ListInferenceComponents",
             "DescribeInferenceComponent",
+            "DescribeEndpoint",
             "UpdateInferenceComponent",
         ]
-        assert w.sm.calls[1].purpose is Purpose.FIRST_LOOK  # ahead of routine work
-        update = w.sm.calls[2].request["Specification"]["Container"]["Image"]
+        # ahead of routine work
+        assert {w.sm.calls[1].purpose, w.sm.calls[2].purpose} == {Purpose.FIRST_LOOK}
+        update = w.sm.calls[3].request["Specification"]["Container"]["Image"]
         assert update == image("v2")
         assert w.status["lastWrite"]["operation"] == "Update"
         assert _preempted() == before + 1

@@ -52,9 +52,14 @@ def test_create_comes_from_the_listing_then_one_describe_confirms_it() -> None:
     async def scenario() -> None:
         w = Rig()
         first = await w.step(Trigger.START)
-        # Absence is answered by the endpoint listing: no Describe before the Create.
-        assert w.sm.ops() == ["ListInferenceComponents", "CreateInferenceComponent"]
-        create = w.sm.calls[1].request
+        # Absence is answered by the endpoint listing: no Describe of the component before
+        # the Create, only one of its endpoint (is it there to take the Create?).
+        assert w.sm.ops() == [
+            "ListInferenceComponents",
+            "DescribeEndpoint",
+            "CreateInferenceComponent",
+        ]
+        create = w.sm.calls[2].request
         assert create["RuntimeConfig"] == {"CopyCount": 4}
         assert {t["Key"]: t["Value"] for t in create["Tags"]}[OWNER_UID_TAG] == UID
         assert first.outcome == "Create"
@@ -100,9 +105,10 @@ def test_update_sends_the_full_spec_with_the_deployment_config_and_polls_the_rol
         # The first look after an edit is a Describe ahead of routine work, then the write.
         assert [(c.operation, c.purpose) for c in w.sm.calls] == [
             ("DescribeInferenceComponent", Purpose.FIRST_LOOK),
+            ("DescribeEndpoint", Purpose.FIRST_LOOK),
             ("UpdateInferenceComponent", None),
         ]
-        update = w.sm.calls[1].request
+        update = w.sm.calls[2].request
         assert update["DeploymentConfig"]["RollingUpdatePolicy"]["MaximumBatchSize"] == {
             "Type": "COPY_COUNT",
             "Value": 1,

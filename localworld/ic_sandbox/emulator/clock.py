@@ -20,6 +20,7 @@ class Durations:
     """Default durations in service seconds (inf: chosen to resemble observed minutes)."""
 
     endpoint_create: float = 240.0
+    endpoint_update: float = 300.0
     endpoint_delete: float = 60.0
     component_create: float = 120.0
     batch_provision: float = 60.0

@@ -91,11 +91,17 @@ class InferenceComponents:
             raise self._not_found(name)
         return rec
 
-    @staticmethod
-    def _settled(rec: ComponentRecord, verb: str) -> None:
+    def _settled(self, rec: ComponentRecord, verb: str) -> None:
         if rec.status != IN_SERVICE:
             raise validation(
                 f"Cannot {verb} inference component {rec.arn} while it is in state {rec.state}"
+            )
+        endpoint = self.world.endpoints.get(rec.endpoint_name)
+        if endpoint is not None and endpoint.status != IN_SERVICE:
+            # inf: the same refusal as a Create on an endpoint that is not InService
+            raise validation(
+                f"Cannot {verb} inference component {rec.arn} because endpoint "
+                f"{endpoint.arn} is in status {endpoint.status}."
             )
 
     def _pick_spec(

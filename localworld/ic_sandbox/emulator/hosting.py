@@ -10,14 +10,18 @@ lifecycle tasks.
 from __future__ import annotations
 
 import copy
+from collections.abc import Coroutine
+from typing import Any
 
 from . import lifecycle
-from .capacity import INSTANCE_TYPES
+from .capacity import INSTANCE_TYPES, fits
 from .errors import validation
 from .protocols import Handler
 from .records import (
     CREATING,
     DELETING,
+    IN_SERVICE,
+    UPDATING,
     EndpointConfigRecord,
     EndpointRecord,
     Json,
@@ -40,6 +44,7 @@ class Hosting:
             "DeleteEndpointConfig": self.delete_endpoint_config,
             "CreateEndpoint": self.create_endpoint,
             "DescribeEndpoint": self.describe_endpoint,
+            "UpdateEndpoint": self.update_endpoint,
             "DeleteEndpoint": self.delete_endpoint,
             "ListEndpoints": self.list_endpoints,
         }
@@ -209,6 +214,50 @@ class Hosting:
             out["FailureReason"] = rec.failure_reason
         return out
 
+    def update_endpoint(self, req: Json) -> Json:
+        """A new endpoint configuration (instance counts) on the same variants: Updating,
+        then InService on the emulator's clock (lifecycle.update_endpoint)."""
+        rec = self.endpoint(req["EndpointName"])
+        if rec.status != IN_SERVICE:
+            raise validation(f'Cannot update in-progress endpoint "{rec.arn}".')
+        config = self._endpoint_config(req["EndpointConfigName"])
+        if config.hosts_components != rec.hosts_components:
+            raise validation(
+                f"Endpoint configuration {config.arn} cannot replace the configuration of "
+                f"endpoint {rec.arn}: one hosts inference components and the other does not."
+            )
+        counts: dict[str, int] = {}
+        for v in config.request["ProductionVariants"]:
+            variant = rec.variants.get(v["VariantName"])
+            if variant is None or variant.instance_type != v.get("InstanceType", ""):
+                raise validation(
+                    f"Production variant {v['VariantName']} of {config.arn} does not match a "
+                    f"variant of endpoint {rec.arn} (name and instance type); the emulator "
+                    "updates instance counts only."
+                )
+            counts[variant.name] = int(v.get("InitialInstanceCount", variant.instance_count))
+        if req.get("RetainAllVariantProperties"):
+            counts = {name: rec.variants[name].instance_count for name in counts}
+        for name, count in counts.items():
+            variant = rec.variants[name]
+            if variant.instance is None or not fits(variant.instance, count, variant.reserved):
+                raise validation(
+                    f"Cannot update endpoint {rec.arn}: {count} x {variant.instance_type} on "
+                    f"variant {name} cannot hold the inference component copies placed on it."
+                )
+        self._enter(rec, UPDATING, lifecycle.update_endpoint(self.world, rec, config.name, counts))
+        return {"EndpointArn": rec.arn}
+
+    def _enter(
+        self, rec: EndpointRecord, status: str, transition: Coroutine[Any, Any, None]
+    ) -> None:
+        """The endpoint starts a transition now; its lifecycle task ends it."""
+        if rec.task is not None:
+            rec.task.cancel()
+        rec.status = status
+        rec.modified = self.world.clock.now()
+        rec.task = self.world.spawn(transition)
+
     def delete_endpoint(self, req: Json) -> Json:
         rec = self.endpoint(req["EndpointName"])
         if rec.status == DELETING:
@@ -218,11 +267,7 @@ class Hosting:
                 f"Cannot delete endpoint {rec.arn} because it still hosts "
                 f"{len(rec.components)} inference component(s). Delete them first."
             )
-        if rec.task is not None:
-            rec.task.cancel()
-        rec.status = DELETING
-        rec.modified = self.world.clock.now()
-        rec.task = self.world.spawn(lifecycle.delete_endpoint(self.world, rec))
+        self._enter(rec, DELETING, lifecycle.delete_endpoint(self.world, rec))
         return {}
 
     def list_endpoints(self, req: Json) -> Json:

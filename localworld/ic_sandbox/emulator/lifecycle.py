@@ -81,6 +81,19 @@ async def create_endpoint(world: EmulatorState, endpoint: EndpointRecord) -> Non
     endpoint.modified = world.clock.now()
 
 
+async def update_endpoint(
+    world: EmulatorState, endpoint: EndpointRecord, config: str, counts: dict[str, int]
+) -> None:
+    """Updating -> InService with the new configuration's instance counts (components keep
+    serving throughout: doc, "there is no availability loss")."""
+    await world.clock.sleep(world.durations.endpoint_update)
+    endpoint.config_name = config
+    for name, count in counts.items():
+        endpoint.variants[name].instance_count = count
+    endpoint.status = IN_SERVICE
+    endpoint.modified = world.clock.now()
+
+
 async def delete_endpoint(world: EmulatorState, endpoint: EndpointRecord) -> None:
     await world.clock.sleep(world.durations.endpoint_delete)
     world.endpoints.pop(endpoint.name, None)

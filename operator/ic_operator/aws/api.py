@@ -34,6 +34,12 @@ class SageMakerApi(Protocol):
         self, name: str, *, region: str | None = None, purpose: Purpose | None = None
     ) -> dict[str, Any] | None: ...
 
+    async def describe_endpoint(
+        self, name: str, *, region: str | None = None, purpose: Purpose | None = None
+    ) -> dict[str, Any] | None:
+        """DescribeEndpoint, or None when the endpoint does not exist."""
+        ...
+
     async def list_tags(
         self, arn: str, *, region: str | None = None, purpose: Purpose | None = None
     ) -> dict[str, str]: ...

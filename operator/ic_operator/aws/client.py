@@ -186,13 +186,31 @@ class SageMakerClient:
         purpose: Purpose | None = None,
     ) -> dict[str, Any] | None:
         """Describe, or None when the component does not exist."""
+        return await self._found(
+            "DescribeInferenceComponent", {"InferenceComponentName": name}, region, purpose
+        )
+
+    async def describe_endpoint(
+        self,
+        name: str,
+        *,
+        region: str | None = None,
+        purpose: Purpose | None = None,
+    ) -> dict[str, Any] | None:
+        """DescribeEndpoint, or None when the endpoint does not exist."""
+        return await self._found("DescribeEndpoint", {"EndpointName": name}, region, purpose)
+
+    async def _found(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        region: str | None,
+        purpose: Purpose | None,
+    ) -> dict[str, Any] | None:
+        """A Describe's answer, None for "does not exist" (SageMaker says so with a
+        ValidationException, classified NOT_FOUND at the door)."""
         try:
-            return await self.call(
-                "DescribeInferenceComponent",
-                {"InferenceComponentName": name},
-                region=region,
-                purpose=purpose,
-            )
+            return await self.call(operation, request, region=region, purpose=purpose)
         except SageMakerError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 return None

@@ -34,12 +34,14 @@ class ErrorKind(Enum):
 
 
 _NOT_FOUND_PREFIXES = ("Could not find inference component", "Could not find endpoint")
+# A component write refused because its endpoint is not InService (Creating, Updating...).
+_ENDPOINT_BUSY = re.compile(r"because endpoint \S+ is in status", re.IGNORECASE)
 _BUSY_PATTERNS = (
     re.compile(r"while it is in state", re.IGNORECASE),
     re.compile(r"in-progress", re.IGNORECASE),
     re.compile(r"_IN_PROGRESS"),
     re.compile(r"is a base inference component for one or more", re.IGNORECASE),
-    re.compile(r"because endpoint \S+ is in status", re.IGNORECASE),
+    _ENDPOINT_BUSY,
 )
 _ALREADY_EXISTS = re.compile(r"already exist", re.IGNORECASE)
 _RETRYABLE_CODES = frozenset(
@@ -219,6 +221,14 @@ BACKOFF: Final[dict[Failure, Backoff]] = {
     Failure.ACCESS_DENIED: Backoff(60, 900, degraded=True),
     Failure.AWS_ERROR: Backoff(30, 600, degraded=True),
 }
+
+
+def about_endpoint(err: SageMakerError) -> bool:
+    """Was a component write refused because of its endpoint (missing, or not in
+    service)? Then the endpoint is described again rather than the write backed off."""
+    if err.failure in (Failure.ENDPOINT_NOT_FOUND, Failure.ENDPOINT_NOT_READY):
+        return True
+    return err.kind is ErrorKind.BUSY and _ENDPOINT_BUSY.search(err.message) is not None
 
 
 def failure_of(kind: ErrorKind, operation: str) -> Failure:

@@ -26,6 +26,9 @@ OPERATIONS: frozenset[str] = frozenset(
         "AddTags",
         "ListTags",
         "DeleteTags",
+        # Is the endpoint ready to host a write? One call per endpoint, shared by every
+        # component on it (reconcile/endpoint_watch.py).
+        "DescribeEndpoint",
     }
 )
 """Every SageMaker operation the operator may call; docs/iam-policy.json grants exactly these."""

@@ -85,6 +85,8 @@ class Transitions:
 
     def __init__(self) -> None:
         self._waiting: dict[TransitionKey, ObjectLoop] = {}
+        # (region, endpoint) -> the loops whose write waits for that endpoint
+        self._endpoints: dict[tuple[str, str], set[ObjectLoop]] = {}
 
     def move(self, loop: ObjectLoop, old: TransitionKey | None, new: TransitionKey | None) -> None:
         """``loop`` now waits on ``new`` (None: on nothing) instead of ``old``."""
@@ -92,6 +94,24 @@ class Transitions:
             del self._waiting[old]
         if new is not None:
             self._waiting[new] = loop
+
+    def wait_endpoint(
+        self, loop: ObjectLoop, old: tuple[str, str] | None, new: tuple[str, str] | None
+    ) -> None:
+        """``loop``'s write now waits for endpoint ``new`` (None: for none) instead of ``old``."""
+        if old is not None:
+            waiting = self._endpoints.get(old, set())
+            waiting.discard(loop)
+            if not waiting:
+                self._endpoints.pop(old, None)
+        if new is not None:
+            self._endpoints.setdefault(new, set()).add(loop)
+
+    def endpoint_changed(self, region: str, endpoint: str) -> None:
+        """The endpoint watch saw ``endpoint`` change status: every loop whose write waits
+        for it looks now (its pass reads the watch's answer, no call of its own)."""
+        for loop in list(self._endpoints.get((region, endpoint), ())):
+            loop.nudge()
 
     def moved(self, region: str, endpoint: str, names: frozenset[str]) -> None:
         """A List of ``endpoint`` shows ``names`` moving: the loops waiting on those
@@ -102,7 +122,7 @@ class Transitions:
                 loop.nudge()
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) + len(self._endpoints)
 
 
 class ObjectLoop:
@@ -121,6 +141,7 @@ class ObjectLoop:
         self._transitions = transitions if transitions is not None else Transitions()
         self._transition: TransitionKey | None = None
         self._poked = False  # a poke since the last pass began (see poke)
+        self._endpoint: tuple[str, str] | None = None
 
     # ------------------------------------------------------------ cache
 
@@ -143,14 +164,19 @@ class ObjectLoop:
         self._poked = True
         self._wake.set()
 
-    def _waiting_on(self, transition: TransitionKey | None) -> None:
+    def _waiting_on(
+        self, transition: TransitionKey | None, endpoint: tuple[str, str] | None = None
+    ) -> None:
         if transition != self._transition:
             self._transitions.move(self, self._transition, transition)
             self._transition = transition
+        if endpoint != self._endpoint:
+            self._transitions.wait_endpoint(self, self._endpoint, endpoint)
+            self._endpoint = endpoint
 
     def leave(self) -> None:
         """Out of the transition index (the loop is done)."""
-        self._waiting_on(None)
+        self._waiting_on(None, None)
 
     def current(self, live: Body) -> Body:
         """The newer of the watch's copy and the object our last status write returned."""
@@ -175,11 +201,11 @@ class ObjectLoop:
                     return  # the finalizer takes over
                 try:
                     result = await self.step(body, trigger, live)
-                    sleep, transition = result.sleep, result.transition
+                    sleep, transition, endpoint = result.sleep, result.transition, result.endpoint
                 except Exception:  # a bug, not SageMaker (its errors are planned for)
                     log.exception("pass failed; looking again in %ss", self.reconciler.poll.maximum)
-                    sleep, transition = self.reconciler.poll.maximum, None
-                self._waiting_on(transition)
+                    sleep, transition, endpoint = self.reconciler.poll.maximum, None, None
+                self._waiting_on(transition, endpoint)
                 trigger = await self._sleep(sleep, live, stopped)
         finally:
             self.leave()

@@ -16,7 +16,8 @@ import pydantic
 from ic_operator import metrics
 from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
 from ic_operator.aws.api import SageMakerApi
-from ic_operator.aws.errors import SageMakerError
+from ic_operator.aws.budget import Purpose
+from ic_operator.aws.errors import SageMakerError, about_endpoint
 from ic_operator.config import Settings
 from ic_operator.models import (
     EndpointRef,
@@ -27,6 +28,8 @@ from ic_operator.models import (
 from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile import endpoint_ref
 from ic_operator.reconcile.endpoint_ref import AckEndpoints, AckLookup, Found, Resolution
+from ic_operator.reconcile.endpoint_watch import EndpointKey, EndpointWatch
+from ic_operator.reconcile.endpoints import GATED, HELD_REASONS, gate
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
@@ -64,6 +67,7 @@ class ApplyPass:
     strategy: Strategy
     observer: Observer
     scaling: AutoScalingStep
+    endpoints: EndpointWatch
     # The ACK Endpoints spec.endpointRef names, as the Kubernetes side last saw them;
     # None: the operator was built without (every reference then reads as no such kind).
     ack_endpoints: AckEndpoints | None = None
@@ -87,8 +91,12 @@ class ApplyPass:
             return self._finish(wanted, status, ctx, NOT_READ)
         edited = _edited(status, ctx)
         key: TransitionKey = (ctx.region, wanted.endpoint, wanted.name)
-        if not edited and (early := _not_due(status, now, key)) is not None:
-            return early
+        endpoint: EndpointKey = (ctx.region, wanted.endpoint)
+        news = status.decision is not None and self.endpoints.changed_since(
+            *endpoint, status.decision.at
+        )  # the endpoint changed since the last decision: a waiting write may go now
+        if not edited and not news and (early := _not_due(status, now, key)) is not None:
+            return replace(early, endpoint=endpoint if _held(status) else None)
         observation: Observation | None = None
         attempted: Plan | None = None
         try:
@@ -98,6 +106,11 @@ class ApplyPass:
             if observation.look in (Look.UNCHANGED, Look.MOVING):
                 return await self._nothing_moved(observation, wanted, status, ctx, key)
             plan = self._plan(wanted, observation, status, now)
+            held = False  # the endpoint cannot take this plan's write: it waits
+            if plan.action in GATED:
+                view = await self.endpoints.view(*endpoint, purpose=_look(edited))
+                gated = gate(plan, view, desired=wanted, status=status, now=now, poll=self.poll)
+                plan, held = gated, gated is not plan
             executed = None
             if plan.action in SENDS:
                 attempted = plan
@@ -111,14 +124,43 @@ class ApplyPass:
             reading = Reading(observation.component, read=True, listed=listed)
             waiting = key if plan.wake is Wake.POLL or _watched(wanted) else None
             return self._finish(
-                plan, status, ctx, reading, executed=executed, scaling=scaling, transition=waiting
+                plan,
+                status,
+                ctx,
+                reading,
+                executed=executed,
+                scaling=scaling,
+                transition=waiting,
+                endpoint=endpoint if held else None,
             )
         except SageMakerError as err:
+            reading = Reading(observation.component, read=True) if observation else NOT_READ
+            if attempted is not None and about_endpoint(err):
+                waits = await self._refused(attempted, wanted, status, endpoint, now)
+                if waits is not None:
+                    return self._finish(waits, status, ctx, reading, endpoint=endpoint)
             failed = plan_failure(
                 err, ctx, desired=wanted, status=status, attempted=attempted, poll=self.poll
             )
-            reading = Reading(observation.component, read=True) if observation else NOT_READ
             return self._finish(failed, status, ctx, reading)
+
+    async def _refused(
+        self,
+        attempted: Plan,
+        desired: Desired,
+        status: InferenceComponentStatus,
+        endpoint: EndpointKey,
+        now: float,
+    ) -> Plan | None:
+        """SageMaker refused the write because of the endpoint: the endpoint as it is now
+        says what to wait for (None: it looks ready after all, so the refusal is planned
+        like any other failure)."""
+        try:
+            view = await self.endpoints.view(*endpoint, purpose=Purpose.FIRST_LOOK, fresh=True)
+        except SageMakerError:
+            return None
+        held = gate(attempted, view, desired=desired, status=status, now=now, poll=self.poll)
+        return None if held is attempted else held
 
     def _plan(
         self,
@@ -270,6 +312,7 @@ class ApplyPass:
         executed: Executed | None = None,
         scaling: ScalingDelta = NONE,
         transition: TransitionKey | None = None,
+        endpoint: EndpointKey | None = None,
     ) -> PassResult:
         """The result, built once: the next wake decided here is both the loop's sleep
         and status.decision.notBefore."""
@@ -283,6 +326,7 @@ class ApplyPass:
             plan.action.value if plan.action is not Act.BLOCKED else plan.reason,
             events(plan, status, new.conditions) + scaling.events,
             transition=transition,
+            endpoint=endpoint,
         )
 
 
@@ -298,6 +342,18 @@ def _with_resolution(
     if result.status is None and new == status:
         return result
     return replace(result, status=new, events=result.events + endpoint_ref.news(status, new))
+
+
+def _held(status: InferenceComponentStatus) -> bool:
+    """The last pass held this component's write for its endpoint."""
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    return ready is not None and ready.reason in HELD_REASONS
+
+
+def _look(edited: bool) -> Purpose:
+    """The endpoint is described right before a write: after an edit, ahead of routine
+    work; otherwise as a poll."""
+    return Purpose.FIRST_LOOK if edited else Purpose.POLL
 
 
 def _blocked(reason: str, message: str) -> Plan:

@@ -20,6 +20,7 @@ from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
 from ic_operator.reconcile.delete_pass import DeletePass
 from ic_operator.reconcile.endpoint_ref import AckEndpoints
+from ic_operator.reconcile.endpoint_watch import Changed, EndpointWatch
 from ic_operator.reconcile.observe import Observer
 from ic_operator.reconcile.sweep import EndpointSweep
 from ic_operator.reconcile.types import DEFAULT, PassResult, PollPolicy, Strategy, Trigger
@@ -38,11 +39,15 @@ class Reconciler:
         sweep: EndpointSweep | None = None,
         scaling_sweep: AutoScalingSweep | None = None,
         ack_endpoints: AckEndpoints | None = None,
+        on_endpoint: Changed | None = None,
+        follow_endpoints: bool = True,
     ) -> None:
         """``sweep`` and ``scaling_sweep``: the endpoint and autoscaling listings shared
         by every object's passes (ones of its own if None); the operator builds both with
         the loops' transition index to nudge, a test on its own clock. ``ack_endpoints``:
-        the ACK Endpoints spec.endpointRef names (None: none can be resolved)."""
+        the ACK Endpoints spec.endpointRef names (None: none can be resolved).
+        ``on_endpoint``: told when an endpoint's status changes (the loops waiting on it);
+        ``follow_endpoints``: see :class:`EndpointWatch`."""
         self.client = client
         self.settings = settings
         self.strategy = strategy
@@ -64,8 +69,18 @@ class Reconciler:
             fast=self.poll.minimum,
             slow=self.poll.maximum,
         )
+        self.endpoints = EndpointWatch(
+            client, self.poll, wall=clock, on_changed=on_endpoint, follow=follow_endpoints
+        )
         self._apply = ApplyPass(
-            client, settings, self.poll, strategy, self.observer, scaling, ack_endpoints
+            client,
+            settings,
+            self.poll,
+            strategy,
+            self.observer,
+            scaling,
+            self.endpoints,
+            ack_endpoints,
         )
         self._delete = DeletePass(client, settings, self.poll, self.scaling_sweep)
 

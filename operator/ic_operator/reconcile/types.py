@@ -255,6 +255,9 @@ class PassResult:
     # A transition the endpoint's listing can show moving on: any List of that endpoint,
     # made for whichever component, wakes this one.
     transition: TransitionKey | None = None
+    # (region, endpoint) whose status this one's write waits for: the endpoint watch
+    # wakes it when that changes.
+    endpoint: tuple[str, str] | None = None
 
 
 def iso(epoch: float) -> str:

@@ -10,6 +10,7 @@
 --   Degraded=True                                -> Degraded (the condition's message)
 --   Ready=True                                   -> Healthy
 --   anything else (no status, rolling, waiting)  -> Progressing
+--     (waiting for the endpoint: WaitingForEndpoint, "endpoint X is Creating (4m12s)...")
 --
 -- While the object is terminating, the same message goes to hs.deletionMessage: without
 -- it Argo CD replaces the result with "Pending deletion; blocked by finalizers: ..." for
