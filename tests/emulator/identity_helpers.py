@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.fixtures.emulator import REGION, RunningEmulator
 
@@ -35,6 +37,18 @@ def signed_client(
     return boto3.client(service, endpoint_url=emulator.url, **settings)
 
 
+def refused(call: Any, *args: Any, **params: Any) -> tuple[str, int, str]:
+    """A call that must fail: its error code, HTTP status and message."""
+    with pytest.raises(ClientError) as caught:
+        call(*args, **params)
+    response = caught.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Message"],
+    )
+
+
 @contextmanager
 def verification(emulator: RunningEmulator) -> Iterator[None]:
     """Signatures verified inside the block, with no credential or role issued before it;
@@ -45,3 +59,15 @@ def verification(emulator: RunningEmulator) -> Iterator[None]:
         yield
     finally:
         emulator.admin.request("PUT", "identity", {"verify": False})
+
+
+@contextmanager
+def authorization(emulator: RunningEmulator) -> Iterator[None]:
+    """Identity policies enforced inside the block, with no credential, role or
+    service-linked role from before it; off again after it, as the other tests expect."""
+    emulator.admin.request("DELETE", "identity")
+    emulator.admin.request("PUT", "identity", {"authorize": True})
+    try:
+        yield
+    finally:
+        emulator.admin.request("PUT", "identity", {"authorize": False})

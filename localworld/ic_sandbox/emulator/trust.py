@@ -12,21 +12,13 @@ later step (docs/emulator.md): today a principal the trust policy names may assu
 
 from __future__ import annotations
 
-import fnmatch
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Context = Mapping[str, list[str]]  # condition key -> the request's values
+from .conditions import Context, conditions_hold, like, listed
 
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _like(pattern: str, value: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
+__all__ = ["Context", "Requester", "TrustPolicy"]
 
 
 @dataclass(frozen=True)
@@ -43,47 +35,12 @@ def _principal_matches(block: Any, who: Requester, partition: str) -> bool:
         return True
     if not isinstance(block, dict):
         return False
-    for entry in _listed(block.get("AWS", [])):
+    for entry in listed(block.get("AWS", [])):
         root = f"arn:{partition}:iam::{who.account_id}:root"
         if entry in ("*", who.account_id, root) or entry in who.arns:
             return True
-    federated = _listed(block.get("Federated", []))
+    federated = listed(block.get("Federated", []))
     return who.federated is not None and who.federated in federated
-
-
-def _string_test(operator: str) -> tuple[bool, bool] | None:
-    """(like?, negated?) for the string operators the subset knows, else None."""
-    known = {
-        "StringEquals": (False, False),
-        "StringLike": (True, False),
-        "StringNotEquals": (False, True),
-        "StringNotLike": (True, True),
-    }
-    return known.get(operator.removesuffix("IfExists"))
-
-
-def _condition_holds(operator: str, key: str, wanted: list[str], context: Context) -> bool:
-    present = context.get(key.lower())
-    if operator == "Null":
-        return (present is None) == (str(wanted[0]).lower() == "true")
-    test = _string_test(operator)
-    if test is None:
-        return False
-    if present is None:
-        return operator.endswith("IfExists") or test[1]
-    like, negated = test
-    matched = any((_like(w, v) if like else w == v) for w in map(str, wanted) for v in present)
-    return matched != negated
-
-
-def _conditions_hold(conditions: Any, context: Context) -> bool:
-    if not isinstance(conditions, dict):
-        return not conditions
-    return all(
-        _condition_holds(operator, key, _listed(wanted), context)
-        for operator, pairs in conditions.items()
-        for key, wanted in (pairs.items() if isinstance(pairs, dict) else [])
-    )
 
 
 @dataclass
@@ -101,13 +58,13 @@ class TrustPolicy:
     def allows(self, action: str, who: Requester, context: Context, partition: str) -> bool:
         context = {key.lower(): values for key, values in context.items()}  # keys ignore case
         decision = False
-        for statement in _listed(self.document.get("Statement", [])):
+        for statement in listed(self.document.get("Statement", [])):
             if not isinstance(statement, dict):
                 continue
             applies = (
-                any(_like(p.lower(), action.lower()) for p in _listed(statement.get("Action", [])))
+                any(like(p.lower(), action.lower()) for p in listed(statement.get("Action", [])))
                 and _principal_matches(statement.get("Principal"), who, partition)
-                and _conditions_hold(statement.get("Condition"), context)
+                and conditions_hold(statement.get("Condition"), context)
             )
             if applies and statement.get("Effect") == "Deny":
                 return False
