@@ -131,3 +131,48 @@ def test_the_first_registration_needs_the_service_linked_role(
     # the role exists now: the policy without the statement registers again
     aas = client(authorized, "application-autoscaling", without_slr)
     aas.register_scalable_target(**target)
+
+
+def test_the_policy_scales_inference_components_only(authorized: RunningEmulator) -> None:
+    """The writes' conditions: another namespace or dimension is denied before it is
+    validated, and the reads need no scalable target at all."""
+    aas = client(authorized, "application-autoscaling", POLICY)
+    variant = {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/ep/variant/AllTraffic",
+               "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+               "MinCapacity": 1, "MaxCapacity": 2}  # fmt: skip
+    code, _, message = refused(aas.register_scalable_target, **variant)
+    assert code == "AccessDeniedException"
+    assert message.startswith(
+        f"User: {OPERATOR} is not authorized to perform: "
+        "application-autoscaling:RegisterScalableTarget on resource: "
+        f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT_ID}:scalable-target/*"
+    )
+    assert aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+
+
+def test_registration_checks_the_callers_rights_on_the_component(
+    authorized: RunningEmulator,
+) -> None:
+    """Application Auto Scaling's permission validation: registering a component needs
+    the right to describe it and change its copy count."""
+    sm = client(authorized, "sagemaker", POLICY)
+    create_ic(sm, "x", Tags=[OWNER_TAG])
+    read_only = {**POLICY, "Statement": [
+        {**s, "Action": ["sagemaker:DescribeInferenceComponent"]}
+        if s["Sid"] == "ReadAndChangeInferenceComponents" else s
+        for s in POLICY["Statement"]]}  # fmt: skip
+    aas = client(authorized, "application-autoscaling", read_only)
+    code, _, message = refused(
+        aas.register_scalable_target,
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/x",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        MinCapacity=0,
+        MaxCapacity=2,
+    )
+    assert code == "AccessDeniedException"
+    component = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:inference-component/x"
+    assert (
+        f"sagemaker:UpdateInferenceComponentRuntimeConfig on resource: {component} because"
+        in message
+    )

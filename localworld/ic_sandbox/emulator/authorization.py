@@ -11,9 +11,16 @@ prefix and the operation's name (doc: each service's Service Authorization Refer
   (`AddTags`, `ListTags`, `DeleteTags`) against that ARN; one naming a component,
   endpoint, endpoint config or model against its ARN; `List*` against `*` (doc: SAR gives
   List actions no resource type, so only `Resource: "*"` grants them).
-- Application Auto Scaling: `*` (inf: SAR lists the scalable-target type for the writes,
-  but its ARN carries an id the service makes at registration; the emulator does not
-  narrow, so a policy that scopes the writes by ARN is not modelled).
+- Application Auto Scaling: the reads against `*` (doc: SAR, no resource type); the
+  writes against the scalable target's ARN (doc: SAR, ScalableTarget*), and while none is
+  registered for the request's (namespace, resource id, dimension) against
+  `scalable-target/*` (inf: the ARN's id is made at registration, so no policy can name it
+  before), with `application-autoscaling:service-namespace` and `:scalable-dimension` from
+  the request (doc: SAR). `RegisterScalableTarget` of an inference component also checks
+  that the caller may `sagemaker:DescribeInferenceComponent` and
+  `sagemaker:UpdateInferenceComponentRuntimeConfig` on it (doc: Application Auto Scaling
+  User Guide, "Permissions validation"; the action pair its identity-policy examples give
+  for inference components).
 - CloudWatch: each alarm the call names (`PutMetricAlarm`, `DeleteAlarms`,
   `DescribeAlarms` with `AlarmNames`), else `alarm:*` (inf: AWS documents that a
   narrower-than-`*` DescribeAlarms grant works for metric alarms; which resource an
@@ -37,6 +44,7 @@ docs/emulator.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +75,10 @@ _TAGGING = frozenset({
     "CreateInferenceComponent", "AddTags", "PutMetricAlarm", "CreateEndpoint",
     "CreateEndpointConfig", "CreateModel", "RegisterScalableTarget", "TagResource",
 })  # fmt: skip
+
+
+# what RegisterScalableTarget checks the caller may do to the component it registers
+_VALIDATED_ON_REGISTER = ("DescribeInferenceComponent", "UpdateInferenceComponentRuntimeConfig")
 
 
 @dataclass(frozen=True)
@@ -116,9 +128,13 @@ def _request_tags(body: dict[str, Any]) -> dict[str, list[str]]:
     return context
 
 
+TargetKey = tuple[str, str, str]  # (namespace, resource id, dimension)
+
+
 class Authorizer:
-    def __init__(self, world: EmulatorState) -> None:
+    def __init__(self, world: EmulatorState, target_arn: Callable[[TargetKey], str | None]) -> None:
         self.world = world
+        self.target_arn = target_arn  # a registered scalable target's ARN
 
     def _sagemaker_resources(self, name: str, body: dict[str, Any]) -> list[str]:
         arn = self.world.arn
@@ -138,14 +154,39 @@ class Authorizer:
                 return [arn(kind, named)]
         return ["*"]
 
-    def _alarm_resources(self, body: dict[str, Any]) -> list[str]:
+    def _regional(self, service: str, rest: str) -> str:
         w = self.world
+        return f"arn:{w.partition}:{service}:{w.region}:{w.account_id}:{rest}"
+
+    def _alarm_resources(self, body: dict[str, Any]) -> list[str]:
         names = body.get("AlarmNames")
         if _text(body, "AlarmName") is not None:
             names = [body["AlarmName"]]
         if not isinstance(names, list) or not names:
             names = ["*"]
-        return [f"arn:{w.partition}:cloudwatch:{w.region}:{w.account_id}:alarm:{n}" for n in names]
+        return [self._regional("cloudwatch", f"alarm:{n}") for n in names]
+
+    def _target_resource(self, name: str, body: dict[str, Any]) -> str:
+        if name.startswith("Describe"):
+            return "*"
+        by_arn = _text(body, "ResourceARN")  # TagResource, ListTagsForResource
+        if by_arn is not None:
+            return by_arn
+        key = (
+            _text(body, "ServiceNamespace") or "",
+            _text(body, "ResourceId") or "",
+            _text(body, "ScalableDimension") or "",
+        )
+        unregistered = self._regional("application-autoscaling", "scalable-target/*")
+        return self.target_arn(key) or unregistered
+
+    @staticmethod
+    def _target_context(body: dict[str, Any]) -> dict[str, list[str]]:
+        keys = {
+            "application-autoscaling:service-namespace": _text(body, "ServiceNamespace"),
+            "application-autoscaling:scalable-dimension": _text(body, "ScalableDimension"),
+        }
+        return {key: [value] for key, value in keys.items() if value is not None}
 
     def _slr_arn(self) -> str:
         w = self.world
@@ -159,11 +200,18 @@ class Authorizer:
         elif service == "cloudwatch":
             resources = self._alarm_resources(body)
         else:
-            resources = ["*"]
+            resources = [self._target_resource(name, body)]
         context = self._context(who)
+        if service == "application-autoscaling" and not name.startswith("Describe"):
+            context.update(self._target_context(body))
         if name in _TAGGING:
             context.update(_request_tags(body))
         asks = [Ask(f"{service}:{name}", r, context) for r in resources]
+        component = _text(body, "ResourceId") or ""
+        if name == "RegisterScalableTarget" and component.startswith("inference-component/"):
+            ic = self.world.arn("inference-component", component.split("/", 1)[1])
+            own = self._context(who)
+            asks += [Ask(f"sagemaker:{a}", ic, own) for a in _VALIDATED_ON_REGISTER]
         if self._creates_service_linked_role(name, body):
             slr = {**self._context(who), "iam:AWSServiceName": [SLR_SERVICE]}
             asks.append(Ask("iam:CreateServiceLinkedRole", self._slr_arn(), slr))

@@ -90,12 +90,13 @@ class Front:
         world: EmulatorState,
         components: InferenceComponents,
         services: list[JsonService],
+        authorizer: Authorizer,
     ) -> None:
         self.world = world
         self.components = components
         self.services = {s.prefix: s for s in services}
         self.by_version = {s.model.api_version: s for s in services if query.speaks_query(s)}
-        self.authorizer = Authorizer(world)
+        self.authorizer = authorizer
 
     async def api(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -325,6 +326,7 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
                 render_error=render_sts,
             ),
         ],
+        Authorizer(world, autoscaling.target_arn),
     )
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app.router.add_post("/", front.api)
