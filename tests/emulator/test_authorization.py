@@ -85,6 +85,17 @@ def test_create_needs_the_owner_tag(authorized: RunningEmulator) -> None:
     assert code == "AccessDeniedException"
     assert "sagemaker:CreateInferenceComponent" in message
     create_ic(sm, "tagged", Tags=[OWNER_TAG])
+    # tagging on create is AddTags too
+    no_add_tags = {**POLICY, "Statement": [
+        {**s, "Action": ["sagemaker:DeleteTags"]} if s["Sid"] == "TagOnCreateAndSyncTags" else s
+        for s in POLICY["Statement"]]}  # fmt: skip
+    sm_without = client(authorized, "sagemaker", no_add_tags)
+    code, _, message = refused(
+        sm_without.create_inference_component,
+        InferenceComponentName="other", Tags=[OWNER_TAG], **request
+    )  # fmt: skip
+    assert code == "AccessDeniedException"
+    assert "perform: sagemaker:AddTags on resource:" in message
     tags = sm.list_tags(ResourceArn=sm.describe_inference_component(
         InferenceComponentName="tagged")["InferenceComponentArn"])["Tags"]  # fmt: skip
     assert OWNER_TAG in tags

@@ -21,6 +21,10 @@ prefix and the operation's name (doc: each service's Service Authorization Refer
   `sagemaker:UpdateInferenceComponentRuntimeConfig` on it (doc: Application Auto Scaling
   User Guide, "Permissions validation"; the action pair its identity-policy examples give
   for inference components).
+- A SageMaker `Create*` that carries `Tags` also needs `sagemaker:AddTags` on the new
+  resource, with `sagemaker:TaggingAction` naming the create (doc: SAR gives AddTags the
+  `sagemaker:TaggingAction` key for exactly this; SageMaker Developer Guide, "Provide
+  permissions for tagging SageMaker AI resources").
 - CloudWatch: each alarm the call names (`PutMetricAlarm`, `DeleteAlarms`,
   `DescribeAlarms` with `AlarmNames`), else `alarm:*` (inf: AWS documents that a
   narrower-than-`*` DescribeAlarms grant works for metric alarms; which resource an
@@ -207,6 +211,9 @@ class Authorizer:
         if name in _TAGGING:
             context.update(_request_tags(body))
         asks = [Ask(f"{service}:{name}", r, context) for r in resources]
+        if service == "sagemaker" and name.startswith("Create") and _request_tags(body):
+            tagging = {**context, "sagemaker:TaggingAction": [name]}
+            asks.append(Ask("sagemaker:AddTags", resources[0], tagging))
         component = _text(body, "ResourceId") or ""
         if name == "RegisterScalableTarget" and component.startswith("inference-component/"):
             ic = self.world.arn("inference-component", component.split("/", 1)[1])

@@ -71,6 +71,7 @@ async def get_identity(request: web.Request) -> web.Response:
             "verify": identities.verify,
             "authorize": identities.authorize,
             "credentials": len(identities.credentials),
+            "service_linked_roles": sorted(identities.service_linked_roles),
         }
     )
 
