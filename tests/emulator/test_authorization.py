@@ -17,6 +17,7 @@ from tests.fixtures.emulator import ACCOUNT_ID, REGION, RunningEmulator, ic_endp
 POLICY = json.loads((Path(__file__).resolve().parents[2] / "docs" / "iam-policy.json").read_text())
 OWNER_TAG = {"Key": "sagemaker.ic-operator.io/owner-uid", "Value": "uid-1"}
 OPERATOR = f"arn:aws:iam::{ACCOUNT_ID}:user/operator"
+ALARM_ARN = "arn:aws:cloudwatch:*:*:alarm:sagemaker-ic-operator-*"
 SLR = (
     f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/sagemaker.application-autoscaling."
     "amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
@@ -114,13 +115,22 @@ def test_cloudwatch_alarms_by_name_prefix_in_the_query_vocabulary(
     authorized: RunningEmulator,
 ) -> None:
     cw = client(authorized, "cloudwatch", POLICY)
-    assert cw.describe_alarms(AlarmNames=["sagemaker-ic-operator-x"])["MetricAlarms"] == []
-    code, status, message = refused(cw.describe_alarms, AlarmNames=["billing"])
+    cw.delete_alarms(AlarmNames=["sagemaker-ic-operator-x"])
+    code, status, message = refused(cw.delete_alarms, AlarmNames=["billing"])
     assert (code, status) == ("AccessDenied", 403)
     assert message.endswith(
         f"on resource: arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:billing because no "
-        "identity-based policy allows the cloudwatch:DescribeAlarms action"
+        "identity-based policy allows the cloudwatch:DeleteAlarms action"
     )
+    # a listing by prefix is authorized against every alarm (alarm:*)
+    listing = cw.describe_alarms(AlarmNamePrefix="sagemaker-ic-operator-")
+    assert listing["MetricAlarms"] == []
+    narrow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+              "Action": "cloudwatch:DescribeAlarms", "Resource": ALARM_ARN}]}  # fmt: skip
+    cw = client(authorized, "cloudwatch", narrow)
+    assert cw.describe_alarms(AlarmNames=["sagemaker-ic-operator-x"])["MetricAlarms"] == []
+    _, _, message = refused(cw.describe_alarms, AlarmNamePrefix="sagemaker-ic-operator-")
+    assert "alarm:* because" in message
 
 
 def test_the_first_registration_needs_the_service_linked_role(
