@@ -179,7 +179,7 @@ def test_the_policy_suffices_for_the_whole_lifecycle(run_as: RunAs) -> None:
     # the policy renamed, the schedule dropped, minCopies 1 (the scale-out alarm goes)
     renamed = scaling(1, 2)
     renamed["policies"][0]["policyName"] = "per-copy"
-    world.patch("nightly", {"spec": {"autoScaling": renamed}})
+    world.patch("nightly", {"spec": {"autoScaling": {**renamed, "scheduledActions": None}}})
     world.wait_ready("nightly", generation=2)
     wait_scaling(world, "nightly", registered=True, minCopies=1)
     # delete both
