@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import boto3
@@ -50,24 +50,21 @@ def refused(call: Any, *args: Any, **params: Any) -> tuple[str, int, str]:
 
 
 @contextmanager
-def verification(emulator: RunningEmulator) -> Iterator[None]:
-    """Signatures verified inside the block, with no credential or role issued before it;
-    off again after it, as the other tests expect."""
+def switched_on(emulator: RunningEmulator, switch: str) -> Iterator[None]:
+    """An identity switch (`verify`: signatures verified; `authorize`: identity policies
+    enforced) on inside the block, with no credential, role, policy or service-linked role
+    from before it; off again after it, as the other tests expect."""
     emulator.admin.request("DELETE", "identity")
-    emulator.admin.request("PUT", "identity", {"verify": True})
+    emulator.admin.request("PUT", "identity", {switch: True})
     try:
         yield
     finally:
-        emulator.admin.request("PUT", "identity", {"verify": False})
+        emulator.admin.request("PUT", "identity", {switch: False})
 
 
-@contextmanager
-def authorization(emulator: RunningEmulator) -> Iterator[None]:
-    """Identity policies enforced inside the block, with no credential, role or
-    service-linked role from before it; off again after it, as the other tests expect."""
-    emulator.admin.request("DELETE", "identity")
-    emulator.admin.request("PUT", "identity", {"authorize": True})
-    try:
-        yield
-    finally:
-        emulator.admin.request("PUT", "identity", {"authorize": False})
+def verification(emulator: RunningEmulator) -> AbstractContextManager[None]:
+    return switched_on(emulator, "verify")
+
+
+def authorization(emulator: RunningEmulator) -> AbstractContextManager[None]:
+    return switched_on(emulator, "authorize")

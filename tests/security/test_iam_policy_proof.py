@@ -289,7 +289,8 @@ STEPS: dict[str, Step] = {
         _more_copies, "sagemaker:UpdateInferenceComponentRuntimeConfig"
     ),
     "sagemaker:DeleteInferenceComponent": Step(_delete, "sagemaker:DeleteInferenceComponent"),
-    "sagemaker:ListTags": Step(_create, "sagemaker:ListTags"),
+    # read before a tag sync (and to recognise an own component after a crash)
+    "sagemaker:ListTags": Step(_retag, "sagemaker:ListTags"),
     "sagemaker:ListInferenceComponents": Step(_create, "sagemaker:ListInferenceComponents"),
     "application-autoscaling:RegisterScalableTarget": Step(
         _autoscaled, "application-autoscaling:RegisterScalableTarget"

@@ -5,9 +5,9 @@ The subset of IAM's policy language a trust policy uses: `Allow`/`Deny` statemen
 `Action` with wildcards (`sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`,
 `sts:TagSession`), and `Condition` with the string operators and `Null`. An explicit Deny
 wins; without an Allow the answer is no (doc: IAM User Guide, "Policy evaluation logic").
-A condition operator outside this subset never matches, so an unmodelled policy fails
-closed rather than open (inf: the emulator's choice). Identity policies on the caller are a
-later step (docs/emulator.md): today a principal the trust policy names may assume the role.
+The conditions are the shared subset of conditions.py. STS does not ask the caller's
+identity policies (iam_policy.py) for `sts:AssumeRole`: a principal the trust policy names
+may assume the role (inf for the same-account case, docs/emulator.md).
 """
 
 from __future__ import annotations
