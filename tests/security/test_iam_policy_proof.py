@@ -337,15 +337,20 @@ def test_every_granted_action_has_a_step() -> None:
 
 
 def reports(world: OperatorTestbed, name: str, action: str) -> str | None:
-    """What the resource says of the denial: a condition's or the autoscaling status's
-    reason and message, when they name the action."""
+    """What the resource says of the denial, when it names the action: a condition's
+    reason and message (SageMaker's calls: `Ready=False AccessDenied`), or a Warning
+    event's (autoscaling's calls: `AutoScalingFailed`, the autoscaling status keeping its
+    last good reading)."""
     status = (world.get(name) or {}).get("status") or {}
     said = [
         f"{c['type']}={c['status']} {c.get('reason')}: {c.get('message')}"
         for c in status.get("conditions", [])
     ]
-    scaling_status = status.get("autoScaling") or {}
-    said.append(f"autoScaling {scaling_status.get('state')}: {scaling_status.get('message')}")
+    said += [
+        f"event {e['type']} {e['reason']}: {e['message']}"
+        for e in world.events(name)
+        if e["type"] == "Warning"
+    ]
     return next((line for line in said if action in line), None)
 
 
