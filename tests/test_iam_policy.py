@@ -30,13 +30,30 @@ OWNER_TAG_KEY = "aws:RequestTag/sagemaker.ic-operator.io/owner-uid"
 # managed policies do the same), narrowed to this account by a condition.
 UNSCOPABLE_ACTIONS = {"sagemaker:ListInferenceComponents"}
 # Application Auto Scaling: scalable-target ARNs carry an id the service generates at
-# registration, so no policy can name "this component's target" in advance; the
-# actions are the allow-list's and nothing else.
+# registration, so no policy can name "this component's target" in advance; the writes
+# are granted on any scalable target of SageMaker inference components' copy count (the
+# service-namespace and scalable-dimension condition keys), the reads (which IAM gives no
+# resource type) on "*".
 AAS_ACTIONS = {
     f"application-autoscaling:{op}" for op in operations.APPLICATION_AUTOSCALING_OPERATIONS
 }
+AAS_READS = {a for a in AAS_ACTIONS if a.split(":")[1].startswith("Describe")}
+AAS_WRITES = AAS_ACTIONS - AAS_READS
+SCALABLE_TARGET_ARN = "arn:aws:application-autoscaling:*:*:scalable-target/*"
+DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+IC_TARGETS = {
+    "StringEquals": {
+        "application-autoscaling:service-namespace": "sagemaker",
+        "application-autoscaling:scalable-dimension": DIMENSION,
+    }
+}
 CLOUDWATCH_ACTIONS = {f"cloudwatch:{op}" for op in operations.CLOUDWATCH_OPERATIONS}
 ALARM_ARN = "arn:aws:cloudwatch:*:*:alarm:sagemaker-ic-operator-*"
+# The operator lists its alarms by name prefix (one DescribeAlarms for every component);
+# CloudWatch authorizes a listing against alarm:* (docs/emulator.md), so the read is
+# granted on every alarm and the writes on the operator's own only.
+ANY_ALARM = "arn:aws:cloudwatch:*:*:alarm:*"
+CLOUDWATCH_READS = {"cloudwatch:DescribeAlarms"}
 SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 SLR_ARN = (
     f"arn:aws:iam::*:role/aws-service-role/{SLR_SERVICE}/"
@@ -120,12 +137,18 @@ def test_autoscaling_writes_are_allowed_operations() -> None:
 
 
 def test_autoscaling_actions_are_granted_without_other_services() -> None:
-    """Application Auto Scaling on "*" (see AAS_ACTIONS), CloudWatch only on the
-    operator's own alarms, by name prefix."""
-    assert all(_granted()[a] == {"*"} for a in AAS_ACTIONS)
-    assert all(_granted()[a] == {ALARM_ARN} for a in CLOUDWATCH_ACTIONS)
+    """Application Auto Scaling's reads on "*", its writes on inference components'
+    scalable targets (see AAS_ACTIONS), CloudWatch only on the operator's own alarms, by
+    name prefix."""
+    assert all(_granted()[a] == {"*"} for a in AAS_READS)
+    assert all(_granted()[a] == {SCALABLE_TARGET_ARN} for a in AAS_WRITES)
+    (writes,) = [s for s in _statements() if set(_as_list(s["Action"])) & AAS_WRITES]
+    assert set(_as_list(writes["Action"])) == AAS_WRITES
+    assert writes["Condition"] == IC_TARGETS
+    assert all(_granted()[a] == {ANY_ALARM} for a in CLOUDWATCH_READS)
+    assert all(_granted()[a] == {ALARM_ARN} for a in CLOUDWATCH_ACTIONS - CLOUDWATCH_READS)
     ours = f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{alarm_name('llama')}"
-    for action in CLOUDWATCH_ACTIONS:
+    for action in CLOUDWATCH_ACTIONS - CLOUDWATCH_READS:
         assert _allows(action, ours)
         # The target-tracking alarms belong to Application Auto Scaling, others' to them.
         assert not _allows(
@@ -186,7 +209,7 @@ def test_unscopable_actions_are_limited_to_the_own_account() -> None:
         if "*" in _as_list(statement["Resource"]):
             actions = set(_as_list(statement["Action"]))
             if actions <= AAS_ACTIONS:
-                assert actions == AAS_ACTIONS and "Condition" not in statement
+                assert actions == AAS_READS and "Condition" not in statement
                 continue
             assert actions <= UNSCOPABLE_ACTIONS
             assert statement["Condition"] == {

@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.fixtures.emulator import REGION, RunningEmulator
 
@@ -37,16 +39,29 @@ def signed_client(
     return boto3.client(service, endpoint_url=emulator.url, **settings)
 
 
+def refused(call: Any, *args: Any, **params: Any) -> tuple[str, int, str]:
+    """A call that must fail: its error code, HTTP status and message."""
+    with pytest.raises(ClientError) as caught:
+        call(*args, **params)
+    response = caught.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Message"],
+    )
+
+
 @contextmanager
-def verification(emulator: RunningEmulator) -> Iterator[None]:
-    """Signatures verified inside the block, with no credential or role issued before it;
-    off again after it, as the other tests expect."""
+def switched_on(emulator: RunningEmulator, switch: str) -> Iterator[None]:
+    """An identity switch (`verify`: signatures verified; `authorize`: identity policies
+    enforced) on inside the block, with no credential, role, policy or service-linked role
+    from before it; off again after it, as the other tests expect."""
     emulator.admin.request("DELETE", "identity")
-    emulator.admin.request("PUT", "identity", {"verify": True})
+    emulator.admin.request("PUT", "identity", {switch: True})
     try:
         yield
     finally:
-        emulator.admin.request("PUT", "identity", {"verify": False})
+        emulator.admin.request("PUT", "identity", {switch: False})
 
 
 # botocore refreshes credentials this long before they expire (its advisory window,
@@ -106,3 +121,11 @@ def assert_refreshed_without_burst(
     assert len(sessions) <= len(fetches) <= len(sessions) + 1, (fetches, sessions)
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(fetches)]
     assert all(gap >= 0.75 * lifetime for gap in gaps), gaps
+
+
+def verification(emulator: RunningEmulator) -> AbstractContextManager[None]:
+    return switched_on(emulator, "verify")
+
+
+def authorization(emulator: RunningEmulator) -> AbstractContextManager[None]:
+    return switched_on(emulator, "authorize")

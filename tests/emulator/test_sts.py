@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.emulator.identity_helpers import issue, signed_client, verification
+from tests.emulator.identity_helpers import issue, refused, signed_client, verification
 from tests.fixtures.emulator import ACCOUNT_ID, RunningEmulator
 
 ALICE = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
@@ -40,17 +39,6 @@ def allow(principal: str = ALICE, action: Any = "sts:AssumeRole", **extra: Any) 
 
 def sts_as(emulator: RunningEmulator, user: str = "alice") -> Any:
     return signed_client(emulator, "sts", issue(emulator, user=user))
-
-
-def refused(call: Any, *args: Any, **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(*args, **params)
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def assume(sts: Any, **params: Any) -> dict[str, Any]:

@@ -107,6 +107,11 @@ class ApplicationAutoScaling:
             )
         raise validation("Unsupported service namespace, resource type or scalable dimension")
 
+    def target_arn(self, key: Key) -> str | None:
+        """The registered target's ARN, which IAM authorizes its writes against."""
+        target = self.targets.get(key)
+        return target.arn if target is not None else None
+
     def _target(self, key: Key) -> Target:
         target = self.targets.get(key)
         if target is None:

@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse requests not SigV4-signed by a credential the emulator issued "
         "(see PUT /_emulator/identity; off: any credentials do)",
     )
+    parser.add_argument(
+        "--authorize",
+        action="store_true",
+        help="evaluate each SageMaker, Application Auto Scaling and CloudWatch call against "
+        "the caller's identity policies (see PUT /_emulator/identity; off: all allowed)",
+    )
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -39,6 +45,7 @@ async def _serve(args: argparse.Namespace) -> None:
         account_id=args.account_id,
         time_scale=args.time_scale,
         verify_signatures=args.verify_signatures,
+        authorize=args.authorize,
     )
     url = await emulator.start(args.host, args.port)
     print(f"listening on {url}", flush=True)

@@ -24,6 +24,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "MissingAuthenticationTokenException": 403,
     "IncompleteSignatureException": 400,
     "AccessDenied": 403,  # STS (doc: AssumeRole's errors; status obs)
+    "AccessDeniedException": 400,  # identity policies (doc: SageMaker common errors)
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
+from .iam_policy import IdentityPolicy
 from .trust import TrustPolicy
 from .web_identity import OidcProvider
 
@@ -77,14 +78,17 @@ class Role:
     arn: str
     trust: TrustPolicy
     max_session_duration: int = 3600  # seconds; IAM's default (doc)
+    policies: list[IdentityPolicy] = field(default_factory=list)  # its identity policies
 
 
 @dataclass
 class Identities:
-    """Every credential the emulator issued, by access key id, and the verification switch."""
+    """Every credential the emulator issued, by access key id, the policies of users and
+    roles, and the two switches: verify signatures, authorize against the policies."""
 
     partition: str
     verify: bool = False
+    authorize: bool = False
     credentials: dict[str, Credential] = field(default_factory=dict)
     user_ids: dict[str, str] = field(default_factory=dict)  # principal ARN -> unique id
     roles: dict[str, Role] = field(default_factory=dict)  # by ARN
@@ -93,6 +97,8 @@ class Identities:
     # API shortens it (`PUT /_emulator/session-duration`, pod_identity.py) so a client's
     # refresh is seen in minutes rather than an hour.
     default_session_seconds: float = 3600
+    user_policies: dict[str, list[IdentityPolicy]] = field(default_factory=dict)  # by ARN
+    service_linked_roles: set[str] = field(default_factory=set)  # ARNs that exist
 
     def root(self, account_id: str) -> Principal:
         """Whom an unverified call is attributed to when its key is not one we issued."""
@@ -101,18 +107,28 @@ class Identities:
     def _unique_id(self, arn: str, prefix: str) -> str:
         return self.user_ids.setdefault(arn, prefix + _random(_KEY_ALPHABET, 17))
 
-    def user_key(self, account_id: str, user: str) -> Credential:
-        """A new long-term access key for the IAM user `user` (created on first use)."""
+    def user_key(
+        self, account_id: str, user: str, policies: list[IdentityPolicy] | None = None
+    ) -> Credential:
+        """A new long-term access key for the IAM user `user` (created on first use); given
+        `policies`, they replace the user's identity policies."""
         arn = f"arn:{self.partition}:iam::{account_id}:user/{user}"
+        if policies is not None:
+            self.user_policies[arn] = policies
         principal = Principal(account_id, arn, self._unique_id(arn, "AIDA"))
         return self._store(Credential("AKIA" + _random(_KEY_ALPHABET, 16), _secret(), principal))
 
     def put_role(
-        self, account_id: str, name: str, trust: TrustPolicy, max_session_duration: int = 3600
+        self,
+        account_id: str,
+        name: str,
+        trust: TrustPolicy,
+        max_session_duration: int = 3600,
+        policies: list[IdentityPolicy] | None = None,
     ) -> Role:
         arn = f"arn:{self.partition}:iam::{account_id}:role/{name}"
         self._unique_id(arn, "AROA")
-        role = Role(account_id, name, arn, trust, max_session_duration)
+        role = Role(account_id, name, arn, trust, max_session_duration, list(policies or []))
         self.roles[arn] = role
         return role
 
@@ -146,16 +162,29 @@ class Identities:
             )
         )
 
+    def policies_of(self, principal: Principal) -> list[IdentityPolicy] | None:
+        """The identity policies that bind `principal`; None for the account's root, which
+        no identity policy limits (doc: IAM User Guide, "AWS account root user")."""
+        if principal.arn == self.root(principal.account_id).arn:
+            return None
+        if principal.role_arn is not None:
+            role = self.roles.get(principal.role_arn)
+            return list(role.policies) if role is not None else []
+        return list(self.user_policies.get(principal.arn, []))
+
     def _store(self, credential: Credential) -> Credential:
         self.credentials[credential.access_key_id] = credential
         return credential
 
     def forget(self) -> None:
-        """Every credential and role gone (the switch stays as it is)."""
+        """Every credential, role, policy and service-linked role gone (the switches stay
+        as they are)."""
         self.credentials.clear()
         self.user_ids.clear()
         self.roles.clear()
         self.providers.clear()
+        self.user_policies.clear()
+        self.service_linked_roles.clear()
 
     def revoke(self, access_key_id: str) -> bool:
         return self.credentials.pop(access_key_id, None) is not None

@@ -1,14 +1,18 @@
-"""The identity part of the admin API: the verification switch and issuing credentials.
+"""The identity part of the admin API: the two switches, credentials, roles and policies.
 
 `PUT /_emulator/identity {"verify": true}` turns SigV4 verification on (off by default, so
-any credentials do, as before); `POST /_emulator/access-keys` issues a long-term key for an
-IAM user (`{"user": NAME}`) or session credentials for a role (`{"role": NAME,
-"session_name": S, "duration_seconds": N}`, any positive duration, so tests can expire one
-quickly); `DELETE /_emulator/access-keys/{id}` revokes one, `DELETE /_emulator/identity`
-every credential and role (`/_emulator/reset` keeps them, as deleting resources keeps IAM);
-`PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N}` creates or
-replaces a role STS lets principals assume; `PUT /_emulator/oidc-providers` registers the
-issuer AssumeRoleWithWebIdentity trusts. `account_id` defaults to the emulator's account.
+any credentials do, as before); `{"authorize": true}` evaluates every SageMaker, Application
+Auto Scaling and CloudWatch call against the caller's identity policies (authorization.py;
+off by default). `POST /_emulator/access-keys` issues a long-term key for an IAM user
+(`{"user": NAME, "policies": [DOC, ...]}`, the policies replacing the user's) or session
+credentials for a role (`{"role": NAME, "session_name": S, "duration_seconds": N}`, any
+positive duration, so tests can expire one quickly); `DELETE /_emulator/access-keys/{id}`
+revokes one, `DELETE /_emulator/identity` every credential, role, policy and service-linked
+role (`/_emulator/reset` keeps them, as deleting resources keeps IAM).
+`PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N, "policies":
+[DOC, ...]}` creates or replaces a role STS lets principals assume, with its identity
+policies; `PUT /_emulator/oidc-providers` registers the issuer AssumeRoleWithWebIdentity
+trusts. `account_id` defaults to the emulator's account.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .iam_policy import IdentityPolicy
 from .identity import Identities
 from .trust import TrustPolicy
 from .web_identity import STS_AUDIENCE, KeysUnavailable, OidcProvider, issuer_keys
@@ -52,20 +57,42 @@ def _strings(body: dict[str, Any], key: str, default: list[str]) -> list[str] | 
     return value if ok else None
 
 
+def _policies(body: dict[str, Any]) -> list[IdentityPolicy] | None:
+    """The `policies` of a request body, None when it has none; ValueError when malformed."""
+    value = body.get("policies")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError("policies must be a list of policy documents")
+    return [IdentityPolicy.parse(document) for document in value]
+
+
+_SWITCHES = ("verify", "authorize")
+
+
 async def get_identity(request: web.Request) -> web.Response:
     identities = request.app[IDENTITIES_KEY]
     return web.json_response(
-        {"verify": identities.verify, "credentials": len(identities.credentials)}
+        {
+            "verify": identities.verify,
+            "authorize": identities.authorize,
+            "credentials": len(identities.credentials),
+            "service_linked_roles": sorted(identities.service_linked_roles),
+        }
     )
 
 
 async def put_identity(request: web.Request) -> web.Response:
     body = await _object(request)
-    if body is None or not isinstance(body.get("verify"), bool):
-        return _bad('body must be {"verify": true|false}')
+    given = {k: v for k, v in (body or {}).items() if k in _SWITCHES}
+    if body is None or not given or set(body) - set(_SWITCHES):
+        return _bad('body must be {"verify": true|false, "authorize": true|false} (either)')
+    if not all(isinstance(v, bool) for v in given.values()):
+        return _bad("verify and authorize are true or false")
     identities = request.app[IDENTITIES_KEY]
-    identities.verify = body["verify"]
-    return web.json_response({"verify": identities.verify})
+    identities.verify = given.get("verify", identities.verify)
+    identities.authorize = given.get("authorize", identities.authorize)
+    return web.json_response({"verify": identities.verify, "authorize": identities.authorize})
 
 
 async def delete_identity(request: web.Request) -> web.Response:
@@ -82,8 +109,14 @@ async def post_access_key(request: web.Request) -> web.Response:
     user, role = _name(body, "user"), _name(body, "role")
     if (user is None) == (role is None):
         return _bad('give exactly one of "user" or "role"')
+    try:
+        policies = _policies(body)
+    except (TypeError, ValueError) as exc:
+        return _bad(f"policies: {exc}")
     if user is not None:
-        return web.json_response(identities.user_key(account, user).to_json())
+        return web.json_response(identities.user_key(account, user, policies).to_json())
+    if policies is not None:
+        return _bad("a role's policies are set with PUT /_emulator/roles/{name}")
     duration = body.get("duration_seconds", 3600)
     if isinstance(duration, bool) or not isinstance(duration, int | float) or duration <= 0:
         return _bad("duration_seconds must be a positive number")
@@ -106,12 +139,16 @@ async def put_role(request: web.Request) -> web.Response:
         trust = TrustPolicy.parse(body.get("trust_policy"))
     except (TypeError, ValueError) as exc:
         return _bad(f"trust_policy: {exc}")
+    try:
+        policies = _policies(body)
+    except (TypeError, ValueError) as exc:
+        return _bad(f"policies: {exc}")
     longest = body.get("max_session_duration", SESSION_BOUNDS[0])
     if not isinstance(longest, int) or not SESSION_BOUNDS[0] <= longest <= SESSION_BOUNDS[1]:
         return _bad("max_session_duration must be an integer from 3600 to 43200")
     account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
     identities = request.app[IDENTITIES_KEY]
-    role = identities.put_role(account, request.match_info["name"], trust, longest)
+    role = identities.put_role(account, request.match_info["name"], trust, longest, policies)
     return web.json_response(
         {"Arn": role.arn, "RoleName": role.name, "MaxSessionDuration": longest}
     )

@@ -77,6 +77,7 @@ CLOUDWATCH_ERRORS: dict[str, tuple[str, int]] = {
     "ResourceNotFound": ("ResourceNotFound", 404),
     "ResourceNotFoundException": ("ResourceNotFoundException", 404),
     "InvalidNextToken": ("InvalidNextToken", 400),
+    "AccessDenied": ("AccessDenied", 403),  # identity policies (obs; docs/emulator.md)
     "InvalidFormat": ("InvalidFormatFault", 400),
     "Throttling": ("ThrottlingException", 400),
     "InternalServiceError": ("InternalServiceFault", 500),
@@ -88,6 +89,7 @@ _CLOUDWATCH_ALIASES = {
     "ValidationException": "ValidationError",
     "ThrottlingException": "Throttling",
     "InternalFailure": "InternalServiceError",
+    "AccessDeniedException": "AccessDenied",
 }
 
 

@@ -25,6 +25,7 @@ class Emulator:
         time_scale: float = 1.0,
         durations: Durations | None = None,
         verify_signatures: bool = False,
+        authorize: bool = False,
     ) -> None:
         self.world = EmulatorState(
             region=region,
@@ -33,6 +34,7 @@ class Emulator:
             durations=durations or Durations(),
         )
         self.world.identities.verify = verify_signatures
+        self.world.identities.authorize = authorize
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -72,6 +74,7 @@ class EmulatorThread(StartStop):
         time_scale: float = 1.0,
         durations: Durations | None = None,
         verify_signatures: bool = False,
+        authorize: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -81,6 +84,7 @@ class EmulatorThread(StartStop):
             time_scale=time_scale,
             durations=durations,
             verify_signatures=verify_signatures,
+            authorize=authorize,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

@@ -5,7 +5,9 @@ told apart by the X-Amz-Target prefix (see protocols.py); a form-encoded body wi
 the query protocol (query.py), which reaches the same `Front.call`. With verification off (the
 default) requests are accepted signed or unsigned; with it on, each must carry a SigV4
 signature by a credential the emulator issued (sigv4.py). Every call, accepted or rejected
-(including injected faults), is recorded for `GET /_emulator/calls`. A SageMaker component
+(including injected faults), is recorded for `GET /_emulator/calls`. With `authorize` on,
+a SageMaker, Application Auto Scaling or CloudWatch call is checked against the caller's
+identity policies before faults and validation (authorization.py). A SageMaker component
 write whose response is lost on purpose is applied first and recorded as accepted, with
 `lost` saying what the client got instead (an error code, or "dropped"); a read that served
 a version from before a recent write is recorded with `stale: true`.
@@ -23,6 +25,7 @@ from botocore.model import OperationModel, ServiceModel
 
 from . import query, scaler
 from .application_autoscaling import ApplicationAutoScaling
+from .authorization import Authorizer
 from .cloudwatch import CloudWatch
 from .components import InferenceComponents
 from .errors import ApiError
@@ -88,11 +91,13 @@ class Front:
         world: EmulatorState,
         components: InferenceComponents,
         services: list[JsonService],
+        authorizer: Authorizer,
     ) -> None:
         self.world = world
         self.components = components
         self.services = {s.prefix: s for s in services}
         self.by_version = {s.model.api_version: s for s in services if query.speaks_query(s)}
+        self.authorizer = authorizer
 
     async def api(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -150,6 +155,7 @@ class Front:
                 )
             if not isinstance(body, dict):
                 raise ApiError("SerializationException", "Request body must be a JSON object")
+            self.authorizer.check(prefix, name, body, caller)
             faults = self.world.faults
             delay = faults.latency_seconds(name)
             if delay:
@@ -321,6 +327,7 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
                 render_error=render_sts,
             ),
         ],
+        Authorizer(world, autoscaling.target_arn),
     )
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app.router.add_post("/", front.api)
