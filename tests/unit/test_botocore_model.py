@@ -60,6 +60,7 @@ OPERATOR_ONLY = {
     ("InferenceComponentSpec", "region"),
     ("InferenceComponentSpec", "deletionPolicy"),
     ("InferenceComponentSpec", "adoptionPolicy"),
+    ("InferenceComponentSpec", "suspend"),
     ("InferenceComponentRuntimeConfig", "copyCountOwner"),
     # Carried by the Application Auto Scaling requests, walked by aas_walk below.
     ("InferenceComponentSpec", "autoScaling"),

@@ -241,10 +241,20 @@ class ObjectLoop:
             async with self.lock:
                 body = self.current(live())
                 result = await self.reconciler.finalize(body)
+                self._last_key = _key(body)
                 await self._apply(body, result)
             if result.released:
                 return
-            await asyncio.sleep(result.sleep or self.reconciler.poll.minimum)
+            await self._pause(result.sleep or self.reconciler.poll.minimum, live)
+
+    async def _pause(self, seconds: float, live: Callable[[], Body]) -> None:
+        """The finalizer's wait, cut short by news: a suspended deletion (which waits a
+        resync interval) goes on at once when spec.suspend is set back to false."""
+        self._wake.clear()
+        if self.news(live()):
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
     async def _relay(self, stopped: Stopped) -> None:
         await stopped.wait()

@@ -14,6 +14,7 @@ from typing import Any
 import pydantic
 
 from ic_operator import metrics
+from ic_operator.autoscaling.plan import Call
 from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.errors import SageMakerError
@@ -25,6 +26,7 @@ from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
+from ic_operator.reconcile.suspend import hold, still_held
 from ic_operator.reconcile.triage import Look
 from ic_operator.reconcile.types import (
     SENDS,
@@ -40,6 +42,7 @@ from ic_operator.reconcile.types import (
     TransitionKey,
     Wake,
     decided_for,
+    iso,
     recorded_wake,
 )
 from ic_operator.reconcile.verdict import plan_created
@@ -77,6 +80,8 @@ class ApplyPass:
             if observation.look in (Look.UNCHANGED, Look.MOVING):
                 return await self._nothing_moved(observation, wanted, status, ctx, key)
             plan = self._plan(wanted, observation, status, now)
+            if wanted.spec.suspended:
+                return await self._held(plan, wanted, observation, status, ctx, key=key)
             executed = None
             if plan.action in SENDS:
                 attempted = plan
@@ -97,6 +102,10 @@ class ApplyPass:
                 err, ctx, desired=wanted, status=status, attempted=attempted, poll=self.poll
             )
             reading = Reading(observation.component, read=True) if observation else NOT_READ
+            if wanted.spec.suspended:  # still suspended, whatever failed to be read
+                failed = replace(
+                    failed, pending=still_held(status.pending_plan, iso(ctx.now), failed.message)
+                )
             return self._finish(failed, status, ctx, reading)
 
     def _plan(
@@ -112,6 +121,37 @@ class ApplyPass:
             return plan_created(status, now, self.poll)
         observed = Observed(observation.component, observation.tags, now)
         return plan_apply(desired, observed, status, self.poll, strategy=self.strategy)
+
+    async def _held(
+        self,
+        plan: Plan,
+        desired: Desired,
+        observation: Observation,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        *,
+        key: TransitionKey,
+    ) -> PassResult:
+        """spec.suspend: the plan is recorded, not executed; autoscaling is read, not
+        written. A failed read is planned as any other (the caller's except)."""
+        component = observation.component
+        listed = observation.look is Look.CREATED
+        view = self.strategy.view(component) if component is not None and not listed else None
+        scaling: tuple[Call, ...] = ()
+        if plan.action is not Act.BLOCKED and not _leaves_alone(plan):
+            scaling = await self.scaling.held(
+                name=desired.name,
+                spec=desired.spec.auto_scaling,
+                previous=status.auto_scaling,
+                region=ctx.region,
+                component=component,
+            )
+        since = status.pending_plan.suspended_since if status.pending_plan else iso(ctx.now)
+        observed = Observed(component, observation.tags, ctx.now)
+        held = hold(plan, desired, observed, view=view, scaling=scaling, since=since)
+        reading = Reading(component, read=True, listed=listed)
+        waiting = key if held.wake is Wake.POLL else None
+        return self._finish(held, status, ctx, reading, transition=waiting)
 
     async def _scale(
         self,
@@ -192,7 +232,7 @@ class ApplyPass:
         scaled = desired.spec.auto_scaling is not None or (
             status.auto_scaling is not None and status.auto_scaling.registered
         )
-        if not scaled:
+        if not scaled or desired.spec.suspended:
             return PassResult(None, self.poll.resync, "Unchanged")
         # Its copy counts are the ones the last Describe recorded.
         recorded = {
