@@ -12,6 +12,7 @@ import pytest
 from ic_operator.aws.operations import AUTOSCALING_WRITE_OPERATIONS as AAS_WRITES
 from ic_operator.reconcile.suspend import planned
 from ic_operator.reconcile.types import Trigger
+from tests.reconciler import test_autoscaling_drift as drift
 from tests.reconciler.harness import IMAGE, Rig, image, run
 from tests.reconciler.test_autoscaling import SCALING, autoscaling_writes
 
@@ -193,3 +194,27 @@ def test_planned_hides_environment_values_and_cuts_long_requests() -> None:
     )
     assert SECRET not in json.dumps(call.parameters)
     assert len(call.parameters) == 40 and call.parameters["..."] == "62 more parameters not shown"
+
+
+def test_autoscaling_drift_while_suspended_is_reported_within_one_interval() -> None:
+    async def scenario() -> None:
+        w = await drift._settled(drift.NIGHTLY)
+        w.kube.edit({"suspend": True})
+        await w.step(Trigger.CHANGE)
+        assert pending(w)["calls"] == []
+        w.sm.calls.clear()
+        drift._delete_policy(w)
+        changed_at = w.clock()
+        while not pending(w)["calls"]:
+            await w.step(Trigger.TIMER)
+            assert w.clock() - changed_at <= drift.INTERVAL + w.settings.resync_interval
+        assert [c["operation"] for c in pending(w)["calls"]] == ["PutScalingPolicy"]
+        assert w.kube.condition("Ready") == ("False", "Suspended")
+        assert drift._writes(w) == [] and w.sm.writes() == []
+        await passes(w)  # shown once: no full look on every resync after
+        assert w.sm.ops("DescribeInferenceComponent").count("DescribeInferenceComponent") <= 2
+        w.kube.edit({"suspend": False})
+        await w.step(Trigger.CHANGE)
+        assert drift._writes(w) == ["PutScalingPolicy"]
+
+    run(scenario)

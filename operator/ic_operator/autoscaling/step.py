@@ -105,10 +105,17 @@ class AutoScalingStep:
     ) -> bool:
         """The component's slice of the shared listings differs from the spec: worth a
         read of its own (the listing may lag a write) before anything is corrected."""
+        return bool(await self.listed(name, spec, registered, region))
+
+    async def listed(
+        self, name: str, spec: AutoScaling | None, registered: bool, region: str
+    ) -> list[Call]:
+        """The calls the component's slice of the shared listings asks for (none: in sync
+        as far as the listings show)."""
         reading = await self.sweep.reading(region, name, self.interval)
         if not asp.alarm_read_needed(spec, reading.policies):
             reading = replace(reading, alarm=None)  # as a read of its own would see it
-        return bool(asp.sync_calls(spec, reading, name, owned=asp.owned(spec, registered)))
+        return asp.sync_calls(spec, reading, name, owned=asp.owned(spec, registered))
 
     async def held(
         self,

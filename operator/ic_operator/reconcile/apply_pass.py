@@ -26,7 +26,7 @@ from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.observe import Observation, Observer
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
-from ic_operator.reconcile.suspend import hold, still_held
+from ic_operator.reconcile.suspend import hold, planned, still_held
 from ic_operator.reconcile.triage import Look
 from ic_operator.reconcile.types import (
     SENDS,
@@ -78,7 +78,12 @@ class ApplyPass:
                 wanted, status, ctx.region, edited=edited, now=now
             )
             if observation.look in (Look.UNCHANGED, Look.MOVING):
-                return await self._nothing_moved(observation, wanted, status, ctx, key)
+                if not await self._scaling_moved_while_held(wanted, status, ctx):
+                    return await self._nothing_moved(observation, wanted, status, ctx, key)
+                # The plan shown is out of date: a full look, as after an edit.
+                observation = await self.observer.observe(
+                    wanted, status, ctx.region, edited=True, now=now
+                )
             plan = self._plan(wanted, observation, status, now)
             if wanted.spec.suspended:
                 return await self._held(plan, wanted, observation, status, ctx, key=key)
@@ -152,6 +157,23 @@ class ApplyPass:
         reading = Reading(component, read=True, listed=listed)
         waiting = key if held.wake is Wake.POLL else None
         return self._finish(held, status, ctx, reading, transition=waiting)
+
+    async def _scaling_moved_while_held(
+        self, desired: Desired, status: InferenceComponentStatus, ctx: PassContext
+    ) -> bool:
+        """Suspended, with SageMaker unchanged: do the shared autoscaling listings ask for
+        other calls than the plan shown (a target, policy, action or alarm changed by
+        hand)? Drift is reported while suspended, autoscaling's too."""
+        held = status.pending_plan
+        if not desired.spec.suspended or held is None:
+            return False
+        registered = status.auto_scaling is not None and status.auto_scaling.registered
+        spec = desired.spec.auto_scaling
+        if spec is None and not registered:
+            return False
+        listed = await self.scaling.listed(desired.name, spec, registered, ctx.region)
+        shown = [call for call in held.calls if call.service != "sagemaker"]
+        return [planned(c.operation, c.request, c.service) for c in listed] != shown
 
     async def _scale(
         self,
