@@ -11,6 +11,7 @@ stays an error: suspension never hides Degraded.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -29,6 +30,10 @@ from ic_operator.reconcile.types import (
     StatusDelta,
     Wake,
 )
+
+# One step of a differences() path: a key, and an index or instance type in brackets (an
+# instance type has dots of its own: ml.g5.2xlarge).
+_PART = re.compile(r"[^.\[]+(?:\[[^\]]*\])?")
 
 # Enough for a full UpdateInferenceComponent; what is cut is said to be cut.
 MAX_PARAMETERS = 40
@@ -143,7 +148,7 @@ def _at(tree: Mapping[str, Any], path: str) -> str | None:
     """The value at a :func:`differences` path (lowerCamel, dotted, ``[i]`` or
     ``[instanceType]``), as JSON text; None when absent."""
     node: Any = tree
-    for part in path.split("."):
+    for part in _PART.findall(path):
         name, _, index = part.partition("[")
         key = name[:1].upper() + name[1:]
         if not isinstance(node, Mapping) or key not in node:
