@@ -218,3 +218,19 @@ def test_autoscaling_drift_while_suspended_is_reported_within_one_interval() -> 
         assert drift._writes(w) == ["PutScalingPolicy"]
 
     run(scenario)
+
+
+def test_an_invalid_edit_while_suspended_is_degraded_and_still_suspended() -> None:
+    async def scenario() -> None:
+        w = Rig()
+        await created(w)
+        w.kube.edit({"suspend": True})
+        await w.step(Trigger.CHANGE)
+        w.kube.edit({"runtimeConfig": {"copyCount": 4, "copyCountOwner": "Nobody"}})
+        await w.step(Trigger.CHANGE)
+        assert w.sm.writes() == []
+        assert w.kube.condition("Degraded") == ("True", "InvalidSpec")
+        assert "Resumed" not in w.kube.reasons()
+        assert pending(w)["suspendedSince"]
+
+    run(scenario)

@@ -66,6 +66,9 @@ class ApplyPass:
         status = InferenceComponentStatus.parse(body.get("status") or {})
         ctx, wanted = self._parse(body, now)
         if isinstance(wanted, Plan):  # rejected before SageMaker is asked anything
+            if (body.get("spec") or {}).get("suspend") is True:  # and still suspended
+                held = still_held(status.pending_plan, iso(now), wanted.message)
+                wanted = replace(wanted, pending=held)
             return self._finish(wanted, status, ctx, NOT_READ)
         edited = _edited(status, ctx)
         key: TransitionKey = (ctx.region, wanted.spec.endpoint_name, wanted.name)
