@@ -72,6 +72,9 @@ class Settings:
     # the operator's back. Between full listings one region-wide listing of what changed
     # recently answers every settled component's resync. Default: twice the resync.
     full_listing_interval: float = 600.0
+    # spec.endpointRef may name an ACK Endpoint in another namespace than the component's.
+    # Off by default: a reference must not let one namespace read or use another's.
+    cross_namespace_endpoint_refs: bool = False
 
 
 def _env(name: str) -> str | None:
@@ -164,6 +167,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "answers the resyncs (default twice --resync-interval, at least it) "
         "[IC_OPERATOR_FULL_LISTING_INTERVAL]",
     )
+    parser.add_argument(
+        "--cross-namespace-endpoint-refs",
+        action="store_true",
+        default=False,
+        help="let spec.endpointRef name an ACK Endpoint in another namespace (default: "
+        "only the component's own) [IC_OPERATOR_CROSS_NAMESPACE_ENDPOINT_REFS=true]",
+    )
 
 
 def from_args(args: argparse.Namespace) -> Settings:
@@ -206,6 +216,8 @@ def from_args(args: argparse.Namespace) -> Settings:
             pick(args.max_calls_per_second, "IC_OPERATOR_MAX_CALLS_PER_SECOND", 20)  # type: ignore[arg-type]
         ),
         autoscaling_resync_interval=float(scaling),  # type: ignore[arg-type]
+        cross_namespace_endpoint_refs=args.cross_namespace_endpoint_refs
+        or _env("IC_OPERATOR_CROSS_NAMESPACE_ENDPOINT_REFS") in ("true", "1"),
     )
     if settings.max_calls_per_second < 0:
         raise ValueError("max calls per second must be >= 0")

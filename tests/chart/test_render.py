@@ -8,6 +8,7 @@ the chart passes that the operator does not know fails here, not in a cluster.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 
 from ic_operator import API_GROUP, config
 from tests import dockerfile
+from tests.node import eks_webhook
 
 from .helm import (
     CHART,
@@ -44,6 +46,7 @@ NAMESPACE_GRANTS = (
     | _expand(IC_GROUP, ["inferencecomponents/status"], ["get", "patch", "update"])
     | _expand("", ["events"], ["create", "patch"])
     | _expand("events.k8s.io", ["events"], ["create", "patch"])
+    | _expand("sagemaker.services.k8s.aws", ["endpoints"], ["get", "list", "watch"])
 )
 # Cluster-scoped reads kopf needs in every mode.
 DISCOVERY_GRANTS = _expand(
@@ -213,6 +216,18 @@ def test_namespaced_with_two_namespaces(helm: Helm, tmp_path: Path) -> None:
     )
 
 
+def test_cross_namespace_endpoint_refs(helm: Helm, tmp_path: Path) -> None:
+    """Off by default; on, the operator may read (get, no more) ACK Endpoints outside the
+    namespaces it watches."""
+    assert _settings(helm.render(), tmp_path).cross_namespace_endpoint_refs is False
+    docs = helm.render(None, "--set", "crossNamespaceEndpointRefs=true")
+    assert _settings(docs, tmp_path).cross_namespace_endpoint_refs is True
+    assert grants(one(docs, "ClusterRole")) == DISCOVERY_GRANTS | _expand(
+        "sagemaker.services.k8s.aws", ["endpoints"], ["get"]
+    )
+    assert grants(one(docs, "Role")) == NAMESPACE_GRANTS
+
+
 def test_cluster_wide(helm: Helm, tmp_path: Path) -> None:
     docs = helm.render("cluster-wide.yaml")
     assert not by_kind(docs, "Role") and not by_kind(docs, "RoleBinding")
@@ -272,6 +287,22 @@ def test_irsa_annotation(helm: Helm) -> None:
     }
     pod = one(docs, "Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == one(docs, "ServiceAccount")["metadata"]["name"]
+
+
+def test_extra_volumes_carry_what_the_eks_webhook_would_add(helm: Helm) -> None:
+    """Without the EKS pod identity webhook (tests/node/eks_webhook.py), the projected
+    token and its mount come in through extraVolumes / extraVolumeMounts, beside the
+    chart's own."""
+    mutation = eks_webhook.pod_identity("eu-west-1")
+    docs = helm.render(
+        None,
+        f"--set-json=extraVolumes={json.dumps(mutation.volumes)}",
+        f"--set-json=extraVolumeMounts={json.dumps(mutation.mounts)}",
+    )
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert [v["name"] for v in pod["volumes"]] == ["tmp", "eks-pod-identity-token"]
+    assert pod["volumes"][1] == mutation.volumes[0]
+    assert container(docs)["volumeMounts"][-1] == mutation.mounts[0]
 
 
 def test_service_monitor(helm: Helm, tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ AT_CREATION: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "missing-endpoint-name": (
         {"spec.endpointName": DELETE},
-        "spec.endpointName: Required value",
+        "spec: Invalid value: set exactly one of endpointName or endpointRef",
     ),
     "endpoint-name-pattern": (
         {"spec.endpointName": "under_score"},
@@ -158,6 +158,7 @@ AT_CREATION.update(
 # id -> (edits applied to an existing valid object, text that must appear)
 ON_UPDATE: dict[str, tuple[dict[str, Any], str]] = {
     "change-endpoint-name": ({"spec.endpointName": "other-endpoint"}, "endpointName is immutable"),
+    "add-endpoint-ref": ({"spec.endpointRef": {"name": "ack-ep"}}, "endpointRef is immutable"),
     "change-variant-name": ({"spec.variantName": "Other"}, "variantName is immutable"),
     "set-inference-component-name": (
         {"spec.inferenceComponentName": "renamed"},

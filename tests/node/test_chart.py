@@ -21,14 +21,13 @@ from typing import Any
 import pytest
 import yaml
 
-from ic_sandbox import image
 from ic_sandbox.emulator import EmulatorThread
 from ic_sandbox.harness.crds import CRD_NAME
 from ic_sandbox.harness.emulator_process import aws_client
 from ic_sandbox.sandbox import seed
 from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
-from tests.node.conftest import RunningNode
+from tests.node.conftest import RunningNode, import_operator_image
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
@@ -126,11 +125,7 @@ def _errors(text: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def release(running_node: RunningNode) -> Iterator[Release]:
-    archive = image.archive_path()
-    if not archive.is_file():
-        pytest.fail(f"{archive} not found: run `make image` first", pytrace=False)
-    running_node.node.import_image(archive)
-    repository, tag = image.reference().rsplit(":", 1)
+    repository, tag = import_operator_image(running_node)
     with EmulatorThread(host=running_node.network.gateway, time_scale=TIME_SCALE) as emulator:
         seed.seed_endpoints(emulator.url)
         helm = Helm(install_helm())

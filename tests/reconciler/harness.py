@@ -11,6 +11,7 @@ from typing import Any
 from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.config import Settings
 from ic_operator.loop.object_loop import ObjectLoop
+from ic_operator.reconcile.endpoint_ref import AckEndpoints
 from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.sweep import EndpointSweep
 from ic_operator.reconcile.types import DEFAULT, PassResult, Strategy, Trigger
@@ -73,6 +74,7 @@ class Rig:
         settings: Settings = SETTINGS,
         strategy: Strategy = DEFAULT,
         drop_cache: bool = False,
+        ack_endpoints: AckEndpoints | None = None,
         **spec_over: Any,
     ) -> None:
         self.clock = Clock()
@@ -80,6 +82,7 @@ class Rig:
         self.kube = FakeKube(manifest(**spec_over))
         self.settings = settings
         self.strategy = strategy
+        self.ack_endpoints = ack_endpoints
         self.drop_cache = drop_cache  # a new process (no memory at all) before every pass
         self.restart()
 
@@ -92,6 +95,7 @@ class Rig:
             clock=self.clock,
             sweep=EndpointSweep(self.sm, clock=self.clock, wall=self.clock),
             scaling_sweep=AutoScalingSweep(self.sm, clock=self.clock),
+            ack_endpoints=self.ack_endpoints,
         )
         self.loop = ObjectLoop(self.reconciler, self.kube)
 

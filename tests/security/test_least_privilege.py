@@ -31,6 +31,8 @@ NEEDED: dict[tuple[str, str], set[str]] = {
     ("", "namespaces"): {"get", "list", "watch"},  # kopf, cluster-wide watching
     ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},  # only with --peering
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+    # spec.endpointRef: the ACK Endpoints components name (kube/ack_endpoints.py)
+    ("sagemaker.services.k8s.aws", "endpoints"): {"get", "list", "watch"},
 }
 NEVER = {"secrets", "configmaps", "pods", "serviceaccounts", "roles", "rolebindings",
          "clusterroles", "clusterrolebindings", "nodes"}  # fmt: skip

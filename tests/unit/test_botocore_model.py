@@ -53,7 +53,8 @@ TOP_LEVEL = {
     "DeploymentConfig": "deploymentConfig",
     "Tags": "tags",
 }
-OPTIONAL_IN_SPEC = {"InferenceComponentName", "DesiredRuntimeConfig"}
+# EndpointName: spec.endpointName or spec.endpointRef, exactly one (rules.ONE_ENDPOINT_FORM).
+OPTIONAL_IN_SPEC = {"InferenceComponentName", "DesiredRuntimeConfig", "EndpointName"}
 
 # Fields that belong to the operator, not to any AWS request: (parent shape, field).
 OPERATOR_ONLY = {
@@ -61,6 +62,8 @@ OPERATOR_ONLY = {
     ("InferenceComponentSpec", "deletionPolicy"),
     ("InferenceComponentSpec", "adoptionPolicy"),
     ("InferenceComponentSpec", "suspend"),
+    # Resolved by the operator to the request's EndpointName (reconcile/endpoint_ref.py).
+    ("InferenceComponentSpec", "endpointRef"),
     ("InferenceComponentRuntimeConfig", "copyCountOwner"),
     # Carried by the Application Auto Scaling requests, walked by aas_walk below.
     ("InferenceComponentSpec", "autoScaling"),

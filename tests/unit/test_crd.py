@@ -209,6 +209,35 @@ def test_identity_fields_are_immutable(field: str, new: str, message: str) -> No
     assert admit(changed, schema(), old=old) == [f"spec: Invalid value: {message}"]
 
 
+def by_ref(name: str = "llm-endpoint", namespace: str | None = None) -> dict[str, Any]:
+    doc = basic()
+    del doc["spec"]["endpointName"]
+    doc["spec"]["endpointRef"] = {"name": name} | ({"namespace": namespace} if namespace else {})
+    return doc
+
+
+def test_endpoint_ref_is_admitted_and_can_be_updated_to_itself() -> None:
+    doc = by_ref(namespace="ml-platform")
+    assert admit(doc, schema()) == []
+    assert admit(doc, schema(), old=doc) == []
+
+
+@pytest.mark.parametrize(
+    "old,new,messages",
+    [
+        (by_ref(), by_ref("other-endpoint"), ["endpointRef is immutable"]),
+        (by_ref(), by_ref(namespace="ml-platform"), ["endpointRef is immutable"]),
+        (by_ref(), basic(), ["endpointName is immutable", "endpointRef is immutable"]),
+        (basic(), by_ref(), ["endpointName is immutable", "endpointRef is immutable"]),
+    ],
+    ids=["other-name", "other-namespace", "ref-to-name", "name-to-ref"],
+)
+def test_endpoint_ref_cannot_change_or_swap_with_endpoint_name(
+    old: dict[str, Any], new: dict[str, Any], messages: list[str]
+) -> None:
+    assert admit(new, schema(), old=old) == [f"spec: Invalid value: {m}" for m in messages]
+
+
 def test_variant_name_cannot_be_removed() -> None:
     old = basic()
     changed = copy.deepcopy(old)

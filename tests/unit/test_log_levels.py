@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ic_operator.kube.logfilters import RetriesAreWarnings, RoutineIsDebug
+from ic_operator.kube.logfilters import OptionalKindIsInfo, RetriesAreWarnings, RoutineIsDebug
 
 
 def record(message: str, level: int = logging.ERROR) -> logging.LogRecord:
@@ -86,3 +86,33 @@ def test_everything_else_is_kept(kept: logging.LogRecord) -> None:
 def test_a_debug_log_keeps_the_routine_lines() -> None:
     assert RoutineIsDebug().filter(WAKE)
     assert RoutineIsDebug().filter(PROBE)
+
+
+ACK_SELECTOR = (
+    "Selector(group='sagemaker.services.k8s.aws', version='v1alpha1', any_name='endpoints')"
+)
+OURS = (
+    "Selector(group='sagemaker.ic-operator.io', version='v1alpha1', plural='inferencecomponents')"
+)
+
+
+@pytest.mark.parametrize(
+    ("selectors", "level"),
+    [
+        ([ACK_SELECTOR], logging.INFO),
+        ([OURS], logging.WARNING),
+        ([OURS, ACK_SELECTOR], logging.WARNING),
+    ],
+    ids=["ack-only", "ours", "both"],
+)
+def test_only_a_missing_ack_endpoint_kind_is_info(selectors: list[str], level: int) -> None:
+    """kopf's line as it writes it (kopf._core.reactor.observation): ACK's Endpoint CRD is
+    optional, ours is not."""
+    message = "Unresolved resources cannot be served (try creating their CRDs): " + ", ".join(
+        selectors
+    )
+    record = logging.LogRecord(
+        "kopf._core.reactor.observation", logging.WARNING, "", 0, message, None, None
+    )
+    assert OptionalKindIsInfo().filter(record)
+    assert record.levelno == level

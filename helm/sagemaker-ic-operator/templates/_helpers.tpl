@@ -92,4 +92,8 @@ and the cluster-wide ClusterRole. Exactly the operator contract: no wildcards.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- /* spec.endpointRef: ACK's Endpoint objects, read and watched, never written. */}}
+- apiGroups: ["sagemaker.services.k8s.aws"]
+  resources: ["endpoints"]
+  verbs: ["get", "list", "watch"]
 {{- end -}}

@@ -24,6 +24,7 @@ from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.aws.operations import AUTOSCALING_RULES
 from ic_operator.kube import logfilters, memory
+from ic_operator.kube.ack_endpoints import AckEndpointCache
 from ic_operator.kube.handlers import build_registry
 from ic_operator.kube.status_client import KopfKube
 from ic_operator.loop import preemption
@@ -56,12 +57,18 @@ def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operato
     transitions = Transitions()
     sweep = EndpointSweep(client, on_moved=transitions.moved)
     scaling_sweep = AutoScalingSweep(client, on_moved=transitions.moved)
-    reconciler = Reconciler(
-        client, settings, strategy=strategy, sweep=sweep, scaling_sweep=scaling_sweep
-    )
     kopf_settings = kopf.OperatorSettings()
+    ack_endpoints = AckEndpointCache(kopf_settings)
+    reconciler = Reconciler(
+        client,
+        settings,
+        strategy=strategy,
+        sweep=sweep,
+        scaling_sweep=scaling_sweep,
+        ack_endpoints=ack_endpoints,
+    )
     loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
-    return Operator(build_registry(loops), kopf_settings, loops)
+    return Operator(build_registry(loops, ack_endpoints), kopf_settings, loops)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

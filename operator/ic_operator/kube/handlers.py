@@ -11,6 +11,9 @@ from configuration, after the command line is read.
   a deletion) wakes the object's loop; echoes of its own status writes do not.
 * delete: the finalizer, serialised with the loop by the same lock; it returns when
   SageMaker has let the component go, and kopf then removes the finalizer.
+* ACK Endpoints (spec.endpointRef): an index of the components by the ACK Endpoint
+  they name, and an event handler on that kind that records the object and wakes
+  exactly those components. kopf serves it only while the kind's CRD is installed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import kopf
 
+from ic_operator.kube.ack_endpoints import ACK_ENDPOINTS, AckEndpointCache, reference
 from ic_operator.kube.login import in_cluster
 from ic_operator.loop.object_loop import Loops, deleting
 from ic_operator.names import ANNOTATION_PREFIX, API_GROUP, API_VERSION, FINALIZER, PLURAL
@@ -27,7 +31,7 @@ from ic_operator.names import ANNOTATION_PREFIX, API_GROUP, API_VERSION, FINALIZ
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 
 
-def build_registry(loops: Loops) -> kopf.OperatorRegistry:
+def build_registry(loops: Loops, ack_endpoints: AckEndpointCache) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
@@ -67,6 +71,27 @@ def build_registry(loops: Loops) -> kopf.OperatorRegistry:
         finally:
             if not deleting(body):  # else the finalizer still needs the loop's lock
                 loops.drop(uid)
+
+    @kopf.index(*RESOURCE, registry=registry, id="endpoint_refs")
+    def endpoint_refs(
+        spec: kopf.Spec, namespace: str | None, uid: str, **_: Any
+    ) -> dict[tuple[str, str], str] | None:
+        key = reference(spec, namespace or "")
+        return None if key is None else {key: uid}
+
+    @kopf.on.event(
+        ACK_ENDPOINTS.group,
+        ACK_ENDPOINTS.version,
+        ACK_ENDPOINTS.plural,
+        registry=registry,
+        id="ack-endpoint",
+    )
+    async def ack_endpoint(body: kopf.Body, type: str, **kwargs: Any) -> None:
+        # kopf passes the index by its id, beside the documented keywords.
+        refs: kopf.Index[tuple[str, str], str] = kwargs["endpoint_refs"]
+        key = ack_endpoints.seen(type, body)
+        for uid in refs.get(key, ()):
+            loops.poke(uid)
 
     @kopf.on.delete(*RESOURCE, registry=registry, id="finalize")
     async def finalize(body: kopf.Body, uid: str, **_: Any) -> None:

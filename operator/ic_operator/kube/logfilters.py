@@ -13,7 +13,13 @@ import kopf
 RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
 # kopf's line for every watch event with news, and for every loop that ends (one per
 # object at each shutdown).
-ROUTINE_KOPF = frozenset({"Handler 'wake' succeeded.", "Daemon 'loop' succeeded."})
+ROUTINE_KOPF = frozenset(
+    {"Handler 'wake' succeeded.", "Handler 'ack-endpoint' succeeded.", "Daemon 'loop' succeeded."}
+)
+# kopf's warning for a watched kind whose CRD is not installed: ACK's Endpoint is
+# optional (spec.endpointRef), so its absence is worth an INFO line, not a WARNING.
+UNRESOLVED = "Unresolved resources cannot be served"
+ACK_KIND = "sagemaker.services.k8s.aws"
 HEALTHZ = '"GET /healthz '
 
 
@@ -23,6 +29,7 @@ def configure(log_format: str) -> None:
     for handler in logging.getLogger().handlers:  # the ones kopf.configure installed
         handler.addFilter(RetriesAreWarnings())
         handler.addFilter(RoutineIsDebug())
+        handler.addFilter(OptionalKindIsInfo())
     logging.getLogger("botocore").setLevel(logging.WARNING)
 
 
@@ -54,3 +61,18 @@ class RoutineIsDebug(logging.Filter):
         if record.name == "kopf.objects" and record.getMessage() in ROUTINE_KOPF:
             return False
         return not (record.name == "aiohttp.access" and HEALTHZ in record.getMessage())
+
+
+class OptionalKindIsInfo(logging.Filter):
+    """kopf warns, at start and at every CRD change, about each watched kind it cannot
+    find. The only optional one, ACK's Endpoint, is reported at INFO: a cluster without
+    ACK is a normal cluster (components by spec.endpointName need none of it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING:
+            message = record.getMessage()
+            if message.startswith(UNRESOLVED):
+                selectors = message.split("Selector(")[1:]
+                if selectors and all(ACK_KIND in s for s in selectors):
+                    record.levelno, record.levelname = logging.INFO, "INFO"
+        return True

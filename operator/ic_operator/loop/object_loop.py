@@ -125,6 +125,7 @@ class ObjectLoop:
         self._watched: Body | None = None  # the object as the finalizer last read it
         self._transitions = transitions if transitions is not None else Transitions()
         self._transition: TransitionKey | None = None
+        self._poked = False  # a poke since the last pass began (see poke)
 
     # ------------------------------------------------------------ cache
 
@@ -141,6 +142,11 @@ class ObjectLoop:
         if not self.lock.locked():
             self._nudged = True
             self._wake.set()
+
+    def poke(self) -> None:
+        """Look again: now, or right after the running pass."""
+        self._poked = True
+        self._wake.set()
 
     def _waiting_on(self, transition: TransitionKey | None) -> None:
         if transition != self._transition:
@@ -209,6 +215,7 @@ class ObjectLoop:
     ) -> PassResult | None:
         """The pass's result, or None when news cut it short before it began a write."""
         attempt = preemption.Attempt()
+        self._poked = False  # this pass reads whatever the poke was about
 
         async def one() -> PassResult:
             preemption.enter(attempt)  # in the task's own context
@@ -295,8 +302,8 @@ class ObjectLoop:
             self._wake.clear()
             if self.news(live()):
                 return Trigger.CHANGE
-            if self._nudged:
-                self._nudged = False
+            if self._nudged or self._poked:
+                self._nudged = self._poked = False
                 return Trigger.LISTED
             remaining = tick if deadline is None else max(0.0, deadline - clock())
             try:
@@ -368,6 +375,13 @@ class Loops:
         loop = self._loops.get(str((body.get("metadata") or {}).get("uid", "")))
         if loop is not None:
             loop.wake()
+
+    def poke(self, uid: str) -> None:
+        """Something the object depends on changed (the ACK Endpoint its spec.endpointRef
+        names): a pass soon, also when one is running now (it may have read it before)."""
+        loop = self._loops.get(uid)
+        if loop is not None:
+            loop.poke()
 
     def __len__(self) -> int:
         return len(self._loops)

@@ -30,7 +30,7 @@ from ic_operator.models.deployment import (
     RollingUpdatePolicy,
 )
 from ic_operator.models.errors import validation_message
-from ic_operator.models.spec import InferenceComponentSpec, RuntimeConfig
+from ic_operator.models.spec import EndpointRef, InferenceComponentSpec, RuntimeConfig
 from ic_operator.models.specification import (
     AvailabilityZoneBalance,
     ComponentSpecification,
@@ -72,6 +72,7 @@ __all__ = [
     "Decision",
     "DeploymentConfig",
     "DeploymentOutcome",
+    "EndpointRef",
     "FieldDifference",
     "InferenceComponentSpec",
     "InferenceComponentStatus",

@@ -27,6 +27,9 @@ ACCELERATOR_PARTITION_PATTERN = r"^mig-[0-9]+g\.[0-9]+gb([+-][a-z0-9.]+)*$"
 ALARM_NAME_PATTERN = r"^.*\S.*$"
 TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+# --- Kubernetes object names (an endpointRef names an ACK Endpoint object) -----------
+K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"  # a DNS subdomain, 1-253
+K8S_NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # a DNS label, 1-63
 
 # --- Application Auto Scaling ----------------------------------------------------------
 # botocore: [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]* (XML text).
@@ -58,6 +61,8 @@ PATTERN_HINTS = {
     ALARM_NAME_PATTERN: "a non-blank alarm name on one line",
     TAG_PATTERN: "made of letters, digits, spaces and _ . : / = + - @",
     REGION_PATTERN: "an AWS Region such as us-east-1",
+    K8S_NAME_PATTERN: "a Kubernetes object name: lower-case letters, digits, '-' and '.'",
+    K8S_NAMESPACE_PATTERN: "a Kubernetes namespace: lower-case letters, digits and '-'",
     POLICY_NAME_PATTERN: "printable ASCII characters",
     SCHEDULED_ACTION_NAME_PATTERN: (
         "a name without leading or trailing spaces, control characters, ':', '/' or '|'"
@@ -81,6 +86,8 @@ ComponentName = Annotated[str, StringConstraints(max_length=63, pattern=IC_NAME_
 EndpointOrVariantName = Annotated[
     str, StringConstraints(max_length=63, pattern=ENDPOINT_NAME_PATTERN)
 ]
+ObjectName = Annotated[str, StringConstraints(max_length=253, pattern=K8S_NAME_PATTERN)]
+NamespaceName = Annotated[str, StringConstraints(max_length=63, pattern=K8S_NAMESPACE_PATTERN)]
 EnvKey = Annotated[str, StringConstraints(max_length=1024, pattern=ENV_KEY_PATTERN)]
 EnvValue = Annotated[str, StringConstraints(max_length=1024, pattern=ENV_VALUE_PATTERN)]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=TAG_PATTERN)]

@@ -199,21 +199,38 @@ NO_VARIANT_ON_ADAPTER: Rule[InferenceComponentSpec] = Rule(
     "variantName must not be set on an adapter: it inherits its base component's variant",
     holds=lambda spec: not spec.is_adapter() or spec.variant_name is None,
 )
+ONE_ENDPOINT_FORM: Rule[InferenceComponentSpec] = Rule(
+    "has(self.endpointName) != has(self.endpointRef)",
+    "set exactly one of endpointName or endpointRef",
+    holds=lambda spec: (spec.endpoint_name is None) != (spec.endpoint_ref is None),
+)
+
+
+def _unchanged(member: str) -> str:
+    """CEL: ``member`` is neither added, removed nor changed by an update."""
+    return (
+        f"has(self.{member}) == has(oldSelf.{member}) && "
+        f"(!has(self.{member}) || self.{member} == oldSelf.{member})"
+    )
+
+
 ENDPOINT_IMMUTABLE: Rule[InferenceComponentSpec] = Rule(
-    "self.endpointName == oldSelf.endpointName",
+    _unchanged("endpointName"),
     "endpointName is immutable",
     holds=None,
 )
+ENDPOINT_REF_IMMUTABLE: Rule[InferenceComponentSpec] = Rule(
+    _unchanged("endpointRef"),
+    "endpointRef is immutable",
+    holds=None,
+)
 VARIANT_IMMUTABLE: Rule[InferenceComponentSpec] = Rule(
-    "has(self.variantName) == has(oldSelf.variantName) && "
-    "(!has(self.variantName) || self.variantName == oldSelf.variantName)",
+    _unchanged("variantName"),
     "variantName is immutable",
     holds=None,
 )
 NAME_IMMUTABLE: Rule[InferenceComponentSpec] = Rule(
-    "has(self.inferenceComponentName) == has(oldSelf.inferenceComponentName) && "
-    "(!has(self.inferenceComponentName) || "
-    "self.inferenceComponentName == oldSelf.inferenceComponentName)",
+    _unchanged("inferenceComponentName"),
     "inferenceComponentName is immutable",
     holds=None,
 )

@@ -25,6 +25,8 @@ from ic_operator.models.patterns import (
     REGION_PATTERN,
     ComponentName,
     EndpointOrVariantName,
+    NamespaceName,
+    ObjectName,
     TagKey,
     TagValue,
 )
@@ -36,11 +38,13 @@ from ic_operator.models.rules import (
     COPIES_WITHIN_AUTOSCALING_RANGE,
     DISTINCT_INSTANCE_TYPES,
     ENDPOINT_IMMUTABLE,
+    ENDPOINT_REF_IMMUTABLE,
     INSTANCE_TYPE_PER_SPECIFICATION,
     NAME_IMMUTABLE,
     NO_AUTOSCALING_ON_ADAPTER,
     NO_RESERVED_TAG_KEYS,
     NO_VARIANT_ON_ADAPTER,
+    ONE_ENDPOINT_FORM,
     ONE_SPECIFICATION_FORM,
     ROLLBACK_BATCH_AT_MOST_THE_COPIES,
     VARIANT_IMMUTABLE,
@@ -72,16 +76,33 @@ class RuntimeConfig(WireModel):
     )
 
 
+class EndpointRef(K8sModel):
+    """An ACK `Endpoint` object (sagemaker.services.k8s.aws/v1alpha1) whose SageMaker
+    endpoint hosts the component: GitOps can then apply the endpoint and its components
+    together, and the component waits until ACK reports the endpoint synced and InService."""
+
+    name: ObjectName = Field(description="metadata.name of the ACK Endpoint.")
+    namespace: NamespaceName | None = Field(
+        default=None,
+        description=(
+            "Namespace of the ACK Endpoint; defaults to the component's. Another namespace "
+            "only when the operator allows it (crossNamespaceEndpointRefs, default off)."
+        ),
+    )
+
+
 class InferenceComponentSpec(K8sModel):
     """Desired state of a SageMaker inference component."""
 
     rules = (
+        ONE_ENDPOINT_FORM,
         ONE_SPECIFICATION_FORM,
         INSTANCE_TYPE_PER_SPECIFICATION,
         DISTINCT_INSTANCE_TYPES,
         VARIANT_REQUIRED,
         NO_VARIANT_ON_ADAPTER,
         ENDPOINT_IMMUTABLE,
+        ENDPOINT_REF_IMMUTABLE,
         VARIANT_IMMUTABLE,
         NAME_IMMUTABLE,
         COPIES_AT_CREATION,
@@ -92,10 +113,20 @@ class InferenceComponentSpec(K8sModel):
         COPIES_WITHIN_AUTOSCALING_RANGE,
     )
 
-    endpoint_name: EndpointOrVariantName = Field(
+    endpoint_name: EndpointOrVariantName | None = Field(
+        default=None,
         description=(
-            "Existing SageMaker endpoint that hosts the component. Immutable: to move a "
-            "component, create a new resource."
+            "Existing SageMaker endpoint that hosts the component. Set this or endpointRef, "
+            "not both. Immutable: to move a component, create a new resource."
+        ),
+    )
+    endpoint_ref: EndpointRef | None = Field(
+        default=None,
+        description=(
+            "The ACK Endpoint object that makes the hosting endpoint: the operator reads "
+            "the endpoint's name from its spec.endpointName once ACK reports it synced and "
+            "InService, and keeps that name (status.endpointName). Set this or "
+            "endpointName, not both. Immutable."
         ),
     )
     variant_name: EndpointOrVariantName | None = Field(

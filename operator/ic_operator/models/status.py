@@ -28,7 +28,7 @@ class Condition(_StatusModel):
     """One aspect of the resource's state, in the Kubernetes condition convention."""
 
     type: str = Field(
-        description="Condition type: Ready, Progressing or Degraded.",
+        description="Condition type: Ready, Progressing, Degraded or EndpointResolved.",
     )
     status: Literal["True", "False", "Unknown"] = Field(
         description="True, False or Unknown.",
@@ -235,6 +235,13 @@ class InferenceComponentStatus(_StatusModel):
         default=None, description="ARN of the inference component."
     )
     endpoint_arn: str | None = Field(default=None, description="ARN of the hosting endpoint.")
+    endpoint_name: str | None = Field(
+        default=None,
+        description=(
+            "The SageMaker endpoint spec.endpointRef resolved to; kept once resolved (a later "
+            "change of the ACK Endpoint's endpointName is reported, not followed)."
+        ),
+    )
     region: str | None = Field(default=None, description="AWS Region of the component.")
     inference_component_status: str | None = Field(
         default=None,
@@ -281,7 +288,10 @@ class InferenceComponentStatus(_StatusModel):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Progressing and Degraded, one entry per type.",
+        description=(
+            "Ready, Progressing and Degraded, one entry per type; EndpointResolved with "
+            "spec.endpointRef."
+        ),
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["type"],

@@ -19,14 +19,22 @@ from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.errors import SageMakerError
 from ic_operator.config import Settings
-from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, validation_message
+from ic_operator.models import (
+    EndpointRef,
+    InferenceComponentSpec,
+    InferenceComponentStatus,
+    validation_message,
+)
 from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
+from ic_operator.reconcile import endpoint_ref
+from ic_operator.reconcile.endpoint_ref import AckEndpoints, AckLookup, Found, Resolution
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
+from ic_operator.reconcile.held import scaling_moved_while_held
 from ic_operator.reconcile.observe import Observation, Observer
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
-from ic_operator.reconcile.suspend import hold, planned, still_held
+from ic_operator.reconcile.suspend import hold, still_held
 from ic_operator.reconcile.triage import Look
 from ic_operator.reconcile.types import (
     SENDS,
@@ -59,19 +67,33 @@ class ApplyPass:
     strategy: Strategy
     observer: Observer
     scaling: AutoScalingStep
+    # The ACK Endpoints spec.endpointRef names, as the Kubernetes side last saw them;
+    # None: the operator was built without (every reference then reads as no such kind).
+    ack_endpoints: AckEndpoints | None = None
 
     async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
+        """The pass, and with spec.endpointRef what it resolved to (EndpointResolved)."""
+        status = InferenceComponentStatus.parse(body.get("status") or {})
+        ctx, wanted, resolution = await self._parse(body, status, now)
+        if isinstance(wanted, Plan) and (body.get("spec") or {}).get("suspend") is True:
+            # Rejected before SageMaker is asked anything, and still suspended.
+            held = still_held(status.pending_plan, iso(now), wanted.message)
+            wanted = replace(wanted, pending=held)
+        result = await self._run(status, ctx, wanted)
+        if resolution is None:
+            return result
+        return _with_resolution(result, resolution, status, ctx)
+
+    async def _run(
+        self, status: InferenceComponentStatus, ctx: PassContext, wanted: Desired | Plan
+    ) -> PassResult:
         """A call that fails at any stage is planned like any other outcome
         (:func:`plan_failure`), so the status written always says what comes next."""
-        status = InferenceComponentStatus.parse(body.get("status") or {})
-        ctx, wanted = self._parse(body, now)
+        now = ctx.now
         if isinstance(wanted, Plan):  # rejected before SageMaker is asked anything
-            if (body.get("spec") or {}).get("suspend") is True:  # and still suspended
-                held = still_held(status.pending_plan, iso(now), wanted.message)
-                wanted = replace(wanted, pending=held)
             return self._finish(wanted, status, ctx, NOT_READ)
         edited = _edited(status, ctx)
-        key: TransitionKey = (ctx.region, wanted.spec.endpoint_name, wanted.name)
+        key: TransitionKey = (ctx.region, wanted.endpoint, wanted.name)
         if not edited and (early := _not_due(status, now, key)) is not None:
             return early
         observation: Observation | None = None
@@ -81,7 +103,7 @@ class ApplyPass:
                 wanted, status, ctx.region, edited=edited, now=now
             )
             if observation.look in (Look.UNCHANGED, Look.MOVING):
-                if not await self._scaling_moved_while_held(wanted, status, ctx):
+                if not await scaling_moved_while_held(self.scaling, wanted, status, ctx.region):
                     return await self._nothing_moved(observation, wanted, status, ctx, key)
                 # The plan shown is out of date: a full look, as after an edit.
                 observation = await self.observer.observe(
@@ -161,23 +183,6 @@ class ApplyPass:
         waiting = key if held.wake is Wake.POLL else None
         return self._finish(held, status, ctx, reading, transition=waiting)
 
-    async def _scaling_moved_while_held(
-        self, desired: Desired, status: InferenceComponentStatus, ctx: PassContext
-    ) -> bool:
-        """Suspended, with SageMaker unchanged: do the shared autoscaling listings ask for
-        other calls than the plan shown (a target, policy, action or alarm changed by
-        hand)? Drift is reported while suspended, autoscaling's too."""
-        held = status.pending_plan
-        if not desired.spec.suspended or held is None:
-            return False
-        registered = status.auto_scaling is not None and status.auto_scaling.registered
-        spec = desired.spec.auto_scaling
-        if spec is None and not registered:
-            return False
-        listed = await self.scaling.listed(desired.name, spec, registered, ctx.region)
-        shown = [call for call in held.calls if call.service != "sagemaker"]
-        return [planned(c.operation, c.request, c.service) for c in listed] != shown
-
     async def _scale(
         self,
         desired: Desired,
@@ -193,15 +198,18 @@ class ApplyPass:
             spec=desired.spec.auto_scaling,
             previous=status.auto_scaling,
             region=ctx.region,
-            endpoint=desired.spec.endpoint_name,
+            endpoint=desired.endpoint,
             component=component,
             edited=edited,
             now=ctx.now,
         )
 
-    def _parse(self, body: Mapping[str, Any], now: float) -> tuple[PassContext, Desired | Plan]:
-        """The pass's context and what the spec asks for, or the Blocked plan of a spec the
-        operator may not send (invalid, or not permitted by the endpoint policy)."""
+    async def _parse(
+        self, body: Mapping[str, Any], status: InferenceComponentStatus, now: float
+    ) -> tuple[PassContext, Desired | Plan, Resolution | None]:
+        """The pass's context and what the spec asks for, or the plan of a spec the
+        operator may not send yet (invalid, its endpointRef not resolved, or not
+        permitted by the endpoint policy); and what the endpointRef resolved to."""
         meta = body.get("metadata") or {}
         name, namespace = str(meta.get("name")), str(meta.get("namespace", ""))
         annotations = meta.get("annotations") or {}
@@ -216,15 +224,26 @@ class ApplyPass:
         try:
             spec = InferenceComponentSpec.parse(body.get("spec") or {})
         except pydantic.ValidationError as err:
-            return ctx, _blocked("InvalidSpec", validation_message(err))
+            return ctx, _blocked("InvalidSpec", validation_message(err)), None
         problems = spec.component_name_problems(name)
         if problems:
-            return ctx, _blocked("InvalidSpec", "; ".join(problems))
-        if not self.settings.endpoint_policy.permits(namespace, spec.endpoint_name):
-            return ctx, _blocked(
-                "NotPermitted",
-                f"namespace {namespace!r} may not target endpoint {spec.endpoint_name!r} "
-                "(operator endpoint policy)",
+            return ctx, _blocked("InvalidSpec", "; ".join(problems)), None
+        resolution = None
+        if spec.endpoint_ref is not None:
+            resolution = await self._resolve(spec.endpoint_ref, namespace, status, now)
+            if resolution.plan is not None:
+                return ctx, resolution.plan, resolution
+            spec = spec.model_copy(update={"endpoint_name": resolution.endpoint})
+        endpoint = str(spec.endpoint_name)
+        if not self.settings.endpoint_policy.permits(namespace, endpoint):
+            return (
+                ctx,
+                _blocked(
+                    "NotPermitted",
+                    f"namespace {namespace!r} may not target endpoint {endpoint!r} "
+                    "(operator endpoint policy)",
+                ),
+                resolution,
             )
         desired = Desired(
             name=spec.component_name(name),
@@ -237,7 +256,21 @@ class ApplyPass:
         )
         region = spec.region or self.settings.region
         identity = {"inference_component_name": desired.name, "region": region}
-        return replace(ctx, region=region, identity=identity), desired
+        return replace(ctx, region=region, identity=identity), desired, resolution
+
+    async def _resolve(
+        self, ref: EndpointRef, namespace: str, status: InferenceComponentStatus, now: float
+    ) -> Resolution:
+        """spec.endpointRef: refused across namespaces before anything is read."""
+        cross = self.settings.cross_namespace_endpoint_refs
+        refused = endpoint_ref.refused(ref, namespace, cross_namespace=cross)
+        if refused is not None:
+            return refused
+        where, name = endpoint_ref.target(ref, namespace)
+        lookup = AckLookup(Found.NO_KIND)
+        if self.ack_endpoints is not None:
+            lookup = await self.ack_endpoints.get(where, name)
+        return endpoint_ref.resolve(ref, namespace, lookup, status, now)
 
     async def _nothing_moved(
         self,
@@ -300,6 +333,20 @@ class ApplyPass:
             events(plan, status, new.conditions) + scaling.events,
             transition=transition,
         )
+
+
+def _with_resolution(
+    result: PassResult, resolution: Resolution, status: InferenceComponentStatus, ctx: PassContext
+) -> PassResult:
+    """The pass's result with EndpointResolved and status.endpointName; a pass that had
+    nothing to write writes them when they changed (the ACK object moved, say)."""
+    base = result.status or status
+    new = endpoint_ref.recorded(
+        base, status, resolution, generation=ctx.generation, now=iso(ctx.now)
+    )
+    if result.status is None and new == status:
+        return result
+    return replace(result, status=new, events=result.events + endpoint_ref.news(status, new))
 
 
 def _blocked(reason: str, message: str) -> Plan:

@@ -53,11 +53,11 @@ def merge(
     generation: int,
     now: str,
 ) -> list[Condition]:
-    """New condition list; keeps lastTransitionTime when a condition's status is unchanged."""
+    """New condition list, one per derived type in its order; keeps lastTransitionTime
+    when a condition's status is unchanged."""
     before = {c.type: c for c in previous}
     out: list[Condition] = []
-    for ctype in ("Ready", "Progressing", "Degraded"):
-        status, reason, message = derived[ctype]
+    for ctype, (status, reason, message) in derived.items():
         old = before.get(ctype)
         since = old.last_transition_time if old is not None and old.status == status else now
         out.append(

@@ -52,7 +52,8 @@ class DeletePass:
         name = str(
             status.inference_component_name or raw.get("inferenceComponentName") or meta.get("name")
         )
-        endpoint = raw.get("endpointName")
+        # With spec.endpointRef: the endpoint it resolved to (None if it never did).
+        endpoint = raw.get("endpointName") or status.endpoint_name
         namespace = str(meta.get("namespace", ""))
         policy = str(raw.get("deletionPolicy", "Delete"))
         ctx = PassContext(

@@ -72,7 +72,7 @@ class Observer:
         # look that follows a Ready read from the listing (Verify).
         verify = not edited and recorded_wake(status) is Wake.VERIFY
         if self.strategy.listing and not (edited and known) and not verify:
-            endpoint, name = desired.spec.endpoint_name, desired.name
+            endpoint, name = desired.endpoint, desired.name
             max_age = self._max_age(status, edited, now)
             if purpose is Purpose.SWEEP:
                 summary = await self.sweep.settled(
@@ -104,7 +104,7 @@ class Observer:
         tags = None
         if component is not None and component.get("EndpointName") in (
             None,
-            desired.spec.endpoint_name,
+            desired.endpoint,
         ):
             arn = component["InferenceComponentArn"]
             unknown_owner = status.inference_component_arn != arn

@@ -19,6 +19,7 @@ from ic_operator.aws.api import SageMakerApi
 from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
 from ic_operator.reconcile.delete_pass import DeletePass
+from ic_operator.reconcile.endpoint_ref import AckEndpoints
 from ic_operator.reconcile.observe import Observer
 from ic_operator.reconcile.sweep import EndpointSweep
 from ic_operator.reconcile.types import DEFAULT, PassResult, PollPolicy, Strategy, Trigger
@@ -36,10 +37,12 @@ class Reconciler:
         clock: Callable[[], float] = time.time,
         sweep: EndpointSweep | None = None,
         scaling_sweep: AutoScalingSweep | None = None,
+        ack_endpoints: AckEndpoints | None = None,
     ) -> None:
         """``sweep`` and ``scaling_sweep``: the endpoint and autoscaling listings shared
         by every object's passes (ones of its own if None); the operator builds both with
-        the loops' transition index to nudge, a test on its own clock."""
+        the loops' transition index to nudge, a test on its own clock. ``ack_endpoints``:
+        the ACK Endpoints spec.endpointRef names (None: none can be resolved)."""
         self.client = client
         self.settings = settings
         self.strategy = strategy
@@ -61,7 +64,9 @@ class Reconciler:
             fast=self.poll.minimum,
             slow=self.poll.maximum,
         )
-        self._apply = ApplyPass(client, settings, self.poll, strategy, self.observer, scaling)
+        self._apply = ApplyPass(
+            client, settings, self.poll, strategy, self.observer, scaling, ack_endpoints
+        )
         self._delete = DeletePass(client, settings, self.poll, self.scaling_sweep)
 
     async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult:

@@ -83,7 +83,7 @@ def plan_apply(
         return _with_tags_known(_plan_create(desired, observed, status, digest), desired, observed)
 
     where = component.get("EndpointName")
-    if where is not None and where != desired.spec.endpoint_name:
+    if where is not None and where != desired.endpoint:
         # Same name, other endpoint: someone else's component. Adopting, updating or
         # deleting it would let a resource reach an endpoint it does not name (and that
         # the endpoint policy may forbid), so it is never touched.
@@ -91,7 +91,7 @@ def plan_apply(
             Act.BLOCKED,
             "EndpointMismatch",
             f"inference component {desired.name!r} exists on endpoint {where!r}, not on "
-            f"{desired.spec.endpoint_name!r}; the operator will not touch it. Choose another "
+            f"{desired.endpoint!r}; the operator will not touch it. Choose another "
             "spec.inferenceComponentName",
             degraded=True,
             record=StatusDelta(owned=False),

@@ -101,7 +101,7 @@ def sagemaker_calls(plan: Plan, desired: Desired, observed: Observed) -> list[Pl
                 "CreateInferenceComponent",
                 {
                     "InferenceComponentName": desired.name,
-                    "EndpointName": desired.spec.endpoint_name,
+                    "EndpointName": desired.endpoint,
                 },
             )
         )

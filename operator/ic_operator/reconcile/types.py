@@ -133,6 +133,14 @@ class Desired:
         """What the user asked, beyond the SageMaker state: a change of any is an edit."""
         return (self.generation, self.retry_token, self.redeploy_token)
 
+    @property
+    def endpoint(self) -> str:
+        """The hosting endpoint: spec.endpointName, or the name spec.endpointRef resolved
+        to (the apply pass builds Desired only once it has one, and puts it in the spec)."""
+        if self.spec.endpoint_name is None:
+            raise ValueError("Desired built before spec.endpointRef was resolved")
+        return self.spec.endpoint_name
+
 
 @dataclass(frozen=True)
 class Observed:
