@@ -109,10 +109,10 @@ class DeletePass:
                 status.auto_scaling is not None and status.auto_scaling.registered
             )
             if plan.action is Act.DELETE and raw.get("suspend") is True:
-                removal = await autoscaling_sync.removal(self.client, name, ctx.region)
-                return self._held(
-                    plan, name, status, ctx, reading, removal=removal if scaled_too else []
-                )
+                removal = []
+                if scaled_too:  # read only what deletion would remove
+                    removal = await autoscaling_sync.removal(self.client, name, ctx.region)
+                return self._held(plan, name, status, ctx, reading, removal=removal)
             executed = None
             if plan.action is Act.DELETE:
                 if scaled_too:
