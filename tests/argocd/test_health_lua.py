@@ -75,7 +75,7 @@ def test_every_testdata_file_has_a_case() -> None:
 
 def test_cases_cover_each_status_we_emit() -> None:
     statuses = {c["healthStatus"]["status"] for c in _cases()}
-    assert statuses == {"Healthy", "Progressing", "Degraded"}
+    assert statuses == {"Healthy", "Progressing", "Degraded", "Suspended"}
     assert statuses <= ARGO_STATUSES
 
 

@@ -369,3 +369,50 @@ def test_a_quiet_repository_costs_nothing_over_three_resync_periods(
         assert now["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"], (
             f"{name} was written during the quiet window"
         )
+
+
+# ---------------------------------------------------------------------------- suspend
+
+
+@pytest.mark.parametrize("server_side", [False, True], ids=["client-side", "server-side"])
+def test_an_on_call_suspend_survives_self_heal_and_a_sync_and_shows_suspended(
+    gitops: GitOps, server_side: bool
+) -> None:
+    """An on-call engineer pauses one component with kubectl while selfHeal runs; git does
+    not mention spec.suspend (docs/gitops.md, section 6). Argo CD shows it Suspended and
+    Synced and does not undo the pause; a commit synced meanwhile reaches the object and is
+    held by the operator, its call shown, until the pause is lifted."""
+    world = gitops.world
+    chat = gitops.component("chat", deployment=ROLLING)
+    app = deploy(gitops, {"chat": chat}, server_side=server_side)
+    world.emulator.admin.clear_calls()
+
+    world.patch("chat", {"spec": {"suspend": True}})
+    app.wait(lambda a: health(a) == "Suspended", "the app Suspended")
+    status, message = resource_health(app.get(), "chat")
+    assert status == "Suspended" and (message or "").startswith("suspended (spec.suspend)")
+    window = app.wait_reconciles(3, period=gitops.app_resync)
+    assert {sync_status(v) for v in window} == {"Synced"}
+    assert {health(v) for v in window} == {"Suspended"}
+    assert (world.get("chat") or {})["spec"]["suspend"] is True
+
+    chat["spec"]["specification"]["container"]["image"] = image("0.30.0-cpu-full")
+    head = gitops.repo.commit({"chat.yaml": [chat]}, "chat: new image")
+    app.refresh()
+    app.wait(
+        lambda a: sync_status(a) == "Synced" and a["status"]["sync"].get("revision") == head,
+        "the commit synced",
+    )
+    world.wait_condition("chat", "Ready", "False", reason="Suspended")
+    live = world.get("chat") or {}
+    assert live["spec"]["suspend"] is True, "the sync undid the pause"
+    assert live["status"]["pendingPlan"]["summary"] == "UpdateInferenceComponent"
+    assert health(app.get()) == "Suspended"
+    assert world.writes("chat") == []
+
+    world.patch("chat", {"spec": {"suspend": False}})
+    app.wait_deployed(head, timeout=120)
+    world.wait_settled("chat", timeout=90)
+    assert [u["Specification"]["Container"]["Image"] for u in updates(world, "chat")] == [
+        image("0.30.0-cpu-full")
+    ]

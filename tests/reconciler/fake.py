@@ -428,6 +428,9 @@ class FakeKube:
         self._bump()
         return copy.deepcopy(self.body)
 
+    async def read(self, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        return copy.deepcopy(self.body)
+
     def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         self.events.append((type, reason, message))
 

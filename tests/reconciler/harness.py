@@ -48,7 +48,9 @@ def manifest(**spec_over: Any) -> dict[str, Any]:
         "deploymentConfig": ROLLING,
         "tags": {"team": "search"},
     }
-    spec.update(spec_over)
+    # A copy: edits patch the stored spec in place, and must not reach the caller's
+    # dicts (a module's SCALING, say, that the next test starts from).
+    spec.update(copy.deepcopy(spec_over))
     return {
         "apiVersion": "sagemaker.ic-operator.io/v1alpha1",
         "kind": "InferenceComponent",

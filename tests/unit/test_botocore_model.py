@@ -61,6 +61,7 @@ OPERATOR_ONLY = {
     ("InferenceComponentSpec", "region"),
     ("InferenceComponentSpec", "deletionPolicy"),
     ("InferenceComponentSpec", "adoptionPolicy"),
+    ("InferenceComponentSpec", "suspend"),
     # Resolved by the operator to the request's EndpointName (reconcile/endpoint_ref.py).
     ("InferenceComponentSpec", "endpointRef"),
     ("InferenceComponentRuntimeConfig", "copyCountOwner"),

@@ -105,6 +105,7 @@ def test_crd_metadata() -> None:
         "Scaling",
         "Ready",
         "Reason",
+        "Pending",
         "Min-Max",
         "Last-Scaling",
         "Age",
@@ -113,6 +114,8 @@ def test_crd_metadata() -> None:
     assert "priority" not in columns["Scaling"]
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Reason"]["priority"] == 1
+    assert columns["Pending"] == {**columns["Pending"], "jsonPath": ".status.pendingPlan.summary"}
+    assert columns["Pending"]["priority"] == 1
     conditions = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"][
         "conditions"
     ]

@@ -105,10 +105,36 @@ class AutoScalingStep:
     ) -> bool:
         """The component's slice of the shared listings differs from the spec: worth a
         read of its own (the listing may lag a write) before anything is corrected."""
+        return bool(await self.listed(name, spec, registered, region))
+
+    async def listed(
+        self, name: str, spec: AutoScaling | None, registered: bool, region: str
+    ) -> list[Call]:
+        """The calls the component's slice of the shared listings asks for (none: in sync
+        as far as the listings show)."""
         reading = await self.sweep.reading(region, name, self.interval)
         if not asp.alarm_read_needed(spec, reading.policies):
             reading = replace(reading, alarm=None)  # as a read of its own would see it
-        return bool(asp.sync_calls(spec, reading, name, owned=asp.owned(spec, registered)))
+        return asp.sync_calls(spec, reading, name, owned=asp.owned(spec, registered))
+
+    async def held(
+        self,
+        *,
+        name: str,
+        spec: AutoScaling | None,
+        previous: AutoScalingStatus | None,
+        region: str,
+        component: Mapping[str, Any] | None,
+    ) -> tuple[Call, ...]:
+        """The calls a sync would send now, sent by no one (spec.suspend): read, never
+        written. Empty where :meth:`run` would leave the target alone."""
+        registered = previous is not None and previous.registered
+        if spec is None and not registered:
+            return ()
+        if component is None or component.get("InferenceComponentStatus") in _UNTOUCHED_STATES:
+            return ()
+        reading = await sync.observe(self.client, name, spec, region, Purpose.SWEEP)
+        return tuple(asp.sync_calls(spec, reading, name, owned=asp.owned(spec, registered)))
 
     async def run(
         self,

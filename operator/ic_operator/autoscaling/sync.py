@@ -156,6 +156,11 @@ async def sync(
     return Synced(status, sent, moved, observed)
 
 
+async def removal(client: SageMakerApi, name: str, region: str) -> list[asp.Call]:
+    """What :func:`remove` would send now (read, not sent: a suspended deletion shows it)."""
+    return asp.removal(await observe(client, name, None, region, Purpose.SWEEP), name)
+
+
 async def remove(client: SageMakerApi, name: str, region: str) -> tuple[asp.Call, ...]:
     """Before DeleteInferenceComponent (deletionPolicy Delete): the alarm, then the target."""
     observed = await observe(client, name, None, region, Purpose.WRITE)

@@ -86,6 +86,13 @@ PRINTER_COLUMNS: list[Schema] = [
         "priority": 1,
     },
     {
+        "name": "Pending",
+        "type": "string",
+        "jsonPath": ".status.pendingPlan.summary",
+        "description": "While suspended: the calls resuming will make",
+        "priority": 1,
+    },
+    {
         "name": "Min-Max",
         "type": "string",
         "jsonPath": ".status.autoScaling.range",

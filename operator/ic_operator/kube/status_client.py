@@ -1,4 +1,5 @@
-"""The Kubernetes side of the loop: status writes and events, through kopf's client.
+"""The Kubernetes side of the loop: status writes, events and the finalizer's reads,
+through kopf's client.
 
 kopf applies a daemon's ``patch`` only when the daemon returns, and a loop that
 lives as long as its object must write status after every pass. kopf's own API
@@ -68,6 +69,17 @@ class KopfKube:
             raise
         metrics.STATUS_WRITES.labels(result="written").inc()
         return written
+
+    async def read(self, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        meta = body.get("metadata") or {}
+        url = self.resource.get_url(namespace=meta.get("namespace"), name=meta.get("name"))
+        try:
+            found: Mapping[str, Any] = await kopf_api.get(
+                url=url, settings=self.settings, logger=log
+            )
+        except kopf_errors.APINotFoundError:
+            return None
+        return found
 
     def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         kopf.event(

@@ -48,6 +48,10 @@ class Kube(Protocol):
 
     def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None: ...
 
+    async def read(self, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The object as stored now; None when it is gone."""
+        ...
+
 
 class Stopped(Protocol):
     """kopf's ``stopped`` flag of a daemon (``bool(stopped)``, ``await stopped.wait()``)."""
@@ -138,6 +142,7 @@ class ObjectLoop:
         self._nudged = False
         self._last_key: tuple[Any, ...] | None = None
         self._after_write: Body | None = None
+        self._watched: Body | None = None  # the object as the finalizer last read it
         self._transitions = transitions if transitions is not None else Transitions()
         self._transition: TransitionKey | None = None
         self._poked = False  # a poke since the last pass began (see poke)
@@ -272,12 +277,38 @@ class ObjectLoop:
         Waiting for SageMaker is not a failure: this returns only when done."""
         while True:
             async with self.lock:
-                body = self.current(live())
+                body = self.current(self._newest(live()))
                 result = await self.reconciler.finalize(body)
                 await self._apply(body, result)
             if result.released:
                 return
-            await asyncio.sleep(result.sleep or self.reconciler.poll.minimum)
+            seconds = result.sleep or self.reconciler.poll.minimum
+            if result.status is not None and result.status.pending_plan is not None:
+                await self._held(body, seconds)
+            else:
+                await asyncio.sleep(seconds)
+
+    async def _held(self, body: Body, seconds: float) -> None:
+        """A suspended deletion's wait (a resync interval), cut short by an edit
+        (spec.suspend set back to false). kopf runs one handler per object at a time, so
+        no watch event reaches this loop while its delete handler waits: the object is
+        read every poll minimum instead (a GET of one object, no AWS call)."""
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + seconds
+        while (left := deadline - clock()) > 0:
+            await asyncio.sleep(min(left, self.reconciler.poll.minimum))
+            fresh = await self.kube.read(body)
+            if fresh is None:
+                return  # gone: kopf ends the handler
+            if _key(fresh) != _key(body):
+                self._watched = fresh
+                return
+
+    def _newest(self, live: Body) -> Body:
+        """kopf's delete handler sees the object as the deletion began; an edit read
+        since (:meth:`_held`) is newer."""
+        seen = self._watched
+        return seen if seen is not None and _revision(seen) > _revision(live) else live
 
     async def _relay(self, stopped: Stopped) -> None:
         await stopped.wait()

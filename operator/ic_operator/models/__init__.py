@@ -46,9 +46,12 @@ from ic_operator.models.status import (
     Condition,
     Decision,
     DeploymentOutcome,
+    FieldDifference,
     InferenceComponentStatus,
     LastDeployment,
     LastWrite,
+    PendingPlan,
+    PlannedCall,
 )
 
 __all__ = [
@@ -70,12 +73,15 @@ __all__ = [
     "DeploymentConfig",
     "DeploymentOutcome",
     "EndpointRef",
+    "FieldDifference",
     "InferenceComponentSpec",
     "InferenceComponentStatus",
     "InstanceType",
     "LastDeployment",
     "LastWrite",
     "MetricsEndpoint",
+    "PendingPlan",
+    "PlannedCall",
     "PredefinedMetricSpecification",
     "RollingUpdatePolicy",
     "RuntimeConfig",

@@ -200,6 +200,17 @@ class InferenceComponentSpec(K8sModel):
             "target, policies and alarm). Retain: all of it is left in place in AWS."
         ),
     )
+    suspend: bool | None = Field(
+        default=None,
+        description=(
+            "true: the operator writes nothing to AWS for this component (no create, update, "
+            "scale, tag, delete or autoscaling write) but keeps observing it; status.pendingPlan "
+            "shows the calls it would make and the fields that differ, and setting it back to "
+            "false (or removing it) makes them on the next pass. Deleting a suspended resource "
+            "with deletionPolicy Delete waits, finalizer held, until it is resumed or the "
+            "policy is set to Retain. Absent or false: not suspended."
+        ),
+    )
     adoption_policy: Literal["Never", "IfExists"] = Field(
         default="Never",
         description=(
@@ -217,6 +228,10 @@ class InferenceComponentSpec(K8sModel):
         the API server enforces the same at admission with a CEL rule.
         """
         return cls.model_validate(dict(spec), context={"creating": creating})
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.suspend)
 
     def creation_problems(self) -> list[str]:
         """Why this spec cannot be sent as CreateInferenceComponent (empty when it can):

@@ -168,6 +168,59 @@ class Decision(_StatusModel):
     )
 
 
+class PlannedCall(_StatusModel):
+    """One AWS call the operator would make if the resource were not suspended."""
+
+    operation: str = Field(description="The API operation, for example UpdateInferenceComponent.")
+    service: str = Field(
+        default="sagemaker",
+        description="The service: sagemaker, application-autoscaling or cloudwatch.",
+    )
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The request, flattened to dotted paths (Specification.Container.Image) with their "
+            "values; environment variable values are never shown, long requests are cut short."
+        ),
+    )
+
+
+class FieldDifference(_StatusModel):
+    """One field where the spec and SageMaker differ."""
+
+    field: str = Field(description="The field's path, for example specification.container.image.")
+    spec: str | None = Field(
+        default=None,
+        description="The spec's value (strings as they are, others as JSON); null: absent.",
+    )
+    observed: str | None = Field(
+        default=None,
+        description="SageMaker's value, in the same form; null: absent or not reported.",
+    )
+
+
+class PendingPlan(_StatusModel):
+    """What the operator holds back while spec.suspend is true: what resuming will do."""
+
+    suspended_since: str = Field(description="When the operator first saw the suspension.")
+    summary: str = Field(
+        default="",
+        description="The calls in one line (the Pending column of kubectl get -o wide).",
+    )
+    message: str = Field(default="", description="What the operator sees and holds back.")
+    calls: list[PlannedCall] = Field(
+        default_factory=list,
+        description=(
+            "The calls resuming makes, in order (empty: SageMaker matches the spec). A call "
+            "that depends on the answer of the one before is listed with what is known now."
+        ),
+    )
+    differences: list[FieldDifference] = Field(
+        default_factory=list,
+        description="The fields where the spec and SageMaker differ (drift included).",
+    )
+
+
 class InferenceComponentStatus(_StatusModel):
     """Observed state of the inference component, as the operator last saw it."""
 
@@ -225,6 +278,13 @@ class InferenceComponentStatus(_StatusModel):
     )
     auto_scaling: AutoScalingStatus | None = Field(
         default=None, description="What Application Auto Scaling is doing (with spec.autoScaling)."
+    )
+    pending_plan: PendingPlan | None = Field(
+        default=None,
+        description=(
+            "Only while spec.suspend is true: the calls the operator holds back and the "
+            "fields that differ."
+        ),
     )
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -14,6 +14,7 @@ from typing import Any
 import pydantic
 
 from ic_operator import metrics
+from ic_operator.autoscaling.plan import Call
 from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
@@ -32,9 +33,11 @@ from ic_operator.reconcile.endpoint_watch import EndpointKey, EndpointWatch
 from ic_operator.reconcile.endpoints import GATED, HELD_REASONS, gate
 from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
+from ic_operator.reconcile.held import scaling_moved_while_held
 from ic_operator.reconcile.observe import Observation, Observer
 from ic_operator.reconcile.plan import plan_apply
 from ic_operator.reconcile.status import NOT_READ, Reading, build, events
+from ic_operator.reconcile.suspend import hold, still_held
 from ic_operator.reconcile.triage import Look
 from ic_operator.reconcile.types import (
     SENDS,
@@ -76,6 +79,10 @@ class ApplyPass:
         """The pass, and with spec.endpointRef what it resolved to (EndpointResolved)."""
         status = InferenceComponentStatus.parse(body.get("status") or {})
         ctx, wanted, resolution = await self._parse(body, status, now)
+        if isinstance(wanted, Plan) and (body.get("spec") or {}).get("suspend") is True:
+            # Rejected before SageMaker is asked anything, and still suspended.
+            held = still_held(status.pending_plan, iso(now), wanted.message)
+            wanted = replace(wanted, pending=held)
         result = await self._run(status, ctx, wanted)
         if resolution is None:
             return result
@@ -104,8 +111,15 @@ class ApplyPass:
                 wanted, status, ctx.region, edited=edited, now=now
             )
             if observation.look in (Look.UNCHANGED, Look.MOVING):
-                return await self._nothing_moved(observation, wanted, status, ctx, key)
+                if not await scaling_moved_while_held(self.scaling, wanted, status, ctx.region):
+                    return await self._nothing_moved(observation, wanted, status, ctx, key)
+                # The plan shown is out of date: a full look, as after an edit.
+                observation = await self.observer.observe(
+                    wanted, status, ctx.region, edited=True, now=now
+                )
             plan = self._plan(wanted, observation, status, now)
+            if wanted.spec.suspended:
+                return await self._held(plan, wanted, observation, status, ctx, key=key)
             held = False  # the endpoint cannot take this plan's write: it waits
             if plan.action in GATED:
                 view = await self.endpoints.view(*endpoint, purpose=_look(edited))
@@ -142,6 +156,10 @@ class ApplyPass:
             failed = plan_failure(
                 err, ctx, desired=wanted, status=status, attempted=attempted, poll=self.poll
             )
+            if wanted.spec.suspended:  # still suspended, whatever failed to be read
+                failed = replace(
+                    failed, pending=still_held(status.pending_plan, iso(ctx.now), failed.message)
+                )
             return self._finish(failed, status, ctx, reading)
 
     async def _refused(
@@ -175,6 +193,37 @@ class ApplyPass:
             return plan_created(status, now, self.poll)
         observed = Observed(observation.component, observation.tags, now)
         return plan_apply(desired, observed, status, self.poll, strategy=self.strategy)
+
+    async def _held(
+        self,
+        plan: Plan,
+        desired: Desired,
+        observation: Observation,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        *,
+        key: TransitionKey,
+    ) -> PassResult:
+        """spec.suspend: the plan is recorded, not executed; autoscaling is read, not
+        written. A failed read is planned as any other (the caller's except)."""
+        component = observation.component
+        listed = observation.look is Look.CREATED
+        view = self.strategy.view(component) if component is not None and not listed else None
+        scaling: tuple[Call, ...] = ()
+        if plan.action is not Act.BLOCKED and not _leaves_alone(plan):
+            scaling = await self.scaling.held(
+                name=desired.name,
+                spec=desired.spec.auto_scaling,
+                previous=status.auto_scaling,
+                region=ctx.region,
+                component=component,
+            )
+        since = status.pending_plan.suspended_since if status.pending_plan else iso(ctx.now)
+        observed = Observed(component, observation.tags, ctx.now)
+        held = hold(plan, desired, observed, view=view, scaling=scaling, since=since)
+        reading = Reading(component, read=True, listed=listed)
+        waiting = key if held.wake is Wake.POLL else None
+        return self._finish(held, status, ctx, reading, transition=waiting)
 
     async def _scale(
         self,
@@ -283,7 +332,7 @@ class ApplyPass:
         scaled = desired.spec.auto_scaling is not None or (
             status.auto_scaling is not None and status.auto_scaling.registered
         )
-        if not scaled:
+        if not scaled or desired.spec.suspended:
             return PassResult(None, self.poll.resync, "Unchanged")
         # Its copy counts are the ones the last Describe recorded.
         recorded = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ic_operator.models import Condition
-from ic_operator.reconcile.types import ACTIONS, Plan
+from ic_operator.reconcile.types import ACTIONS, Act, Plan
 
 
 def derive(plan: Plan) -> dict[str, tuple[str, str, str]]:
@@ -17,6 +17,15 @@ def derive(plan: Plan) -> dict[str, tuple[str, str, str]]:
     ok = ("False", "AsExpected", "")
     degraded = ("True", plan.reason, plan.message) if plan.degraded else ok
     meaning = ACTIONS[plan.action]
+    if plan.action is Act.SUSPENDED and plan.pending is not None:
+        # Ready only when nothing is held back; never Progressing: nothing will move
+        # until the resource is resumed (Argo CD's health shows Suspended).
+        ready = "False" if plan.pending.calls or plan.pending.differences else "True"
+        return {
+            "Ready": (ready, plan.reason, plan.message),
+            "Progressing": ("False", plan.reason, plan.message),
+            "Degraded": degraded,
+        }
     if meaning.ready:
         return {
             "Ready": ("True", "InSync", plan.message),

@@ -3,12 +3,13 @@ there (Retain, not ours, not permitted), and say when the finalizer may go."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ic_operator import metrics
 from ic_operator.autoscaling import sync as autoscaling_sync
+from ic_operator.autoscaling.plan import Call
 from ic_operator.autoscaling.step import write_events
 from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.api import SageMakerApi
@@ -24,6 +25,7 @@ from ic_operator.reconcile.execute import Executed, execute
 from ic_operator.reconcile.failures import plan_failure
 from ic_operator.reconcile.ownership import is_owned
 from ic_operator.reconcile.status import NOT_READ, Reading, build
+from ic_operator.reconcile.suspend import hold_deletion
 from ic_operator.reconcile.types import (
     Act,
     Observed,
@@ -32,6 +34,7 @@ from ic_operator.reconcile.types import (
     Plan,
     PollPolicy,
     Wake,
+    iso,
 )
 
 
@@ -102,11 +105,17 @@ class DeletePass:
             )
             if plan.action is Act.RELEASE:
                 return _released(plan.reason, plan.message)
+            scaled_too = raw.get("autoScaling") is not None or (
+                status.auto_scaling is not None and status.auto_scaling.registered
+            )
+            if plan.action is Act.DELETE and raw.get("suspend") is True:
+                removal = []
+                if scaled_too:  # read only what deletion would remove
+                    removal = await autoscaling_sync.removal(self.client, name, ctx.region)
+                return self._held(plan, name, status, ctx, reading, removal=removal)
             executed = None
             if plan.action is Act.DELETE:
-                if raw.get("autoScaling") is not None or (
-                    status.auto_scaling is not None and status.auto_scaling.registered
-                ):
+                if scaled_too:
                     # Deregister before the component goes (Retain returned above: with
                     # it the target, policies and alarm all stay).
                     removed = await autoscaling_sync.remove(self.client, name, ctx.region)
@@ -125,6 +134,26 @@ class DeletePass:
             failed = after.record.sent is None and after.wake is Wake.BACKOFF
             warning = (Event("Warning", "DeleteFailed", str(err)),) if failed else ()
             return self._finish(after, status, ctx, reading, scaled=scaled, warnings=warning)
+
+    def _held(
+        self,
+        plan: Plan,
+        name: str,
+        status: InferenceComponentStatus,
+        ctx: PassContext,
+        reading: Reading,
+        *,
+        removal: Sequence[Call],
+    ) -> PassResult:
+        """spec.suspend: the Delete waits, shown in status.pendingPlan, looked at again at
+        the resync interval or at once when the spec changes (the loop's wake)."""
+        since = status.pending_plan.suspended_since if status.pending_plan else iso(ctx.now)
+        held = hold_deletion(plan, name, removal, since)
+        new = build(held, status, ctx, reading=reading, executed=None, wake_in=self.poll.resync)
+        gauge(ctx.uid, new)
+        first = status.pending_plan is None or status.pending_plan.message != held.message
+        warned = (Event("Warning", "DeletionSuspended", held.message),) if first else ()
+        return PassResult(new, self.poll.resync, "DeletionSuspended", warned)
 
     def _finish(
         self,

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ic_operator.events import Event
-from ic_operator.models import Condition, Decision, InferenceComponentStatus, LastWrite
+from ic_operator.models import (
+    Condition,
+    Decision,
+    InferenceComponentStatus,
+    LastWrite,
+    PendingPlan,
+)
 from ic_operator.models.status import WriteOperation
 from ic_operator.reconcile import conditions
 from ic_operator.reconcile.execute import Executed
@@ -136,6 +142,7 @@ def build(
         errors=plan.errors,
     )
     update["inference_component_status"] = state
+    update["pending_plan"] = plan.pending
     conds = conditions.merge(
         previous.conditions, conditions.derive(plan), generation=ctx.generation, now=iso(ctx.now)
     )
@@ -175,6 +182,7 @@ def events(
         out.append(Event("Normal", "Deployed", f"generation {judged.generation} is InService"))
     elif judged is not None:
         out.append(Event("Warning", judged.outcome, judged.failure_reason or judged.outcome))
+    out.extend(suspension_events(plan.pending, previous))
     if ACTIONS[plan.action].sends:
         out.append(Event("Normal", plan.reason, plan.message))
     elif (
@@ -184,3 +192,24 @@ def events(
     ):
         out.append(Event("Warning", plan.reason, plan.message))
     return tuple(out)
+
+
+def suspension_events(
+    pending: PendingPlan | None, previous: InferenceComponentStatus
+) -> list[Event]:
+    """Suspended and Resumed once each, and a new plan while suspended (drift seen, an
+    edit held back): a reviewer follows in `kubectl describe` what resuming will do."""
+    before = previous.pending_plan
+    if pending is not None and before is None:
+        return [Event("Normal", "Suspended", pending.message)]
+    if pending is None and before is not None:
+        return [
+            Event("Normal", "Resumed", f"executing the plan held while suspended: {before.summary}")
+        ]
+    if pending is not None and before is not None and _plan_of(pending) != _plan_of(before):
+        return [Event("Normal", "PlanChanged", pending.message)]
+    return []
+
+
+def _plan_of(pending: PendingPlan) -> tuple[Any, ...]:
+    return (pending.calls, pending.differences)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, LastDeployment
-from ic_operator.models.status import Decision, WriteOperation
+from ic_operator.models.status import Decision, PendingPlan, WriteOperation
 from ic_operator.reconcile.diffing import observed_specification
 
 TRANSITIONS = frozenset({"Creating", "Updating", "Deleting"})
@@ -29,6 +29,7 @@ class Act(StrEnum):
     NOOP = "NoOp"
     BLOCKED = "Blocked"
     RELEASE = "Release"  # deletion is finished from the operator's side: drop the finalizer
+    SUSPENDED = "Suspended"  # spec.suspend: the plan is shown (status.pendingPlan), not sent
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ ACTIONS: dict[Act, Action] = {
     Act.NOOP: Action(ready=True),
     Act.BLOCKED: Action(),
     Act.RELEASE: Action(),  # never written: the object is going away
+    Act.SUSPENDED: Action(),  # conditions from the held plan (conditions.derive)
 }
 
 SENDS = frozenset(act for act, action in ACTIONS.items() if action.sends)
@@ -198,6 +200,8 @@ class Plan:
     tags_add: dict[str, str] = field(default_factory=dict)
     tags_remove: tuple[str, ...] = ()
     record: StatusDelta = StatusDelta()
+    # Set while spec.suspend is true (status.pendingPlan): what the operator holds back.
+    pending: PendingPlan | None = None
 
     def wake_in(self, poll: PollPolicy) -> float | None:
         """Seconds until the next look; None: until the spec changes. The one place this

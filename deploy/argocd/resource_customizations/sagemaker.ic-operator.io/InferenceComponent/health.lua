@@ -8,6 +8,8 @@
 --
 --   current generation not yet processed        -> Progressing
 --   Degraded=True                                -> Degraded (the condition's message)
+--   Progressing=False, reason Suspended          -> Suspended (spec.suspend: the operator's
+--                                                   message says what resuming will send)
 --   Ready=True                                   -> Healthy
 --   anything else (no status, rolling, waiting)  -> Progressing
 --     (waiting for the endpoint: WaitingForEndpoint, "endpoint X is Creating (4m12s)...")
@@ -89,6 +91,13 @@ local function assess()
 
   if degraded ~= nil and degraded.status == "True" and is_current(degraded, generation, status_generation) then
     return "Degraded", describe(degraded)
+  end
+  if progressing ~= nil and progressing.status == "False" and progressing.reason == "Suspended"
+      and is_current(progressing, generation, status_generation) then
+    if progressing.message ~= nil and progressing.message ~= "" then
+      return "Suspended", progressing.message
+    end
+    return "Suspended", "Suspended: the operator writes nothing to AWS (spec.suspend)"
   end
   if ready ~= nil and ready.status == "True" and is_current(ready, generation, status_generation) then
     return "Healthy", describe(ready)
