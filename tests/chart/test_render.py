@@ -8,6 +8,7 @@ the chart passes that the operator does not know fails here, not in a cluster.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 
 from ic_operator import API_GROUP, config
 from tests import dockerfile
+from tests.node import eks_webhook
 
 from .helm import (
     CHART,
@@ -272,6 +274,22 @@ def test_irsa_annotation(helm: Helm) -> None:
     }
     pod = one(docs, "Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == one(docs, "ServiceAccount")["metadata"]["name"]
+
+
+def test_extra_volumes_carry_what_the_eks_webhook_would_add(helm: Helm) -> None:
+    """Without the EKS pod identity webhook (tests/node/eks_webhook.py), the projected
+    token and its mount come in through extraVolumes / extraVolumeMounts, beside the
+    chart's own."""
+    mutation = eks_webhook.pod_identity("eu-west-1")
+    docs = helm.render(
+        None,
+        f"--set-json=extraVolumes={json.dumps(mutation.volumes)}",
+        f"--set-json=extraVolumeMounts={json.dumps(mutation.mounts)}",
+    )
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert [v["name"] for v in pod["volumes"]] == ["tmp", "eks-pod-identity-token"]
+    assert pod["volumes"][1] == mutation.volumes[0]
+    assert container(docs)["volumeMounts"][-1] == mutation.mounts[0]
 
 
 def test_service_monitor(helm: Helm, tmp_path: Path) -> None:

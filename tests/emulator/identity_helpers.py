@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,3 +47,62 @@ def verification(emulator: RunningEmulator) -> Iterator[None]:
         yield
     finally:
         emulator.admin.request("PUT", "identity", {"verify": False})
+
+
+# botocore refreshes credentials this long before they expire (its advisory window,
+# botocore.credentials._DEFAULT_ADVISORY_REFRESH_TIMEOUT): a session issued for this plus N
+# seconds is refreshed N seconds after it was issued, once, and not on every call.
+ADVISORY_REFRESH_SECONDS = 15 * 60
+
+
+def sessions_during_steady_calls(
+    emulator: RunningEmulator, client: Any, seconds: float, every: float = 0.1
+) -> list[tuple[float, str]]:
+    """Call ListEndpoints steadily for `seconds` (a workload, so paced, not polled); return
+    (when, access key id) for the first call signed with each new credential, as sent on the
+    wire (botocore's `before-send` event). The emulator, verifying every signature, must
+    have accepted every call."""
+    keys: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        keys.append(request.headers["Authorization"].decode().split("Credential=")[1][:20])
+
+    client.meta.events.register("before-send.sagemaker.ListEndpoints", record)
+    before = len(emulator.admin.calls())
+    start = time.monotonic()
+    times: list[float] = []
+    while time.monotonic() - start < seconds:
+        client.list_endpoints()
+        times.append(time.monotonic() - start)
+        time.sleep(every)
+    calls = [c for c in emulator.admin.calls()[before:] if c["operation"] == "ListEndpoints"]
+    assert len(calls) == len(times) == len(keys), (calls, keys)
+    assert all(c["error"] is None for c in calls), calls
+    return [(times[i], keys[i]) for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
+
+
+def sdk_environment(monkeypatch: Any, tmp_path: Any, endpoint_url: str) -> None:
+    """An SDK environment with no credentials of its own (no keys, profile, config files or
+    instance metadata) and every service at `endpoint_url`: the credential source a test
+    then sets is the only one."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+
+
+def assert_refreshed_without_burst(
+    fetches: list[dict[str, Any]], sessions: list[tuple[float, str]], lifetime: float
+) -> None:
+    """The credential fetches in the emulator's log (STS exchanges or the agent's answers)
+    against the sessions seen on the wire: every fetch answered; refreshes seen; each
+    session fetched once (one more fetch is allowed: credentials a provider loaded at
+    client creation may reach the advisory window before the first call); consecutive
+    fetches at least most of `lifetime` apart (`at` is wall-clock time), never a burst."""
+    assert all(c["error"] is None for c in fetches), fetches
+    assert len(sessions) >= 3, sessions
+    assert len(sessions) <= len(fetches) <= len(sessions) + 1, (fetches, sessions)
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(fetches)]
+    assert all(gap >= 0.75 * lifetime for gap in gaps), gaps

@@ -19,7 +19,14 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ic_sandbox.emulator.web_identity import OidcProvider
-from tests.emulator.identity_helpers import signed_client, verification
+from tests.emulator.identity_helpers import (
+    ADVISORY_REFRESH_SECONDS,
+    assert_refreshed_without_burst,
+    sdk_environment,
+    sessions_during_steady_calls,
+    signed_client,
+    verification,
+)
 from tests.fixtures.controlplane import Kubectl
 from tests.fixtures.emulator import ACCOUNT_ID, REGION, RunningEmulator
 
@@ -211,15 +218,10 @@ def test_botocores_own_irsa_provider_gets_and_uses_credentials(
     """What a pod's SDK does with the variables the EKS pod identity webhook sets."""
     token_file = tmp_path / "token"
     token_file.write_text(eks.token())
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    sdk_environment(monkeypatch, tmp_path, verified.url)
     monkeypatch.setenv("AWS_ROLE_ARN", ROLE)
     monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token_file))
     monkeypatch.setenv("AWS_ROLE_SESSION_NAME", "pod")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", verified.url)
     session = boto3.Session(region_name=REGION)
     assert session.get_credentials().method == "assume-role-with-web-identity"
     sagemaker = session.client("sagemaker")
@@ -227,3 +229,26 @@ def test_botocores_own_irsa_provider_gets_and_uses_credentials(
     assert verified.admin.calls()[-1]["principal"]["arn"] == (
         f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/irsa/pod"
     )
+
+
+def test_irsa_credentials_are_refreshed_before_expiry_without_a_failed_call(
+    verified: RunningEmulator,
+    eks: EksIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """botocore's web-identity provider asks STS (no DurationSeconds) again once the
+    session is within its advisory window: with sessions 2 s longer than it, every 2 s."""
+    token_file = tmp_path / "token"
+    token_file.write_text(eks.token())
+    sdk_environment(monkeypatch, tmp_path, verified.url)
+    monkeypatch.setenv("AWS_ROLE_ARN", ROLE)
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token_file))
+    admin = verified.admin
+    admin.request("PUT", "session-duration", {"seconds": ADVISORY_REFRESH_SECONDS + 2})
+    try:
+        client = boto3.Session(region_name=REGION).client("sagemaker")
+        sessions = sessions_during_steady_calls(verified, client, seconds=6)
+    finally:
+        admin.request("PUT", "session-duration", {"seconds": 3600})
+    assert_refreshed_without_burst(admin.calls("AssumeRoleWithWebIdentity"), sessions, lifetime=2)

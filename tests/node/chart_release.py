@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from ic_sandbox import image
@@ -21,7 +20,7 @@ from ic_sandbox.emulator import EmulatorThread
 from ic_sandbox.harness.crds import CRD_NAME
 from ic_sandbox.sandbox import seed
 from tests.fixtures.emulator import Admin, wait_for
-from tests.node.conftest import RunningNode
+from tests.node.conftest import RunningNode, import_operator_image
 
 ROOT = Path(__file__).resolve().parents[2]
 # 300 s rollout wait intervals (examples/rolling-update.yaml) pass in 15 s: long enough
@@ -34,10 +33,7 @@ def operator_world(node: RunningNode) -> Iterator[EmulatorThread]:
     """The operator's image imported into the node's containerd (there is no registry) and
     the emulator, with the examples' endpoints, on the node network's gateway, where pods
     reach it."""
-    archive = image.archive_path()
-    if not archive.is_file():
-        pytest.fail(f"{archive} not found: run `make image` first", pytrace=False)
-    node.node.import_image(archive)
+    import_operator_image(node)
     with EmulatorThread(host=node.network.gateway, time_scale=TIME_SCALE) as emulator:
         seed.seed_endpoints(emulator.url)
         yield emulator

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ic_sandbox import image
 from ic_sandbox.cluster.binaries import (
     BinariesMissing,
     ensure_binaries,
@@ -88,3 +89,14 @@ def running_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNo
         yield RunningNode(network, control_plane, node, cluster, kubectl)
     finally:
         stop_node(network, control_plane, node)
+
+
+def import_operator_image(running: RunningNode) -> tuple[str, str]:
+    """The image `make image` built, imported into the node's containerd; its (repository,
+    tag) for the chart."""
+    archive = image.archive_path()
+    if not archive.is_file():
+        pytest.fail(f"{archive} not found: run `make image` first", pytrace=False)
+    running.node.import_image(archive)
+    repository, tag = image.reference().rsplit(":", 1)
+    return repository, tag

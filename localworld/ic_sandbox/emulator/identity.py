@@ -89,6 +89,10 @@ class Identities:
     user_ids: dict[str, str] = field(default_factory=dict)  # principal ARN -> unique id
     roles: dict[str, Role] = field(default_factory=dict)  # by ARN
     providers: dict[str, OidcProvider] = field(default_factory=dict)  # by ARN
+    # What a session lasts when its request names no duration: STS's 3600 (doc). The admin
+    # API shortens it (`PUT /_emulator/session-duration`, pod_identity.py) so a client's
+    # refresh is seen in minutes rather than an hour.
+    default_session_seconds: float = 3600
 
     def root(self, account_id: str) -> Principal:
         """Whom an unverified call is attributed to when its key is not one we issued."""

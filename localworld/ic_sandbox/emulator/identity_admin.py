@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from .identity import Identities
 from .trust import TrustPolicy
-from .web_identity import STS_AUDIENCE, OidcProvider, fetch_keys
+from .web_identity import STS_AUDIENCE, KeysUnavailable, OidcProvider, issuer_keys
 
 # IAM's bounds for a role's MaxSessionDuration, in seconds (doc: IAM CreateRole)
 SESSION_BOUNDS = (3600, 43200)
@@ -44,6 +43,13 @@ async def _object(request: web.Request) -> dict[str, Any] | None:
 def _name(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     return value if isinstance(value, str) and value else None
+
+
+def _strings(body: dict[str, Any], key: str, default: list[str]) -> list[str] | None:
+    """`body[key]` (or the default when absent) if it is a list of strings, else None."""
+    value = body.get(key, default)
+    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return value if ok else None
 
 
 async def get_identity(request: web.Request) -> web.Response:
@@ -118,18 +124,13 @@ async def put_oidc_provider(request: web.Request) -> web.Response:
     issuer = _name(body or {}, "issuer")
     if body is None or issuer is None or not issuer.startswith("https://"):
         return _bad('body must name an "issuer" https URL')
-    client_ids = body.get("client_ids", [STS_AUDIENCE])
-    if not isinstance(client_ids, list) or not all(isinstance(c, str) for c in client_ids):
+    client_ids = _strings(body, "client_ids", [STS_AUDIENCE])
+    if client_ids is None:
         return _bad("client_ids must be a list of strings")
     try:
-        keys = await fetch_keys(
-            issuer,
-            _name(body, "discovery_url") or issuer,
-            _name(body, "ca_pem"),
-            _name(body, "bearer_token"),
-        )
-    except (OSError, ValueError, KeyError, aiohttp.ClientError) as exc:
-        return _bad(f"could not fetch the issuer's keys: {exc}", 502)
+        keys = await issuer_keys(issuer, body)
+    except KeysUnavailable as exc:
+        return _bad(str(exc), 502)
     identities = request.app[IDENTITIES_KEY]
     account = _name(body, "account_id") or request.app[ACCOUNT_KEY]
     arn = identities.provider_arn(account, issuer)

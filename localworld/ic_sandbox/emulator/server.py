@@ -30,6 +30,7 @@ from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
 from .hosting import Hosting
 from .identity import CALLER, Principal
 from .identity_admin import add_routes as add_identity_routes
+from .pod_identity import add_routes as add_pod_identity_routes
 from .protocols import (
     JSON_10,
     JSON_11,
@@ -334,4 +335,5 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
     app.router.add_get("/_emulator/health", front.health)
     scaler.add_routes(app, simulation)
     add_identity_routes(app, world.identities, world.account_id)
+    add_pod_identity_routes(app, world)
     return app

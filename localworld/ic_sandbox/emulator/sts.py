@@ -143,9 +143,8 @@ class SecurityTokenService:
             "Provider": provider.issuer,
         }
 
-    @staticmethod
-    def _duration(body: Json, role: Role, *, chained: bool) -> int:
-        duration: int = body.get("DurationSeconds", 3600)
+    def _duration(self, body: Json, role: Role, *, chained: bool) -> float:
+        duration: float = body.get("DurationSeconds", self.identities.default_session_seconds)
         if chained and duration > ROLE_CHAINING_LIMIT:
             raise validation_error(
                 "The requested DurationSeconds exceeds the 1 hour session limit "

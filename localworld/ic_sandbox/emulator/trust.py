@@ -1,7 +1,8 @@
 """Role trust policies: may this principal assume this role, with these session tags?
 
 The subset of IAM's policy language a trust policy uses: `Allow`/`Deny` statements,
-`Principal` (`AWS` ARNs, an account id or its root, `Federated` OIDC providers, `*`),
+`Principal` (`AWS` ARNs, an account id or its root, `Federated` OIDC providers, `Service`
+principals, `*`),
 `Action` with wildcards (`sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`,
 `sts:TagSession`), and `Condition` with the string operators and `Null`. An explicit Deny
 wins; without an Allow the answer is no (doc: IAM User Guide, "Policy evaluation logic").
@@ -36,6 +37,7 @@ class Requester:
     account_id: str
     arns: frozenset[str]  # the caller's ARN, and its role's ARN for an assumed-role session
     federated: str | None = None  # the OIDC provider ARN, for AssumeRoleWithWebIdentity
+    service: str | None = None  # a service principal (EKS Pod Identity: pods.eks.amazonaws.com)
 
 
 def _principal_matches(block: Any, who: Requester, partition: str) -> bool:
@@ -43,10 +45,13 @@ def _principal_matches(block: Any, who: Requester, partition: str) -> bool:
         return True
     if not isinstance(block, dict):
         return False
-    for entry in _listed(block.get("AWS", [])):
+    # A service principal is no principal of the account: `AWS` entries never name it.
+    for entry in _listed(block.get("AWS", [])) if who.service is None else []:
         root = f"arn:{partition}:iam::{who.account_id}:root"
         if entry in ("*", who.account_id, root) or entry in who.arns:
             return True
+    if who.service is not None and who.service in _listed(block.get("Service", [])):
+        return True
     federated = _listed(block.get("Federated", []))
     return who.federated is not None and who.federated in federated
 

@@ -106,3 +106,24 @@ async def fetch_keys(
         async with session.get(discovery["jwks_uri"], ssl=context) as r:
             r.raise_for_status()
             return jwt.PyJWKSet.from_dict(await r.json(content_type=None))
+
+
+class KeysUnavailable(Exception):
+    """The issuer's keys could not be fetched; the message says why."""
+
+
+async def issuer_keys(issuer: str, where: dict[str, Any]) -> jwt.PyJWKSet:
+    """The JWKS of `issuer`, fetched as an admin request body says (`discovery_url`,
+    defaulting to the issuer; `ca_pem`; `bearer_token`): for OIDC providers (IRSA) and the
+    Pod Identity cluster alike."""
+
+    def text(key: str) -> str | None:
+        value = where.get(key)
+        return value if isinstance(value, str) and value else None
+
+    try:
+        return await fetch_keys(
+            issuer, text("discovery_url") or issuer, text("ca_pem"), text("bearer_token")
+        )
+    except (OSError, ValueError, KeyError, aiohttp.ClientError) as exc:
+        raise KeysUnavailable(f"could not fetch the issuer's keys: {exc}") from exc

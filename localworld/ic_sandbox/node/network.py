@@ -113,6 +113,18 @@ class NodeNetwork:
             raise
         return network
 
+    def forward(self, address: str, port: int, to_host: str, to_port: int) -> None:
+        """Make `address:port` reach `to_host:to_port` for pods: a DNAT rule in the node's
+        namespace (pod traffic enters it through the bridge; the bridge's masquerade then
+        applies as for any traffic leaving the node). What EKS's Pod Identity agent does
+        by listening on a link-local address of the node (169.254.170.23:80) the emulator
+        does from the host; the rule goes with the namespace."""
+        self.run_inside(
+            "iptables", "-t", "nat", "-A", "PREROUTING", "-d", f"{address}/32",
+            "-p", "tcp", "--dport", str(port),
+            "-j", "DNAT", "--to-destination", f"{to_host}:{to_port}",
+        )  # fmt: skip
+
     def delete(self) -> None:
         """Remove the veth pair and the namespace (with everything the node made inside).
 

@@ -111,9 +111,11 @@ def cache_dir(version: str | None = None) -> Path:
 
 
 def _module_dir() -> Path:
-    """Where Go keeps the argo-cd module (downloading it if needed)."""
+    """Where Go keeps the argo-cd module, downloading it if needed: ``go list -m`` only
+    reports a module already in the module cache (an empty ``Dir`` on a fresh machine),
+    ``go mod download -json`` fetches it first and reports the same directory."""
     result = subprocess.run(
-        [_go(), "list", "-m", "-f", "{{.Dir}}", MODULE],
+        [_go(), "mod", "download", "-json", MODULE],
         cwd=tools_dir(),
         env={**os.environ, "GOFLAGS": "-mod=readonly", **GO_ENV},
         capture_output=True,
@@ -121,9 +123,13 @@ def _module_dir() -> Path:
         check=False,
         stdin=subprocess.DEVNULL,
     )
-    if result.returncode != 0 or not result.stdout.strip():
-        raise BinariesMissing(f"`go list -m {MODULE}` failed: {result.stderr.strip()[-2000:]}")
-    return Path(result.stdout.strip())
+    directory = ""
+    if result.returncode == 0:
+        directory = str(json.loads(result.stdout).get("Dir", ""))
+    if not directory:
+        detail = (result.stderr.strip() or result.stdout.strip())[-2000:]
+        raise BinariesMissing(f"`go mod download {MODULE}` failed: {detail}")
+    return Path(directory)
 
 
 def _copy_support_files(directory: Path) -> None:
