@@ -87,7 +87,10 @@ class World:
         port = urlsplit(emulator_url).port
         assert port is not None
         node.network.forward(AGENT_ADDRESS, AGENT_PORT, node.network.gateway, port)
-        node.kubectl("create", "namespace", WATCHED)  # both releases watch the examples'
+        # Both releases watch the examples' namespace; test_chart.py, earlier in the same
+        # session, leaves it behind (its uninstall keeps the components): apply, not create.
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WATCHED}}
+        node.kubectl("apply", "-f", "-", input=json.dumps(namespace))
 
     def role_arn(self, mode: str) -> str:
         return f"arn:aws:iam::{self.account}:role/ic-operator-{mode}"
