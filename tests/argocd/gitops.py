@@ -71,6 +71,10 @@ class GitRepo:
             else:
                 path.parent.mkdir(exist_ok=True)
                 path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+        return self.commit_all(message)
+
+    def commit_all(self, message: str) -> str:
+        """Commit every change in the working tree; the new HEAD."""
         self.git("add", "--all")
         self.git("commit", "--quiet", "--message", message)
         return self.git("rev-parse", "HEAD")

@@ -48,3 +48,24 @@ def test_each_adapter_syncs_in_a_later_wave_than_its_base() -> None:
 def test_the_application_prunes_and_heals() -> None:
     app = yaml.safe_load((EXAMPLES / "application.yaml").read_text())
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+
+
+def test_the_operator_application_installs_this_repository_s_chart() -> None:
+    """examples/argocd/operator.yaml as tests/node/test_argocd_chart.py syncs it: its path
+    is the chart in this repository, its values are the chart's, and its values file stays
+    inside the repository (Argo CD refuses one outside)."""
+    app = yaml.safe_load((EXAMPLES / "operator.yaml").read_text())
+    source = app["spec"]["source"]
+    root = EXAMPLES.parents[1]
+    chart = root / source["path"]
+    assert (chart / "Chart.yaml").is_file()
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
+    assert set(source["helm"]["valuesObject"]) <= set(defaults)
+    assert set(source["helm"]["valuesObject"]["image"]) <= set(defaults["image"])
+    for values_file in source["helm"]["valueFiles"]:
+        assert (chart / values_file).resolve().is_relative_to(root)
+    assert source["helm"]["releaseName"]
+    assert {"CreateNamespace=true", "ServerSideApply=true"} <= set(
+        app["spec"]["syncPolicy"]["syncOptions"]
+    )
+    assert int(app["metadata"]["annotations"][WAVE]) < 0  # before the components' wave 0

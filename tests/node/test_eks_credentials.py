@@ -32,16 +32,9 @@ from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
 from tests.fixtures.trust_policies import trust_policy
 from tests.node import eks_webhook
+from tests.node.chart_release import TIME_SCALE, errors, example
 from tests.node.conftest import RunningNode, import_operator_image
-from tests.node.test_chart import (
-    RELEASE,
-    RELEASE_NAMESPACE,
-    TIME_SCALE,
-    WATCHED,
-    Release,
-    _errors,
-    _example,
-)
+from tests.node.test_chart import RELEASE, RELEASE_NAMESPACE, WATCHED, HelmRelease
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
@@ -94,7 +87,10 @@ class World:
         port = urlsplit(emulator_url).port
         assert port is not None
         node.network.forward(AGENT_ADDRESS, AGENT_PORT, node.network.gateway, port)
-        node.kubectl("create", "namespace", WATCHED)  # both releases watch the examples'
+        # Both releases watch the examples' namespace; test_chart.py, earlier in the same
+        # session, leaves it behind (its uninstall keeps the components): apply, not create.
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WATCHED}}
+        node.kubectl("apply", "-f", "-", input=json.dumps(namespace))
 
     def role_arn(self, mode: str) -> str:
         return f"arn:aws:iam::{self.account}:role/ic-operator-{mode}"
@@ -131,7 +127,7 @@ def world(running_node: RunningNode) -> Iterator[World]:
 
 
 @pytest.fixture(scope="module", params=["irsa", "pod-identity"])
-def release(request: pytest.FixtureRequest, world: World) -> Iterator[tuple[str, Release]]:
+def release(request: pytest.FixtureRequest, world: World) -> Iterator[tuple[str, HelmRelease]]:
     """The chart installed with the mode's webhook additions and no other credential."""
     mode: str = request.param
     world.grant(mode)
@@ -144,7 +140,10 @@ def release(request: pytest.FixtureRequest, world: World) -> Iterator[tuple[str,
     # not the webhook's).
     values = mutation.helm_values([{"name": "AWS_ENDPOINT_URL", "value": world.url}])
     repository, tag = world.image
-    found = Release(world.node, Helm(install_helm()), world.admin, world.url)
+    found = HelmRelease(
+        world.node, world.admin, world.url, RELEASE, RELEASE_NAMESPACE, WATCHED,
+        Helm(install_helm()),
+    )  # fmt: skip
     world.admin.clear_calls()
     found.helm_run(
         "install", RELEASE, str(CHART), "--create-namespace",
@@ -164,12 +163,12 @@ def release(request: pytest.FixtureRequest, world: World) -> Iterator[tuple[str,
         wait_for(lambda: not found.pods(), timeout=60, interval=0.5, what="operator pods gone")
 
 
-def _operator_calls(release: Release) -> list[dict[str, Any]]:
+def _operator_calls(release: HelmRelease) -> list[dict[str, Any]]:
     """The pod's AWS calls (SageMaker), oldest first."""
     return [c for c in release.admin.calls() if c["service"] == "SageMaker"]
 
 
-def test_pod_has_only_the_webhooks_credentials(release: tuple[str, Release]) -> None:
+def test_pod_has_only_the_webhooks_credentials(release: tuple[str, HelmRelease]) -> None:
     mode, found = release
     assert found.admin.request("GET", "identity")["verify"] is True  # nothing else would do
     pod = found.ready_pod()
@@ -185,12 +184,14 @@ def test_pod_has_only_the_webhooks_credentials(release: tuple[str, Release]) -> 
         assert eks_webhook.POD_IDENTITY_TOKEN_DIR in mounts
 
 
-def test_reconciles_an_example_to_ready_as_the_assumed_role(release: tuple[str, Release]) -> None:
+def test_reconciles_an_example_to_ready_as_the_assumed_role(
+    release: tuple[str, HelmRelease],
+) -> None:
     mode, found = release
-    example = _example("basic")
+    manifest = example("basic")
     name = f"llama3-8b-{mode}"
-    example["metadata"]["name"] = name
-    found.kubectl("apply", "-f", "-", input=json.dumps(example))
+    manifest["metadata"]["name"] = name
+    found.kubectl("apply", "-f", "-", input=json.dumps(manifest))
     found.wait_ready(name, timeout=180)
     (create,) = found.calls("CreateInferenceComponent", name)
     role = f"assumed-role/ic-operator-{mode}/"
@@ -203,11 +204,11 @@ def test_reconciles_an_example_to_ready_as_the_assumed_role(release: tuple[str, 
     assert not [c for c in calls if c["error"] in AUTH_ERRORS]
     fetches = found.admin.calls(FETCHES[mode])
     assert fetches and all(c["error"] is None for c in fetches), fetches
-    assert _errors(found.logs(found.ready_pod()["metadata"]["name"])) == []
+    assert errors(found.logs(found.ready_pod()["metadata"]["name"])) == []
 
 
 def test_credentials_are_refreshed_with_no_failed_call_and_no_burst(
-    release: tuple[str, Release],
+    release: tuple[str, HelmRelease],
 ) -> None:
     mode, found = release
     first = len(found.admin.calls(FETCHES[mode]))

@@ -258,6 +258,9 @@ class ArgoCd(StartStop):
 
     app_resync: the controller's refresh period in seconds (`--app-resync`, no jitter), so
     a test can wait for a number of periods; upstream's default is 120.
+    helm: the helm binary the repo-server renders Applications with a helm source with (an
+    Argo CD image ships one; it runs `helm template` found on its PATH), or None when no
+    Application has one.
     """
 
     def __init__(
@@ -267,12 +270,14 @@ class ArgoCd(StartStop):
         kubeconfig: Path,
         *,
         app_resync: int = 10,
+        helm: Path | None = None,
         start_timeout: float = 120.0,
     ) -> None:
         self.workdir = workdir
         self.build = build
         self.kubeconfig = kubeconfig
         self.app_resync = app_resync
+        self.helm = helm
         self.start_timeout = start_timeout
         self.processes: list[ManagedProcess] = []
 
@@ -292,6 +297,21 @@ class ArgoCd(StartStop):
     def log(self, name: str) -> Path:
         return self.workdir / "logs" / f"{name}.log"
 
+    def _tools_dir(self) -> Path:
+        """A directory of the tools the repo-server runs, each under the name it looks up:
+        git-verify-wrapper.sh from the build, helm linked in (its own directory may hold
+        other binaries that should not shadow the machine's)."""
+        tools = self.workdir / "bin"
+        tools.mkdir(parents=True, exist_ok=True)
+        sources = {path.name: path for path in self.build.bin_dir.iterdir()}
+        if self.helm is not None:
+            sources["helm"] = self.helm
+        for name, source in sources.items():
+            link = tools / name
+            link.unlink(missing_ok=True)
+            link.symlink_to(source.resolve())
+        return tools
+
     def _env(self) -> dict[str, str]:
         tmp = self.workdir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -302,7 +322,7 @@ class ArgoCd(StartStop):
             "ARGOCD_GPG_ENABLED": "false",
             "TMPDIR": str(tmp),
             "ARGOCD_ASK_PASS_SOCK": str(self.workdir / "askpass.sock"),
-            "PATH": f"{self.build.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{self._tools_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
         }
 
     def _spawn(self, name: str, *args: str) -> ManagedProcess:
