@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +28,16 @@ from ic_sandbox.cluster.binaries import (
     BinariesMissing,
     _build,
     _go,
-    _locked,
     _Target,
     cache_root,
+    ensure_cached,
     repo_root,
+    run_logged,
 )
 from ic_sandbox.cluster.kubectl import Kubectl
 from ic_sandbox.harness.crds import crd_established
 from ic_sandbox.listen_ports import free_port
+from ic_sandbox.peers.argocd import _http_ok
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess
 from ic_sandbox.startstop import StartStop, start_or_stop
@@ -102,18 +101,7 @@ def _version_ldflags() -> tuple[str, ...]:
 
 
 def _run_go(args: Sequence[str], cwd: Path, log: Path) -> None:
-    with log.open("a") as out:
-        result = subprocess.run(
-            [_go(), *args],
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    if result.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise BinariesMissing(f"`go {' '.join(args)}` failed in {cwd}:\n{tail}")
+    run_logged([_go(), *args], cwd, log)
 
 
 def _extract(sources: Path, workdir: Path) -> Path:
@@ -146,15 +134,13 @@ def ensure_ack(*, build: bool = True) -> AckBuild:
     """
     directory = cache_dir()
     binary = directory / BINARY
-    if not binary.is_file():
-        if not build:
-            raise BinariesMissing(
-                f"ACK's SageMaker controller {VERSION} is not built in {directory}: "
-                "run `make ack` (builds once, then cached)"
-            )
-        with _locked(directory):
-            if not binary.is_file():  # another process may have built it meanwhile
-                _build_into(directory, binary)
+    ensure_cached(
+        binary,
+        build=build,
+        missing=f"ACK's SageMaker controller {VERSION} is not built in {directory}: "
+        "run `make ack` (builds once, then cached)",
+        make=lambda: _build_into(directory, binary),
+    )
     return AckBuild(binary=binary, directory=directory)
 
 
@@ -191,14 +177,6 @@ def install(kubectl: Kubectl, build: AckBuild, *, timeout: float = 60.0) -> None
 
 
 # ------------------------------------------------------------------------ the process
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -296,7 +274,7 @@ class AckController(StartStop):
         def ready() -> bool:
             if message := self.failed():
                 raise AckError(message)
-            return _healthy(url)
+            return _http_ok(url)
 
         poll(
             ready,
