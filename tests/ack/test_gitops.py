@@ -98,14 +98,25 @@ def gone(call: Callable[[], object]) -> bool:
     return False
 
 
-def apply_directory(world: OperatorTestbed, directory: Path) -> tuple[str, dict[str, Any]]:
+def component(world: OperatorTestbed, name: str, endpoint: str, naming: str) -> dict[str, Any]:
+    """A component on the endpoint, named by its SageMaker name or by the ACK object."""
+    manifest = world.manifest(name, copies=1, endpointName=endpoint)
+    if naming == "endpointRef":
+        del manifest["spec"]["endpointName"]
+        manifest["spec"]["endpointRef"] = {"name": endpoint}  # the ACK object's name
+    return manifest
+
+
+def apply_directory(
+    world: OperatorTestbed, directory: Path, naming: str = "endpointName"
+) -> tuple[str, dict[str, Any]]:
     """Write the endpoint's and the components' manifests into one directory, apply it with
     one `kubectl apply`, and wait until ACK and the operator both say done: the endpoint's
     name and ACK's Endpoint object."""
     endpoint = f"ack-{uuid.uuid4().hex[:8]}"
     files = ack_manifests(world, endpoint)
     for name in COMPONENTS:
-        files[f"ic-{name}.yaml"] = [world.manifest(name, copies=1, endpointName=endpoint)]
+        files[f"ic-{name}.yaml"] = [component(world, name, endpoint, naming)]
     write_directory(directory, files)
 
     world.kubectl("apply", "-f", str(directory))
@@ -152,11 +163,17 @@ def refused_deletes(world: OperatorTestbed) -> list[dict[str, Any]]:
     return [c for c in world.emulator.admin.calls("DeleteEndpoint") if c["error"] is not None]
 
 
+@pytest.mark.parametrize("naming", ["endpointName", "endpointRef"])
 def test_one_apply_and_one_delete_of_ack_endpoint_and_components(
-    world: OperatorTestbed, ack: AckController, tmp_path: Path
+    world: OperatorTestbed, ack: AckController, tmp_path: Path, naming: str
 ) -> None:
     directory = tmp_path / "gitops"
-    endpoint, synced = apply_directory(world, directory)
+    endpoint, synced = apply_directory(world, directory, naming)
+    if naming == "endpointRef":
+        for name in COMPONENTS:
+            resolved = world.condition(name, "EndpointResolved") or {}
+            assert resolved.get("status") == "True", resolved
+            assert (world.get(name) or {})["status"]["endpointName"] == endpoint
     # ACK's own tags on what it made: it tagged through SageMaker's API, read back by ListTags.
     tags = world.sagemaker.list_tags(ResourceArn=synced["status"]["ackResourceMetadata"]["arn"])
     keys = {t["Key"]: t["Value"] for t in tags["Tags"]}
@@ -169,7 +186,7 @@ def test_one_apply_and_one_delete_of_ack_endpoint_and_components(
     }
     assert sorted(created) == sorted(COMPONENTS)
     lag = max(created.values()) - in_service_at.timestamp()
-    print(f"components created {lag:.1f} s after the endpoint turned InService")
+    print(f"{naming}: components created {lag:.1f} s after the endpoint turned InService")
 
     # One delete, which returns once every finalizer (the operator's, ACK's) has run.
     world.kubectl("delete", "-f", str(directory), "--timeout=180s")
