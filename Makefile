@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests, the ones
 ## that need the control plane, a node, podman or Go included (--with-cluster).
-test: lint crd-check awscli controlplane lint-chart image node argocd
+test: lint crd-check awscli controlplane lint-chart image node argocd ack
 	$(BIN)/pytest --with-cluster
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
@@ -110,6 +110,13 @@ image: venv
 .PHONY: argocd
 argocd: venv
 	$(BIN)/python -m ic_sandbox.peers.argocd
+
+## ACK's SageMaker controller v1.9.1 (ic_sandbox.peers.ack), built with Go from the source
+## archives in ../shared/vendor/ack (or $$IC_OPERATOR_ACK_SOURCES) once and cached like the
+## control plane; a no-op when cached. tests/ack runs it (docs/ack.md).
+.PHONY: ack
+ack: venv
+	$(BIN)/python -m ic_sandbox.peers.ack
 
 ## The first command: a local sandbox, the operator at work, narrated (about a minute).
 ## DEMO_FLAGS=--keep leaves the sandbox running at the end (Ctrl-C stops it).

@@ -32,6 +32,7 @@ CLUSTER_MARKERS: dict[str, str] = {
     "image": "podman and the image build (make image)",
     "go": "the Go toolchain (a build of Argo CD's health engine)",
     "argocd": "a real Argo CD (make argocd) and kube-controller-manager (make node-binaries)",
+    "ack": "ACK's SageMaker controller (make ack)",
 }
 
 

@@ -6,7 +6,8 @@
 - `harness/`: the operator and emulator processes and the CRD install that the sandbox,
   the tests and the benchmark share;
 - `sandbox/`: `ic-sandbox up`, all of it as one stack; `demo/`: the narrated tour;
-- `peers/`: tools users run beside the operator, built from pinned sources (Argo CD);
+- `peers/`: tools users run beside the operator, built from pinned sources (Argo CD,
+  ACK's SageMaker controller);
 - `image.py`: the operator's image without Docker; `cli.py`: the `ic-sandbox` command;
 - `processes.py`, `polling.py`, `listen_ports.py`, `startstop.py`: child processes that
   die with us, waits with deadlines, listen ports no outgoing connection takes, `with`.

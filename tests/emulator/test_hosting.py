@@ -71,6 +71,15 @@ def test_endpoint_config_for_components_needs_role_and_instances(sm: Any) -> Non
     assert d["EndpointConfigArn"] == arn == f"{ARN_PREFIX}:endpoint-config/c1"
     assert d["ProductionVariants"][0]["InitialInstanceCount"] == 2
     assert d["ExecutionRoleArn"] == ROLE_ARN
+    # Left out of the create, it is reported as false (ACK late-initializes from it).
+    assert d["EnableNetworkIsolation"] is False
+    sm.create_endpoint_config(
+        EndpointConfigName="isolated",
+        ExecutionRoleArn=ROLE_ARN,
+        ProductionVariants=[{**variant, "InitialInstanceCount": 1}],
+        EnableNetworkIsolation=True,
+    )
+    assert sm.describe_endpoint_config(EndpointConfigName="isolated")["EnableNetworkIsolation"]
     sm.delete_endpoint_config(EndpointConfigName="c1")
     with pytest.raises(ClientError) as gone:
         sm.describe_endpoint_config(EndpointConfigName="c1")

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +157,43 @@ def _go() -> str:
     return go
 
 
+def run_logged(
+    cmd: list[str],
+    cwd: Path,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    mode: str = "a",
+) -> None:
+    """Run a build step with its output in log; a failure raises with the log's tail."""
+    with log.open(mode) as out:
+        result = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise BinariesMissing(f"`{' '.join(cmd)}` failed in {cwd}:\n{tail}")
+
+
+def ensure_cached(binary: Path, *, build: bool, missing: str, make: Callable[[], None]) -> None:
+    """Make sure a peer's binary is in the cache: `make` builds it (and whatever it needs
+    beside it, binary last) under the directory's lock; `missing` is the error when
+    building is not allowed."""
+    if binary.is_file():
+        return
+    if not build:
+        raise BinariesMissing(missing)
+    with _locked(binary.parent):
+        if not binary.is_file():  # another process may have built it meanwhile
+            make()
+
+
 def _build(
     target: _Target, destination: Path, log: Path, extra_env: Mapping[str, str] | None = None
 ) -> None:
@@ -177,20 +214,11 @@ def _build(
     started = time.monotonic()
     # -mod=readonly: go.sum is committed, so a build never rewrites the checkout.
     env = {**os.environ, "GOFLAGS": "-mod=readonly", **(extra_env or {})}
-    with log.open("w") as out:
-        result = subprocess.run(
-            cmd,
-            cwd=target.module_dir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    if result.returncode != 0:
+    try:
+        run_logged(cmd, target.module_dir, log, env=env, mode="w")
+    except BinariesMissing:
         partial.unlink(missing_ok=True)
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise BinariesMissing(f"building {target.name} failed ({' '.join(cmd)}):\n{tail}")
+        raise
     partial.replace(destination)
     print(
         f"ic-operator: built {target.name} in {time.monotonic() - started:.0f}s",

@@ -138,6 +138,9 @@ class Hosting:
     def describe_endpoint_config(self, req: Json) -> Json:
         rec = self._endpoint_config(req["EndpointConfigName"])
         return {
+            # Defaulted when the create left it out (inf; docs/emulator.md): ACK late-initializes
+            # its spec from this answer and never reports the config synced without it.
+            "EnableNetworkIsolation": False,
             **copy.deepcopy(rec.request),
             "EndpointConfigArn": rec.arn,
             "CreationTime": rec.created,

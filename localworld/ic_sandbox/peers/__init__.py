@@ -1,2 +1,3 @@
 """Peers the operator meets in users' clusters, built from their pinned sources and run
-beside the local control plane: Argo CD (GitOps syncs), later ACK's SageMaker controller."""
+beside the local control plane: Argo CD (GitOps syncs) and ACK's SageMaker controller
+(endpoints made with ACK, docs/ack.md)."""

@@ -36,9 +36,9 @@ from ic_sandbox.cluster.binaries import (
     BinariesMissing,
     _build,
     _go,
-    _locked,
     _Target,
     cache_root,
+    ensure_cached,
     repo_root,
 )
 from ic_sandbox.cluster.kubectl import Kubectl
@@ -151,17 +151,19 @@ def ensure_argocd(*, build: bool = True) -> ArgoCdBuild:
     version = argocd_version()
     directory = cache_dir(version)
     binary = directory / "argocd"
-    if not binary.is_file():
-        if not build:
-            raise BinariesMissing(
-                f"Argo CD {version} is not built in {directory}: run `make argocd` "
-                "(builds once, then cached)"
-            )
-        with _locked(directory):
-            if not binary.is_file():  # another process may have built it meanwhile
-                _copy_support_files(directory)
-                target = _Target("argocd", tools_dir(), ".")
-                _build(target, binary, directory / "argocd.build.log", GO_ENV)
+
+    def make() -> None:
+        _copy_support_files(directory)
+        target = _Target("argocd", tools_dir(), ".")
+        _build(target, binary, directory / "argocd.build.log", GO_ENV)
+
+    ensure_cached(
+        binary,
+        build=build,
+        missing=f"Argo CD {version} is not built in {directory}: run `make argocd` "
+        "(builds once, then cached)",
+        make=make,
+    )
     return ArgoCdBuild(binary=binary, directory=directory, version=version)
 
 
