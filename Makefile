@@ -112,7 +112,7 @@ argocd: venv
 	$(BIN)/python -m ic_sandbox.peers.argocd
 
 ## ACK's SageMaker controller v1.9.1 (ic_sandbox.peers.ack), built with Go from the source
-## archives in ../shared/vendor/ack (or $$IC_OPERATOR_ACK_SOURCES) once and cached like the
+## archives in third_party/ack (or $$IC_OPERATOR_ACK_SOURCES) once and cached like the
 ## control plane; a no-op when cached. tests/ack runs it (docs/ack.md).
 .PHONY: ack
 ack: venv

@@ -18,13 +18,14 @@ import pytest
 import yaml
 
 from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
+from ic_sandbox.peers.ack import CONTROLLER_ARCHIVE, sources_dir
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.emulator import ic_endpoint, wait_for
 from tests.fixtures.operator import OPERATOR_FLAGS, OperatorTestbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.controlplane]
 
-ARCHIVE = Path("/work/shared/vendor/ack/sagemaker-controller-v1.9.1-dc49707.tar.gz")
+ARCHIVE = sources_dir() / CONTROLLER_ARCHIVE
 MEMBER = "helm/crds/sagemaker.services.k8s.aws_endpoints.yaml"
 ACK_CRD = "endpoints.sagemaker.services.k8s.aws"
 ACK_KIND = "endpoints.sagemaker.services.k8s.aws"

@@ -1,7 +1,7 @@
 """ACK's SageMaker controller beside the local control plane and the emulator.
 
 What runs is upstream's code, unchanged: aws-controllers-k8s/sagemaker-controller v1.9.1 and
-the ACK runtime it compiles against, from the two source archives in the vendor directory
+the ACK runtime it compiles against, from the two source archives vendored in third_party/ack
 (`git archive` snapshots, Apache-2.0; the Go module proxy serves every other dependency but
 not these two modules, so the controller's go.mod gets a `replace` to the extracted runtime).
 It is built like kube-apiserver (binaries.py): once per version, under a file lock, into
@@ -81,11 +81,12 @@ class AckBuild:
 
 
 def sources_dir() -> Path:
-    """Where the two archives are: $IC_OPERATOR_ACK_SOURCES, else the workspace's vendor
-    directory beside the checkout (they are not in the repository)."""
+    """Where the two archives are: $IC_OPERATOR_ACK_SOURCES, else the checkout's
+    third_party/ack (vendored: the module proxy does not serve them, and a clean clone must
+    build from its own files)."""
     if explicit := os.environ.get(SOURCES_ENV):
         return Path(explicit)
-    return repo_root().parent / "shared" / "vendor" / "ack"
+    return repo_root() / "third_party" / "ack"
 
 
 def cache_dir() -> Path:
