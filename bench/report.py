@@ -93,6 +93,9 @@ def figures(result: Mapping[str, Any]) -> dict[str, float | None]:
         "sweep_edit_p99": _get(result, "edits_under_sweep", "from_patch_returned", "p99"),
         "restart_seconds_max": _get(result, "restart", "confirmed_seconds"),
         "restart_calls_max": _get(result, "restart", "calls_total"),
+        "quiet_waited": _get(result, "steady", "quiet", "waited_seconds")
+        if _get(result, "steady", "quiet", "settled")
+        else None,
         "writes_max": _get(result, "steady", "sagemaker_writes"),
         "calls_measured": _get(result, "steady", "per_component_hour_total"),
         "calls_default": _get(result, "steady", "per_component_hour_at_default_resync"),
@@ -128,6 +131,7 @@ ROWS: list[tuple[str, str]] = [
     ("sweep_edit_p99", "  p99 while a resync sweep looks at all N (s)"),
     ("restart_seconds_max", "restart: all N confirmed Ready (s)"),
     ("restart_calls_max", "restart: SageMaker calls until then"),
+    ("quiet_waited", "wait for a whole resync without a write (s; — never)"),
     ("calls_measured", "steady calls/component/h at resync R"),
 ]
 TAIL_ROWS: list[tuple[str, str]] = [

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,7 +31,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from bench import baseline, procstat, stats, traced, workload
+from bench import baseline, procstat, quiet, stats, traced, workload
 from bench.readiness import ReadyWatch
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
 from ic_operator.aws.operations import (
@@ -73,6 +74,8 @@ class RunConfig:
     rollouts: int = 100  # components rolling out during the "rollouts" edit phase
     phases: tuple[str, ...] = PHASES
     restart_timeout: float = 180.0
+    # The steady window waits for one resync interval without a write, at most this many.
+    quiet_bound_resyncs: float = 5.0
 
     def restart_call_budget(self) -> int:
         """The issue's target for a restart: N / 100 + 10 SageMaker calls."""
@@ -230,8 +233,17 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
 
 
 def _render_snapshots(ctx: Context, result: RunResult) -> None:
-    """Top allocation sites of each tracemalloc dump, now that no operator needs the CPU."""
-    for phase in (result.apply, result.steady):
+    """Top allocation sites of each tracemalloc dump, now that no operator needs the CPU;
+    and what the long-lived process held at the end of the steady window that the
+    restarted one, serving the same objects, did not."""
+    kept, fresh = result.steady.get("tracemalloc"), result.restart.get("tracemalloc")
+    if kept and fresh:
+        ctx.progress(f"comparing {kept} with {fresh} ...")
+        out = Path(kept).with_suffix(".kept-minus-restarted.txt")
+        old, new = tracemalloc.Snapshot.load(kept), tracemalloc.Snapshot.load(fresh)
+        out.write_text(traced.render_difference(old, new))
+        result.restart["tracemalloc_kept_minus_restarted"] = str(out)
+    for phase in (result.apply, result.steady, result.restart):
         path = phase.get("tracemalloc")
         if path:
             ctx.progress(f"rendering {path} ...")
@@ -290,6 +302,10 @@ def _restart_phase(
         "call_budget": cfg.restart_call_budget(),
         "rss_mb": procstat.sample(operator.pid).rss_kb / 1024,
     }
+    # The fresh process's heap (and allocation sites, when traced), to set against the
+    # long-lived one's at the end of the steady window.
+    heap, snapshot = operator.dump_allocations(trim=True)
+    result.restart.update(heap=heap, tracemalloc=str(snapshot) if snapshot else None)
     ctx.progress(
         f"[{label}] restart: all confirmed Ready after "
         f"{'—' if confirmed is None else round(confirmed, 1)}s with {len(calls)} SageMaker "
@@ -339,7 +355,7 @@ def _apply_phase(
             f"apply: only {len(first_ready)}/{len(docs)} Ready within {cfg.ready_timeout:.0f}s"
         )
     after = procstat.sample(operator.pid)
-    traced = operator.dump_allocations()
+    heap, traced = operator.dump_allocations()
     calls = [c for c in ctx.emulator.calls() if c["at"] >= wall0]
     creates = [c["at"] - wall0 for c in calls if c["operation"] == "CreateInferenceComponent"]
     all_ready = max(first_ready.values()) if len(first_ready) == len(docs) else None
@@ -365,6 +381,7 @@ def _apply_phase(
         "operator_cpu_seconds": (after.cpu_ticks - before.cpu_ticks) / procstat.clock_ticks(),
         "operator_peak_rss_mb": after.hwm_kb / 1024,
         "tracemalloc": str(traced) if traced else None,
+        "heap": heap,
     }
     ctx.progress(
         f"[{label}] all Ready after {all_ready if all_ready is None else round(all_ready, 1)}s "
@@ -514,7 +531,10 @@ def _steady_phase(
     wait = applied_at + cfg.resync - time.monotonic()
     if wait > 0:
         time.sleep(wait)
-    quiet_after = _until_no_status_writes(cfg, operator)
+    settled = _until_quiet(ctx, cfg, operator)
+    ctx.progress(f"[{label}] {quiet.describe(settled)}")
+    if not settled["settled"]:
+        result.errors.append(f"steady: {quiet.describe(settled)}")
     window = cfg.resync * cfg.windows
     versions = {
         o["metadata"]["name"]: o["metadata"]["resourceVersion"]
@@ -532,7 +552,8 @@ def _steady_phase(
     last = procstat.sample(operator.pid)
     wall1 = time.time()
     metrics_after = operator.metrics()
-    traced = operator.dump_allocations()
+    # Last: the trim gives memory back, and later phases measure a fresh process.
+    heap, traced = operator.dump_allocations(trim=True)
     objects = ctx.api.list_components(namespace)
     calls = [c for c in ctx.emulator.calls() if wall0 <= c["at"] <= wall1]
     counts = stats.count_by(calls, "operation")
@@ -567,11 +588,12 @@ def _steady_phase(
         "peak_rss_mb": last.hwm_kb / 1024,
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
         "tracemalloc": str(traced) if traced else None,
+        "heap": heap,
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
         "status_writes": _delta(metrics_before, metrics_after, "ic_operator_status_writes_total"),
-        # How long the operator was still writing status (an earlier phase's tail: at
-        # 10,000 the sweep's writes drain through 8 in flight) before the window began.
-        "quiet_after_seconds": quiet_after,
+        # Whether the window began after a whole resync without a write (bench/quiet.py),
+        # and what the operator still did before it: an earlier phase's tail.
+        "quiet": settled,
         # Objects whose resourceVersion moved: status (or other) writes by the operator.
         "objects_written": sum(
             1
@@ -600,20 +622,22 @@ def _status_writes(operator: Operator) -> float:
     )
 
 
-def _until_no_status_writes(cfg: RunConfig, operator: Operator, quiet: float = 3.0) -> float:
-    """Seconds until the operator has written no status for ``quiet`` s (bounded by the
-    settle timeout), so the steady window measures idling, not an earlier phase's tail."""
-    start = last_change = time.monotonic()
-    seen = _status_writes(operator)
-    while time.monotonic() - last_change < quiet:
-        if time.monotonic() - start > cfg.settle_timeout:
-            break
-        time.sleep(0.5)
+def _until_quiet(ctx: Context, cfg: RunConfig, operator: Operator) -> dict[str, Any]:
+    """Wait (bounded) for a whole resync interval with no status write and no SageMaker
+    or autoscaling write (bench/quiet.py); the wait's report, with the calls made
+    during it by operation (what the window would otherwise have measured)."""
+    writes = WRITE_OPERATIONS | AUTOSCALING_WRITES
+    ctx.emulator.clear_calls()
+
+    def probe() -> quiet.Writes:
         operator.check_alive()
-        now = _status_writes(operator)
-        if now != seen:
-            seen, last_change = now, time.monotonic()
-    return last_change - start
+        made = sum(1 for c in ctx.emulator.calls() if c["operation"] in writes)
+        return quiet.Writes(status=_status_writes(operator), sagemaker=made)
+
+    wait = quiet.QuietWait(need=cfg.resync, bound=cfg.quiet_bound_resyncs * cfg.resync)
+    report = wait.run(probe)
+    report["calls_while_waiting"] = stats.count_by(ctx.emulator.calls(), "operation")
+    return report
 
 
 def _delta(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, float]:

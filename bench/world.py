@@ -190,10 +190,12 @@ class Operator(OperatorProcess):
         naive: bool = False,
     ) -> None:
         base = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
-        # With tracing, the same process runs under bench/traced.py (dumps on SIGUSR1).
+        # The same process runs under bench/traced.py: a heap probe on SIGUSR1/SIGUSR2,
+        # and tracemalloc when asked.
         self.trace_dir = log_path.with_suffix(".tracemalloc")
         self._dumps = 0
         self.tracing = tracemalloc_frames > 0
+        self.probing = not naive
         wrapper = [str(REPO / "bench" / "traced.py"), str(self.trace_dir), str(tracemalloc_frames)]
         # The naive baseline is the operator with bench/naive.py's strategy injected.
         naive_runner = [str(REPO / "bench" / "naive.py")]
@@ -201,7 +203,7 @@ class Operator(OperatorProcess):
             log_path,
             operator_env(kubeconfig, emulator_url, base, extra_env),
             ["--namespace", namespace, *flags],
-            runner=wrapper if self.tracing else naive_runner if naive else ("-m",),
+            runner=naive_runner if naive else wrapper,
             timeout=60,
             error=BenchError,
         )
@@ -218,17 +220,23 @@ class Operator(OperatorProcess):
             samples[f"{name}{{{label_text}}}"] = value
         return samples
 
-    def dump_allocations(self, timeout: float = 300.0) -> Path | None:
-        """Ask the traced operator for a snapshot of its heap; None when not tracing.
-        The bench renders it (bench/traced.py) once the operator has stopped."""
-        if not self.tracing:
-            return None
+    def dump_allocations(
+        self, *, trim: bool = False, timeout: float = 300.0
+    ) -> tuple[dict[str, Any] | None, Path | None]:
+        """The heap probe's report (bench/traced.py: RSS by allocator; with ``trim``, RSS
+        after malloc_trim(0) too) and, when tracing, a tracemalloc snapshot, which the
+        bench renders once the operator has stopped. (None, None) for the naive runner."""
+        if not self.probing:
+            return None, None
         self._dumps += 1
-        path = self.trace_dir / f"tracemalloc-{self._dumps}.snapshot"
-        os.kill(self.pid, signal.SIGUSR1)
-        return wait_for(
-            lambda: path if path.exists() else None,
+        stats = self.trace_dir / f"heap-{self._dumps}.json"
+        snapshot = self.trace_dir / f"tracemalloc-{self._dumps}.snapshot"
+        os.kill(self.pid, signal.SIGUSR2 if trim else signal.SIGUSR1)
+        wanted = [stats, snapshot] if self.tracing else [stats]
+        wait_for(
+            lambda: all(p.exists() for p in wanted),
             timeout=timeout,
             interval=0.5,
-            what=f"tracemalloc dump {path.name}",
+            what=f"heap probe {stats.name}",
         )
+        return json.loads(stats.read_text()), snapshot if self.tracing else None

@@ -276,3 +276,76 @@ def test_traced_render_lists_the_top_allocation_sites(tmp_path: Path) -> None:
     assert 1 <= len(by_line) <= 5  # only what was allocated since start(): here, few sites
     assert by_line[0].endswith(f"{__file__}:{line}")  # the biggest site comes first
     assert "== top 5 by traceback ==" in text
+
+
+DEBUGMALLOCSTATS = """Small block threshold = 512, in 32 size classes.
+
+class   size   num pools   blocks in use  avail blocks
+-----   ----   ---------   -------------  ------------
+    0     16          12            6000          144
+
+# arenas allocated total           =                1,234
+# arenas reclaimed                 =                1,000
+# arenas highwater mark            =                  400
+# arenas allocated current         =                  234
+234 arenas * 1048576 bytes/arena   =          245,366,784
+
+# bytes in allocated blocks        =          150,000,000
+# bytes in available blocks        =           80,000,000
+12 unused pools * 16384 bytes      =              196,608
+# bytes lost to pool headers       =            2,000,000
+# bytes lost to quantization       =            1,000,000
+# bytes lost to arena alignment    =                    0
+Total                              =          245,366,784
+"""
+
+
+def test_parse_pymalloc_reads_the_totals() -> None:
+    assert traced.parse_pymalloc(DEBUGMALLOCSTATS) == {
+        "arenas": 234,
+        "arenas_highwater": 400,
+        "allocated_blocks_bytes": 150_000_000,
+        "available_blocks_bytes": 80_000_000,
+        "unused_pools_bytes": 196_608,
+        "total_bytes": 245_366_784,
+    }
+
+
+def test_heap_probe_of_this_process() -> None:
+    probe = traced.heap(trim=True)
+    assert probe["rss_kb"] > 0 and probe["rss_after_trim_kb"] > 0
+    assert probe["glibc"]["in_use_kb"] > 0
+    # This process's own pymalloc arenas hold at least its live small objects.
+    pymalloc = probe["pymalloc"]
+    assert pymalloc["arenas"] > 0
+    assert pymalloc["total_bytes"] >= pymalloc["allocated_blocks_bytes"] > 0
+    assert probe["gc_objects"] > 1000
+
+
+def test_gc_pauses_are_recorded_by_generation() -> None:
+    pauses = traced.GcPauses()
+    pauses("start", {"generation": 2})
+    pauses("stop", {"generation": 2})
+    pauses("start", {"generation": 0})
+    pauses("stop", {"generation": 0})
+    pauses("start", {"generation": 2})
+    pauses("stop", {"generation": 2})
+    report = pauses.report()
+    assert set(report) == {"0", "2"}
+    assert report["2"]["count"] == 2 and report["0"]["count"] == 1
+    assert report["2"]["max_seconds"] <= report["2"]["total_seconds"]
+
+
+def test_traced_difference_names_what_one_snapshot_holds_beyond_another() -> None:
+    tracemalloc.start(1)
+    try:
+        fresh = tracemalloc.take_snapshot()
+        kept_alive = [bytearray(4096) for _ in range(64)]  # ~256 KiB at this line
+        kept = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    text = traced.render_difference(kept, fresh, top=3)
+    first = text.splitlines()[1]
+    assert first.split()[0].startswith("+") and float(first.split()[0]) >= 256
+    assert "test_bench.py" in first
+    assert len(kept_alive) == 64
