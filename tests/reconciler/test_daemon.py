@@ -219,3 +219,28 @@ def _listed() -> float:
         metrics.RECONCILES.labels(trigger=Trigger.LISTED.value, outcome=o)._value.get()
         for o in ("NoOp", "Wait", "NotDue")
     )
+
+
+def test_the_object_a_status_write_returned_is_dropped_once_the_watch_has_caught_up() -> None:
+    """After a burst every loop has just written status; keeping each returned object
+    until the loop's next pass (a resync away) held a whole object per component."""
+
+    async def scenario() -> None:
+        sm = FakeSageMaker(Clock())
+        kube = FakeKube(manifest())
+        loop = ObjectLoop(Reconciler(sm, SETTINGS, clock=sm.clock), kube)
+        stale = copy.deepcopy(kube.body)  # the watch's copy, before the pass's write
+        await loop.step(stale, Trigger.START)
+        assert kube.status_writes == 1
+        # The watch has not caught up: the written object is the newer, and is kept.
+        assert (
+            loop.current(stale)["metadata"]["resourceVersion"]
+            == kube.body["metadata"]["resourceVersion"]
+        )
+        assert loop.news(stale) is False  # an old event brings nothing new either
+        assert loop._after_write is not None
+        # The echo of the write arrives: no news, and nothing is kept for it any more.
+        assert loop.news(copy.deepcopy(kube.body)) is False
+        assert loop._after_write is None
+
+    asyncio.run(scenario())

@@ -1,16 +1,20 @@
 """The TLS read-buffer cap: connections opened after it hold 32 KiB, and a body many
-times that size still arrives whole over real TLS (aiohttp client and server)."""
+times that size still arrives whole over real TLS (aiohttp client and server). The
+connection cap. The managedFields that kopf's watch would store with every body."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from kopf._cogs.clients import watching
 
 from ic_operator.kube import memory
 from ic_sandbox.cluster import certs
@@ -80,3 +84,60 @@ def test_pools_that_ask_for_no_limit_get_the_cap_and_the_others_keep_theirs() ->
         assert asyncio.run(limits()) == (cap, 7)
     finally:
         aiohttp.TCPConnector.__init__ = original  # type: ignore[method-assign]
+
+
+def _obj(name: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "resourceVersion": "7",
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {"f:x": {}}}}],
+        },
+        "spec": {"x": 1},
+    }
+
+
+def test_watch_events_reach_kopf_without_managed_fields_and_the_stream_closes_through() -> None:
+    closed: list[bool] = []
+
+    async def fake_watch(**kwargs: Any) -> AsyncIterator[Any]:
+        assert kwargs == {"namespace": "ns"}
+        try:
+            yield watching.Bookmark.LISTED
+            yield {"type": "ADDED", "object": _obj("a")}
+            yield {"type": "MODIFIED", "object": _obj("b")}
+        finally:
+            closed.append(True)
+
+    original = watching.infinite_watch
+    watching.infinite_watch = fake_watch  # type: ignore[assignment]
+    try:
+        assert memory.slim_watch_events() is True
+        assert memory.slim_watch_events() is False  # once per process
+
+        async def first_two() -> list[Any]:
+            seen = []
+            # kopf looks the function up through the module at every (re)connect
+            stream = watching.infinite_watch(namespace="ns")  # type: ignore[call-arg]
+            async for event in stream:
+                seen.append(event)
+                if len(seen) == 2:
+                    await stream.aclose()  # type: ignore[attr-defined]
+                    break
+            return seen
+
+        seen = asyncio.run(first_two())
+    finally:
+        watching.infinite_watch = original  # type: ignore[assignment]
+    assert seen[0] is watching.Bookmark.LISTED
+    assert seen[1]["object"]["metadata"] == {"name": "a", "resourceVersion": "7"}
+    assert seen[1]["object"]["spec"] == {"x": 1}
+    assert closed == [True]  # the wrapped stream's own clean-up ran
+
+
+def test_without_managed_fields_leaves_other_bodies_alone() -> None:
+    assert memory.without_managed_fields(_obj("a"))["metadata"] == {
+        "name": "a",
+        "resourceVersion": "7",
+    }
+    assert memory.without_managed_fields({"kind": "Status"}) == {"kind": "Status"}

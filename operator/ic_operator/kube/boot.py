@@ -86,6 +86,7 @@ async def _operate(settings: config.Settings, strategy: Strategy) -> int:
     # Before kopf opens its first connection:
     memory.shrink_tls_read_buffers()
     memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
+    memory.slim_watch_events()
     # Before /healthz answers (kopf.operator serves it):
     operator = build(settings, strategy=strategy)
     log.info(

@@ -20,6 +20,7 @@ from kopf._cogs.clients import api as kopf_api
 from kopf._cogs.clients import errors as kopf_errors
 
 from ic_operator import metrics
+from ic_operator.kube import memory
 from ic_operator.names import API_GROUP, API_VERSION, KIND, PLURAL
 
 log = logging.getLogger("ic_operator.kube.status_client")
@@ -68,7 +69,8 @@ class KopfKube:
             metrics.STATUS_WRITES.labels(result="failed").inc()
             raise
         metrics.STATUS_WRITES.labels(result="written").inc()
-        return written
+        # The loop keeps it until the watch catches up: not its managedFields.
+        return memory.without_managed_fields(written)
 
     async def read(self, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
         meta = body.get("metadata") or {}
@@ -79,7 +81,7 @@ class KopfKube:
             )
         except kopf_errors.APINotFoundError:
             return None
-        return found
+        return memory.without_managed_fields(found)
 
     def post_event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         kopf.event(

@@ -151,7 +151,11 @@ class ObjectLoop:
     # ------------------------------------------------------------ cache
 
     def news(self, body: Body) -> bool:
-        """Does this watch event carry something the last pass did not see?"""
+        """Does this watch event carry something the last pass did not see? Also drops
+        the object our last status write returned once the watch has caught up with it:
+        otherwise every loop keeps a whole object until its next pass, a resync away,
+        and after a burst of a thousand writes that is a thousand objects held."""
+        self.current(body)
         return _key(body) != self._last_key
 
     def wake(self) -> None:
