@@ -111,5 +111,5 @@ def slim_watch_events() -> bool:
                 yield event
 
     infinite_watch.ic_operator_slim = True  # type: ignore[attr-defined]
-    watching.infinite_watch = infinite_watch  # type: ignore[assignment]
+    watching.infinite_watch = infinite_watch
     return True
