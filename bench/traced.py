@@ -17,6 +17,7 @@ no PYTHONPATH pointing into the repository.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import gc
@@ -172,6 +173,10 @@ def heap(*, trim: bool) -> dict[str, Any]:
         "glibc": glibc_heap(),
         "pymalloc": pymalloc_stats(),
         "gc_objects": len(gc.get_objects()),
+        # What the collector walks, by type: the per-object state that makes a full pass long.
+        "gc_types": dict(
+            collections.Counter(type(o).__qualname__ for o in gc.get_objects()).most_common(20)
+        ),
         "gc_pauses": GC_PAUSES.report(),
         "threads": threading.active_count(),
     }

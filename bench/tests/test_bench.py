@@ -320,6 +320,7 @@ def test_heap_probe_of_this_process() -> None:
     assert pymalloc["arenas"] > 0
     assert pymalloc["total_bytes"] >= pymalloc["allocated_blocks_bytes"] > 0
     assert probe["gc_objects"] > 1000
+    assert probe["gc_types"]["dict"] > 100
 
 
 def test_gc_pauses_are_recorded_by_generation() -> None:
