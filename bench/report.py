@@ -235,3 +235,41 @@ def write_json(directory: Path, date: str, components: int, document: Mapping[st
     path = directory / f"{date}-{components}.json"
     path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     return path
+
+
+def heap_breakdown(heap: Mapping[str, Any] | None) -> list[tuple[str, float]]:
+    """The heap probe's report (bench/traced.py) as the parts of RSS, in MB: live small
+    Python objects (pymalloc's blocks in use), pymalloc's free space inside the arenas
+    it still holds (fragmentation: an arena goes back only when wholly empty), glibc's
+    memory in use (larger objects, C libraries), glibc's free memory it keeps (what
+    malloc_trim gives back), large mmapped blocks, and the rest (code, libraries,
+    thread stacks: RSS minus the others). Empty when there is no report."""
+    if not heap or "pymalloc" not in heap or "glibc" not in heap:
+        return []
+    mb = 1024 * 1024
+    pym, libc = heap["pymalloc"], heap["glibc"]
+    live = pym.get("allocated_blocks_bytes", 0) / mb
+    arenas = pym.get("total_bytes", 0) / mb
+    parts = [
+        ("pymalloc live", live),
+        ("pymalloc free in arenas", max(0.0, arenas - live)),
+        ("glibc in use", libc.get("in_use_kb", 0) / 1024),
+        ("glibc free kept", libc.get("free_kb", 0) / 1024),
+        ("mmapped", libc.get("mmapped_kb", 0) / 1024),
+    ]
+    rss = heap.get("rss_kb", 0) / 1024
+    parts.append(("rest (code, libraries, stacks)", rss - sum(v for _, v in parts)))
+    return [("RSS", rss), *parts]
+
+
+def heap_line(heap: Mapping[str, Any] | None) -> str:
+    """One line: RSS = its parts (MB), then what malloc_trim gave back when it ran."""
+    parts = heap_breakdown(heap)
+    if not parts:
+        return "no heap probe"
+    (_, rss), rest = parts[0], parts[1:]
+    text = f"RSS {rss:.0f} MB = " + " + ".join(f"{name} {value:.0f}" for name, value in rest)
+    after = (heap or {}).get("rss_after_trim_kb")
+    if after is not None:
+        text += f"; {after / 1024:.0f} MB after malloc_trim(0)"
+    return text

@@ -31,7 +31,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from bench import baseline, procstat, quiet, stats, traced, workload
+from bench import baseline, procstat, quiet, report, stats, traced, workload
 from bench.readiness import ReadyWatch
 from bench.world import RESOURCE, Api, BenchError, Emulator, Kubectl, Operator, wait_for
 from ic_operator.aws.operations import (
@@ -305,7 +305,12 @@ def _restart_phase(
     # The fresh process's heap (and allocation sites, when traced), to set against the
     # long-lived one's at the end of the steady window.
     heap, snapshot = operator.dump_allocations(trim=True)
-    result.restart.update(heap=heap, tracemalloc=str(snapshot) if snapshot else None)
+    result.restart.update(
+        heap=heap,
+        heap_parts_mb=dict(report.heap_breakdown(heap)),
+        tracemalloc=str(snapshot) if snapshot else None,
+    )
+    ctx.progress(f"[{label}] heap of the restarted process: {report.heap_line(heap)}")
     ctx.progress(
         f"[{label}] restart: all confirmed Ready after "
         f"{'—' if confirmed is None else round(confirmed, 1)}s with {len(calls)} SageMaker "
@@ -383,6 +388,7 @@ def _apply_phase(
         "tracemalloc": str(traced) if traced else None,
         "heap": heap,
     }
+    ctx.progress(f"[{label}] heap after the apply: {report.heap_line(heap)}")
     ctx.progress(
         f"[{label}] all Ready after {all_ready if all_ready is None else round(all_ready, 1)}s "
         f"(last Create at {result.apply['last_create_seconds']}s)"
@@ -589,6 +595,7 @@ def _steady_phase(
         "cpu_percent": procstat.cpu_percent(first, last, procstat.clock_ticks()),
         "tracemalloc": str(traced) if traced else None,
         "heap": heap,
+        "heap_parts_mb": dict(report.heap_breakdown(heap)),
         "reconciles": _delta(metrics_before, metrics_after, "ic_operator_reconciles_total"),
         "status_writes": _delta(metrics_before, metrics_after, "ic_operator_status_writes_total"),
         # Whether the window began after a whole resync without a write (bench/quiet.py),
@@ -604,6 +611,7 @@ def _steady_phase(
             [{"ready": workload.ready_reason(o)} for o in objects], "ready"
         ),
     }
+    ctx.progress(f"[{label}] heap after the steady window: {report.heap_line(heap)}")
     ctx.progress(
         f"[{label}] steady: {total:.2f} calls/component/h at resync {cfg.resync:g}s "
         f"({result.steady['per_component_hour_at_default_resync']:.3f} at 300 s); "
@@ -635,9 +643,9 @@ def _until_quiet(ctx: Context, cfg: RunConfig, operator: Operator) -> dict[str, 
         return quiet.Writes(status=_status_writes(operator), sagemaker=made)
 
     wait = quiet.QuietWait(need=cfg.resync, bound=cfg.quiet_bound_resyncs * cfg.resync)
-    report = wait.run(probe)
-    report["calls_while_waiting"] = stats.count_by(ctx.emulator.calls(), "operation")
-    return report
+    waited = wait.run(probe)
+    waited["calls_while_waiting"] = stats.count_by(ctx.emulator.calls(), "operation")
+    return waited
 
 
 def _delta(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, float]:

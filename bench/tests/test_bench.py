@@ -350,3 +350,21 @@ def test_traced_difference_names_what_one_snapshot_holds_beyond_another() -> Non
     assert first.split()[0].startswith("+") and float(first.split()[0]) >= 256
     assert "test_bench.py" in first
     assert len(kept_alive) == 64
+
+
+def test_heap_breakdown_splits_rss_into_its_parts() -> None:
+    heap = {
+        "rss_kb": 200 * 1024,
+        "glibc": {"in_use_kb": 30 * 1024, "free_kb": 10 * 1024, "mmapped_kb": 2 * 1024},
+        "pymalloc": {"allocated_blocks_bytes": 90 * 2**20, "total_bytes": 120 * 2**20},
+        "rss_after_trim_kb": 190 * 1024,
+    }
+    parts = dict(report.heap_breakdown(heap))
+    assert parts["RSS"] == 200
+    assert parts["pymalloc live"] == 90 and parts["pymalloc free in arenas"] == 30
+    assert parts["glibc free kept"] == 10
+    assert parts["rest (code, libraries, stacks)"] == 200 - 90 - 30 - 30 - 10 - 2
+    line = report.heap_line(heap)
+    assert line.startswith("RSS 200 MB = pymalloc live 90 + pymalloc free in arenas 30")
+    assert line.endswith("; 190 MB after malloc_trim(0)")
+    assert report.heap_breakdown(None) == [] and report.heap_line({}) == "no heap probe"
