@@ -273,3 +273,32 @@ def heap_line(heap: Mapping[str, Any] | None) -> str:
     if after is not None:
         text += f"; {after / 1024:.0f} MB after malloc_trim(0)"
     return text
+
+
+def stalls(heap: Mapping[str, Any], start: float, end: float) -> dict[str, Any]:
+    """The event loop's lag and the GC's pauses between ``start`` and ``end`` (monotonic
+    seconds) from a heap probe's records: how long the loop stood still, and how much
+    of it a collection explains."""
+    lag = [e for e in (heap.get("loop_lag") or {}).get("events", []) if start <= e[0] <= end]
+    pauses = [e for e in heap.get("gc_pause_events", []) if start <= e[0] <= end]
+    return {
+        "seconds": end - start,
+        "lag_events": len(lag),
+        "lag_max_seconds": max((e[1] for e in lag), default=0.0),
+        "lag_total_seconds": sum(e[1] for e in lag),
+        "gc_pauses": len(pauses),
+        "gc_full_pauses": sum(1 for e in pauses if e[1] == 2),
+        "gc_max_seconds": max((e[2] for e in pauses), default=0.0),
+        "gc_total_seconds": sum(e[2] for e in pauses),
+        "gc_total_cpu_seconds": sum(e[3] for e in pauses),
+    }
+
+
+def stalls_line(found: Mapping[str, Any]) -> str:
+    return (
+        f"loop late by >= 0.1 s {found['lag_events']} times in {found['seconds']:.0f} s "
+        f"(max {found['lag_max_seconds']:.2f} s, {found['lag_total_seconds']:.1f} s in all); "
+        f"GC pauses >= 0.05 s: {found['gc_pauses']} ({found['gc_full_pauses']} full, max "
+        f"{found['gc_max_seconds']:.2f} s, {found['gc_total_seconds']:.1f} s wall, "
+        f"{found['gc_total_cpu_seconds']:.1f} s CPU)"
+    )

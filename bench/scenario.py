@@ -219,6 +219,7 @@ def run(ctx: Context, cfg: RunConfig) -> RunResult:
             # next resync after the change is at most one interval away.
             time.sleep(max(0.0, touched["at"] + 1.5 * cfg.resync - time.monotonic()))
         _steady_phase(ctx, cfg, operator=o, result=r, label=lb, applied_at=applied_at, namespace=ns)
+        _stalls_by_phase(ctx, result, label)
         if converges and "restart" in cfg.phases:
             operator.stop()
             operator = _operator(ctx, cfg, namespace, "-restart")
@@ -248,6 +249,21 @@ def _render_snapshots(ctx: Context, result: RunResult) -> None:
         if path:
             ctx.progress(f"rendering {path} ...")
             phase["tracemalloc"] = str(traced.render_file(Path(path)))
+
+
+def _stalls_by_phase(ctx: Context, result: RunResult, label: str) -> None:
+    """Each edit phase's event-loop lag and GC pauses, from the heap probe at the end of
+    the steady window (its records cover the whole run, on the bench's clock)."""
+    heap = result.steady.get("heap")
+    for name, phase in (
+        ("quiet", result.edits),
+        ("under rollouts", result.edits_under_rollouts),
+        ("under a sweep", result.edits_under_sweep),
+    ):
+        window = phase.get("monotonic_window")
+        if heap and window:
+            phase["stalls"] = report.stalls(heap, *window)
+            ctx.progress(f"[{label}] edits {name}: {report.stalls_line(phase['stalls'])}")
 
 
 def _touch_out_of_band(emulator: Emulator, names: list[str]) -> dict[str, Any]:
@@ -440,6 +456,10 @@ def _edit_phase(
             break
         time.sleep(1.0)
     found = [e for e in edits if e["at"] is not None]
+    # The last Update's time on the monotonic clock: the window whose loop lag and GC
+    # pauses (bench/traced.py) belong to this phase.
+    last_at = max((e["at"] for e in found), default=time.time())
+    window = (start, time.monotonic() - max(0.0, time.time() - last_at))
     phase_calls = [c for c in calls if c["at"] >= edits[0]["before"]] if edits else []
     upper = [e["at"] - e["before"] for e in found]
     lower = [e["at"] - e["after"] for e in found]
@@ -447,6 +467,7 @@ def _edit_phase(
     metrics_after = operator.metrics()
     rollout_image = workload.edited_image(0, "rollout").removesuffix("0")
     phase: dict[str, Any] = {
+        "monotonic_window": window,
         # Updates carrying a background rollout's image (what the rollout phase started).
         "rollout_updates": sum(
             1

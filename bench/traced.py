@@ -17,6 +17,7 @@ no PYTHONPATH pointing into the repository.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import ctypes
@@ -137,16 +138,25 @@ class GcPauses:
     CPU time: on a machine shared with other work the wall time includes waiting for a
     core, the CPU time does not."""
 
-    def __init__(self) -> None:
-        self._started = (0.0, 0.0)
+    def __init__(self, *, keep: int = 5000, threshold: float = 0.05) -> None:
+        self._started = (0.0, 0.0, 0.0)
         self.by_generation: dict[int, dict[str, float]] = {}
+        # (monotonic start, generation, wall, cpu) of each pause of ``threshold`` s or more,
+        # on the clock the bench reads (CLOCK_MONOTONIC is system-wide): what the bench
+        # sets against each phase's edits.
+        self.events: collections.deque[tuple[float, int, float, float]] = collections.deque(
+            maxlen=keep
+        )
+        self.threshold = threshold
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._started = (time.perf_counter(), time.thread_time())
+            self._started = (time.perf_counter(), time.thread_time(), time.monotonic())
             return
         wall = time.perf_counter() - self._started[0]
         cpu = time.thread_time() - self._started[1]
+        if wall >= self.threshold:
+            self.events.append((self._started[2], info["generation"], wall, cpu))
         stats = self.by_generation.setdefault(
             info["generation"],
             {"count": 0, "total_seconds": 0.0, "max_seconds": 0.0, "cpu_seconds": 0.0,
@@ -165,6 +175,62 @@ class GcPauses:
 GC_PAUSES = GcPauses()
 
 
+class LoopLag:
+    """How late the event loop runs a callback: a task sleeps ``interval`` s over and
+    over and records by how much each wake-up was late. Every watch event, every pass
+    and every SageMaker answer waits behind the same delay, so a lag spike is an edit's
+    latency spike; with :class:`GcPauses`' events on the same clock, a spike that a
+    collection explains can be told from one that it does not."""
+
+    def __init__(self, *, interval: float = 0.05, threshold: float = 0.1, keep: int = 5000) -> None:
+        self.interval, self.threshold = interval, threshold
+        self.samples = 0
+        self.max_seconds = 0.0
+        self.events: collections.deque[tuple[float, float]] = collections.deque(maxlen=keep)
+
+    def late(self, started: float, woke: float) -> None:
+        lag = max(0.0, woke - started - self.interval)
+        self.samples += 1
+        self.max_seconds = max(self.max_seconds, lag)
+        if lag >= self.threshold:
+            self.events.append((started + self.interval, lag))
+
+    async def run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(self.interval)
+            self.late(started, time.monotonic())
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "interval_seconds": self.interval,
+            "samples": self.samples,
+            "max_seconds": self.max_seconds,
+            "events": [list(e) for e in self.events],
+        }
+
+
+LOOP_LAG = LoopLag()
+
+
+def monitor_event_loop() -> None:
+    """Run :data:`LOOP_LAG` beside whatever ``asyncio.run`` runs from now on (the
+    operator's one event loop: ``ic_operator.kube.boot.run``)."""
+    original = asyncio.run
+
+    def run(main: Any, **kwargs: Any) -> Any:
+        async def monitored() -> Any:
+            monitor = asyncio.ensure_future(LOOP_LAG.run())
+            try:
+                return await main
+            finally:
+                monitor.cancel()
+
+        return original(monitored(), **kwargs)
+
+    asyncio.run = run
+
+
 def heap(*, trim: bool) -> dict[str, Any]:
     """Where the resident set is: RSS, glibc's heap, pymalloc's arenas, the number of
     live Python objects the GC tracks; with ``trim``, RSS after ``malloc_trim(0)``."""
@@ -178,6 +244,8 @@ def heap(*, trim: bool) -> dict[str, Any]:
             collections.Counter(type(o).__qualname__ for o in gc.get_objects()).most_common(20)
         ),
         "gc_pauses": GC_PAUSES.report(),
+        "gc_pause_events": [list(e) for e in GC_PAUSES.events],
+        "loop_lag": LOOP_LAG.report(),
         "threads": threading.active_count(),
     }
     if trim:
@@ -256,6 +324,7 @@ def main(argv: list[str]) -> None:
     if int(frames) > 0:
         tracemalloc.start(int(frames))
     gc.callbacks.append(GC_PAUSES)
+    monitor_event_loop()
     dumps = iter(range(1, 1_000_000))
 
     def dump(trim: bool) -> None:

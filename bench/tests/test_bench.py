@@ -368,3 +368,41 @@ def test_heap_breakdown_splits_rss_into_its_parts() -> None:
     assert line.startswith("RSS 200 MB = pymalloc live 90 + pymalloc free in arenas 30")
     assert line.endswith("; 190 MB after malloc_trim(0)")
     assert report.heap_breakdown(None) == [] and report.heap_line({}) == "no heap probe"
+
+
+def test_stalls_counts_lag_and_gc_pauses_inside_the_window_only() -> None:
+    heap = {
+        "loop_lag": {"events": [[5.0, 0.2], [12.0, 1.5], [13.0, 0.3], [30.0, 9.0]]},
+        "gc_pause_events": [[11.9, 2, 1.4, 1.2], [13.0, 0, 0.06, 0.01], [1.0, 2, 3.0, 3.0]],
+    }
+    found = report.stalls(heap, 10.0, 20.0)
+    assert found["lag_events"] == 2 and found["lag_max_seconds"] == 1.5
+    assert found["lag_total_seconds"] == pytest.approx(1.8)
+    assert found["gc_pauses"] == 2 and found["gc_full_pauses"] == 1
+    assert found["gc_max_seconds"] == 1.4
+    assert found["gc_total_cpu_seconds"] == pytest.approx(1.21)
+    assert "max 1.50 s" in report.stalls_line(found)
+    assert report.stalls({}, 0, 1)["lag_events"] == 0
+
+
+def test_loop_lag_records_late_wake_ups_over_the_threshold() -> None:
+    lag = traced.LoopLag(interval=0.05, threshold=0.1)
+    lag.late(100.0, 100.06)  # 10 ms late: counted, not an event
+    lag.late(200.0, 200.55)  # 0.5 s late
+    report_ = lag.report()
+    assert report_["samples"] == 2
+    assert report_["max_seconds"] == pytest.approx(0.5)
+    assert len(report_["events"]) == 1
+    assert report_["events"][0][0] == pytest.approx(200.05)
+    assert report_["events"][0][1] == pytest.approx(0.5)
+
+
+def test_gc_pause_events_are_kept_past_the_threshold_only() -> None:
+    pauses = traced.GcPauses(threshold=0.0)
+    pauses("start", {"generation": 2})
+    pauses("stop", {"generation": 2})
+    assert len(pauses.events) == 1 and pauses.events[0][1] == 2
+    quiet = traced.GcPauses(threshold=60.0)
+    quiet("start", {"generation": 0})
+    quiet("stop", {"generation": 0})
+    assert not quiet.events
