@@ -48,12 +48,21 @@ class QuietWait:
     last_sagemaker_write: float | None = field(init=False, default=None)
     status_writes: float = field(init=False, default=0.0)
     sagemaker_writes: int = field(init=False, default=0)
+    unreadable: int = field(init=False, default=0)
 
-    def run(self, probe: Callable[[], Writes]) -> dict[str, Any]:
+    def run(self, probe: Callable[[], Writes | None]) -> dict[str, Any]:
         """Poll ``probe`` until nothing was written for ``need`` s or ``bound`` s have
-        passed; the report the bench puts in its JSON (seconds from the wait's start)."""
+        passed; the report the bench puts in its JSON (seconds from the wait's start).
+        ``probe`` returns None when it could not read the counters (an operator too
+        busy to answer /metrics in time): that counts as a write, since quiet cannot
+        be claimed without seeing it."""
         self.started = self.clock()
-        self.last = probe()
+        while (first := probe()) is None:
+            self.unreadable += 1
+            if self.clock() - self.started >= self.bound:
+                return self.report(settled=False, now=self.clock())
+            self.sleep(self.interval)
+        self.last = first
         while True:
             now = self.clock()
             quiet_since = max(
@@ -66,8 +75,12 @@ class QuietWait:
             self.sleep(min(self.interval, max(0.0, quiet_since + self.need - now)))
             self.see(probe(), self.clock())
 
-    def see(self, writes: Writes, now: float) -> None:
+    def see(self, writes: Writes | None, now: float) -> None:
         assert self.last is not None
+        if writes is None:
+            self.unreadable += 1
+            self.last_status_write = now
+            return
         if writes.status != self.last.status:
             self.status_writes += max(0.0, writes.status - self.last.status)
             self.last_status_write = now
@@ -89,6 +102,7 @@ class QuietWait:
             "last_sagemaker_write_seconds": since_start(self.last_sagemaker_write),
             "status_writes": self.status_writes,
             "sagemaker_writes": self.sagemaker_writes,
+            "unreadable": self.unreadable,
         }
 
 

@@ -658,10 +658,13 @@ def _until_quiet(ctx: Context, cfg: RunConfig, operator: Operator) -> dict[str, 
     writes = WRITE_OPERATIONS | AUTOSCALING_WRITES
     ctx.emulator.clear_calls()
 
-    def probe() -> quiet.Writes:
+    def probe() -> quiet.Writes | None:
         operator.check_alive()
         made = sum(1 for c in ctx.emulator.calls() if c["operation"] in writes)
-        return quiet.Writes(status=_status_writes(operator), sagemaker=made)
+        try:
+            return quiet.Writes(status=_status_writes(operator), sagemaker=made)
+        except OSError:  # /metrics did not answer in time (urllib's timeouts are OSErrors)
+            return None
 
     wait = quiet.QuietWait(need=cfg.resync, bound=cfg.quiet_bound_resyncs * cfg.resync)
     waited = wait.run(probe)

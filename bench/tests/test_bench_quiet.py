@@ -94,3 +94,29 @@ def test_the_table_shows_the_wait_and_a_dash_when_it_never_settled() -> None:
     assert report.figures(settled)["quiet_waited"] == 42.0
     assert report.figures(unsettled)["quiet_waited"] is None
     assert "whole resync without a write" in report.size_table(settled, None)
+
+
+def test_counters_that_cannot_be_read_count_as_writes() -> None:
+    clock = FakeClock()
+    readable = writes_at(clock, {}, {})
+    start = clock.now
+
+    def probe() -> quiet.Writes | None:
+        return None if 5.0 <= clock.now - start < 8.0 else readable()
+
+    result = wait(clock).run(probe)
+    assert result["settled"] is True
+    assert result["unreadable"] == 3  # at 5, 6 and 7 s
+    assert result["last_status_write_seconds"] == 7.0
+    assert result["waited_seconds"] == 27.0
+
+
+def test_an_operator_never_readable_is_not_settled() -> None:
+    clock = FakeClock()
+
+    def probe() -> quiet.Writes | None:
+        clock.now += 1.0  # each failed read takes its time
+        return None
+
+    result = wait(clock, bound=10.0).run(probe)
+    assert result["settled"] is False and result["unreadable"] == 6  # reads at 1, 3, ..., 11 s

@@ -23,7 +23,7 @@ from ic_operator import config, metrics
 from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.aws.operations import AUTOSCALING_RULES
-from ic_operator.kube import logfilters, memory
+from ic_operator.kube import collector, logfilters, memory
 from ic_operator.kube.ack_endpoints import AckEndpointCache
 from ic_operator.kube.handlers import build_registry
 from ic_operator.kube.status_client import KopfKube
@@ -95,6 +95,16 @@ async def _operate(settings: config.Settings, strategy: Strategy) -> int:
         settings.region,
         settings.resync_interval,
     )
+    # Full GC passes that walk only what changed, not every component's objects.
+    collections = asyncio.ensure_future(collector.keep_collections_short())
+    try:
+        await _run_kopf(operator, settings)
+    finally:
+        collections.cancel()
+    return 0
+
+
+async def _run_kopf(operator: Operator, settings: config.Settings) -> None:
     await kopf.operator(
         registry=operator.registry,
         settings=operator.kopf_settings,
@@ -109,7 +119,6 @@ async def _operate(settings: config.Settings, strategy: Strategy) -> int:
         if settings.health_port
         else None,
     )
-    return 0
 
 
 def _peering_priority() -> int:
