@@ -238,7 +238,9 @@ def heap(*, trim: bool) -> dict[str, Any]:
         "rss_kb": rss_kb(),
         "glibc": glibc_heap(),
         "pymalloc": pymalloc_stats(),
+        # Tracked objects a full pass walks, and those frozen out of it (gc.freeze()).
         "gc_objects": len(gc.get_objects()),
+        "gc_frozen": gc.get_freeze_count(),
         # What the collector walks, by type: the per-object state that makes a full pass long.
         "gc_types": dict(
             collections.Counter(type(o).__qualname__ for o in gc.get_objects()).most_common(20)
