@@ -403,6 +403,7 @@ def _apply_phase(
         "operator_peak_rss_mb": after.hwm_kb / 1024,
         "tracemalloc": str(traced) if traced else None,
         "heap": heap,
+        "heap_parts_mb": dict(report.heap_breakdown(heap)),
     }
     ctx.progress(f"[{label}] heap after the apply: {report.heap_line(heap)}")
     ctx.progress(
