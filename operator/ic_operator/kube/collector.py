@@ -6,7 +6,7 @@ every SageMaker answer waits. The operator holds a few hundred such objects per
 component (kopf's copy of the object, its daemon's task and coroutines, the loop's
 locks and events), so a full pass grows with the components served: 1.2-1.3 µs of CPU
 per tracked object on the 2-core development machine, 0.27-0.34 s at 400 components
-(bench/README.md, "Where an edit's latency goes"), i.e. seconds at 10,000, which is the
+(bench/README.md, "Findings for issue 22"), i.e. seconds at 10,000, which is the
 order of the edit latency's p99 there (issue 22: 1.8 s).
 
 Almost all of those objects live as long as their component, and a full pass finds
