@@ -162,17 +162,23 @@ def _alive(pid: int) -> bool:
     return status.exists() and "State:\tZ" not in status.read_text()
 
 
+@pytest.mark.parametrize("reaped", [True, False], ids=["gone", "zombie"])
 def test_a_dead_builder_ends_the_wait_with_an_error(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reaped: bool
 ) -> None:
+    """Gone, or exited and not yet reaped by `make test` (which waits on pytest meanwhile)."""
     state = tmp_path / "state"
     background._announce(state, ["ack"])
-    dead = subprocess.run(
-        _python("import os; print(os.getpid())"), check=True, capture_output=True, text=True
-    )
-    (state / "builder.pid").write_text(dead.stdout)
+    builder = subprocess.Popen(_python("pass"))
+    if reaped:
+        builder.wait()
+    else:
+        poll(lambda: Path(f"/proc/{builder.pid}/stat").read_text().split(") ")[1][0] == "Z",
+             timeout=10, what="the builder to exit")  # fmt: skip
+    (state / "builder.pid").write_text(f"{builder.pid}\n")
     monkeypatch.setenv(background.ENV, str(state))
     failure = background.wait_for("ack", poll=0.05)
+    builder.wait()
     assert failure is not None
     assert "ended before `make ack` finished" in failure
 
@@ -216,3 +222,26 @@ def test_two_processes_building_at_once_build_once(cache: Path, tmp_path: Path) 
         assert process.exitcode == 0
     assert calls.read_text() == "build\n"
     assert binary.read_text() == "built"
+
+
+def test_make_test_entry_point_runs_make_targets_beside_the_tests(tmp_path: Path) -> None:
+    """`python -m ic_sandbox.cluster.background -- TESTS` as the Makefile calls it: the
+    builder is the module run by name, its builds are make targets, in the given order."""
+    (tmp_path / "Makefile").write_text(
+        "first:\n\t@echo built first > first.out\n"
+        "second:\n\t@test -f first.out && echo built second > second.out\n"
+        "broken:\n\t@echo the broken build said this; exit 7\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != background.ENV}
+    command = [sys.executable, "-m", "ic_sandbox.cluster.background", "--builds"]
+    tests = ["--", sys.executable, "-c", "pass"]
+    passed = subprocess.run([*command, "first,second", *tests], cwd=tmp_path, env=env, check=False)
+    assert passed.returncode == 0
+    assert (tmp_path / "second.out").read_text() == "built second\n"
+    assert (tmp_path / "build" / "ci-builds" / "second.done").is_file()
+    failed = subprocess.run(
+        [*command, "broken", *tests], cwd=tmp_path, env=env, check=False, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert failed.returncode == 1
+    assert "the broken build said this" in failed.stderr

@@ -57,13 +57,18 @@ def state_dir() -> Path | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running: a zombie is not (the builder exited and `make test` has not reaped it yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: signal 0's answer is all there is
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def wait_for(
@@ -204,7 +209,15 @@ def run(
     log.write_text("")
     builder_env = {k: v for k, v in os.environ.items() if k != ENV}
     spec = json.dumps([[target, list(command)] for target, command in builds])
-    chain = [sys.executable, "-m", __name__, "--chain", str(directory), str(log), spec]
+    chain = [
+        sys.executable,
+        "-m",
+        "ic_sandbox.cluster.background",
+        "--chain",
+        str(directory),
+        str(log),
+        spec,
+    ]
     with _terminate_as_exception():
         builder = subprocess.Popen(
             chain,
@@ -229,6 +242,10 @@ def run(
         print(failure.read_text(errors="replace"), file=sys.stderr)
     for done in sorted(directory.glob("*.done")):
         _say(f"background build {done.stem}: {done.read_text().strip()}s")
+    if code == 0 and not failed and (unfinished := sorted(directory.glob("*.pending"))):
+        names = ", ".join(p.stem for p in unfinished)
+        _say(f"the background builds exited {builder.returncode} before building {names}")
+        return 1
     return code or (1 if failed else 0)
 
 
