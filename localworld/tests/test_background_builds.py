@@ -149,17 +149,11 @@ def test_failed_tests_kill_the_builds_and_leave_no_orphan(cache: Path, tmp_path:
     assert _start(tmp_path, [("argocd", build)], tests) == 1
     assert time.monotonic() - started < 60  # killed, not waited for
     grandchild = int(pid_file.read_text())
-    poll(lambda: not _alive(grandchild), timeout=10, what="the build's child to be gone")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for our purpose (it was reparented and is being reaped).
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "State:\tZ" not in status.read_text()
+    poll(
+        lambda: not background._pid_alive(grandchild),
+        timeout=10,
+        what="the build's child to be gone",
+    )
 
 
 @pytest.mark.parametrize("reaped", [True, False], ids=["gone", "zombie"])
