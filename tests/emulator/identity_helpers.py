@@ -38,10 +38,25 @@ def signed_client(
 @contextmanager
 def verification(emulator: RunningEmulator) -> Iterator[None]:
     """Signatures verified inside the block, with no credential or role issued before it;
-    off again after it, as the other tests expect."""
+    the harness's own credentials (and verification) restored after it for the other tests."""
     emulator.admin.request("DELETE", "identity")
     emulator.admin.request("PUT", "identity", {"verify": True})
     try:
         yield
     finally:
-        emulator.admin.request("PUT", "identity", {"verify": False})
+        _restore(emulator)
+
+
+@contextmanager
+def any_credentials(emulator: RunningEmulator) -> Iterator[None]:
+    """The "any credentials" mode inside the block (the admin switch), verification after."""
+    emulator.admin.request("PUT", "identity", {"verify": False})
+    try:
+        yield
+    finally:
+        _restore(emulator)
+
+
+def _restore(emulator: RunningEmulator) -> None:
+    assert emulator.identity is not None, "the tests' emulators verify signatures"
+    emulator.identity.restore()

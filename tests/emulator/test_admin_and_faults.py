@@ -16,7 +16,9 @@ from tests.emulator.helpers import create_ic, error_of, spec, wait_status
 from tests.fixtures.emulator import ACCOUNT_ID, Admin, RunningEmulator, ic_endpoint
 
 
-def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> None:
+def test_calls_are_recorded_oldest_first_with_errors(
+    sm: Any, admin: Admin, fast_emulator: RunningEmulator
+) -> None:
     before = time.time()
     with pytest.raises(ClientError):
         sm.describe_inference_component(InferenceComponentName="absent")

@@ -24,7 +24,8 @@ import yaml
 from ic_sandbox import image
 from ic_sandbox.emulator import EmulatorThread
 from ic_sandbox.harness.crds import CRD_NAME
-from ic_sandbox.harness.emulator_process import aws_client
+from ic_sandbox.harness.emulator_process import REGION, aws_client
+from ic_sandbox.harness.identity import AwsCredentials, EmulatorIdentity
 from ic_sandbox.sandbox import seed
 from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
@@ -47,6 +48,7 @@ class Release:
     helm: Helm
     admin: Admin
     emulator_url: str
+    credentials: AwsCredentials  # the test's own, not the operator's
 
     def kubectl(self, *args: str, **kw: Any) -> Any:
         return self.node.kubectl(*args, **kw)
@@ -132,15 +134,16 @@ def release(running_node: RunningNode) -> Iterator[Release]:
     running_node.node.import_image(archive)
     repository, tag = image.reference().rsplit(":", 1)
     with EmulatorThread(host=running_node.network.gateway, time_scale=TIME_SCALE) as emulator:
-        seed.seed_endpoints(emulator.url)
+        identity = EmulatorIdentity.establish(Admin(emulator.url), emulator.url, REGION)
+        seed.seed_endpoints(emulator.url, identity.admin)
         helm = Helm(install_helm())
-        found = Release(running_node, helm, Admin(emulator.url), emulator.url)
+        found = Release(running_node, helm, Admin(emulator.url), emulator.url, identity.admin)
         found.kubectl("create", "namespace", WATCHED)
+        # The operator's own session of the role ic-operator (the emulator verifies
+        # signatures), and STS at the emulator for its GetCallerIdentity at start.
         extra_env = [
-            # Dummy credentials: the emulator accepts any; botocore needs some to sign.
-            {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
-            {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"},
-        ]
+            {"name": name, "value": value} for name, value in identity.operator().env().items()
+        ] + [{"name": "AWS_ENDPOINT_URL_STS", "value": emulator.url}]
         found.helm_run(
             "install", RELEASE, str(CHART), "--create-namespace",
             f"--set=image.repository={repository}", f"--set=image.tag={tag}",
@@ -210,7 +213,7 @@ def test_operator_pod_deleted_mid_rollout_resumes_without_duplicates(release: Re
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     successor_calls = len(release.admin.calls())
     # The successor came up while SageMaker was still rolling: it resumed a rollout.
-    sm = aws_client(release.emulator_url)
+    sm = aws_client(release.emulator_url, credentials=release.credentials)
     state = sm.describe_inference_component(InferenceComponentName=name)
     assert state["InferenceComponentStatus"] == "Updating", state["InferenceComponentStatus"]
 
@@ -245,7 +248,7 @@ def test_helm_uninstall_leaves_crd_resources_and_components(release: Release) ->
     release.kubectl("get", "crd", CRD_NAME)
     for name in names:
         assert release.ic(name)["metadata"]["name"] == name
-    sm = aws_client(release.emulator_url)
+    sm = aws_client(release.emulator_url, credentials=release.credentials)
     for name in names:
         state = sm.describe_inference_component(InferenceComponentName=name)
         assert state["InferenceComponentStatus"] == "InService"

@@ -4,11 +4,13 @@
 any credentials do, as before); `POST /_emulator/access-keys` issues a long-term key for an
 IAM user (`{"user": NAME}`) or session credentials for a role (`{"role": NAME,
 "session_name": S, "duration_seconds": N}`, any positive duration, so tests can expire one
-quickly); `DELETE /_emulator/access-keys/{id}` revokes one, `DELETE /_emulator/identity`
-every credential and role (`/_emulator/reset` keeps them, as deleting resources keeps IAM);
-`PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N}` creates or
-replaces a role STS lets principals assume; `PUT /_emulator/oidc-providers` registers the
-issuer AssumeRoleWithWebIdentity trusts. `account_id` defaults to the emulator's account.
+quickly); `PUT /_emulator/access-keys/{id}` with an earlier answer restores that credential
+(a restarted emulator told what it had issued); `DELETE /_emulator/access-keys/{id}` revokes
+one, `DELETE /_emulator/identity` every credential and role (`/_emulator/reset` keeps them,
+as deleting resources keeps IAM); `PUT /_emulator/roles/{name} {"trust_policy": DOC,
+"max_session_duration": N}` creates or replaces a role STS lets principals assume; `PUT
+/_emulator/oidc-providers` registers the issuer AssumeRoleWithWebIdentity trusts.
+`account_id` defaults to the emulator's account.
 """
 
 from __future__ import annotations
@@ -86,6 +88,17 @@ async def post_access_key(request: web.Request) -> web.Response:
     return web.json_response(identities.role_session(account, role, session, duration).to_json())
 
 
+async def put_access_key(request: web.Request) -> web.Response:
+    body = await _object(request)
+    if body is None or body.get("AccessKeyId") != request.match_info["key"]:
+        return _bad("body must be the admin API's answer for this access key")
+    try:
+        credential = request.app[IDENTITIES_KEY].restore(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(f"not an issued credential: {exc}")
+    return web.json_response(credential.to_json())
+
+
 async def delete_access_key(request: web.Request) -> web.Response:
     if not request.app[IDENTITIES_KEY].revoke(request.match_info["key"]):
         return _bad("no such access key", 404)
@@ -144,6 +157,7 @@ def add_routes(app: web.Application, identities: Identities, account_id: str) ->
     app.router.add_put("/_emulator/identity", put_identity)
     app.router.add_delete("/_emulator/identity", delete_identity)
     app.router.add_post("/_emulator/access-keys", post_access_key)
+    app.router.add_put("/_emulator/access-keys/{key}", put_access_key)
     app.router.add_delete("/_emulator/access-keys/{key}", delete_access_key)
     app.router.add_put("/_emulator/roles/{name}", put_role)
     app.router.add_put("/_emulator/oidc-providers", put_oidc_provider)

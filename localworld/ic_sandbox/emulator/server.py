@@ -26,7 +26,7 @@ from .application_autoscaling import ApplicationAutoScaling
 from .cloudwatch import CloudWatch
 from .components import InferenceComponents
 from .errors import ApiError
-from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
+from .faults import COMPONENT_WRITES, DROPPED, Faults, resource_arn, server_error
 from .hosting import Hosting
 from .identity import CALLER, Principal
 from .identity_admin import add_routes as add_identity_routes
@@ -154,8 +154,9 @@ class Front:
             if delay:
                 await asyncio.sleep(delay)
             faults.check(name)
-            validate_request(op, body)
             assert service is not None
+            self._denied(service, name, caller, body)
+            validate_request(op, body)
             self.world.served_stale = False
             token = CALLER.set(caller)
             try:
@@ -178,6 +179,15 @@ class Front:
             }
         )
         return Outcome(service, op, result, error, lost)
+
+    def _denied(self, service: JsonService, name: str, caller: Principal, body: Any) -> None:
+        """An injected AccessDeniedException (faults' denied_operations), naming the caller,
+        the action and the resource as AWS's message does."""
+        world = self.world
+        resource = resource_arn(body, world.partition, world.region, world.account_id)
+        denied = world.faults.denial(name, caller.arn, service.signing_name, resource)
+        if denied is not None:
+            raise denied
 
     def _authenticate(
         self,
