@@ -246,6 +246,11 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
     wait_for(lambda: len(sent()) >= 2, timeout=60, what="the operator to correct the drift")
     assert sent() == [image("hotfix"), IMAGE]
     assert [c["error"] for c in world.calls("UpdateInferenceComponent", "owned")] == [None, None]
+    # The call log tells who: the user's CLI (the admin user), then the operator's role.
+    assert [
+        c["principal"]["arn"].rsplit(":", 1)[1]
+        for c in world.calls("UpdateInferenceComponent", "owned")
+    ] == ["user/ic-sandbox-admin", f"assumed-role/ic-operator/{world.namespace}"]
     wait_for(lambda: deployed_image(world, "owned") == IMAGE, timeout=60,
              what="the correction to roll out")  # fmt: skip
     world.wait_ready("owned")

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from tests.fixtures.emulator import REGION, RunningEmulator
 
@@ -33,6 +36,18 @@ def signed_client(
         **overrides,
     }
     return boto3.client(service, endpoint_url=emulator.url, **settings)
+
+
+def sign(
+    emulator: RunningEmulator, service: str, url: str, body: bytes, headers: dict[str, str]
+) -> dict[str, str]:
+    """``headers`` with a SigV4 signature by the test's own credentials (botocore's signer),
+    for the raw-HTTP tests of the wire protocol: the emulator verifies every request."""
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    own = emulator.credentials
+    credentials = Credentials(own.access_key_id, own.secret_access_key, own.session_token)
+    SigV4Auth(credentials, service, REGION).add_auth(request)
+    return dict(request.headers.items())
 
 
 @contextmanager

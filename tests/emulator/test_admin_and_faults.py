@@ -16,9 +16,7 @@ from tests.emulator.helpers import create_ic, error_of, spec, wait_status
 from tests.fixtures.emulator import ACCOUNT_ID, Admin, RunningEmulator, ic_endpoint
 
 
-def test_calls_are_recorded_oldest_first_with_errors(
-    sm: Any, admin: Admin, fast_emulator: RunningEmulator
-) -> None:
+def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> None:
     before = time.time()
     with pytest.raises(ClientError):
         sm.describe_inference_component(InferenceComponentName="absent")
@@ -35,10 +33,11 @@ def test_calls_are_recorded_oldest_first_with_errors(
         "error": "ValidationException",
         "lost": None,
         "stale": False,
+        # The test's client signs as the harness's admin user (verification is on).
         "principal": {
             "account": ACCOUNT_ID,
-            "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
-            "user_id": ACCOUNT_ID,
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ic-sandbox-admin",
+            "user_id": calls[0]["principal"]["user_id"],
         },
         "at": calls[0]["at"],
     }

@@ -64,3 +64,14 @@ def test_an_expired_session_stops_it_too(emulator: RunningEmulator, tmp_path: Pa
     )
     line = the_one_line(start(emulator, tmp_path, AwsCredentials.issued(issued).env()))
     assert "cannot start: AWS STS refused the operator's credentials: ExpiredToken" in line
+
+
+def test_a_region_the_credentials_are_not_scoped_to_stops_it_with_sts_answer(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    # Valid credentials, but the operator signs for another region than the endpoint serves
+    # (`--region` against a regional endpoint URL): AWS refuses the signature's scope.
+    valid = emulator.operator_credentials("wrong-region").env()
+    line = the_one_line(start(emulator, tmp_path, {**valid, "AWS_REGION": "us-west-2"}))
+    assert "cannot start: AWS STS refused the operator's credentials: SignatureDoesNotMatch" in line
+    assert "Credential should be scoped to a valid region, not 'us-west-2'" in line
