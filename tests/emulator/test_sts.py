@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.identity_helpers import issue, signed_client, verification
+from tests.emulator.identity_helpers import any_credentials, issue, signed_client, verification
 from tests.fixtures.emulator import ACCOUNT_ID, RunningEmulator
 
 ALICE = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
@@ -73,7 +73,8 @@ def test_without_verification_the_caller_is_the_account_root(
     fast_emulator: RunningEmulator,
 ) -> None:
     anyone = signed_client(fast_emulator, "sts", {"AccessKeyId": "test", "SecretAccessKey": "x"})
-    assert anyone.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:root"
+    with any_credentials(fast_emulator):
+        assert anyone.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:root"
 
 
 @pytest.mark.parametrize(

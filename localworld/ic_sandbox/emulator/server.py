@@ -211,7 +211,9 @@ class Front:
         credential = verify(
             identities,
             signed,
-            signing_name=service.signing_name if service is not None else "",
+            # An unknown target has no service to scope to: its answer is the unknown
+            # operation, once the signature itself holds.
+            signing_name=service.signing_name if service is not None else None,
             region=self.world.region,
             skew_minutes=SKEW_MINUTES.get(encoding, 5),
         )
