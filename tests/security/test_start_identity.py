@@ -75,3 +75,18 @@ def test_a_region_the_credentials_are_not_scoped_to_stops_it_with_sts_answer(
     line = the_one_line(start(emulator, tmp_path, {**valid, "AWS_REGION": "us-west-2"}))
     assert "cannot start: AWS STS refused the operator's credentials: SignatureDoesNotMatch" in line
     assert "Credential should be scoped to a valid region, not 'us-west-2'" in line
+
+
+def test_a_role_that_cannot_be_assumed_stops_it_naming_the_role(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    # IRSA's variables as the EKS webhook sets them, with a token STS cannot verify.
+    token = tmp_path / "token"
+    token.write_text("not-a-jwt")
+    role = f"arn:aws:iam::{emulator.account_id}:role/ic-operator"
+    irsa = {"AWS_ROLE_ARN": role, "AWS_WEB_IDENTITY_TOKEN_FILE": str(token)}
+    line = the_one_line(start(emulator, tmp_path, irsa))
+    assert (
+        f"cannot start: could not assume the operator's role (role {role}): "
+        "AssumeRoleWithWebIdentity was refused: InvalidIdentityToken: "
+    ) in line
