@@ -26,8 +26,8 @@ SLR = (
 
 @pytest.fixture
 def authorized(fast_emulator: RunningEmulator, sm: Any) -> Iterator[RunningEmulator]:
-    """Policies enforced, an endpoint `ep` made by the account root (which no identity
-    policy limits: the test client's keys are not issued ones, so they are the root's)."""
+    """Policies enforced, an endpoint `ep` made before by the harness's admin user (its
+    credentials are gone inside the block: each test signs as a user it issues)."""
     ic_endpoint(sm, "ep")
     with authorization(fast_emulator):
         yield fast_emulator

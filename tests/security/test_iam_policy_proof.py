@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from ic_sandbox.emulator.authorization import IAM_PREFIXES
+from ic_sandbox.harness.identity import AwsCredentials
 from tests.e2e.test_autoscaling import scaling, wait_copies, wait_scaling
 from tests.emulator.identity_helpers import issue, signed_client
 from tests.fixtures.controlplane import Cluster, Kubectl
@@ -91,10 +92,13 @@ def run_as(
 ) -> Iterator[RunAs]:
     """`run_as(policy)`: the operator, started as a session of the role `ROLE` (assumed
     through STS by the user `deployer`, whom its trust policy names) whose one identity
-    policy is `policy`; authorization on from a clean IAM (no service-linked role yet)
-    until the test ends. The endpoint is made by the test client, the account's root."""
+    policy is `policy`; authorization on from a clean IAM (no service-linked role yet, only
+    the harness's own credentials, restored) until the test ends. The endpoint is made by
+    the test client, the harness's admin user (allowed everything, harness/identity.py)."""
     admin = emulator.admin
     admin.request("DELETE", "identity")
+    assert emulator.identity is not None, "the tests' emulators verify signatures"
+    emulator.identity.restore()
     admin.request("PUT", "identity", {"authorize": True})
     worlds: list[Iterator[OperatorTestbed]] = []
 
@@ -105,11 +109,7 @@ def run_as(
         sts = signed_client(emulator, "sts", issue(emulator, user="deployer"))
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE}"
         session = sts.assume_role(RoleArn=role, RoleSessionName="ic-operator")["Credentials"]
-        credentials = {
-            "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": session["SessionToken"],
-        }
+        credentials = AwsCredentials.issued(session)
         world = operator_world(
             request, control_plane, kubectl, namespace, emulator, sagemaker, tmp_path, credentials
         )
@@ -123,6 +123,7 @@ def run_as(
             next(world, None)
         admin.request("PUT", "identity", {"authorize": False})
         admin.request("DELETE", "identity")
+        emulator.identity.restore()
 
 
 def operator_calls(world: OperatorTestbed) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from ic_operator.aws.errors import BACKOFF, Failure, SageMakerError
+from ic_operator.aws.errors import BACKOFF, REFUSALS, Failure, SageMakerError
 from ic_operator.models import InferenceComponentStatus, LastDeployment
 from ic_operator.names import RETRY_ANNOTATION
 from ic_operator.reconcile.diffing import spec_hash
@@ -115,6 +115,11 @@ def plan_failure(
         )
     elif failure is Failure.ENDPOINT_NOT_READY:
         text = f"SageMaker cannot create yet: {message}"
+    elif failure in REFUSALS:
+        text = (
+            f"{err.refusal()}. The operator retries with backoff ({backoff.first:.0f} s, "
+            f"growing to {backoff.longest:.0f} s) and changes nothing in AWS until it is allowed."
+        )
     return Plan(
         Act.BLOCKED if backoff.degraded else Act.WAIT,
         failure.value,
