@@ -102,13 +102,18 @@ def test_create_needs_the_owner_tag(authorized: RunningEmulator) -> None:
     assert OWNER_TAG in tags
 
 
-def test_the_policy_reaches_inference_components_only(authorized: RunningEmulator) -> None:
+def test_the_policy_reads_endpoints_and_changes_inference_components_only(
+    authorized: RunningEmulator,
+) -> None:
     sm = client(authorized, "sagemaker", POLICY)
     assert sm.list_inference_components()["InferenceComponents"] == []
-    code, _, message = refused(sm.describe_endpoint, EndpointName="ep")
+    # ReadEndpointReadiness: DescribeEndpoint on endpoint ARNs, nothing else on them.
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointName"] == "ep"
+    code, _, message = refused(sm.delete_endpoint, EndpointName="ep")
     assert code == "AccessDeniedException"
+    assert "sagemaker:DeleteEndpoint on resource:" in message
     assert "endpoint/ep because" in message
-    refused(sm.delete_endpoint, EndpointName="ep")
+    refused(sm.describe_endpoint_config, EndpointConfigName="ep-config")
 
 
 def test_cloudwatch_alarms_by_name_prefix_in_the_query_vocabulary(
