@@ -127,7 +127,13 @@ def run_as(
 
 
 def operator_calls(world: OperatorTestbed) -> list[dict[str, Any]]:
-    return [c for c in world.emulator.admin.calls() if (c["principal"] or {}).get("arn") == SESSION]
+    """The operator's calls that identity policies authorize (not its STS GetCallerIdentity
+    at start, which no policy can deny)."""
+    return [
+        c
+        for c in world.emulator.admin.calls()
+        if (c["principal"] or {}).get("arn") == SESSION and c["service"] in IAM_PREFIXES
+    ]
 
 
 def iam_action(call: dict[str, Any]) -> str:
