@@ -143,16 +143,7 @@ def test_an_endpoint_deleted_out_of_band_is_reported_and_recovered_when_it_retur
         f"endpoint {world.endpoint} does not exist"
     )
     # Several passes later (each one looking at the endpoint again): no create loop.
-    reported = world.operator.metric("ic_operator_reconciles_total", outcome="EndpointNotFound")
-    wait_for(
-        lambda: (
-            world.operator.metric("ic_operator_reconciles_total", outcome="EndpointNotFound")
-            >= reported + 3
-        ),
-        timeout=30,
-        interval=0.2,
-        what="3 more passes that find the endpoint missing",
-    )
+    world.wait_more_passes("EndpointNotFound", 3)
     assert len(world.calls("CreateInferenceComponent", "chat")) == 1
     # The endpoint is back: the component is created again, as its spec says.
     sm.create_endpoint(EndpointName=world.endpoint, EndpointConfigName=f"{world.endpoint}-config")

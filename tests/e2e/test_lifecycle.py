@@ -407,16 +407,7 @@ def test_missing_endpoint_is_reported_without_a_create_and_followed_when_it_appe
     message = next(c["message"] for c in obj["status"]["conditions"] if c["type"] == "Degraded")
     assert "later-endpoint" in message
     # Passes keep looking at the endpoint (one shared Describe), never at a Create.
-    reported = world.operator.metric("ic_operator_reconciles_total", outcome="EndpointNotFound")
-    wait_for(
-        lambda: (
-            world.operator.metric("ic_operator_reconciles_total", outcome="EndpointNotFound")
-            >= reported + 3
-        ),
-        timeout=30,
-        interval=0.2,
-        what="3 more passes that find the endpoint missing",
-    )
+    world.wait_more_passes("EndpointNotFound", 3)
     assert world.calls("CreateInferenceComponent", "early") == []
 
     # The endpoint appears: the component is created as its spec says, no annotation needed.

@@ -109,18 +109,20 @@ def test_create_needs_the_owner_tag(authorized: RunningEmulator) -> None:
     assert OWNER_TAG in tags
 
 
-def test_the_policy_reads_endpoints_and_changes_inference_components_only(
+def test_the_policy_changes_inference_components_and_only_reads_endpoints(
     authorized: RunningEmulator,
 ) -> None:
     sm = client(authorized, "sagemaker", POLICY)
     assert sm.list_inference_components()["InferenceComponents"] == []
-    # ReadEndpointReadiness: DescribeEndpoint on endpoint ARNs, nothing else on them.
+    # ReadEndpointReadiness: the endpoint's status, nothing else of it
     assert sm.describe_endpoint(EndpointName="ep")["EndpointName"] == "ep"
+    code, _, message = refused(sm.describe_endpoint_config, EndpointConfigName="ep")
+    assert code == "AccessDeniedException"
+    assert "endpoint-config/ep because" in message
     code, _, message = refused(sm.delete_endpoint, EndpointName="ep")
     assert code == "AccessDeniedException"
-    assert "sagemaker:DeleteEndpoint on resource:" in message
-    assert "endpoint/ep because" in message
-    refused(sm.describe_endpoint_config, EndpointConfigName="ep-config")
+    assert "perform: sagemaker:DeleteEndpoint on resource:" in message
+    refused(sm.update_endpoint, EndpointName="ep", EndpointConfigName="ep")
 
 
 def test_cloudwatch_alarms_by_name_prefix_in_the_query_vocabulary(
