@@ -184,12 +184,13 @@ def install(kubectl: Kubectl, build: AckBuild, *, timeout: float = 60.0) -> None
 @dataclass(frozen=True)
 class AwsTarget:
     """Where and as whom the controller calls AWS: the emulator's URL (SageMaker and STS on
-    one port), its region, and static keys (issued by the emulator when it verifies)."""
+    one port), its region, and static keys the emulator issued (it verifies signatures, so
+    the call log shows ACK's calls as its own principal's)."""
 
     url: str
     region: str
-    access_key_id: str = "test"
-    secret_access_key: str = "test"
+    access_key_id: str
+    secret_access_key: str
 
 
 class AckController(StartStop):

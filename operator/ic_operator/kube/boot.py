@@ -22,6 +22,7 @@ import kopf
 from ic_operator import config, metrics
 from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.client import SageMakerClient
+from ic_operator.aws.identity import CredentialsProblem, who_am_i
 from ic_operator.aws.operations import AUTOSCALING_RULES
 from ic_operator.kube import logfilters, memory
 from ic_operator.kube.ack_endpoints import AckEndpointCache
@@ -47,11 +48,14 @@ class Operator:
     loops: Loops
 
 
-def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operator:
+def build(
+    settings: config.Settings, *, strategy: Strategy = DEFAULT, principal: str = ""
+) -> Operator:
     """The operator for ``settings``. ``strategy``: how SageMaker is read and compared;
-    only the benchmark's naive baseline (bench/naive.py) passes another."""
+    only the benchmark's naive baseline (bench/naive.py) passes another. ``principal``:
+    the operator's ARN (GetCallerIdentity), named in every refusal."""
     client = SageMakerClient.from_settings(
-        settings, services=AUTOSCALING_RULES, on_write=preemption.commit
+        settings, services=AUTOSCALING_RULES, on_write=preemption.commit, principal=principal
     )
     client.prepare()
     transitions = Transitions()
@@ -78,16 +82,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
     settings = config.from_args(args)
     logfilters.configure(settings.log_format)
+    try:
+        identity = who_am_i(settings.region)
+    except CredentialsProblem as exc:
+        # One line and a non-zero exit: a pod without an identity cannot do anything.
+        log.error("cannot start: %s", exc)
+        return 2
     metrics.serve(settings.metrics_port)
-    return asyncio.run(_operate(settings, strategy))
+    return asyncio.run(_operate(settings, strategy, identity.arn if identity else ""))
 
 
-async def _operate(settings: config.Settings, strategy: Strategy) -> int:
+async def _operate(settings: config.Settings, strategy: Strategy, principal: str) -> int:
     # Before kopf opens its first connection:
     memory.shrink_tls_read_buffers()
     memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
     # Before /healthz answers (kopf.operator serves it):
-    operator = build(settings, strategy=strategy)
+    operator = build(settings, strategy=strategy, principal=principal)
     log.info(
         "starting: namespaces=%s region=%s resync=%ss",
         ",".join(settings.namespaces) or "*",
