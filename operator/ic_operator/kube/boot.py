@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 
 import kopf
+from kopf._cogs.structs import references as kopf_references
 
 from ic_operator import config, metrics
 from ic_operator.autoscaling.sweep import AutoScalingSweep
@@ -46,6 +47,8 @@ class Operator:
     # client read it.
     kopf_settings: kopf.OperatorSettings
     loops: Loops
+    # kopf's view of the kinds it serves (the ACK Endpoint cache follows its CRD with it).
+    insights: kopf_references.Insights
 
 
 def build(
@@ -72,7 +75,9 @@ def build(
         ack_endpoints=ack_endpoints,
     )
     loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
-    return Operator(build_registry(loops, ack_endpoints), kopf_settings, loops)
+    return Operator(
+        build_registry(loops, ack_endpoints), kopf_settings, loops, ack_endpoints.insights
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +112,7 @@ async def _operate(settings: config.Settings, strategy: Strategy, principal: str
     await kopf.operator(
         registry=operator.registry,
         settings=operator.kopf_settings,
+        insights=operator.insights,
         standalone=settings.peering is None,
         peering_name=settings.peering,
         # kopf pauses *every* peer that shares the highest priority; a random one per
