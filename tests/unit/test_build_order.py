@@ -4,6 +4,7 @@ first, then by the build each needs last, keeping the collected order within a r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -23,6 +24,7 @@ class _Item:
     markers: list[str] = field(default_factory=list)
 
     group: str | None = None
+    config: Any = field(default_factory=lambda: SimpleNamespace(option=SimpleNamespace()))
 
     def iter_markers(self) -> list[_Marker]:
         return [_Marker(name) for name in self.markers]
@@ -106,7 +108,8 @@ def test_node_and_image_tests_share_one_group_other_tests_group_by_file() -> Non
         _Item("tests/node/test_node.py::test_pod", ["node"]),
         _Item("tests/argocd/test_sync.py::test_wave", ["argocd"]),
     ]
-    build_order.pytest_collection_modifyitems(cast(list[pytest.Item], items))
+    for item in items:
+        build_order.pytest_itemcollected(cast(pytest.Item, item))
     assert {item.nodeid: item.group for item in items} == {
         "tests/e2e/test_a.py::test_one": "tests/e2e/test_a.py",
         "tests/e2e/test_a.py::test_two[x]": "tests/e2e/test_a.py",
