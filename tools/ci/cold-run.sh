@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The fresh-machine .ci/run the README reports as far as this machine allows: a clone of main, an empty HOME
+# The fresh-machine .ci/run the README reports, as far as one machine allows: a clone,
+# an empty HOME
 # (Go module/build caches, pip cache, ~/.cache/sagemaker-ic-operator all empty) and an empty
 # podman storage. Debian packages (podman, containerd, mmdebstrap, ...) stay installed.
 set -u
 D=${1:?usage: tools/ci/cold-run.sh EMPTY_DIR [REPO]}
-rm -rf $D; mkdir -p $D/home
+[ -e "$D" ] && { echo "$D exists: name a directory that does not"; exit 2; }
+mkdir -p "$D/home"
 git clone -q "${2:-$(git -C "$(dirname "$0")" rev-parse --show-toplevel)}" $D/repo
 git -C $D/repo log --oneline -1
 cat > $D/storage.conf <<EOC
 [storage]
 driver = "overlay"
 graphroot = "$D/storage"
-runroot = "/run/cold3-storage"
+runroot = "$D/run"
 EOC
 cd $D/repo
 date -u +%s > $D/start
