@@ -61,7 +61,6 @@ class SageMakerClient:
         services: Mapping[str, ServiceRules] | None = None,
         on_write: Callable[[], None] = lambda: None,
         principal: str = "",
-        role: str | None = None,
     ) -> None:
         self.budget = budget or CallBudget(
             max_calls_per_second,
@@ -77,9 +76,9 @@ class SageMakerClient:
         self._lock = threading.Lock()
         # Who the operator is (GetCallerIdentity's ARN at start): refusals name it.
         self.principal = principal
-        # The role the credential provider assumes (None: IRSA's AWS_ROLE_ARN, if set): a
-        # refused refresh names it, since STS's own answer does not.
-        self.role = provider_role() if role is None else role
+        # The role the credential provider assumes (IRSA's AWS_ROLE_ARN, if set): a refused
+        # refresh names it, since STS's own answer does not.
+        self.role = provider_role()
         self._refusals = RefusalLog()
 
     @classmethod

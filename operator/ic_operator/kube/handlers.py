@@ -116,8 +116,7 @@ def build_registry(loops: Loops, ack_endpoints: AckEndpointCache) -> kopf.Operat
         when=is_ack_endpoint_crd,
     )
     async def ack_endpoint_kind(body: kopf.Body, **_: Any) -> None:
-        if not ack_endpoints.watched():
-            await ack_endpoints.follow_kind(body, registry)
+        await ack_endpoints.follow_kind(body, registry)
 
     @kopf.on.delete(*RESOURCE, registry=registry, id="finalize")
     async def finalize(body: kopf.Body, uid: str, **_: Any) -> None:
