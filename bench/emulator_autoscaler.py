@@ -14,7 +14,9 @@ import time
 
 from ic_sandbox.emulator import EmulatorThread
 from ic_sandbox.emulator.scaler import Scaler
-from ic_sandbox.harness.emulator_process import ROLE_ARN, aws_client
+from ic_sandbox.harness.emulator_admin import EmulatorAdmin
+from ic_sandbox.harness.emulator_process import REGION, ROLE_ARN, aws_client
+from ic_sandbox.harness.identity import EmulatorIdentity
 from ic_sandbox.polling import poll
 
 TICKS = 120
@@ -22,8 +24,9 @@ TICKS = 120
 
 def main(n: int) -> None:
     with EmulatorThread(time_scale=0.001) as thread:
-        sm = aws_client(thread.url, "sagemaker")
-        aas = aws_client(thread.url, "application-autoscaling")
+        admin = EmulatorIdentity.establish(EmulatorAdmin(thread.url), thread.url, REGION).admin
+        sm = aws_client(thread.url, "sagemaker", credentials=admin)
+        aas = aws_client(thread.url, "application-autoscaling", credentials=admin)
         sm.create_endpoint_config(
             EndpointConfigName="c",
             ExecutionRoleArn=ROLE_ARN,

@@ -124,6 +124,7 @@ def _operator(ctx: Context, cfg: RunConfig, namespace: str, suffix: str = "") ->
         ctx.emulator.url,
         namespace,
         cfg.operator_flags(),
+        credentials=ctx.emulator.operator_credentials(),
         extra_env=dict(cfg.extra_env),
         tracemalloc_frames=cfg.tracemalloc,
         naive=baseline.is_naive(cfg.mode),

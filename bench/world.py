@@ -23,6 +23,7 @@ from ic_sandbox.cluster.controlplane import ControlPlane
 from ic_sandbox.cluster.kubectl import Kubectl as SandboxKubectl
 from ic_sandbox.harness.crds import CRD_NAME
 from ic_sandbox.harness.emulator_process import ROLE_ARN, EmulatorProcess
+from ic_sandbox.harness.identity import AwsCredentials
 from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
 from ic_sandbox.polling import poll
 
@@ -185,6 +186,7 @@ class Operator(OperatorProcess):
         namespace: str,
         flags: list[str],
         *,
+        credentials: AwsCredentials,
         extra_env: dict[str, str] | None = None,
         tracemalloc_frames: int = 0,
         naive: bool = False,
@@ -201,7 +203,7 @@ class Operator(OperatorProcess):
         naive_runner = [str(REPO / "bench" / "naive.py")]
         super().__init__(
             log_path,
-            operator_env(kubeconfig, emulator_url, base, extra_env),
+            operator_env(kubeconfig, emulator_url, base, credentials, extra_env),
             ["--namespace", namespace, *flags],
             runner=naive_runner if naive else wrapper,
             timeout=60,

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from ic_sandbox.cluster.binaries import find_kubectl
+from ic_sandbox.harness.emulator_admin import EmulatorAdmin
 from ic_sandbox.processes import ManagedProcess
 from ic_sandbox.sandbox.seed import ENDPOINTS
 from sandbox_launch import REPO, Launched, clean_env, read_env
@@ -89,7 +90,8 @@ def test_sandbox_runs_the_operator_and_leaves_nothing_behind(launch: Any, tmp_pa
     sandbox, env = launch()
     assert env["KUBECONFIG"] == str(tmp_path / "sandbox" / "kubeconfig")
     assert env["AWS_ENDPOINT_URL_SAGEMAKER"].startswith("http://127.0.0.1:")
-    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
+    # A key the emulator issued (it verifies signatures), to the user, not the operator.
+    assert env["AWS_ACCESS_KEY_ID"].startswith("AKIA")
     children = sandbox.children()
     assert [c.name for c in children] == ["etcd", "kube-apiserver", "emulator", "operator"]
 
@@ -103,6 +105,11 @@ def test_sandbox_runs_the_operator_and_leaves_nothing_behind(launch: Any, tmp_pa
     described = sm.describe_inference_component(InferenceComponentName="llama3-8b")
     assert described["InferenceComponentStatus"] == "InService"
     assert described["RuntimeConfig"]["CurrentCopyCount"] == 2
+    # The call log tells the operator (a session of the role ic-operator) from the user.
+    admin = EmulatorAdmin(env["AWS_ENDPOINT_URL_SAGEMAKER"])
+    (create,) = admin.calls("CreateInferenceComponent")
+    assert create["principal"]["arn"].endswith(":assumed-role/ic-operator/ic-operator")
+    assert admin.calls("CreateEndpoint")[0]["principal"]["arn"].endswith(":user/ic-sandbox-admin")
     assert "listening on" in (tmp_path / "sandbox" / "emulator.log").read_text()
     assert "starting: namespaces=*" in (tmp_path / "sandbox" / "operator.log").read_text()
 

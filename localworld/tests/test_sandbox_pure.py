@@ -9,6 +9,7 @@ import pytest
 
 from ic_operator import config as operator_config
 from ic_sandbox.demo.story import _describe
+from ic_sandbox.harness.identity import ANY_CREDENTIALS
 from ic_sandbox.sandbox.components import SandboxOperator, poll_bounds
 from ic_sandbox.sandbox.up import add_arguments, sandbox_options
 
@@ -64,6 +65,7 @@ def test_operator_flags_reach_the_operator_after_the_sandboxs_own() -> None:
         Path("d"),
         Path("k"),
         lambda: "http://127.0.0.1:1",
+        lambda: ANY_CREDENTIALS,
         resync_interval=options.resync_interval,
         time_scale=options.time_scale,
         extra_flags=options.operator_flags,

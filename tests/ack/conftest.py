@@ -15,14 +15,18 @@ import pytest
 
 from ic_sandbox.cluster.binaries import BinariesMissing
 from ic_sandbox.peers.ack import AckBuild, AckController, AwsTarget, ensure_ack, install
+from tests.emulator.identity_helpers import issue
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.operator import OperatorTestbed
+
+ACK_USER = "ack-sagemaker-controller"
 
 
 @pytest.fixture(scope="session")
 def ack_build(kubectl: Kubectl) -> AckBuild:
     try:
-        # build=False: a first build takes minutes; `make test` builds it first (`make ack`).
+        # build=False: a first build takes minutes; `make test` builds it (`make ack`) in the
+        # background, and this waits for that build (ic_sandbox.cluster.background).
         build = ensure_ack(build=False)
     except BinariesMissing as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -38,8 +42,12 @@ def ack(
     world: OperatorTestbed,
     tmp_path: Path,
 ) -> Iterator[AckController]:
-    """ACK's controller for the test's namespace, calling the emulator as SageMaker and STS."""
-    aws = AwsTarget(world.emulator.url, world.emulator.region)
+    """ACK's controller for the test's namespace, calling the emulator as SageMaker and STS
+    with its own IAM user's key (the emulator verifies signatures)."""
+    keys = issue(world.emulator, user=ACK_USER)
+    aws = AwsTarget(
+        world.emulator.url, world.emulator.region, keys["AccessKeyId"], keys["SecretAccessKey"]
+    )
     controller = AckController(
         tmp_path / "ack", ack_build, control_plane.kubeconfig, aws, world.namespace
     )

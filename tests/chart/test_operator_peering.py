@@ -52,8 +52,8 @@ def test_one_active_one_standby_and_failover(
         cluster = Cluster(kubeconfig=kubeconfig, control_plane=None)
         endpoint = f"ep-{uuid.uuid4().hex[:8]}"
         ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.4xlarge", count=2)
-        first = namespace_operator(cluster, emulator.url, namespace, tmp_path / "first")
-        second = namespace_operator(cluster, emulator.url, namespace, tmp_path / "second")
+        first = namespace_operator(cluster, emulator, namespace, tmp_path / "first")
+        second = namespace_operator(cluster, emulator, namespace, tmp_path / "second")
         # Pinned priorities make the expectation exact for both start orders.
         high, low = (first, second) if higher_starts_first else (second, first)
         high.env["IC_OPERATOR_PEERING_PRIORITY"] = "200"

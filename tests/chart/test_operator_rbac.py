@@ -106,7 +106,7 @@ def test_operator_converges_with_only_the_charts_rbac(
     endpoint = f"ep-{uuid.uuid4().hex[:8]}"
     ic_endpoint(sagemaker, endpoint, instance_type="ml.m5.4xlarge", count=2)
     operator = namespace_operator(
-        Cluster(kubeconfig=kubeconfig, control_plane=None), emulator.url, namespace, tmp_path
+        Cluster(kubeconfig=kubeconfig, control_plane=None), emulator, namespace, tmp_path
     )
     operator.start()
     try:

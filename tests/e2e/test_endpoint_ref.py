@@ -98,7 +98,12 @@ def slow_operator(world: OperatorTestbed, cluster: Cluster, tmp_path: Path) -> O
     flags[flags.index("--resync-interval") + 1] = SLOW_RESYNC
     process = OperatorProcess(
         tmp_path / "slow-operator.log",
-        operator_env(cluster.kubeconfig, world.emulator.url, os.environ),
+        operator_env(
+            cluster.kubeconfig,
+            world.emulator.url,
+            os.environ,
+            world.emulator.operator_credentials(world.namespace),
+        ),
         ("--namespace", world.namespace, *flags),
         timeout=30,
         error=AssertionError,

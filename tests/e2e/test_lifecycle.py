@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ic_sandbox.harness.emulator_process import without_aws
 from tests.fixtures.emulator import ic_endpoint, wait_for
 from tests.fixtures.operator import IMAGE, OperatorTestbed, deployed_image, image, set_image
 
@@ -201,10 +202,10 @@ def test_retry_annotation_redeploys_a_rolled_back_spec_once(world: OperatorTestb
 
 def aws(world: OperatorTestbed, *args: str) -> dict[str, Any]:
     assert AWS.exists(), f"AWS CLI not installed at {AWS}: run `make awscli`"
+    # The user's own identity, not the operator's: the call log tells the two apart.
     env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        **without_aws(os.environ),
+        **world.emulator.credentials.env(),
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     out = subprocess.run(
@@ -245,6 +246,11 @@ def test_out_of_band_changes_are_corrected_but_external_copies_are_left_alone(
     wait_for(lambda: len(sent()) >= 2, timeout=60, what="the operator to correct the drift")
     assert sent() == [image("hotfix"), IMAGE]
     assert [c["error"] for c in world.calls("UpdateInferenceComponent", "owned")] == [None, None]
+    # The call log tells who: the user's CLI (the admin user), then the operator's role.
+    assert [
+        c["principal"]["arn"].rsplit(":", 1)[1]
+        for c in world.calls("UpdateInferenceComponent", "owned")
+    ] == ["user/ic-sandbox-admin", f"assumed-role/ic-operator/{world.namespace}"]
     wait_for(lambda: deployed_image(world, "owned") == IMAGE, timeout=60,
              what="the correction to roll out")  # fmt: skip
     world.wait_ready("owned")

@@ -10,7 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.fixtures.emulator import REGION, RunningEmulator
@@ -51,17 +54,31 @@ def refused(call: Any, *args: Any, **params: Any) -> tuple[str, int, str]:
     )
 
 
+def sign(
+    emulator: RunningEmulator, service: str, url: str, body: bytes, headers: dict[str, str]
+) -> dict[str, str]:
+    """``headers`` with a SigV4 signature by the test's own credentials (botocore's signer),
+    for the raw-HTTP tests of the wire protocol: the emulator verifies every request."""
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    own = emulator.credentials
+    credentials = Credentials(own.access_key_id, own.secret_access_key, own.session_token)
+    SigV4Auth(credentials, service, REGION).add_auth(request)
+    return dict(request.headers.items())
+
+
 @contextmanager
 def switched_on(emulator: RunningEmulator, switch: str) -> Iterator[None]:
     """An identity switch (`verify`: signatures verified; `authorize`: identity policies
     enforced) on inside the block, with no credential, role, policy or service-linked role
-    from before it; off again after it, as the other tests expect."""
+    from before it (the harness's own credentials too are gone inside); after it the switch
+    as the other tests expect (authorize off, verify on) and the harness's credentials back."""
     emulator.admin.request("DELETE", "identity")
     emulator.admin.request("PUT", "identity", {switch: True})
     try:
         yield
     finally:
         emulator.admin.request("PUT", "identity", {switch: False})
+        _restore(emulator)
 
 
 # botocore refreshes credentials this long before they expire (its advisory window,
@@ -129,3 +146,18 @@ def verification(emulator: RunningEmulator) -> AbstractContextManager[None]:
 
 def authorization(emulator: RunningEmulator) -> AbstractContextManager[None]:
     return switched_on(emulator, "authorize")
+
+
+@contextmanager
+def any_credentials(emulator: RunningEmulator) -> Iterator[None]:
+    """The "any credentials" mode inside the block (the admin switch), verification after."""
+    emulator.admin.request("PUT", "identity", {"verify": False})
+    try:
+        yield
+    finally:
+        _restore(emulator)
+
+
+def _restore(emulator: RunningEmulator) -> None:
+    assert emulator.identity is not None, "the tests' emulators verify signatures"
+    emulator.identity.restore()

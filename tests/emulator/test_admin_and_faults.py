@@ -33,10 +33,11 @@ def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> N
         "error": "ValidationException",
         "lost": None,
         "stale": False,
+        # The test's client signs as the harness's admin user (verification is on).
         "principal": {
             "account": ACCOUNT_ID,
-            "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
-            "user_id": ACCOUNT_ID,
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ic-sandbox-admin",
+            "user_id": calls[0]["principal"]["user_id"],
         },
         "at": calls[0]["at"],
     }

@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
+from ic_sandbox.harness.emulator_process import aws_client
 from tests.emulator.helpers import create_ic, spec
-from tests.emulator.identity_helpers import authorization, issue, refused, signed_client
+from tests.emulator.identity_helpers import (
+    ONE_ATTEMPT,
+    authorization,
+    issue,
+    refused,
+    signed_client,
+)
 from tests.fixtures.emulator import ACCOUNT_ID, REGION, RunningEmulator, ic_endpoint
 
 POLICY = json.loads((Path(__file__).resolve().parents[2] / "docs" / "iam-policy.json").read_text())
@@ -26,8 +33,8 @@ SLR = (
 
 @pytest.fixture
 def authorized(fast_emulator: RunningEmulator, sm: Any) -> Iterator[RunningEmulator]:
-    """Policies enforced, an endpoint `ep` made by the account root (which no identity
-    policy limits: the test client's keys are not issued ones, so they are the root's)."""
+    """Policies enforced, an endpoint `ep` made before by the harness's admin user (its
+    credentials are gone inside the block: each test signs as a user it issues)."""
     ic_endpoint(sm, "ep")
     with authorization(fast_emulator):
         yield fast_emulator
@@ -204,3 +211,26 @@ def test_registration_checks_the_callers_rights_on_the_component(
         f"sagemaker:UpdateInferenceComponentRuntimeConfig on resource: {component} because"
         in message
     )
+
+
+def test_the_harness_admin_is_allowed_everything_and_keeps_it_across_a_restore(
+    fast_emulator: RunningEmulator, sm: Any
+) -> None:
+    """The harness's admin user holds an allow-all policy, given back with its key by
+    `PUT /_emulator/access-keys/{id}` (its "policies"), so a test that turns authorize on
+    still sets up with it; the operator's role holds none; a session's policies are its
+    role's, never restored with the key."""
+    identity = fast_emulator.identity
+    assert identity is not None
+    with authorization(fast_emulator):
+        identity.restore()  # what a restarted emulator process is told
+        ic_endpoint(sm, "set-up-by-admin")
+        operator = aws_client(
+            fast_emulator.url, credentials=fast_emulator.operator_credentials(), config=ONE_ATTEMPT
+        )
+        code, _, message = refused(operator.describe_endpoint, EndpointName="set-up-by-admin")
+        assert code == "AccessDeniedException"
+        assert ":assumed-role/ic-operator/" in message
+        session = {**identity.issued[-1], "policies": [POLICY]}
+        with pytest.raises(OSError, match="400"):
+            fast_emulator.admin.request("PUT", f"access-keys/{session['AccessKeyId']}", session)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ic_sandbox.harness.identity import AwsCredentials
 from tests.emulator.helpers import IMAGE, create_ic, wait_status
 from tests.emulator.test_query_protocol import RESOLVED
 from tests.fixtures.emulator import ROLE_ARN, Admin, RunningEmulator, wait_for
@@ -29,13 +30,12 @@ pytestmark = pytest.mark.skipif(
 
 
 class Cli:
-    def __init__(self, url: str, tmp: Path) -> None:
+    def __init__(self, url: str, tmp: Path, credentials: AwsCredentials) -> None:
         self.url = url
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(tmp),
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            **credentials.env(),
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_CONFIG_FILE": str(tmp / "config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "credentials"),
@@ -93,7 +93,7 @@ def test_what_the_aws_cli_sends() -> None:
 def test_full_lifecycle_with_the_aws_cli(
     fast_emulator: RunningEmulator, admin: Admin, sm: Any, tmp_path: Path
 ) -> None:
-    aws = Cli(fast_emulator.url, tmp_path)
+    aws = Cli(fast_emulator.url, tmp_path, fast_emulator.credentials)
     variants = json.dumps(
         [{"VariantName": "AllTraffic", "InstanceType": "ml.g5.12xlarge", "InitialInstanceCount": 2}]
     )
@@ -235,7 +235,7 @@ def test_autoscaling_and_alarms_with_the_aws_cli(
     fast_emulator: RunningEmulator, admin: Admin, sm: Any, tmp_path: Path, endpoint: str
 ) -> None:
     """One world: targets, policies and alarms the CLI writes are the ones boto3 reads."""
-    aws = Cli(fast_emulator.url, tmp_path)
+    aws = Cli(fast_emulator.url, tmp_path, fast_emulator.credentials)
     create_ic(sm, copies=1)
     target = [
         "--service-namespace",
@@ -356,7 +356,7 @@ def test_query_protocol_with_the_aws_cli(
     (copied / "service-2.json").write_text(json.dumps(model))
     rules = "endpoint-rule-set-1.json"
     (copied / rules).write_text((shipped / rules).read_text())
-    aws = Cli(fast_emulator.url, tmp_path)
+    aws = Cli(fast_emulator.url, tmp_path, fast_emulator.credentials)
     aws.env["AWS_DATA_PATH"] = str(tmp_path / "data")
 
     aws.service(

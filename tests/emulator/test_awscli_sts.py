@@ -23,7 +23,7 @@ def cli(fast_emulator: RunningEmulator, tmp_path: Path) -> Iterator[Cli]:
     fast_emulator.admin.reset()
     with verification(fast_emulator):
         alice = issue(fast_emulator, user="alice")
-        signed = Cli(fast_emulator.url, tmp_path)
+        signed = Cli(fast_emulator.url, tmp_path, fast_emulator.credentials)
         signed.env["AWS_ACCESS_KEY_ID"] = alice["AccessKeyId"]
         signed.env["AWS_SECRET_ACCESS_KEY"] = alice["SecretAccessKey"]
         yield signed

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import error_of
+from tests.emulator.identity_helpers import sign
 from tests.fixtures.emulator import Admin, RunningEmulator
 
 NO_CAPACITY_ALARM: dict[str, Any] = {
@@ -136,17 +137,18 @@ def test_put_errors(cw: Any, change: dict[str, Any], code: str, message: str) ->
     assert error_of(exc) == (code, message, 400)
 
 
-def post(url: str, target: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-    req = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "X-Amz-Target": target,
-            "Content-Type": "application/x-amz-json-1.0",
-            "x-amzn-query-mode": "true",
-        },
-    )
+def post(
+    emulator: RunningEmulator, target: str, body: dict[str, Any]
+) -> tuple[int, dict[str, str], Any]:
+    """A raw request, signed by the test's credentials (the emulator verifies signatures)."""
+    data = json.dumps(body).encode()
+    headers = {
+        "X-Amz-Target": target,
+        "Content-Type": "application/x-amz-json-1.0",
+        "x-amzn-query-mode": "true",
+    }
+    headers = sign(emulator, "monitoring", emulator.url, data, headers)
+    req = urllib.request.Request(emulator.url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, dict(resp.headers), json.loads(resp.read())
@@ -156,14 +158,12 @@ def post(url: str, target: str, body: dict[str, Any]) -> tuple[int, dict[str, st
 
 def test_wire_format(fast_emulator: RunningEmulator, cw: Any) -> None:
     """JSON 1.0 replies; errors carry the query code in x-amzn-query-error (what botocore reads)."""
-    status, headers, body = post(
-        fast_emulator.url, "GraniteServiceVersion20100801.DescribeAlarms", {}
-    )
+    status, headers, body = post(fast_emulator, "GraniteServiceVersion20100801.DescribeAlarms", {})
     assert status == 200
     assert headers["Content-Type"] == "application/x-amz-json-1.0"
     assert body == {"MetricAlarms": [], "CompositeAlarms": []}
     status, headers, body = post(
-        fast_emulator.url,
+        fast_emulator,
         "GraniteServiceVersion20100801.SetAlarmState",
         {"AlarmName": "absent", "StateValue": "OK", "StateReason": "x"},
     )

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from ic_sandbox.harness.emulator_process import aws_client
+from ic_sandbox.harness.identity import ANY_CREDENTIALS, AwsCredentials, EmulatorIdentity
 from tests.emulator.helpers import create_ic, spec, wait_status
-from tests.fixtures.emulator import Admin, ic_endpoint, sagemaker_client
+from tests.fixtures.emulator import Admin, ic_endpoint
 
 
 @contextmanager
@@ -51,21 +53,31 @@ def emulator_process(*extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]
 
 @pytest.fixture
 def process() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    with emulator_process() as running:
+    with emulator_process("--verify-signatures") as running:
         yield running
+
+
+def signed(url: str) -> Any:
+    """A SageMaker client signing with a key the emulator at ``url`` issued."""
+    identity = EmulatorIdentity.establish(Admin(url), url, "eu-west-1")
+    return _client(url, identity.admin)
+
+
+def _client(url: str, credentials: AwsCredentials) -> Any:
+    return aws_client(url, credentials=credentials, region_name="eu-west-1")
 
 
 def test_cli_verify_signatures_refuses_keys_it_did_not_issue() -> None:
     with emulator_process("--verify-signatures") as (_, url):
         assert Admin(url).request("GET", "identity")["verify"] is True
         with pytest.raises(ClientError) as caught:
-            sagemaker_client(url).list_endpoints()
+            _client(url, ANY_CREDENTIALS).list_endpoints()
         assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
 
 
 def test_cli_process_serves_and_stops_on_sigterm(process: tuple[Any, str]) -> None:
     proc, url = process
-    client = sagemaker_client(url)
+    client = signed(url)
     ic_endpoint(client, "ep")
     arn = create_ic(client, "ic")["InferenceComponentArn"]
     assert arn == "arn:aws:sagemaker:eu-west-1:111122223333:inference-component/ic"
@@ -90,7 +102,7 @@ def _create_seconds(client: Any) -> float:
 def test_time_scale_stretches_durations(sm: Any, process: tuple[Any, str]) -> None:
     # component creation is 120 service seconds: 0.12 s at 0.001, 0.48 s at 0.004
     fast = _create_seconds(sm)
-    slow = _create_seconds(sagemaker_client(process[1]))
+    slow = _create_seconds(signed(process[1]))
     assert 0.12 <= fast < 0.48 <= slow
 
 

@@ -24,7 +24,7 @@ from tests.emulator.test_cloudwatch import NO_CAPACITY_ALARM
 from tests.fixtures.emulator import Admin, RunningEmulator
 
 
-def cloudwatch_speaking(protocol: str, url: str, tmp_path: Path) -> Any:
+def cloudwatch_speaking(protocol: str, emulator: RunningEmulator, tmp_path: Path) -> Any:
     """A botocore CloudWatch client whose model offers only `protocol`."""
     session = botocore.session.get_session()
     loader = session.get_component("data_loader")
@@ -41,10 +41,9 @@ def cloudwatch_speaking(protocol: str, url: str, tmp_path: Path) -> Any:
     fresh.get_component("data_loader").search_paths.insert(0, str(tmp_path))
     client = fresh.create_client(
         "cloudwatch",
-        endpoint_url=url,
+        endpoint_url=emulator.url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        **emulator.credentials.client_kwargs(),
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
     assert client.meta.service_model.resolved_protocol == protocol
@@ -54,7 +53,7 @@ def cloudwatch_speaking(protocol: str, url: str, tmp_path: Path) -> Any:
 def test_botocore_over_the_query_protocol(
     fast_emulator: RunningEmulator, admin: Admin, tmp_path: Path
 ) -> None:
-    client = cloudwatch_speaking("query", fast_emulator.url, tmp_path)
+    client = cloudwatch_speaking("query", fast_emulator, tmp_path)
     before = datetime.datetime.now(datetime.UTC)
     client.put_metric_alarm(**NO_CAPACITY_ALARM)
     (alarm,) = client.describe_alarms(AlarmNames=["ic-no-capacity"])["MetricAlarms"]

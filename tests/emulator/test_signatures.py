@@ -11,7 +11,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.emulator.identity_helpers import issue, signed_client, verification
+from tests.emulator.identity_helpers import any_credentials, issue, signed_client, verification
 from tests.fixtures.emulator import ACCOUNT_ID, RunningEmulator
 
 # (service, a harmless read, the error codes it surfaces: unknown key, bad signature, expired)
@@ -161,7 +161,9 @@ def test_a_revoked_key_is_unknown(verified: RunningEmulator) -> None:
 
 
 def test_with_verification_off_any_credentials_do(fast_emulator: RunningEmulator) -> None:
-    assert fast_emulator.admin.request("GET", "identity")["verify"] is False
     stranger = {"AccessKeyId": "test", "SecretAccessKey": "test"}
-    signed_client(fast_emulator, "sagemaker", stranger).list_endpoints()
+    with any_credentials(fast_emulator):
+        assert fast_emulator.admin.request("GET", "identity")["verify"] is False
+        signed_client(fast_emulator, "sagemaker", stranger).list_endpoints()
     assert fast_emulator.admin.calls()[-1]["principal"]["arn"] == f"arn:aws:iam::{ACCOUNT_ID}:root"
+    assert fast_emulator.admin.request("GET", "identity")["verify"] is True

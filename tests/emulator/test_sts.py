@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.identity_helpers import issue, refused, signed_client, verification
+from tests.emulator.identity_helpers import (
+    any_credentials,
+    issue,
+    refused,
+    signed_client,
+    verification,
+)
 from tests.fixtures.emulator import ACCOUNT_ID, RunningEmulator
 
 ALICE = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
@@ -61,7 +67,8 @@ def test_without_verification_the_caller_is_the_account_root(
     fast_emulator: RunningEmulator,
 ) -> None:
     anyone = signed_client(fast_emulator, "sts", {"AccessKeyId": "test", "SecretAccessKey": "x"})
-    assert anyone.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:root"
+    with any_credentials(fast_emulator):
+        assert anyone.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:root"
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ def test_missing_required_members_over_raw_http(
     fast_emulator: RunningEmulator, admin: Admin
 ) -> None:
     status, _, body = post(
-        fast_emulator.url,
+        fast_emulator,
         "SageMaker.CreateInferenceComponent",
         b'{"EndpointName": "ep", "RuntimeConfig": {}}',
     )
@@ -141,7 +141,7 @@ def test_missing_required_members_over_raw_http(
 
 def test_minimums_over_raw_http(fast_emulator: RunningEmulator, admin: Admin) -> None:
     status, _, body = post(
-        fast_emulator.url,
+        fast_emulator,
         "SageMaker.ListInferenceComponents",
         b'{"MaxResults": 0, "NameContains": "x_y"}',
     )

@@ -275,7 +275,7 @@ def test_create_accepted_iff_constraints_hold(
     body, expected = build_create(generated)
     event("constraint-valid" if not expected else "constraint-invalid")
     status, _, payload = post(
-        prepared.url, "SageMaker.CreateInferenceComponent", json.dumps(body).encode()
+        prepared, "SageMaker.CreateInferenceComponent", json.dumps(body).encode()
     )
     assert sorted(reported_paths(status, payload or {})) == sorted(expected), payload
 
@@ -288,7 +288,7 @@ def test_update_accepted_iff_constraints_hold(
     body, expected = build_update(generated)
     event("constraint-valid" if not expected else "constraint-invalid")
     status, _, payload = post(
-        prepared.url, "SageMaker.UpdateInferenceComponent", json.dumps(body).encode()
+        prepared, "SageMaker.UpdateInferenceComponent", json.dumps(body).encode()
     )
     paths = reported_paths(status, payload or {})
     assert sorted(paths) == sorted(expected), payload

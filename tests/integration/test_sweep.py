@@ -8,13 +8,13 @@ from typing import Any
 
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.reconcile.sweep import EndpointSweep
-from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client, wait_for
+from tests.fixtures.emulator import RunningEmulator, ic_endpoint, wait_for
 
 
 def client_for(emulator: RunningEmulator) -> SageMakerClient:
     return SageMakerClient(
         default_region="us-east-1",
-        client_factory=lambda region: sagemaker_client(emulator.url),
+        client_factory=lambda region: emulator.client(),
     )
 
 

@@ -18,6 +18,8 @@ import yaml
 from ic_sandbox import image
 from ic_sandbox.emulator import EmulatorThread
 from ic_sandbox.harness.crds import CRD_NAME
+from ic_sandbox.harness.emulator_process import REGION, aws_client
+from ic_sandbox.harness.identity import AwsCredentials, EmulatorIdentity
 from ic_sandbox.sandbox import seed
 from tests.fixtures.emulator import Admin, wait_for
 from tests.node.conftest import RunningNode, import_operator_image
@@ -29,14 +31,17 @@ TIME_SCALE = 0.05
 
 
 @contextmanager
-def operator_world(node: RunningNode) -> Iterator[EmulatorThread]:
+def operator_world(node: RunningNode) -> Iterator[EmulatorIdentity]:
     """The operator's image imported into the node's containerd (there is no registry) and
     the emulator, with the examples' endpoints, on the node network's gateway, where pods
-    reach it."""
+    reach it; the emulator verifies signatures, so what is yielded is the credentials it
+    issued (the test's admin user, seeding the endpoints, and the operator's role) and its
+    URL."""
     import_operator_image(node)
     with EmulatorThread(host=node.network.gateway, time_scale=TIME_SCALE) as emulator:
-        seed.seed_endpoints(emulator.url)
-        yield emulator
+        identity = EmulatorIdentity.establish(Admin(emulator.url), emulator.url, REGION)
+        seed.seed_endpoints(emulator.url, identity.admin)
+        yield identity
 
 
 def image_values() -> dict[str, Any]:
@@ -46,18 +51,17 @@ def image_values() -> dict[str, Any]:
     return {"repository": repository, "tag": tag, "pullPolicy": "Never"}
 
 
-def cluster_values(emulator_url: str, watched: str) -> dict[str, Any]:
-    """What this cluster's install sets besides the image: the emulator as SageMaker, the
-    region, the one namespace it watches."""
+def cluster_values(identity: EmulatorIdentity, watched: str) -> dict[str, Any]:
+    """What this cluster's install sets besides the image: the emulator as SageMaker (and
+    as STS, for the operator's GetCallerIdentity at start), the region, the one namespace
+    it watches, and the operator's own session of the role ic-operator, which the emulator
+    issued (it verifies signatures; on EKS the pod's role gives them, test_eks_credentials)."""
+    env = {**identity.operator().env(), "AWS_ENDPOINT_URL_STS": identity.url}
     return {
-        "sagemakerEndpointUrl": emulator_url,
-        "region": "us-east-1",
+        "sagemakerEndpointUrl": identity.url,
+        "region": REGION,
         "watchNamespaces": [watched],
-        "extraEnv": [
-            # Dummy credentials: the emulator accepts any; botocore needs some to sign.
-            {"name": "AWS_ACCESS_KEY_ID", "value": "test"},
-            {"name": "AWS_SECRET_ACCESS_KEY", "value": "test"},
-        ],
+        "extraEnv": [{"name": name, "value": value} for name, value in env.items()],
     }
 
 
@@ -72,9 +76,14 @@ class Release:
     instance: str
     namespace: str
     watched: str
+    credentials: AwsCredentials  # the test's own (the admin user), not the operator's
 
     def kubectl(self, *args: str, **kw: Any) -> Any:
         return self.node.kubectl(*args, **kw)
+
+    def sagemaker(self) -> Any:
+        """The test's own SageMaker client of the emulator."""
+        return aws_client(self.emulator_url, credentials=self.credentials)
 
     def pods(self) -> list[dict[str, Any]]:
         selector = f"app.kubernetes.io/instance={self.instance}"

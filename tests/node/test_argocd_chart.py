@@ -104,7 +104,7 @@ def chart_app(
         app_resync=APP_RESYNC,
         helm=install_helm(),
     )
-    with operator_world(running_node) as emulator, argocd:
+    with operator_world(running_node) as identity, argocd:
         repo = GitRepo(workdir / "repo")
         manifest = application(repo.url)
         source = manifest["spec"]["source"]
@@ -116,13 +116,14 @@ def chart_app(
         values_file.parent.mkdir(parents=True)
         release = Release(
             running_node,
-            Admin(emulator.url),
-            emulator.url,
+            Admin(identity.url),
+            identity.url,
             instance=source["helm"]["releaseName"],
             namespace=manifest["spec"]["destination"]["namespace"],
             watched=WATCHED,
+            credentials=identity.admin,
         )
-        values_file.write_text(yaml.safe_dump(cluster_values(emulator.url, WATCHED)))
+        values_file.write_text(yaml.safe_dump(cluster_values(identity, WATCHED)))
         revisions = [repo.commit_all("the chart and prod's values")]
         # The team's namespace exists before the chart grants the operator a Role in it.
         kubectl("create", "namespace", WATCHED)

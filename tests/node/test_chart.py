@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from ic_sandbox.harness.crds import CRD_NAME
-from ic_sandbox.harness.emulator_process import aws_client
 from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
 from tests.node.chart_release import (
@@ -54,15 +53,15 @@ class HelmRelease(Release):
 def release(
     running_node: RunningNode, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HelmRelease]:
-    with operator_world(running_node) as emulator:
+    with operator_world(running_node) as identity:
         found = HelmRelease(
-            running_node, Admin(emulator.url), emulator.url, RELEASE, RELEASE_NAMESPACE, WATCHED,
-            Helm(install_helm()),
+            running_node, Admin(identity.url), identity.url, RELEASE, RELEASE_NAMESPACE, WATCHED,
+            identity.admin, Helm(install_helm()),
         )  # fmt: skip
         found.kubectl("create", "namespace", WATCHED)
         values = tmp_path_factory.mktemp("values") / "values.yaml"
         values.write_text(
-            yaml.safe_dump({"image": image_values(), **cluster_values(emulator.url, WATCHED)})
+            yaml.safe_dump({"image": image_values(), **cluster_values(identity, WATCHED)})
         )
         found.helm_run(
             "install", RELEASE, str(CHART), "--create-namespace", f"--values={values}",
@@ -127,7 +126,7 @@ def test_operator_pod_deleted_mid_rollout_resumes_without_duplicates(release: He
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     successor_calls = len(release.admin.calls())
     # The successor came up while SageMaker was still rolling: it resumed a rollout.
-    sm = aws_client(release.emulator_url)
+    sm = release.sagemaker()
     state = sm.describe_inference_component(InferenceComponentName=name)
     assert state["InferenceComponentStatus"] == "Updating", state["InferenceComponentStatus"]
 
@@ -162,7 +161,7 @@ def test_helm_uninstall_leaves_crd_resources_and_components(release: HelmRelease
     release.kubectl("get", "crd", CRD_NAME)
     for name in names:
         assert release.ic(name)["metadata"]["name"] == name
-    sm = aws_client(release.emulator_url)
+    sm = release.sagemaker()
     for name in names:
         state = sm.describe_inference_component(InferenceComponentName=name)
         assert state["InferenceComponentStatus"] == "InService"

@@ -27,6 +27,7 @@ import jwt
 import pytest
 
 from ic_sandbox.emulator import EmulatorThread
+from ic_sandbox.harness.identity import EmulatorIdentity
 from ic_sandbox.sandbox import seed
 from tests.chart.helm import CHART, Helm, install_helm
 from tests.fixtures.emulator import Admin, wait_for
@@ -66,7 +67,9 @@ class World:
         self.image = image  # (repository, tag) in the node's containerd
         health = self.admin.health()
         self.account, self.region = health["account_id"], health["region"]
-        seed.seed_endpoints(emulator_url)  # before verification: the seeding is not the pod
+        # Verification on, and the test's own admin user (who seeds; the pod is not it).
+        self.identity = EmulatorIdentity.establish(self.admin, emulator_url, self.region)
+        seed.seed_endpoints(emulator_url, self.identity.admin)
         raw = json.loads(node.kubectl("config", "view", "--raw", "-o", "json").stdout)
         cluster = raw["clusters"][0]["cluster"]
         node.kubectl("create", "serviceaccount", "issuer-reader", "-n", "default")
@@ -78,7 +81,6 @@ class World:
             "ca_pem": base64.b64decode(cluster["certificate-authority-data"]).decode(),
             "bearer_token": reader,
         }
-        self.admin.request("PUT", "identity", {"verify": True})
         self.admin.request("PUT", "oidc-providers", issuer)
         self.admin.request("PUT", "pod-identity", {"cluster_name": CLUSTER, **issuer})
         self.admin.request(
@@ -142,7 +144,7 @@ def release(request: pytest.FixtureRequest, world: World) -> Iterator[tuple[str,
     repository, tag = world.image
     found = HelmRelease(
         world.node, world.admin, world.url, RELEASE, RELEASE_NAMESPACE, WATCHED,
-        Helm(install_helm()),
+        world.identity.admin, Helm(install_helm()),
     )  # fmt: skip
     world.admin.clear_calls()
     found.helm_run(

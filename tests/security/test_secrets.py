@@ -23,7 +23,7 @@ from ic_operator.aws.errors import SageMakerError
 from ic_operator.config import Settings
 from ic_operator.reconcile.passes import Reconciler
 from ic_operator.reconcile.types import Trigger
-from tests.fixtures.emulator import RunningEmulator, ic_endpoint, sagemaker_client
+from tests.fixtures.emulator import RunningEmulator, ic_endpoint
 from tests.fixtures.operator import IMAGE, OperatorTestbed
 
 
@@ -130,7 +130,7 @@ def test_sagemaker_validation_echo_is_redacted(emulator: RunningEmulator, sagema
     async def through_gateway() -> SageMakerError:
         client = SageMakerClient(
             default_region="us-east-1",
-            client_factory=lambda region: sagemaker_client(emulator.url),
+            client_factory=lambda region: emulator.client(),
         )
         with pytest.raises(SageMakerError) as caught:
             await client.call("CreateInferenceComponent", request)
@@ -170,7 +170,7 @@ def test_invalid_spec_message_never_quotes_environment_values(
         },
     }
     client = SageMakerClient(
-        default_region="us-east-1", client_factory=lambda region: sagemaker_client(emulator.url)
+        default_region="us-east-1", client_factory=lambda region: emulator.client()
     )
     reconciler = Reconciler(client, Settings(poll_min=0.2, poll_max=1))
     emulator.admin.clear_calls()

@@ -18,7 +18,15 @@ CASES = [
     ("SomethingNew", "?", 429, ErrorKind.RETRYABLE),
     ("ResourceLimitExceeded", "quota", 400, ErrorKind.CAPACITY),
     ("AccessDeniedException", "no", 400, ErrorKind.ACCESS_DENIED),
-    ("ExpiredTokenException", "old", 400, ErrorKind.ACCESS_DENIED),
+    ("AccessDenied", "no", 403, ErrorKind.ACCESS_DENIED),
+    # The credentials, not a policy: each service's spelling (JSON and query protocols).
+    ("ExpiredTokenException", "old", 400, ErrorKind.CREDENTIALS),
+    ("ExpiredToken", "old", 403, ErrorKind.CREDENTIALS),
+    ("UnrecognizedClientException", "invalid", 400, ErrorKind.CREDENTIALS),
+    ("InvalidClientTokenId", "invalid", 403, ErrorKind.CREDENTIALS),
+    ("InvalidSignatureException", "mismatch", 400, ErrorKind.CREDENTIALS),
+    ("SignatureDoesNotMatch", "mismatch", 403, ErrorKind.CREDENTIALS),
+    ("InvalidIdentityToken", "bad token", 400, ErrorKind.CREDENTIALS),
     (
         "ValidationException",
         "Cannot update inference component arn:... while it is in state UPDATE_RC_IN_PROGRESS",

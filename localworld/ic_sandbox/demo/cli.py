@@ -49,7 +49,8 @@ def _keep(sandbox: Sandbox, narrator: Narrator) -> None:
         "   AlreadyExists until you add spec.adoptionPolicy: IfExists, which adopts it)\n"
         f"  {aws} list-inference-components\n"
         f"  {aws} describe-inference-component --inference-component-name mistral-7b\n"
-        "boto3 reads the same variables (AWS_ENDPOINT_URL_SAGEMAKER, dummy credentials).\n"
+        "boto3 reads the same variables (AWS_ENDPOINT_URL_SAGEMAKER, and a key the emulator\n"
+        "issued to the user ic-sandbox-admin; the operator signs as the role ic-operator).\n"
         "The AWS CLI: `make awscli` installs one under ~/.cache/sagemaker-ic-operator/.\n"
         f"Logs: {sandbox.directory}/operator.log, {sandbox.directory}/emulator.log"
     )

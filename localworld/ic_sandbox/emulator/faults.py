@@ -1,4 +1,5 @@
-"""Injected faults: throttling, server errors, failing images, latency, read lag, lost responses.
+"""Injected faults: throttling, server errors, failing images, latency, read lag, lost responses,
+and operations denied to the caller (AccessDeniedException, until IAM policies are evaluated).
 
 Randomness comes from a seedable `random.Random`, so a test that sets a seed gets the same
 sequence of faulted calls every run.
@@ -46,8 +47,34 @@ _KNOWN = frozenset(
         "lost_response_count",
         "lost_response_operations",
         "lost_response_components",
+        "denied_operations",
     }
 )
+
+
+# IAM's action prefix where it differs from the service's signing name.
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
+# The request member that names a SageMaker resource, and the ARN's resource type.
+_RESOURCE_MEMBERS = (
+    ("InferenceComponentName", "inference-component"),
+    ("EndpointName", "endpoint"),
+    ("EndpointConfigName", "endpoint-config"),
+)
+
+
+def resource_arn(body: Any, partition: str, region: str, account_id: str) -> str:
+    """The resource a denial names: an ARN given in the request, the SageMaker resource its
+    name member names (lower case, as SageMaker's ARNs are), else `*` (inf: what AWS names
+    for a List or a service without resource-level permissions varies)."""
+    if not isinstance(body, dict):
+        return "*"
+    if isinstance(body.get("ResourceArn"), str):
+        return str(body["ResourceArn"])
+    for member, kind in _RESOURCE_MEMBERS:
+        if isinstance(body.get(member), str):
+            name = str(body[member]).lower()
+            return f"arn:{partition}:sagemaker:{region}:{account_id}:{kind}/{name}"
+    return "*"
 
 
 def server_error(code: str) -> ApiError:
@@ -92,6 +119,8 @@ class Faults:
     lost_response_count: int | None = None  # per operation and component; None: no limit
     lost_response_operations: set[str] = field(default_factory=lambda: set(COMPONENT_WRITES))
     lost_response_components: set[str] | None = None  # None: every component
+    # Answered AccessDeniedException, whoever calls (after `operations`' faults).
+    denied_operations: set[str] = field(default_factory=set)
     rng: random.Random = field(default_factory=random.Random, repr=False)
     lost_so_far: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False)
 
@@ -113,6 +142,7 @@ class Faults:
             "lost_response_count": self.lost_response_count,
             "lost_response_operations": sorted(self.lost_response_operations),
             "lost_response_components": _sorted(self.lost_response_components),
+            "denied_operations": sorted(self.denied_operations),
             "lost_so_far": [
                 {"operation": op, "component": name, "lost": n}
                 for (op, name), n in sorted(self.lost_so_far.items())
@@ -155,6 +185,7 @@ class Faults:
             lost_response_components=_names(
                 body.get("lost_response_components"), None, "components"
             ),
+            denied_operations=_names(body.get("denied_operations"), None, "operations") or set(),
         )
         for rate in (faults.throttle_rate, faults.server_error_rate, faults.lost_response_rate):
             if not 0.0 <= rate <= 1.0:
@@ -183,6 +214,20 @@ class Faults:
             raise ApiError("ThrottlingException", "Rate exceeded")
         if self.server_error_rate and self.rng.random() < self.server_error_rate:
             raise server_error(self.server_error_code or self.rng.choice(SERVER_ERROR_CODES))
+
+    def denial(
+        self, operation: str, caller_arn: str, signing_name: str, resource: str
+    ) -> ApiError | None:
+        """AccessDeniedException for a denied operation, in the shape of AWS's message for an
+        identity policy that does not allow the action (obs, docs/faults.md)."""
+        if operation not in self.denied_operations:
+            return None
+        action = f"{_IAM_PREFIX.get(signing_name, signing_name)}:{operation}"
+        return ApiError(
+            "AccessDeniedException",
+            f"User: {caller_arn} is not authorized to perform: {action} on resource: "
+            f"{resource} because no identity-based policy allows the {action} action",
+        )
 
     # ---- eventual consistency ------------------------------------------------------------
     def lag_seconds(self, component: str | None) -> float:

@@ -172,6 +172,36 @@ class Identities:
             return list(role.policies) if role is not None else []
         return list(self.user_policies.get(principal.arn, []))
 
+    def restore(
+        self, issued: dict[str, Any], policies: list[IdentityPolicy] | None = None
+    ) -> Credential:
+        """A credential this emulator (or an earlier run of it) issued, from its admin
+        answer: a restarted emulator is told the keys that were valid before, as
+        SageMaker's restart would not touch IAM; given `policies`, they replace the user's
+        (a role's are set with its role). Raises KeyError/TypeError/ValueError on a bad
+        answer."""
+        arn = str(issued["Arn"])
+        role_arn = None
+        if ":assumed-role/" in arn:
+            prefix, _, rest = arn.partition(":assumed-role/")
+            role_arn = prefix.replace(":sts::", ":iam::") + ":role/" + rest.split("/")[0]
+        if policies is not None:
+            if role_arn is not None:
+                raise ValueError("a role's policies are set with PUT /_emulator/roles/{name}")
+            self.user_policies[arn] = policies
+        principal = Principal(str(issued["Account"]), arn, str(issued["UserId"]), role_arn)
+        self.user_ids.setdefault(arn, principal.user_id.split(":")[0])
+        token, expires = issued.get("SessionToken"), issued.get("Expiration")
+        return self._store(
+            Credential(
+                str(issued["AccessKeyId"]),
+                str(issued["SecretAccessKey"]),
+                principal,
+                session_token=None if token is None else str(token),
+                expires=None if expires is None else float(expires),
+            )
+        )
+
     def _store(self, credential: Credential) -> Credential:
         self.credentials[credential.access_key_id] = credential
         return credential

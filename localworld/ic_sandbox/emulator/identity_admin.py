@@ -6,13 +6,15 @@ Auto Scaling and CloudWatch call against the caller's identity policies (authori
 off by default). `POST /_emulator/access-keys` issues a long-term key for an IAM user
 (`{"user": NAME, "policies": [DOC, ...]}`, the policies replacing the user's) or session
 credentials for a role (`{"role": NAME, "session_name": S, "duration_seconds": N}`, any
-positive duration, so tests can expire one quickly); `DELETE /_emulator/access-keys/{id}`
-revokes one, `DELETE /_emulator/identity` every credential, role, policy and service-linked
-role (`/_emulator/reset` keeps them, as deleting resources keeps IAM).
-`PUT /_emulator/roles/{name} {"trust_policy": DOC, "max_session_duration": N, "policies":
-[DOC, ...]}` creates or replaces a role STS lets principals assume, with its identity
-policies; `PUT /_emulator/oidc-providers` registers the issuer AssumeRoleWithWebIdentity
-trusts. `account_id` defaults to the emulator's account.
+positive duration, so tests can expire one quickly); `PUT /_emulator/access-keys/{id}` with
+an earlier answer restores that credential (a restarted emulator told what it had issued;
+with `policies`, a user's identity policies too; roles are put again with their own call);
+`DELETE /_emulator/access-keys/{id}` revokes one, `DELETE /_emulator/identity` every
+credential, role, policy and service-linked role (`/_emulator/reset` keeps them, as deleting
+resources keeps IAM). `PUT /_emulator/roles/{name} {"trust_policy": DOC,
+"max_session_duration": N, "policies": [DOC, ...]}` creates or replaces a role STS lets
+principals assume, with its identity policies; `PUT /_emulator/oidc-providers` registers the
+issuer AssumeRoleWithWebIdentity trusts. `account_id` defaults to the emulator's account.
 """
 
 from __future__ import annotations
@@ -125,6 +127,17 @@ async def post_access_key(request: web.Request) -> web.Response:
     return web.json_response(identities.role_session(account, role, session, duration).to_json())
 
 
+async def put_access_key(request: web.Request) -> web.Response:
+    body = await _object(request)
+    if body is None or body.get("AccessKeyId") != request.match_info["key"]:
+        return _bad("body must be the admin API's answer for this access key")
+    try:
+        credential = request.app[IDENTITIES_KEY].restore(body, _policies(body))
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(f"not an issued credential: {exc}")
+    return web.json_response(credential.to_json())
+
+
 async def delete_access_key(request: web.Request) -> web.Response:
     if not request.app[IDENTITIES_KEY].revoke(request.match_info["key"]):
         return _bad("no such access key", 404)
@@ -182,6 +195,7 @@ def add_routes(app: web.Application, identities: Identities, account_id: str) ->
     app.router.add_put("/_emulator/identity", put_identity)
     app.router.add_delete("/_emulator/identity", delete_identity)
     app.router.add_post("/_emulator/access-keys", post_access_key)
+    app.router.add_put("/_emulator/access-keys/{key}", put_access_key)
     app.router.add_delete("/_emulator/access-keys/{key}", delete_access_key)
     app.router.add_put("/_emulator/roles/{name}", put_role)
     app.router.add_put("/_emulator/oidc-providers", put_oidc_provider)

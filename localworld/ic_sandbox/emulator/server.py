@@ -29,7 +29,7 @@ from .authorization import Authorizer
 from .cloudwatch import CloudWatch
 from .components import InferenceComponents
 from .errors import ApiError
-from .faults import COMPONENT_WRITES, DROPPED, Faults, server_error
+from .faults import COMPONENT_WRITES, DROPPED, Faults, resource_arn, server_error
 from .hosting import Hosting
 from .identity import CALLER, Principal
 from .identity_admin import add_routes as add_identity_routes
@@ -161,8 +161,9 @@ class Front:
             if delay:
                 await asyncio.sleep(delay)
             faults.check(name)
-            validate_request(op, body)
             assert service is not None
+            self._denied(service, name, caller, body)
+            validate_request(op, body)
             self.world.served_stale = False
             token = CALLER.set(caller)
             try:
@@ -186,6 +187,15 @@ class Front:
         )
         return Outcome(service, op, result, error, lost)
 
+    def _denied(self, service: JsonService, name: str, caller: Principal, body: Any) -> None:
+        """An injected AccessDeniedException (faults' denied_operations), naming the caller,
+        the action and the resource as AWS's message does."""
+        world = self.world
+        resource = resource_arn(body, world.partition, world.region, world.account_id)
+        denied = world.faults.denial(name, caller.arn, service.signing_name, resource)
+        if denied is not None:
+            raise denied
+
     def _authenticate(
         self,
         service: JsonService | None,
@@ -208,7 +218,9 @@ class Front:
         credential = verify(
             identities,
             signed,
-            signing_name=service.signing_name if service is not None else "",
+            # An unknown target has no service to scope to: its answer is the unknown
+            # operation, once the signature itself holds.
+            signing_name=service.signing_name if service is not None else None,
             region=self.world.region,
             skew_minutes=SKEW_MINUTES.get(encoding, 5),
         )

@@ -115,7 +115,7 @@ def verify(
     identities: Identities,
     request: Signed,
     *,
-    signing_name: str,
+    signing_name: str | None,
     region: str,
     skew_minutes: int,
 ) -> Credential:
@@ -134,7 +134,7 @@ def verify(
             raise unknown_key()
         if credential.expires is not None and time.time() >= credential.expires:
             raise expired_token()
-    if auth.service != signing_name:
+    if signing_name is not None and auth.service != signing_name:
         raise incomplete_signature(
             f"Credential should be scoped to correct service: '{signing_name}'. "
         )

@@ -4,7 +4,8 @@ The sandbox, the fault tests (which kill it and start it again where the operato
 expects it) and the benchmark (which must not share a core's GIL with the emulator) run
 the emulator as its own process; the fast tests run it in a thread (EmulatorThread)
 and need only the client half: `aws_env` for a child and `aws_client` for boto3, both
-with dummy credentials so that nothing run here can reach real AWS.
+with credentials the emulator issued (identity.py) and every endpoint pointed at it, so
+that nothing run here can reach real AWS.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import boto3
 
 from ic_sandbox.harness.emulator_admin import EmulatorAdmin
+from ic_sandbox.harness.identity import ANY_CREDENTIALS, AwsCredentials, EmulatorIdentity
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess, first_exit, numbered_log
 
@@ -34,18 +36,19 @@ class EmulatorFailed(RuntimeError):
     """The emulator exited, or did not print where it listens in time."""
 
 
-def aws_env(endpoint_url: str) -> dict[str, str]:
-    """What boto3 and the AWS CLI need to talk to the emulator (dummy credentials).
+def aws_env(endpoint_url: str, credentials: AwsCredentials) -> dict[str, str]:
+    """What boto3 and the AWS CLI need to talk to the emulator as ``credentials``.
 
-    The emulator also serves Application Auto Scaling and CloudWatch, so their endpoints
-    point at it too and nothing the operator or a user runs here can reach real AWS.
+    The emulator also serves Application Auto Scaling, CloudWatch and STS, so their
+    endpoints point at it too and nothing the operator or a user runs here can reach
+    real AWS.
     """
     return {
         "AWS_ENDPOINT_URL_SAGEMAKER": endpoint_url,
         "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING": endpoint_url,
         "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint_url,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL_STS": endpoint_url,
+        **credentials.env(),
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -54,21 +57,17 @@ def aws_env(endpoint_url: str) -> dict[str, str]:
 
 def without_aws(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` without AWS_ variables: a profile or session token of the caller's must not
-    mix with the emulator's dummy credentials."""
+    mix with the emulator's credentials."""
     return {name: value for name, value in env.items() if not name.startswith("AWS_")}
 
 
-def aws_client(url: str, service: str = "sagemaker", **kwargs: Any) -> Any:
+def aws_client(
+    url: str, service: str = "sagemaker", *, credentials: AwsCredentials, **kwargs: Any
+) -> Any:
     """A boto3 client of any emulated service (sagemaker, application-autoscaling,
-    cloudwatch) for the emulator at ``url``; dummy credentials, never real AWS."""
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        **kwargs,
-    )
+    cloudwatch, sts) for the emulator at ``url``, signing as ``credentials``; never real AWS."""
+    settings = {"region_name": REGION, **credentials.client_kwargs(), **kwargs}
+    return boto3.client(service, endpoint_url=url, **settings)
 
 
 class EmulatorProcess:
@@ -78,6 +77,9 @@ class EmulatorProcess:
     its first line; a fixed port (listen_ports.free_port) keeps the URL across kill() and
     start(), as a SageMaker that restarts keeps its endpoint. Every start logs to a new
     file: the first `log_path`, then `<stem>-2<suffix>` and on.
+
+    With ``verify_signatures`` (the default) the emulator refuses any credential it did not
+    issue; the first start issues the harness's (`identity`), a restart restores them.
     """
 
     def __init__(
@@ -90,8 +92,11 @@ class EmulatorProcess:
         error: Callable[[str], BaseException] = EmulatorFailed,
         admin_timeout: float = 30.0,
         admin_error: Callable[[str], BaseException] | None = None,
+        verify_signatures: bool = True,
     ) -> None:
         self.first_log = log_path
+        self.verify_signatures = verify_signatures
+        self.identity: EmulatorIdentity | None = None
         self.time_scale = time_scale
         self.port = port
         self.url = f"http://127.0.0.1:{port}" if port else ""
@@ -109,6 +114,7 @@ class EmulatorProcess:
             sys.executable, "-m", "ic_sandbox.cli", "emulator",
             "--port", str(self.port), "--time-scale", str(self.time_scale),
             "--region", REGION, "--account-id", ACCOUNT_ID,
+            *(["--verify-signatures"] if self.verify_signatures else []),
         ]  # fmt: skip
         # Unbuffered, so the `listening on` line reaches the log file at once.
         env = {**without_aws(os.environ), "PYTHONUNBUFFERED": "1"}
@@ -123,7 +129,21 @@ class EmulatorProcess:
 
         what = "the emulator's `listening on` line"
         self.url = poll(listening, timeout=self.timeout, interval=0.05, what=what, error=self.error)
+        if self.verify_signatures:
+            if self.identity is None:
+                self.identity = EmulatorIdentity.establish(self.admin, self.url, REGION)
+            else:
+                self.identity.restore()
         return self
+
+    @property
+    def credentials(self) -> AwsCredentials:
+        """The harness's own credentials (the admin user); dummy ones without verification."""
+        return self.identity.admin if self.identity is not None else ANY_CREDENTIALS
+
+    def operator_credentials(self) -> AwsCredentials:
+        """A new session of the role `ic-operator` for an operator to run as."""
+        return self.identity.operator() if self.identity is not None else ANY_CREDENTIALS
 
     def failed(self) -> str | None:
         """None while running (or not started), else how it exited with its log's tail."""
@@ -135,7 +155,7 @@ class EmulatorProcess:
         return EmulatorAdmin(self.url, timeout=self.admin_timeout, error=self.admin_error)
 
     def client(self, service: str = "sagemaker", **kwargs: Any) -> Any:
-        return aws_client(self.url, service, **kwargs)
+        return aws_client(self.url, service, credentials=self.credentials, **kwargs)
 
     def kill(self) -> None:
         """SIGKILL: SageMaker's state (components, endpoints, the call log) is gone."""

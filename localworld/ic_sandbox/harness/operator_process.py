@@ -21,6 +21,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from ic_sandbox.harness.emulator_process import aws_env, without_aws
+from ic_sandbox.harness.identity import AwsCredentials
 from ic_sandbox.listen_ports import free_port
 from ic_sandbox.polling import poll
 from ic_sandbox.processes import ManagedProcess, first_exit, numbered_log
@@ -34,15 +35,18 @@ def operator_env(
     kubeconfig: Path,
     emulator_url: str,
     base: Mapping[str, str],
+    credentials: AwsCredentials,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """What the operator runs with: ``base`` stripped of every AWS_ variable (so no
     credential, profile or endpoint of the caller's can reach real AWS), the API server's
-    kubeconfig, the emulator's endpoints, then ``extra`` (a caller's deliberate settings)."""
+    kubeconfig, the emulator's endpoints and the operator's own ``credentials`` (a session
+    of the role ic-operator, harness/identity.py), then ``extra`` (a caller's deliberate
+    settings)."""
     return {
         **without_aws(base),
         "KUBECONFIG": str(kubeconfig),
-        **aws_env(emulator_url),
+        **aws_env(emulator_url, credentials),
         **(extra or {}),
     }
 

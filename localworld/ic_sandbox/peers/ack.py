@@ -141,6 +141,7 @@ def ensure_ack(*, build: bool = True) -> AckBuild:
         missing=f"ACK's SageMaker controller {VERSION} is not built in {directory}: "
         "run `make ack` (builds once, then cached)",
         make=lambda: _build_into(directory, binary),
+        make_target="ack",
     )
     return AckBuild(binary=binary, directory=directory)
 
@@ -183,12 +184,13 @@ def install(kubectl: Kubectl, build: AckBuild, *, timeout: float = 60.0) -> None
 @dataclass(frozen=True)
 class AwsTarget:
     """Where and as whom the controller calls AWS: the emulator's URL (SageMaker and STS on
-    one port), its region, and static keys (issued by the emulator when it verifies)."""
+    one port), its region, and static keys the emulator issued (it verifies signatures, so
+    the call log shows ACK's calls as its own principal's)."""
 
     url: str
     region: str
-    access_key_id: str = "test"
-    secret_access_key: str = "test"
+    access_key_id: str
+    secret_access_key: str
 
 
 class AckController(StartStop):

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ic_sandbox.cluster.kubectl import Kubectl
 from ic_sandbox.harness.crds import install_crds
 from ic_sandbox.harness.emulator_process import EmulatorProcess, aws_env
+from ic_sandbox.harness.identity import AwsCredentials
 from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
 from ic_sandbox.processes import ManagedProcess
 from ic_sandbox.sandbox.seed import seed_endpoints
@@ -74,7 +75,8 @@ class SandboxEmulator(EmulatorProcess):
         )
 
     def exports(self) -> dict[str, str]:
-        return aws_env(self.url)
+        """The user's shell signs as the harness's admin user, not as the operator."""
+        return aws_env(self.url, self.credentials)
 
 
 class Seed(OneShotStep):
@@ -86,7 +88,7 @@ class Seed(OneShotStep):
 
     def start(self) -> Seed:
         try:
-            seed_endpoints(self.emulator.url, timeout=self.timeout)
+            seed_endpoints(self.emulator.url, self.emulator.credentials, timeout=self.timeout)
         except (RuntimeError, BotoCoreError, ClientError) as exc:
             raise SandboxError(f"seeding the emulator's endpoints failed: {exc}") from exc
         return self
@@ -115,6 +117,7 @@ class SandboxOperator:
         directory: Path,
         kubeconfig: Path,
         endpoint_url: Callable[[], str],
+        credentials: Callable[[], AwsCredentials],
         *,
         resync_interval: float,
         time_scale: float,
@@ -125,6 +128,7 @@ class SandboxOperator:
         self.extra_flags = list(extra_flags)
         self.kubeconfig = kubeconfig
         self.endpoint_url = endpoint_url
+        self.credentials = credentials
         self.resync_interval = resync_interval
         self.time_scale = time_scale
         self.timeout = timeout
@@ -155,7 +159,7 @@ class SandboxOperator:
             for name, value in os.environ.items()
             if not name.startswith("IC_OPERATOR_") or name == "IC_OPERATOR_CACHE"
         }
-        env = operator_env(self.kubeconfig, self.endpoint_url(), base)
+        env = operator_env(self.kubeconfig, self.endpoint_url(), base, self.credentials())
         self.run = OperatorProcess(
             self.directory / "operator.log", env, flags, timeout=self.timeout, error=SandboxError
         )

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from ic_sandbox.harness.emulator_process import ROLE_ARN, aws_client
+from ic_sandbox.harness.identity import AwsCredentials
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,12 @@ ENDPOINTS: tuple[SeedEndpoint, ...] = (
 )
 
 
-def seed_endpoints(endpoint_url: str, *, timeout: float = 60.0) -> list[str]:
-    """Create every endpoint (configs first), then wait until all are InService."""
-    sm = aws_client(endpoint_url)
+def seed_endpoints(
+    endpoint_url: str, credentials: AwsCredentials, *, timeout: float = 60.0
+) -> list[str]:
+    """Create every endpoint (configs first) as ``credentials``, then wait until all are
+    InService."""
+    sm = aws_client(endpoint_url, credentials=credentials)
     for endpoint in ENDPOINTS:
         config = f"{endpoint.name}-config"
         sm.create_endpoint_config(

@@ -18,6 +18,7 @@ from ic_sandbox.cluster.binaries import Binaries, ensure_binaries, find_kubectl
 from ic_sandbox.cluster.controlplane import ControlPlane
 from ic_sandbox.cluster.kubectl import Kubectl
 from ic_sandbox.harness.emulator_process import aws_env
+from ic_sandbox.harness.identity import ANY_CREDENTIALS, AwsCredentials
 from ic_sandbox.processes import ManagedProcess
 from ic_sandbox.sandbox.components import (
     CrdInstall,
@@ -116,6 +117,7 @@ class Sandbox(StartStop):
                     self.directory,
                     self.kubeconfig,
                     lambda: endpoint_url,
+                    self._operator_credentials,
                     resync_interval=options.resync_interval,
                     time_scale=options.time_scale,
                     extra_flags=options.operator_flags,
@@ -127,13 +129,19 @@ class Sandbox(StartStop):
             raise
         return self
 
+    def _operator_credentials(self) -> AwsCredentials:
+        """The operator's own session of the role ic-operator (our emulator), else dummy ones."""
+        return self.emulator.operator_credentials() if self.emulator else ANY_CREDENTIALS
+
     def env(self) -> dict[str, str]:
         exports = {"KUBECONFIG": str(self.kubeconfig)}
         for component in self.components:
             if not isinstance(component, ControlPlane):
                 exports.update(component.exports())
         if self.emulator is None and os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER"):
-            exports.update(aws_env(os.environ["AWS_ENDPOINT_URL_SAGEMAKER"]))
+            # An emulator of the user's own: its identity is unknown, dummy credentials
+            # (it must run in the "any credentials" mode, docs/sandbox.md).
+            exports.update(aws_env(os.environ["AWS_ENDPOINT_URL_SAGEMAKER"], ANY_CREDENTIALS))
         return exports
 
     def processes(self) -> list[ManagedProcess]:

@@ -33,6 +33,7 @@ from ic_operator.aws.botocore_model import (
 from ic_operator.aws.budget import CallBudget, Purpose, default_purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError, classify, redact
 from ic_operator.aws.operations import SAGEMAKER, SAGEMAKER_RULES, WRITE_OPERATIONS, ServiceRules
+from ic_operator.aws.refusals import RefusalLog, action_of, provider_role, resource_of
 from ic_operator.config import Settings
 
 
@@ -59,6 +60,7 @@ class SageMakerClient:
         service_client_factory: ServiceClientFactory = default_service_client_factory,
         services: Mapping[str, ServiceRules] | None = None,
         on_write: Callable[[], None] = lambda: None,
+        principal: str = "",
     ) -> None:
         self.budget = budget or CallBudget(
             max_calls_per_second,
@@ -72,6 +74,12 @@ class SageMakerClient:
         self._on_write = on_write
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        # Who the operator is (GetCallerIdentity's ARN at start): refusals name it.
+        self.principal = principal
+        # The role the credential provider assumes (IRSA's AWS_ROLE_ARN, if set): a refused
+        # refresh names it, since STS's own answer does not.
+        self.role = provider_role()
+        self._refusals = RefusalLog()
 
     @classmethod
     def from_settings(
@@ -80,6 +88,7 @@ class SageMakerClient:
         client_factory: ClientFactory = default_client_factory,
         services: Mapping[str, ServiceRules] | None = None,
         on_write: Callable[[], None] = lambda: None,
+        principal: str = "",
     ) -> SageMakerClient:
         """The client the operator runs with: every limit comes from configuration."""
         return cls(
@@ -89,6 +98,7 @@ class SageMakerClient:
             client_factory=client_factory,
             services=services,
             on_write=on_write,
+            principal=principal,
         )
 
     def prepare(self) -> None:
@@ -153,7 +163,14 @@ class SageMakerClient:
                 else rules.classify(code, message, meta.get("HTTPStatusCode"))
             )
             _count(operation, purpose, code)
-            raise SageMakerError(operation, kind, code, message) from None
+            # A ClientError of another operation: the credential provider's own STS call
+            # (AssumeRoleWithWebIdentity for IRSA) failed, so ours was never sent.
+            via = exc.operation_name if exc.operation_name != operation else ""
+            if via:
+                kind = ErrorKind.CREDENTIALS
+            raise self._error(
+                operation, kind, code, message, service=service, request=request, via=via
+            ) from None
         except (
             botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectionClosedError,
@@ -167,14 +184,49 @@ class SageMakerClient:
         except (
             botocore.exceptions.NoCredentialsError,
             botocore.exceptions.PartialCredentialsError,
+            botocore.exceptions.CredentialRetrievalError,
         ) as exc:
-            _count(operation, purpose, "NoCredentials")
-            raise SageMakerError(
-                operation, ErrorKind.ACCESS_DENIED, "NoCredentials", str(exc)
+            code = (
+                "CredentialRetrieval"
+                if isinstance(exc, botocore.exceptions.CredentialRetrievalError)
+                else "NoCredentials"
+            )
+            _count(operation, purpose, code)
+            raise self._error(
+                operation, ErrorKind.CREDENTIALS, code, str(exc), service=service, request=request
             ) from None
         _count(operation, purpose, "OK")
+        self._refusals.succeeded(action_of(service, operation))
         response.pop("ResponseMetadata", None)
         return response
+
+    def _error(
+        self,
+        operation: str,
+        kind: ErrorKind,
+        code: str,
+        message: str,
+        *,
+        service: str,
+        request: Mapping[str, Any],
+        via: str = "",
+    ) -> SageMakerError:
+        """The classified error; a refusal names the principal, action and resource, and
+        is logged when it first appears (RefusalLog)."""
+        err = SageMakerError(
+            operation,
+            kind,
+            code,
+            message,
+            action=action_of(service, operation),
+            resource=resource_of(request),
+            principal=self.principal,
+            via=via,
+            role=self.role if via else "",
+        )
+        if kind in (ErrorKind.ACCESS_DENIED, ErrorKind.CREDENTIALS):
+            self._refusals.refused(err)
+        return err
 
     # Thin, typed conveniences: the operation names stay visible at call sites.
 

@@ -24,7 +24,10 @@ class ErrorKind(Enum):
     RETRYABLE = "Retryable"  # throttling, 5xx, network: back off and retry
     CAPACITY = "InsufficientCapacity"  # ResourceLimitExceeded: back off, report
     INVALID = "Invalid"  # the request is wrong: report, no retry until the spec changes
-    ACCESS_DENIED = "AccessDenied"  # IAM: report, retry slowly
+    ACCESS_DENIED = "AccessDenied"  # IAM: the action is denied; report, retry slowly
+    # The credentials themselves: expired, revoked, unknown, badly signed, scoped to another
+    # region, absent, or a role the credential provider could not assume. Report, retry slowly.
+    CREDENTIALS = "Credentials"
     ALREADY_EXISTS = "AlreadyExists"  # name taken
     # A write that may have been applied though its answer says otherwise (a 5xx, a
     # timeout or a closed connection after the request left, or a botocore retry of a
@@ -58,15 +61,24 @@ _RETRYABLE_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
-_ACCESS_CODES = frozenset(
+_ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "NotAuthorized"})
+# The JSON services' code and the query services' (STS, CloudWatch) for the same refusal.
+_CREDENTIAL_CODES = frozenset(
     {
-        "AccessDenied",
-        "AccessDeniedException",
         "UnrecognizedClientException",
         "InvalidClientTokenId",
         "ExpiredTokenException",
         "ExpiredToken",
-        "NotAuthorized",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "IncompleteSignatureException",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "InvalidIdentityToken",  # AssumeRoleWithWebIdentity: the token itself
+        "IDPRejectedClaim",
+        "NoCredentials",  # botocore found none (the door's code)
+        "CredentialRetrieval",  # a credential provider failed (the door's code)
     }
 )
 
@@ -115,6 +127,8 @@ def classify_sagemaker(code: str, message: str, http_status: int | None) -> Erro
         return ErrorKind.NOT_FOUND
     if code in _RETRYABLE_CODES or (http_status is not None and http_status >= 500):
         return ErrorKind.RETRYABLE
+    if code in _CREDENTIAL_CODES:
+        return ErrorKind.CREDENTIALS
     if code in _ACCESS_CODES:
         return ErrorKind.ACCESS_DENIED
     if code == "ResourceLimitExceeded":
@@ -157,6 +171,7 @@ class Failure(Enum):
     RETRYING = "Retrying"
     INSUFFICIENT_CAPACITY = "InsufficientCapacity"
     ACCESS_DENIED = "AccessDenied"
+    CREDENTIALS_REJECTED = "CredentialsRejected"
     INVALID_SPEC = "InvalidSpec"
     OUTCOME_UNKNOWN = "OutcomeUnknown"
     AWS_ERROR = "AWSError"
@@ -207,6 +222,7 @@ FAILURES: Final[dict[tuple[ErrorKind, OperationClass], Failure]] = {
     (ErrorKind.RETRYABLE, OperationClass.ANY): Failure.RETRYING,
     (ErrorKind.CAPACITY, OperationClass.ANY): Failure.INSUFFICIENT_CAPACITY,
     (ErrorKind.ACCESS_DENIED, OperationClass.ANY): Failure.ACCESS_DENIED,
+    (ErrorKind.CREDENTIALS, OperationClass.ANY): Failure.CREDENTIALS_REJECTED,
     (ErrorKind.INVALID, OperationClass.ANY): Failure.AWS_ERROR,
     (ErrorKind.UNKNOWN, OperationClass.ANY): Failure.AWS_ERROR,
 }
@@ -219,6 +235,7 @@ BACKOFF: Final[dict[Failure, Backoff]] = {
     Failure.RETRYING: Backoff(2, 120, degraded=False),
     Failure.INSUFFICIENT_CAPACITY: Backoff(30, 600, degraded=True),
     Failure.ACCESS_DENIED: Backoff(60, 900, degraded=True),
+    Failure.CREDENTIALS_REJECTED: Backoff(60, 900, degraded=True),
     Failure.AWS_ERROR: Backoff(30, 600, degraded=True),
 }
 
@@ -237,17 +254,46 @@ def failure_of(kind: ErrorKind, operation: str) -> Failure:
     return FAILURES.get((kind, specific)) or FAILURES[(kind, OperationClass.ANY)]
 
 
+# The refusals that name who was refused what, on which resource (Failure's message).
+REFUSALS: Final = frozenset({Failure.ACCESS_DENIED, Failure.CREDENTIALS_REJECTED})
+
+
 @dataclass
 class SageMakerError(Exception):
-    """A classified SageMaker failure; ``message`` is already redacted."""
+    """A classified SageMaker failure; ``message`` is already redacted.
+
+    ``action`` (IAM's `service:Operation`), ``resource`` and ``principal`` (the operator's
+    ARN from GetCallerIdentity at start) are what a refusal is reported with: who was
+    refused what, where. ``via``: the credential provider's STS call that failed instead of
+    the operation (an AssumeRole... the operator never made itself), and ``role`` the role it
+    asked for (AWS's answer to a refused AssumeRoleWithWebIdentity names none, and a user
+    must know which trust policy to look at).
+    """
 
     operation: str
     kind: ErrorKind
     code: str
     message: str
+    action: str = ""
+    resource: str = ""
+    principal: str = ""
+    via: str = ""
+    role: str = ""
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.code}: {self.message}"
+
+    def refusal(self) -> str:
+        """One sentence naming the principal, the action and the resource."""
+        who = self.principal or "the operator's AWS identity"
+        where = f" on {self.resource}" if self.resource else ""
+        if self.via:
+            role = f" on role {self.role}" if self.role else ""
+            return (
+                f"{who} could not get credentials for {self.action}{where}: the credential "
+                f"provider's sts:{self.via}{role} was refused: {self.code}: {self.message}"
+            )
+        return f"{who} was refused {self.action}{where}: {self.code}: {self.message}"
 
     @property
     def failure(self) -> Failure:

@@ -18,10 +18,12 @@ import random
 from dataclasses import dataclass
 
 import kopf
+from kopf._cogs.structs import references as kopf_references
 
 from ic_operator import config, metrics
 from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.client import SageMakerClient
+from ic_operator.aws.identity import CredentialsProblem, who_am_i
 from ic_operator.aws.operations import AUTOSCALING_RULES
 from ic_operator.kube import collector, logfilters, memory
 from ic_operator.kube.ack_endpoints import AckEndpointCache
@@ -45,13 +47,18 @@ class Operator:
     # client read it.
     kopf_settings: kopf.OperatorSettings
     loops: Loops
+    # kopf's view of the kinds it serves (the ACK Endpoint cache follows its CRD with it).
+    insights: kopf_references.Insights
 
 
-def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operator:
+def build(
+    settings: config.Settings, *, strategy: Strategy = DEFAULT, principal: str = ""
+) -> Operator:
     """The operator for ``settings``. ``strategy``: how SageMaker is read and compared;
-    only the benchmark's naive baseline (bench/naive.py) passes another."""
+    only the benchmark's naive baseline (bench/naive.py) passes another. ``principal``:
+    the operator's ARN (GetCallerIdentity), named in every refusal."""
     client = SageMakerClient.from_settings(
-        settings, services=AUTOSCALING_RULES, on_write=preemption.commit
+        settings, services=AUTOSCALING_RULES, on_write=preemption.commit, principal=principal
     )
     client.prepare()
     transitions = Transitions()
@@ -68,7 +75,9 @@ def build(settings: config.Settings, *, strategy: Strategy = DEFAULT) -> Operato
         ack_endpoints=ack_endpoints,
     )
     loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
-    return Operator(build_registry(loops, ack_endpoints), kopf_settings, loops)
+    return Operator(
+        build_registry(loops, ack_endpoints), kopf_settings, loops, ack_endpoints.insights
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,17 +87,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
     settings = config.from_args(args)
     logfilters.configure(settings.log_format)
+    try:
+        identity = who_am_i(settings.region)
+    except CredentialsProblem as exc:
+        # One line and a non-zero exit: a pod without an identity cannot do anything.
+        log.error("cannot start: %s", exc)
+        return 2
     metrics.serve(settings.metrics_port)
-    return asyncio.run(_operate(settings, strategy))
+    return asyncio.run(_operate(settings, strategy, identity.arn if identity else ""))
 
 
-async def _operate(settings: config.Settings, strategy: Strategy) -> int:
+async def _operate(settings: config.Settings, strategy: Strategy, principal: str) -> int:
     # Before kopf opens its first connection:
     memory.shrink_tls_read_buffers()
     memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
     memory.slim_watch_events()
     # Before /healthz answers (kopf.operator serves it):
-    operator = build(settings, strategy=strategy)
+    operator = build(settings, strategy=strategy, principal=principal)
     log.info(
         "starting: namespaces=%s region=%s resync=%ss",
         ",".join(settings.namespaces) or "*",
@@ -108,6 +123,7 @@ async def _run_kopf(operator: Operator, settings: config.Settings) -> None:
     await kopf.operator(
         registry=operator.registry,
         settings=operator.kopf_settings,
+        insights=operator.insights,
         standalone=settings.peering is None,
         peering_name=settings.peering,
         # kopf pauses *every* peer that shares the highest priority; a random one per

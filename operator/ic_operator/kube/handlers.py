@@ -13,7 +13,9 @@ from configuration, after the command line is read.
   SageMaker has let the component go, and kopf then removes the finalizer.
 * ACK Endpoints (spec.endpointRef): an index of the components by the ACK Endpoint
   they name, and an event handler on that kind that records the object and wakes
-  exactly those components. kopf serves it only while the kind's CRD is installed.
+  exactly those components. kopf serves it only while the kind's CRD is installed; an
+  event handler on that CRD makes sure kopf follows it when it appears
+  (:meth:`~ic_operator.kube.ack_endpoints.AckEndpointCache.follow_kind`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from typing import Any
 
 import kopf
 
-from ic_operator.kube.ack_endpoints import ACK_ENDPOINTS, AckEndpointCache, reference
+from ic_operator.kube.ack_endpoints import (
+    ACK_ENDPOINT_CRD_NAME,
+    ACK_ENDPOINTS,
+    AckEndpointCache,
+    reference,
+)
 from ic_operator.kube.login import in_cluster
 from ic_operator.loop.object_loop import Loops, deleting
 from ic_operator.names import ANNOTATION_PREFIX, API_GROUP, API_VERSION, FINALIZER, PLURAL
@@ -92,6 +99,24 @@ def build_registry(loops: Loops, ack_endpoints: AckEndpointCache) -> kopf.Operat
         key = ack_endpoints.seen(type, body)
         for uid in refs.get(key, ()):
             loops.poke(uid)
+
+    def is_ack_endpoint_crd(name: str, type: str, body: kopf.Body, **_: Any) -> bool:
+        conditions = (body.get("status") or {}).get("conditions") or []
+        established = any(
+            c.get("type") == "Established" and c.get("status") == "True" for c in conditions
+        )
+        return name == ACK_ENDPOINT_CRD_NAME and type != "DELETED" and established
+
+    @kopf.on.event(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        registry=registry,
+        id="ack-endpoint-kind",
+        when=is_ack_endpoint_crd,
+    )
+    async def ack_endpoint_kind(body: kopf.Body, **_: Any) -> None:
+        await ack_endpoints.follow_kind(body, registry)
 
     @kopf.on.delete(*RESOURCE, registry=registry, id="finalize")
     async def finalize(body: kopf.Body, uid: str, **_: Any) -> None:

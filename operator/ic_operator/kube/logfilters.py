@@ -31,6 +31,10 @@ def configure(log_format: str) -> None:
         handler.addFilter(RoutineIsDebug())
         handler.addFilter(OptionalKindIsInfo())
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    # A failed credential refresh (a role that cannot be assumed) is logged by botocore
+    # with a traceback on every attempt; the door reports it once, naming the role
+    # (aws/refusals.py), and at start `ic-operator run` stops with one line (aws/identity.py).
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
 
 
 class RetriesAreWarnings(logging.Filter):
