@@ -108,19 +108,26 @@ class _PrunedLoader(botocore.loaders.Loader):  # type: ignore[misc]  # botocore 
 _LOADER = _PrunedLoader()
 
 
-def default_client_factory(region: str) -> Any:
+def default_client_factory(region: str, *, session: botocore.session.Session | None = None) -> Any:
     """A boto3 client using the standard credential chain and AWS_ENDPOINT_URL_SAGEMAKER,
     built from the pruned service model (it can make only the allowed calls).
 
     botocore's standard retry mode already retries throttling and 5xx a few
     times with jittered backoff; what is left over reaches us as RETRYABLE.
     """
-    return default_service_client_factory(SAGEMAKER, region, pool=64)
+    return default_service_client_factory(SAGEMAKER, region, pool=64, session=session)
 
 
-def default_service_client_factory(service: str, region: str, *, pool: int = 16) -> Any:
+def default_service_client_factory(
+    service: str,
+    region: str,
+    *,
+    pool: int = 16,
+    session: botocore.session.Session | None = None,
+) -> Any:
     """A boto3 client of ``service`` configured the same way (the endpoint comes from
-    AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING)."""
+    AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING). ``session``: one whose
+    credentials are a mapping's role (aws/assume.py); by default the standard chain."""
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 4},
         connect_timeout=5,
@@ -128,7 +135,7 @@ def default_service_client_factory(service: str, region: str, *, pool: int = 16)
         max_pool_connections=pool,
         user_agent_extra="sagemaker-ic-operator",
     )
-    session = botocore.session.get_session()
+    session = session or botocore.session.get_session()
     if service == SAGEMAKER:
         # the pruned service model: the client can make only the allowed calls
         session.register_component("data_loader", _LOADER)
