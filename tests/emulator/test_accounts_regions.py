@@ -56,12 +56,16 @@ def team(fast_emulator: RunningEmulator, admin: Admin) -> Iterator[dict[str, Any
         Tags=[{"Key": "ic-operator/cluster", "Value": "test"}],
     )
     credentials = answer["Credentials"]
-    yield {
-        "AccessKeyId": credentials["AccessKeyId"],
-        "SecretAccessKey": credentials["SecretAccessKey"],
-        "SessionToken": credentials["SessionToken"],
-        "Arn": answer["AssumedRoleUser"]["Arn"],
-    }
+    try:
+        yield {
+            "AccessKeyId": credentials["AccessKeyId"],
+            "SecretAccessKey": credentials["SecretAccessKey"],
+            "SessionToken": credentials["SessionToken"],
+            "Arn": answer["AssumedRoleUser"]["Arn"],
+        }
+    finally:
+        # The other tests expect the primary region alone (a scope to another is refused).
+        admin.request("PUT", "regions", {"regions": []})
 
 
 def _client(emulator: RunningEmulator, credentials: dict[str, Any], region: str) -> Any:

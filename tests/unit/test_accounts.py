@@ -308,3 +308,14 @@ def test_reports_list_served_namespaces_and_conflicts_per_mapping() -> None:
     fixed = copy.deepcopy(namespaces)
     fixed["team-a"] = {}
     assert reports(fixed, [TEAM_A, TEAM_B])["team-a"].namespaces == ("team-a",)
+
+
+def test_the_operators_account_unknown_at_one_start_is_no_move() -> None:
+    known = _place("x", mappings=[], unmapped=Unmapped.OPERATOR_IDENTITY)
+    assert isinstance(known, Placement)
+    assert pinned("", known.region, "", known) == known
+    unknown = Placement("", known.region)
+    assert pinned(known.account_id, known.region, "", unknown) == unknown
+    # A mapping's account is always known: a different one is a move.
+    held = pinned("333333333333", "eu-west-1", "team-a", _place("team-a"))
+    assert isinstance(held, Refusal) and held.reason == "AccountChanged"

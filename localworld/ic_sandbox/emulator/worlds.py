@@ -55,7 +55,9 @@ class Worlds:
         return region in self.regions
 
     def enable(self, regions: list[str]) -> None:
-        """Serve these regions too (the primary one always)."""
+        """Serve these regions besides the primary one (which is always served); a region
+        no longer listed is refused again (its worlds stay until a reset)."""
+        self.regions = [self.primary.region]
         for region in regions:
             if region not in self.regions:
                 self.regions.append(region)

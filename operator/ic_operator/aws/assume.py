@@ -81,11 +81,11 @@ class RoleCredentials:
         source: botocore.credentials.Credentials | None = None,
         client_creator: ClientCreator | None = None,
     ) -> None:
-        session = botocore.session.get_session()
+        self._session = botocore.session.get_session()
         self._cluster = cluster
-        self._source = source if source is not None else session.get_credentials()
+        self._source = source  # the standard chain's, resolved when first needed
         self._creator = client_creator or functools.partial(
-            session.create_client, region_name=region
+            self._session.create_client, region_name=region
         )
         self._by_key: dict[RoleKey, botocore.credentials.Credentials] = {}
         self._lock = threading.Lock()
@@ -95,6 +95,8 @@ class RoleCredentials:
         with self._lock:
             found = self._by_key.get(key)
             if found is None:
+                if self._source is None:
+                    self._source = self._session.get_credentials()
                 fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
                     self._creator,
                     self._source,

@@ -62,8 +62,11 @@ class Placement:
 class Refusal:
     """Why a component may make no AWS call: a condition reason and its message."""
 
-    reason: str  # NoAccount, AccountConflict, RegionNotAllowed, AccountChanged
+    reason: str  # one of REFUSALS
     message: str
+
+
+REFUSALS = frozenset({"NoAccount", "AccountConflict", "RegionNotAllowed", "AccountChanged"})
 
 
 def selecting(
@@ -132,8 +135,11 @@ def pinned(
     otherwise the refusal that reports the move without making it."""
     if isinstance(now, Refusal) or recorded_region is None:
         return now
+    # The operator's own account is empty when STS could not be asked at start: unknown
+    # is no move.
+    accounts = {recorded_account or "", now.account_id}
     same = (
-        (recorded_account or "") == now.account_id
+        (len(accounts) == 1 or (not now.mapping and "" in accounts))
         and recorded_region == now.region
         and (recorded_mapping or "") == now.mapping
     )
