@@ -220,7 +220,7 @@ def teams(
             CLUSTER,
             *OPERATOR_FLAGS,
         ),
-        timeout=30,
+        timeout=60,  # the shared 2-core machine under load
         error=AssertionError,
     )
     operator.start()
@@ -266,7 +266,7 @@ def test_two_teams_reconcile_in_their_own_accounts_and_regions(teams: Teams) -> 
     assert sessions and all(c["error"] is None for c in sessions)
     request = sessions[0]["request"]
     assert request["ExternalId"] == a.external_id
-    tags = {request[f"Tags.member.{i}.Key"]: request[f"Tags.member.{i}.Value"] for i in (1, 2, 3)}
+    tags = {t["Key"]: t["Value"] for t in request["Tags"]}
     assert tags == {CLUSTER_TAG: CLUSTER, NAMESPACE_TAG: a.namespace, KIND_TAG: KIND}
     # The operator's own account saw no create.
     assert all(c["account"] != ACCOUNT_ID for c in teams.creates())
@@ -314,12 +314,19 @@ def test_escapes_never_move_a_component(teams: Teams) -> None:
         "-p", json.dumps({"spec": {"region": REGION, "runtimeConfig": {"copyCount": 2}}}),
     )  # fmt: skip
     teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "RegionNotAllowed")
-    # The Namespace relabelled out of team b's selector and into no other: not followed.
+    # The Namespace relabelled out of team b's selector and into no other: not followed,
+    # also once spec.region is gone again (nothing holds the edit back but the label).
+    teams.kubectl("label", "namespace", b.namespace, f"team-{suffix}-")
+    teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "NoAccount")
     teams.kubectl(
         "-n", b.namespace, "patch", KIND_PLURAL, "llm-b", "--type=json",
         "-p", json.dumps([{"op": "remove", "path": "/spec/region"}]),
     )  # fmt: skip
-    teams.kubectl("label", "namespace", b.namespace, f"team-{suffix}-")
+    wait_for(
+        lambda: teams.get(b.namespace, "llm-b")["status"].get("observedGeneration", 0) >= 3 or None,
+        timeout=60,
+        what="the pass that saw spec.region go",
+    )
     teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "NoAccount")
     creates = teams.creates()
     assert [(c["account"], c["region"]) for c in creates] == [(b.account, b.region)]

@@ -107,12 +107,7 @@ def test_calls_land_in_the_roles_account_named_for_the_cluster_and_namespace(
     assert request["RoleArn"] == TEAM_ROLE
     assert request["ExternalId"] == "ext-a"
     assert request["RoleSessionName"] == f"{CLUSTER}.team-a"
-    # The query protocol's form: Tags.member.N.Key / .Value
-    tags = (
-        {request[f"Tags.member.{i}.Key"]: request[f"Tags.member.{i}.Value"] for i in (1, 2, 3)}
-        if "Tags.member.1.Key" in request
-        else {t["Key"]: t["Value"] for t in request["Tags"]}
-    )
+    tags = {t["Key"]: t["Value"] for t in request["Tags"]}
     assert tags == {CLUSTER_TAG: CLUSTER, NAMESPACE_TAG: "team-a", KIND_TAG: "InferenceComponent"}
     [listing] = emulator.admin.calls("ListInferenceComponents")
     assert listing["error"] is None
