@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 
 ## Everything CI runs: lint, types, import contracts, CRD freshness, all tests, the ones
 ## that need the control plane, a node, podman or Go included (--with-cluster).
-test: lint crd-check awscli controlplane lint-chart image node argocd ack
-	$(BIN)/pytest --with-cluster
+## The quick steps and the control plane first; then the image, node-binaries, argocd and
+## ack targets build in the background (niced, log: build/ci-builds.log) while pytest runs,
+## the tests needing none of them first (ic_sandbox.cluster.background, CONTRIBUTING.md).
+test: lint crd-check awscli lint-chart node-packages controlplane
+	$(BIN)/python -m ic_sandbox.cluster.background -- $(BIN)/pytest --with-cluster --durations=30
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
 .PHONY: test-faults

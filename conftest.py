@@ -19,6 +19,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.controlplane",
     "tests.fixtures.operator",
     "tests.fixtures.faults",
+    "tests.fixtures.build_order",  # make test: suites needing no background build first
 ]
 
 WITH_CLUSTER = "--with-cluster"

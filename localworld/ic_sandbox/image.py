@@ -35,6 +35,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ic_sandbox.cluster import background
 from ic_sandbox.cluster.binaries import _locked, cache_root, repo_root
 
 BASE_TAG = "localhost/python:3.11-slim-bookworm-debian"
@@ -306,6 +307,8 @@ def build(*, rebuild_base: bool = False) -> Built:
     Serialised machine-wide by a file lock: the tag is shared by every checkout on the
     machine, so one build and its save must not interleave with another's.
     """
+    if failure := background.wait_for("image"):  # `make test` built it, and failed
+        raise ImageError(failure)
     ensure_host_tools()
     root = repo_root()
     archive = archive_path()

@@ -25,7 +25,8 @@ ACK_USER = "ack-sagemaker-controller"
 @pytest.fixture(scope="session")
 def ack_build(kubectl: Kubectl) -> AckBuild:
     try:
-        # build=False: a first build takes minutes; `make test` builds it first (`make ack`).
+        # build=False: a first build takes minutes; `make test` builds it (`make ack`) in the
+        # background, and this waits for that build (ic_sandbox.cluster.background).
         build = ensure_ack(build=False)
     except BinariesMissing as exc:
         pytest.fail(str(exc), pytrace=False)

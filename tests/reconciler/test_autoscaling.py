@@ -38,10 +38,15 @@ SCALING: dict[str, Any] = {
     ],
 }
 TO_ZERO = {**SCALING, "minCopies": 0}
+ROLE_SESSION = "arn:aws:sts::123456789012:assumed-role/ic-operator/test"
 
 
 def world(scaling: dict[str, Any] = SCALING, **kw: Any) -> Rig:
     return Rig(autoScaling=scaling, runtimeConfig={"copyCount": 2}, **kw)
+
+
+def degraded_message(w: Rig) -> str:
+    return next(c["message"] for c in w.status["conditions"] if c["type"] == "Degraded")
 
 
 def aas(w: Rig) -> FakeAutoScaling:
@@ -244,10 +249,40 @@ def test_an_autoscaling_failure_is_reported_and_retried() -> None:
         await w.step(Trigger.START)
         w.sm.settle("llm")
         w.sm.fail["RegisterScalableTarget"] = SageMakerError(
-            "RegisterScalableTarget", ErrorKind.ACCESS_DENIED, "AccessDeniedException", "no"
+            "RegisterScalableTarget",
+            ErrorKind.ACCESS_DENIED,
+            "AccessDeniedException",
+            "no",
+            action="application-autoscaling:RegisterScalableTarget",
+            resource=RID,
+            principal=ROLE_SESSION,
         )
         await w.until(lambda: "AutoScalingFailed" in w.kube.reasons())
+        # The component itself is InService and Ready; Degraded names who was refused
+        # what on which resource, until a sync is allowed.
+        assert w.kube.condition("Ready") == ("True", "InSync")
+        assert w.kube.condition("Degraded") == ("True", "AutoScalingAccessDenied")
+        assert degraded_message(w).startswith(
+            f"{ROLE_SESSION} was refused application-autoscaling:RegisterScalableTarget "
+            f"on {RID}: AccessDeniedException: no. The operator retries every 60 s"
+        )
         await w.until(lambda: RID in aas(w).targets)
         assert w.status["autoScaling"]["registered"] is True
+        await w.until(lambda: w.kube.condition("Degraded") == ("False", "AsExpected"))
+
+    run(scenario)
+
+
+def test_a_routine_autoscaling_failure_is_an_event_not_degraded() -> None:
+    async def scenario() -> None:
+        w = world()
+        await w.step(Trigger.START)
+        w.sm.settle("llm")
+        w.sm.fail["RegisterScalableTarget"] = SageMakerError(
+            "RegisterScalableTarget", ErrorKind.RETRYABLE, "ThrottlingException", "slow down"
+        )
+        await w.until(lambda: "AutoScalingFailed" in w.kube.reasons())
+        assert w.kube.condition("Degraded") == ("False", "AsExpected")
+        await w.until(lambda: RID in aas(w).targets)
 
     run(scenario)

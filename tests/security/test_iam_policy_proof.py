@@ -16,6 +16,7 @@ The actions come from the file, so an action added to it without a step here fai
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from ic_operator.models.autoscaling_requests import alarm_name
 from ic_sandbox.emulator.authorization import IAM_PREFIXES
 from ic_sandbox.harness.identity import AwsCredentials
 from tests.e2e.test_autoscaling import scaling, wait_copies, wait_scaling
@@ -39,6 +41,11 @@ ROLE = "sagemaker-ic-operator"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT_ID}:user/deployer"
 SESSION = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{ROLE}/ic-operator"
 DENIED = ("AccessDeniedException", "AccessDenied")
+# The role's trust policy: the user `deployer` may assume it.
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEPLOYER}, "Action": "sts:AssumeRole"}],
+}
 NIGHTLY = {
     **scaling(0, 2),
     "scheduledActions": [
@@ -103,9 +110,7 @@ def run_as(
     worlds: list[Iterator[OperatorTestbed]] = []
 
     def start(policy: dict[str, Any]) -> OperatorTestbed:
-        assume = {"Effect": "Allow", "Principal": {"AWS": DEPLOYER}, "Action": "sts:AssumeRole"}
-        trust = {"Version": "2012-10-17", "Statement": [assume]}
-        admin.request("PUT", f"roles/{ROLE}", {"trust_policy": trust, "policies": [policy]})
+        admin.request("PUT", f"roles/{ROLE}", {"trust_policy": TRUST, "policies": [policy]})
         sts = signed_client(emulator, "sts", issue(emulator, user="deployer"))
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE}"
         session = sts.assume_role(RoleArn=role, RoleSessionName="ic-operator")["Credentials"]
@@ -347,9 +352,9 @@ def test_every_granted_action_has_a_step() -> None:
 
 def reports(world: OperatorTestbed, name: str, action: str) -> str | None:
     """What the resource says of the denial, when it names the action: a condition's
-    reason and message (SageMaker's calls: `Ready=False AccessDenied`), or a Warning
-    event's (autoscaling's calls: `AutoScalingFailed`, the autoscaling status keeping its
-    last good reading)."""
+    reason and message (SageMaker's calls: `Ready=False AccessDenied`; autoscaling's:
+    `Degraded=True AutoScalingAccessDenied`, the autoscaling status keeping its last good
+    reading), or a Warning event's (`AutoScalingFailed`)."""
     status = (world.get(name) or {}).get("status") or {}
     said = [
         f"{c['type']}={c['status']} {c.get('reason')}: {c.get('message')}"
@@ -372,3 +377,52 @@ def test_each_action_is_needed(run_as: RunAs, action: str) -> None:
     said = wait_for(lambda: reports(world, name, action), timeout=60, what=f"{name} names {action}")
     print(f"{action}: {said}")
     assert "AccessDenied" in said
+
+
+# ------------------------------------------------------- an autoscaling write refused
+
+# What each refused write names as its resource (the request's ResourceId or AlarmName).
+SCALING_WRITES = {
+    "application-autoscaling:RegisterScalableTarget": "inference-component/x",
+    "application-autoscaling:PutScalingPolicy": "inference-component/x",
+    "cloudwatch:PutMetricAlarm": f"alarm {alarm_name('x')}",
+}
+
+
+def condition(world: OperatorTestbed, name: str, ctype: str) -> dict[str, Any]:
+    status = (world.get(name) or {}).get("status") or {}
+    return next((c for c in status.get("conditions", []) if c["type"] == ctype), {})
+
+
+@pytest.mark.parametrize("action", SCALING_WRITES)
+def test_a_refused_autoscaling_write_degrades_the_component_named_and_once(
+    run_as: RunAs, action: str
+) -> None:
+    """The component itself is fine (InService, Ready); its autoscaling is not, and a user
+    reads who was refused what on which resource in Degraded, not only in an event."""
+    world = run_as(without(action))
+    world.apply(world.manifest("x", copies=1, autoScaling=NIGHTLY))
+    world.wait_condition("x", "Degraded", "True", reason="AutoScalingAccessDenied", timeout=90)
+    message = condition(world, "x", "Degraded")["message"]
+    code = "AccessDenied" if action.startswith("cloudwatch:") else "AccessDeniedException"
+    assert message.startswith(
+        f"{SESSION} was refused {action} on {SCALING_WRITES[action]}: {code}: "
+        f"User: {SESSION} is not authorized to perform: {action} on resource: "
+    ), message
+    assert "The operator retries every 1 s" in message  # the tests' --poll-max
+    assert condition(world, "x", "Ready")["status"] == "True"
+    # Retried once per pass, never in a loop: a pass at most every poll maximum (1 s).
+    wait_for(lambda: denials(world).count(action) >= 4, timeout=30, what="three retries")
+    refused = [c["at"] for c in operator_calls(world) if iam_action(c) == action and c["error"]]
+    gaps = [b - a for a, b in itertools.pairwise(refused)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    assert world.calls("DeleteInferenceComponent", "x") == []
+    assert world.operator.logs().count(f"was refused {action}") == 1, "said once"
+
+    # Allowed again: the next sync goes through and Degraded clears.
+    world.emulator.admin.request(
+        "PUT", f"roles/{ROLE}", {"trust_policy": TRUST, "policies": [the_policy()]}
+    )
+    world.wait_condition("x", "Degraded", "False", reason="AsExpected", timeout=60)
+    wait_scaling(world, "x", registered=True)
+    assert world.operator.logs().count(f"{action} is allowed again") == 1

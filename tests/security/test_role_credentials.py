@@ -25,9 +25,8 @@ from ic_operator.aws.assume import (
     RoleCredentials,
     RoleKey,
     session_name,
-    session_with,
 )
-from ic_operator.aws.botocore_model import default_client_factory
+from ic_operator.aws.botocore_model import default_client_factory, session_with
 from tests.emulator.identity_helpers import (
     ADVISORY_REFRESH_SECONDS,
     assert_refreshed_without_burst,

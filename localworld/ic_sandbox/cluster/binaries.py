@@ -26,7 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-CACHE_ENV = "IC_OPERATOR_CACHE"
+from ic_sandbox.cluster import background
+
+# Defined beside the background builds (a wait is for builds into the builder's cache);
+# named here too, where every build and test has always found them.
+CACHE_ENV = background.CACHE_ENV
+cache_root = background.cache_root
 
 
 class BinariesMissing(RuntimeError):
@@ -67,14 +72,6 @@ def kubernetes_version() -> str:
             f"{version_file} not found: building the control plane needs a source checkout"
         )
     return version_file.read_text().strip()
-
-
-def cache_root() -> Path:
-    """Machine-wide cache, overridable for CI or a shared disk with $IC_OPERATOR_CACHE."""
-    if explicit := os.environ.get(CACHE_ENV):
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "sagemaker-ic-operator"
 
 
 def cache_dir(version: str | None = None) -> Path:
@@ -181,10 +178,22 @@ def run_logged(
         raise BinariesMissing(f"`{' '.join(cmd)}` failed in {cwd}:\n{tail}")
 
 
-def ensure_cached(binary: Path, *, build: bool, missing: str, make: Callable[[], None]) -> None:
+def _await_background(make_target: str) -> None:
+    """While `make test` builds make_target in the background, wait for it rather than
+    build it a second time or report it missing; its failure is this call's error."""
+    if failure := background.wait_for(make_target):
+        raise BinariesMissing(failure)
+
+
+def ensure_cached(
+    binary: Path, *, build: bool, missing: str, make: Callable[[], None], make_target: str
+) -> None:
     """Make sure a peer's binary is in the cache: `make` builds it (and whatever it needs
     beside it, binary last) under the directory's lock; `missing` is the error when
-    building is not allowed."""
+    building is not allowed; make_target is the `make` target that builds it."""
+    if binary.is_file():
+        return
+    _await_background(make_target)
     if binary.is_file():
         return
     if not build:
@@ -232,6 +241,8 @@ def _ensure(targets: list[_Target], *, build: bool, make_target: str) -> dict[st
     version = kubernetes_version()
     directory = cache_dir(version)
     paths = {t.name: directory / t.name for t in targets}
+    if not all(p.is_file() for p in paths.values()):
+        _await_background(make_target)
     if not all(p.is_file() for p in paths.values()):
         if not build:
             missing = ", ".join(sorted(n for n, p in paths.items() if not p.is_file()))

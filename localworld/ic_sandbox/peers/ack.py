@@ -141,6 +141,7 @@ def ensure_ack(*, build: bool = True) -> AckBuild:
         missing=f"ACK's SageMaker controller {VERSION} is not built in {directory}: "
         "run `make ack` (builds once, then cached)",
         make=lambda: _build_into(directory, binary),
+        make_target="ack",
     )
     return AckBuild(binary=binary, directory=directory)
 

@@ -163,6 +163,7 @@ def ensure_argocd(*, build: bool = True) -> ArgoCdBuild:
         missing=f"Argo CD {version} is not built in {directory}: run `make argocd` "
         "(builds once, then cached)",
         make=make,
+        make_target="argocd",
     )
     return ArgoCdBuild(binary=binary, directory=directory, version=version)
 

@@ -47,6 +47,9 @@ class ScalingDelta:
     # The autoscaler is moving the copy count: SageMaker's Updating is its work, and
     # the pass's Progressing says so with this message.
     progressing: str | None = None
+    # The sync failed: the pass reports it (Degraded when a human must act) and the
+    # autoscaling step runs again on the next pass.
+    failed: SageMakerError | None = None
 
     def applied_to(self, status: InferenceComponentStatus) -> InferenceComponentStatus:
         return status.model_copy(update={"auto_scaling": self.status}) if self.ran else status
@@ -179,6 +182,7 @@ class AutoScalingStep:
                 events=(Event("Warning", "AutoScalingFailed", str(err)),),
                 sleep_cap=self.slow,
                 progressing=failed.progressing,
+                failed=err,
             )
         now_status = synced.status.model_copy(update={"checked_at": now})
         return self._synced(resource, spec, synced, now_status)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import botocore.credentials
-import botocore.session
 
+from ic_operator.aws.botocore_model import shared_session
 from ic_operator.names import API_GROUP, KIND
 
 # Session tags (keys as IAM conditions read them: aws:RequestTag/KEY, aws:PrincipalTag/KEY).
@@ -81,12 +81,10 @@ class RoleCredentials:
         source: botocore.credentials.Credentials | None = None,
         client_creator: ClientCreator | None = None,
     ) -> None:
-        self._session = botocore.session.get_session()
         self._cluster = cluster
-        self._source = source  # the standard chain's, resolved when first needed
-        self._creator = client_creator or functools.partial(
-            self._session.create_client, region_name=region
-        )
+        self._source = source  # the process's shared credentials, resolved when first needed
+        self._region = region
+        self._creator = client_creator
         self._by_key: dict[RoleKey, botocore.credentials.Credentials] = {}
         self._lock = threading.Lock()
 
@@ -95,8 +93,12 @@ class RoleCredentials:
         with self._lock:
             found = self._by_key.get(key)
             if found is None:
-                if self._source is None:
-                    self._source = self._session.get_credentials()
+                if self._source is None or self._creator is None:
+                    session = shared_session()
+                    self._source = self._source or session.get_credentials()
+                    self._creator = self._creator or functools.partial(
+                        session.create_client, region_name=self._region
+                    )
                 fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
                     self._creator,
                     self._source,
@@ -107,26 +109,3 @@ class RoleCredentials:
                     refresh_using=fetcher.fetch_credentials, method="assume-role"
                 )
             return found
-
-
-class _Fixed(botocore.credentials.CredentialProvider):  # type: ignore[misc]  # untyped
-    """A credential provider that answers with given (refreshable) credentials."""
-
-    METHOD = "ic-operator-assume-role"
-    CANONICAL_NAME = "ic-operator-assume-role"
-
-    def __init__(self, credentials: botocore.credentials.Credentials) -> None:
-        super().__init__()
-        self._credentials = credentials
-
-    def load(self) -> botocore.credentials.Credentials:
-        return self._credentials
-
-
-def session_with(credentials: botocore.credentials.Credentials) -> botocore.session.Session:
-    """A botocore session whose clients sign with `credentials` (and nothing else: no
-    fallback to the operator's own identity if they fail)."""
-    session = botocore.session.get_session()
-    resolver = botocore.credentials.CredentialResolver(providers=[_Fixed(credentials)])
-    session.register_component("credential_provider", resolver)
-    return session

@@ -3,12 +3,14 @@ the boto3 client factories built on them."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.loaders
 import botocore.session
 
@@ -107,6 +109,82 @@ class _PrunedLoader(botocore.loaders.Loader):  # type: ignore[misc]  # botocore 
 
 _LOADER = _PrunedLoader()
 
+# The environment that decides what botocore's standard chain resolves to.
+_CREDENTIAL_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
+
+
+class _Resolved(botocore.credentials.CredentialProvider):  # type: ignore[misc]
+    METHOD = "shared"
+
+    def __init__(self, credentials: Any) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Any:
+        return self._credentials
+
+
+class _SharedCredentials:
+    """One set of credentials for every client the process builds.
+
+    Each client has its own botocore session (SageMaker's loads the pruned model), and a
+    session resolves the credential chain for itself: with IRSA or Pod Identity every
+    client (STS at start, SageMaker, Application Auto Scaling, CloudWatch, each region)
+    would fetch a session of its own and refresh it on its own schedule, a burst of
+    AssumeRoleWithWebIdentity or agent calls at start and at every refresh. The first
+    session's refreshable credentials are handed to the others instead. Keyed by the
+    environment that picks the chain's answer, so a process that changes it (a test)
+    resolves again; nothing is kept when nothing was found (the caller reports that).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_environment: dict[tuple[str | None, ...], Any] = {}
+
+    def session(self) -> botocore.session.Session:
+        session = botocore.session.get_session()
+        key = tuple(os.environ.get(name) for name in _CREDENTIAL_ENVIRONMENT)
+        with self._lock:
+            credentials = self._by_environment.get(key)
+            if credentials is None:
+                credentials = session.get_credentials()
+                if credentials is None:
+                    return session
+                self._by_environment[key] = credentials
+        return session_with(credentials, session)
+
+
+_CREDENTIALS = _SharedCredentials()
+
+
+def shared_session() -> botocore.session.Session:
+    """A session signing with the process's one set of credentials (the standard
+    chain's, resolved once): a mapping's AssumeRole is made with it (aws/assume.py)."""
+    return _CREDENTIALS.session()
+
+
+def session_with(
+    credentials: Any, session: botocore.session.Session | None = None
+) -> botocore.session.Session:
+    """A botocore session whose clients sign with `credentials` and nothing else (no
+    fallback to another source if they fail): the shared ones, or a mapping's role's."""
+    session = session or botocore.session.get_session()
+    resolver = botocore.credentials.CredentialResolver(providers=[_Resolved(credentials)])
+    session.register_component("credential_provider", resolver)
+    return session
+
 
 def default_client_factory(region: str, *, session: botocore.session.Session | None = None) -> Any:
     """A boto3 client using the standard credential chain and AWS_ENDPOINT_URL_SAGEMAKER,
@@ -135,7 +213,7 @@ def default_service_client_factory(
         max_pool_connections=pool,
         user_agent_extra="sagemaker-ic-operator",
     )
-    session = session or botocore.session.get_session()
+    session = session or _CREDENTIALS.session()
     if service == SAGEMAKER:
         # the pruned service model: the client can make only the allowed calls
         session.register_component("data_loader", _LOADER)

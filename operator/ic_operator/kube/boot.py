@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 
 import kopf
+from kopf._cogs.structs import references as kopf_references
 
 from ic_operator import config, metrics
 from ic_operator.autoscaling.sweep import AutoScalingSweep
@@ -51,6 +52,8 @@ class Operator:
     # client read it.
     kopf_settings: kopf.OperatorSettings
     loops: Loops
+    # kopf's view of the kinds it serves (the ACK Endpoint cache follows its CRD with it).
+    insights: kopf_references.Insights
 
 
 def build(
@@ -93,7 +96,7 @@ def build(
     loops = Loops(placed, KopfKube(kopf_settings), transitions)
     statuses = MappingStatuses(accounts, KopfKube(kopf_settings, ACCOUNT_MAPPINGS).patch_status)
     registry = build_registry(loops, ack_endpoints, accounts, statuses)
-    return Operator(registry, kopf_settings, loops)
+    return Operator(registry, kopf_settings, loops, ack_endpoints.insights)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +140,7 @@ async def _operate(
     await kopf.operator(
         registry=operator.registry,
         settings=operator.kopf_settings,
+        insights=operator.insights,
         standalone=settings.peering is None,
         peering_name=settings.peering,
         # kopf pauses *every* peer that shares the highest priority; a random one per

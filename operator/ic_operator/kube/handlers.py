@@ -13,7 +13,9 @@ from configuration, after the command line is read.
   SageMaker has let the component go, and kopf then removes the finalizer.
 * ACK Endpoints (spec.endpointRef): an index of the components by the ACK Endpoint
   they name, and an event handler on that kind that records the object and wakes
-  exactly those components. kopf serves it only while the kind's CRD is installed.
+  exactly those components. kopf serves it only while the kind's CRD is installed; an
+  event handler on that CRD makes sure kopf follows it when it appears
+  (:meth:`~ic_operator.kube.ack_endpoints.AckEndpointCache.follow_kind`).
 * Namespaces and AccountMappings (with accounts): the cache a pass is placed by; a label
   or mapping change wakes the components it concerns and refreshes the mappings' status.
 """
@@ -26,7 +28,12 @@ from typing import Any
 import kopf
 
 from ic_operator.kube.accounts import AccountsCache, MappingStatuses
-from ic_operator.kube.ack_endpoints import ACK_ENDPOINTS, AckEndpointCache, reference
+from ic_operator.kube.ack_endpoints import (
+    ACK_ENDPOINT_CRD_NAME,
+    ACK_ENDPOINTS,
+    AckEndpointCache,
+    reference,
+)
 from ic_operator.kube.login import in_cluster
 from ic_operator.loop.object_loop import Loops, deleting
 from ic_operator.names import (
@@ -109,6 +116,25 @@ def build_registry(
         key = ack_endpoints.seen(type, body)
         for uid in refs.get(key, ()):
             loops.poke(uid)
+
+    def is_ack_endpoint_crd(name: str, type: str, body: kopf.Body, **_: Any) -> bool:
+        conditions = (body.get("status") or {}).get("conditions") or []
+        established = any(
+            c.get("type") == "Established" and c.get("status") == "True" for c in conditions
+        )
+        return name == ACK_ENDPOINT_CRD_NAME and type != "DELETED" and established
+
+    @kopf.on.event(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        registry=registry,
+        id="ack-endpoint-kind",
+        when=is_ack_endpoint_crd,
+    )
+    async def ack_endpoint_kind(body: kopf.Body, **_: Any) -> None:
+        if not ack_endpoints.watched():
+            await ack_endpoints.follow_kind(body, registry)
 
     if accounts is not None:
         _watch_accounts(registry, loops, accounts, mapping_statuses)

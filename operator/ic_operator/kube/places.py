@@ -15,10 +15,11 @@ import functools
 from dataclasses import dataclass
 
 from ic_operator.autoscaling.sweep import AutoScalingSweep
-from ic_operator.aws.assume import RoleCredentials, RoleKey, session_with
+from ic_operator.aws.assume import RoleCredentials, RoleKey
 from ic_operator.aws.botocore_model import (
     default_client_factory,
     default_service_client_factory,
+    session_with,
 )
 from ic_operator.aws.budget import CallBudget
 from ic_operator.aws.client import SageMakerClient

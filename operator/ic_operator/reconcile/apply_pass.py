@@ -34,7 +34,7 @@ from ic_operator.reconcile.endpoint_ref import AckEndpoints, AckLookup, Found, R
 from ic_operator.reconcile.endpoint_watch import EndpointKey, EndpointWatch
 from ic_operator.reconcile.endpoints import GATED, HELD_REASONS, gate
 from ic_operator.reconcile.execute import Executed, execute
-from ic_operator.reconcile.failures import plan_failure
+from ic_operator.reconcile.failures import plan_failure, scaling_degraded, scaling_failed
 from ic_operator.reconcile.held import scaling_moved_while_held
 from ic_operator.reconcile.observe import Observation, Observer
 from ic_operator.reconcile.plan import plan_apply
@@ -118,9 +118,12 @@ class ApplyPass:
                 wanted, status, ctx.region, edited=edited, now=now
             )
             if observation.look in (Look.UNCHANGED, Look.MOVING):
-                if not await scaling_moved_while_held(self.scaling, wanted, status, ctx.region):
+                if not scaling_degraded(status) and not await scaling_moved_while_held(
+                    self.scaling, wanted, status, ctx.region
+                ):
                     return await self._nothing_moved(observation, wanted, status, ctx, key)
-                # The plan shown is out of date: a full look, as after an edit.
+                # The plan shown is out of date, or autoscaling's Degraded waits for a
+                # pass that can clear it: a full look, as after an edit.
                 observation = await self.observer.observe(
                     wanted, status, ctx.region, edited=True, now=now
                 )
@@ -384,6 +387,7 @@ class ApplyPass:
     ) -> PassResult:
         """The result, built once: the next wake decided here is both the loop's sleep
         and status.decision.notBefore."""
+        plan = scaling_failed(plan, scaling.failed, self.poll.maximum)
         wake_in = scaling.cap(plan.wake_in(self.poll))
         built = build(plan, status, ctx, reading=reading, executed=executed, wake_in=wake_in)
         new = scaling.applied_to(built)

@@ -16,6 +16,8 @@ def derive(plan: Plan) -> dict[str, tuple[str, str, str]]:
     """type -> (status, reason, message)."""
     ok = ("False", "AsExpected", "")
     degraded = ("True", plan.reason, plan.message) if plan.degraded else ok
+    if not plan.degraded and plan.scaling_degraded is not None:
+        degraded = ("True", *plan.scaling_degraded)
     meaning = ACTIONS[plan.action]
     if plan.action is Act.SUSPENDED and plan.pending is not None:
         # Ready only when nothing is held back; never Progressing: nothing will move

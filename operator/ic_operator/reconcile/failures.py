@@ -23,6 +23,9 @@ from ic_operator.reconcile.types import (
     iso,
 )
 
+# The prefix of the Degraded reasons the autoscaling step sets (scaling_failed).
+SCALING_REASON = "AutoScaling"
+
 # A rejected copy count is retried slowly: the autoscaler or SageMaker may lift the limit.
 _SCALE_REJECTED = (60.0, 3600.0)
 
@@ -129,4 +132,34 @@ def plan_failure(
         wake=Wake.BACKOFF,
         errors=errors,
         record=StatusDelta(deployment=last),
+    )
+
+
+def scaling_failed(plan: Plan, err: SageMakerError | None, retry: float) -> Plan:
+    """The autoscaling step failed in a pass whose own plan went well. A failure that
+    needs a human (BACKOFF's ``degraded``: a refused action or credential, a limit, an
+    error AWS does not explain) makes the resource Degraded with the failure's reason
+    until a sync succeeds, as a SageMaker call's would: an event alone scrolls away.
+    Routine failures (throttling, a busy target) stay an event. The plan's own Degraded,
+    if any, is the one shown. The reason is the failure's with the prefix
+    :data:`SCALING_REASON` (``AutoScalingAccessDenied``): whose problem it is, at a glance."""
+    if err is None or plan.degraded:
+        return plan
+    backoff = BACKOFF.get(err.failure)
+    if backoff is None or not backoff.degraded:
+        return plan
+    said = err.refusal() if err.failure in REFUSALS else f"{err.action}: {err.code}: {err.message}"
+    message = (
+        f"{said}. The operator retries every {retry:.0f} s; the inference component itself "
+        "is reconciled as usual."
+    )
+    return replace(plan, scaling_degraded=(SCALING_REASON + err.failure.value, message))
+
+
+def scaling_degraded(status: InferenceComponentStatus) -> bool:
+    """Degraded by the autoscaling step: such a resource is looked at fully, never passed
+    over as unchanged, so that the pass whose sync is allowed again clears it."""
+    return any(
+        c.type == "Degraded" and c.status == "True" and c.reason.startswith(SCALING_REASON)
+        for c in status.conditions
     )

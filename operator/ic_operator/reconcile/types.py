@@ -202,6 +202,9 @@ class Plan:
     record: StatusDelta = StatusDelta()
     # Set while spec.suspend is true (status.pendingPlan): what the operator holds back.
     pending: PendingPlan | None = None
+    # (reason, message): the autoscaling step failed in a way a human must fix while
+    # the plan itself went well; Degraded says so (reconcile.failures.scaling_failed).
+    scaling_degraded: tuple[str, str] | None = None
 
     def wake_in(self, poll: PollPolicy) -> float | None:
         """Seconds until the next look; None: until the spec changes. The one place this
