@@ -106,6 +106,7 @@ def test_crd_metadata() -> None:
         "Ready",
         "Reason",
         "Pending",
+        "Account",
         "Min-Max",
         "Last-Scaling",
         "Age",
@@ -116,6 +117,8 @@ def test_crd_metadata() -> None:
     assert columns["Reason"]["priority"] == 1
     assert columns["Pending"] == {**columns["Pending"], "jsonPath": ".status.pendingPlan.summary"}
     assert columns["Pending"]["priority"] == 1
+    assert columns["Account"] == {**columns["Account"], "jsonPath": ".status.account.accountId"}
+    assert columns["Account"]["priority"] == 1
     conditions = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"][
         "conditions"
     ]

@@ -93,6 +93,13 @@ PRINTER_COLUMNS: list[Schema] = [
         "priority": 1,
     },
     {
+        "name": "Account",
+        "type": "string",
+        "jsonPath": ".status.account.accountId",
+        "description": "The AWS account the component lives in (docs/accounts.md)",
+        "priority": 1,
+    },
+    {
         "name": "Min-Max",
         "type": "string",
         "jsonPath": ".status.autoScaling.range",
