@@ -223,11 +223,11 @@ def teams(
         timeout=60,  # the shared 2-core machine under load
         error=AssertionError,
     )
-    operator.start()
     try:
+        operator.start()
         yield Teams(kubectl, emulator, a, b, unmapped, operator, clients)
     finally:
-        operator.stop()
+        operator.stop()  # also a process that never answered /healthz
         for m in mappings:
             kubectl("delete", "accountmapping", m["metadata"]["name"], "--wait=false", check=False)
         for ns in (a.namespace, b.namespace, unmapped):
