@@ -8,12 +8,11 @@ admins cannot choose their account (docs/accounts.md).
 
 from __future__ import annotations
 
-from ic_operator.crd.schema import CATEGORIES, Schema, structural_schema
+from ic_operator.crd.schema import Schema, root_schema, wrap_crd
 from ic_operator.models.accounts import AccountMappingSpec, AccountMappingStatus
-from ic_operator.names import API_GROUP, API_VERSION, MAPPING_KIND, MAPPING_PLURAL
+from ic_operator.names import MAPPING_KIND, MAPPING_PLURAL
 
 MAPPING_SHORT_NAME = "smam"
-MAPPING_CRD_NAME = f"{MAPPING_PLURAL}.{API_GROUP}"
 
 MAPPING_DESCRIPTION = (
     "Which AWS account (an IAM role the operator assumes) and regions serve which "
@@ -50,50 +49,15 @@ MAPPING_COLUMNS: list[Schema] = [
 ]
 
 
-def mapping_openapi_schema() -> Schema:
-    """The spec with its CEL rules; the status without (only the operator writes it)."""
-    return {
-        "description": MAPPING_DESCRIPTION,
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": {
-                "description": f"Versioned schema of this object: {API_GROUP}/{API_VERSION}.",
-                "type": "string",
-            },
-            "kind": {"description": f"{MAPPING_KIND}.", "type": "string"},
-            "metadata": {"type": "object"},
-            "spec": structural_schema(AccountMappingSpec),
-            "status": structural_schema(AccountMappingStatus, cel=False),
-        },
-    }
-
-
 def build_mapping_crd() -> Schema:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": MAPPING_CRD_NAME},
-        "spec": {
-            "group": API_GROUP,
-            "names": {
-                "kind": MAPPING_KIND,
-                "listKind": f"{MAPPING_KIND}List",
-                "plural": MAPPING_PLURAL,
-                "singular": MAPPING_KIND.lower(),
-                "shortNames": [MAPPING_SHORT_NAME],
-                "categories": CATEGORIES,
-            },
-            "scope": "Cluster",
-            "versions": [
-                {
-                    "name": API_VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": MAPPING_COLUMNS,
-                    "schema": {"openAPIV3Schema": mapping_openapi_schema()},
-                }
-            ],
-        },
-    }
+    schema = root_schema(
+        MAPPING_DESCRIPTION, MAPPING_KIND, AccountMappingSpec, AccountMappingStatus
+    )
+    return wrap_crd(
+        MAPPING_KIND,
+        MAPPING_PLURAL,
+        MAPPING_SHORT_NAME,
+        scope="Cluster",
+        columns=MAPPING_COLUMNS,
+        schema=schema,
+    )

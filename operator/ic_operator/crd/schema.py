@@ -279,13 +279,13 @@ def structural_schema(model: type[Any], *, cel: bool = True) -> Schema:
     return _structural(raw, defs, model.__name__, cel=cel)
 
 
-def openapi_schema() -> Schema:
-    """The CRD's openAPIV3Schema: the spec with its rules, the status without (only
+def root_schema(
+    description: str, kind: str, spec: type[Any], status: type[Any], **extra: Any
+) -> Schema:
+    """A resource's openAPIV3Schema: the spec with its rules, the status without (only
     the operator writes it, and CEL on it would cost every status patch)."""
-    spec = structural_schema(InferenceComponentSpec)
-    status = structural_schema(InferenceComponentStatus, cel=False)
     return {
-        "description": ROOT_DESCRIPTION,
+        "description": description,
         "type": "object",
         "required": ["spec"],
         "properties": {
@@ -293,44 +293,75 @@ def openapi_schema() -> Schema:
                 "description": f"Versioned schema of this object: {API_GROUP}/{API_VERSION}.",
                 "type": "string",
             },
-            "kind": {"description": "InferenceComponent.", "type": "string"},
+            "kind": {"description": f"{kind}.", "type": "string"},
             # The API server allows nothing but the type here (not even a description).
             "metadata": {"type": "object"},
-            "spec": spec,
-            "status": status,
+            "spec": structural_schema(spec),
+            "status": structural_schema(status, cel=False),
         },
-        "x-kubernetes-validations": [NAME_RULE],
+        **extra,
     }
 
 
-def build_crd() -> Schema:
+def openapi_schema() -> Schema:
+    """The InferenceComponent CRD's openAPIV3Schema (the name rule on its root)."""
+    return root_schema(
+        ROOT_DESCRIPTION,
+        KIND,
+        InferenceComponentSpec,
+        InferenceComponentStatus,
+        **{"x-kubernetes-validations": [NAME_RULE]},
+    )
+
+
+def wrap_crd(
+    kind: str,
+    plural: str,
+    short_name: str,
+    *,
+    scope: str,
+    columns: list[Schema],
+    schema: Schema,
+) -> Schema:
+    """The CustomResourceDefinition of one kind in our group, one served version."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": CRD_NAME},
+        "metadata": {"name": f"{plural}.{API_GROUP}"},
         "spec": {
             "group": API_GROUP,
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": [SHORT_NAME],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": [short_name],
                 "categories": CATEGORIES,
             },
-            "scope": "Namespaced",
+            "scope": scope,
             "versions": [
                 {
                     "name": API_VERSION,
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                    "schema": {"openAPIV3Schema": openapi_schema()},
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": schema},
                 }
             ],
         },
     }
+
+
+def build_crd() -> Schema:
+    return wrap_crd(
+        KIND,
+        PLURAL,
+        SHORT_NAME,
+        scope="Namespaced",
+        columns=PRINTER_COLUMNS,
+        schema=openapi_schema(),
+    )
 
 
 class _Dumper(yaml.SafeDumper):
