@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ic_operator.aws.placement import Placement, Unmapped
+from ic_operator.aws.placement import Placement, Refusal, Unmapped, pinned
 from ic_operator.kube.accounts import AccountsCache, mapping_status
 from ic_operator.loop.object_loop import ObjectLoop
 from ic_operator.reconcile.passes import Reconciler
@@ -26,6 +26,15 @@ OWN_ACCOUNT = "999999999999"
 TEAM_ROLE = "arn:aws:iam::111111111111:role/team-a"
 OTHER_ROLE = "arn:aws:iam::222222222222:role/team-b"
 CREATE = "CreateInferenceComponent"
+
+
+def _placed(mapping: dict[str, Any], spec_region: str | None) -> Placement | Refusal:
+    accounts = AccountsCache(
+        unmapped=Unmapped.REFUSE, operator_account=OWN_ACCOUNT, operator_region="us-east-1"
+    )
+    accounts.namespace_seen("ADDED", {"metadata": {"name": "team-a"}})
+    accounts.mapping_seen("ADDED", mapping)
+    return accounts.place("team-a", spec_region)
 
 
 def _mapping(name: str, role: str, **selector: Any) -> dict[str, Any]:
@@ -211,6 +220,56 @@ def test_a_namespace_label_edit_never_moves_a_created_component() -> None:
         assert w.team(OTHER_ROLE).calls == []
 
     run(scenario)
+
+
+def test_a_held_component_is_on_both_mappings_status_until_the_move_is_undone() -> None:
+    async def scenario() -> None:
+        w = World()
+        refreshed: list[dict[str, Any]] = []
+
+        async def on_held() -> None:
+            refreshed.append({n: r.held for n, r in w.accounts.reports().items()})
+
+        w.accounts.on_held = on_held
+        w.accounts.namespace_seen(
+            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "a"}}}
+        )
+        w.accounts.mapping_seen("ADDED", _mapping("team-a", TEAM_ROLE, matchLabels={"t": "a"}))
+        w.accounts.mapping_seen("ADDED", _mapping("team-b", OTHER_ROLE, matchLabels={"t": "b"}))
+        await w.step(Trigger.START)
+        w.team().settle("llm")
+        await w.step()
+        assert refreshed == [], "nothing held, nothing written"
+        w.accounts.namespace_seen(
+            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "b"}}}
+        )
+        await w.step(Trigger.CHANGE)
+        assert w.kube.condition("Degraded") == ("True", "AccountChanged")
+        held = (("team-a/llm", "account"),)
+        assert refreshed == [{"team-a": held, "team-b": held}]
+        status = mapping_status(w.accounts.reports()["team-b"], None)
+        assert status["held"] == [{"component": "team-a/llm", "wouldMove": "account"}]
+        assert status["conditions"][0]["status"] == "False"
+        assert status["conditions"][0]["reason"] == "Held"
+        await w.step()  # held again: the status is not written again
+        assert len(refreshed) == 1
+        # Labelled back: the conflict goes, and with it the held row.
+        w.accounts.namespace_seen(
+            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "a"}}}
+        )
+        await w.step()
+        assert refreshed[-1] == {"team-a": (), "team-b": ()}
+        [ready] = mapping_status(w.accounts.reports()["team-b"], None)["conditions"]
+        assert ready["reason"] == "Serving"
+
+    run(scenario)
+
+
+def test_a_region_move_is_held_as_a_region_move() -> None:
+    mapping = _mapping("team-a", TEAM_ROLE, names=["team-a"])
+    created = pinned("111111111111", "us-west-2", "team-a", _placed(mapping, None))
+    assert isinstance(created, Refusal) and created.reason == "AccountChanged"
+    assert (created.mappings, created.would_move) == (("team-a",), "region")
 
 
 def test_labelled_back_the_held_edit_goes_to_its_account() -> None:

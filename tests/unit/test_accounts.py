@@ -310,6 +310,14 @@ def test_reports_list_served_namespaces_and_conflicts_per_mapping() -> None:
     assert reports(fixed, [TEAM_A, TEAM_B])["team-a"].namespaces == ("team-a",)
 
 
+def test_reports_list_held_components_on_every_mapping_involved() -> None:
+    held = {"b-prod/llm": (("team-a", "team-b"), "account"), "gone/x": (("deleted",), "region")}
+    got = reports({"b-prod": {"team": "b"}}, [TEAM_A, TEAM_B], held)
+    assert got["team-a"].held == (("b-prod/llm", "account"),)
+    assert got["team-b"].held == (("b-prod/llm", "account"),)
+    assert reports({"b-prod": {"team": "b"}}, [TEAM_A, TEAM_B])["team-b"].held == ()
+
+
 def test_the_operators_account_unknown_at_one_start_is_no_move() -> None:
     known = _place("x", mappings=[], unmapped=Unmapped.OPERATOR_IDENTITY)
     assert isinstance(known, Placement)

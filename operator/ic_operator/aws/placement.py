@@ -64,6 +64,10 @@ class Refusal:
 
     reason: str  # one of REFUSALS
     message: str
+    # AccountChanged only: the mappings involved (where it was created, where its namespace
+    # maps now) and what the move would change ("account" or "region"), for their status.
+    mappings: tuple[str, ...] = ()
+    would_move: str = ""
 
 
 REFUSALS = frozenset({"NoAccount", "AccountConflict", "RegionNotAllowed", "AccountChanged"})
@@ -146,26 +150,38 @@ def pinned(
     if same:
         return now
     was = Placement(recorded_account or "", recorded_region, recorded_mapping or "")
+    same_account = len(accounts) == 1 and was.mapping == now.mapping
     return Refusal(
         "AccountChanged",
         f"created in {was.describe()}, but its namespace now maps to {now.describe()}: "
         "a component does not move; delete it and apply it again to move it deliberately",
+        mappings=tuple(sorted({m for m in (was.mapping, now.mapping) if m})),
+        would_move="region" if same_account else "account",
     )
 
 
 @dataclass(frozen=True)
 class MappingReport:
-    """What one mapping's status says: the namespaces it serves and those it shares."""
+    """What one mapping's status says: the namespaces it serves, those it shares, and the
+    components it holds where they were created."""
 
     namespaces: tuple[str, ...]
     conflicts: tuple[tuple[str, tuple[str, ...]], ...]  # (namespace, every mapping)
+    held: tuple[tuple[str, str], ...] = ()  # (NAMESPACE/NAME, "account" or "region")
+
+
+# NAMESPACE/NAME -> (the mappings a move involves, what it would change), from AccountChanged.
+Held = Mapping[str, tuple[tuple[str, ...], str]]
 
 
 def reports(
-    namespaces: Mapping[str, Mapping[str, str]], mappings: Iterable[AccountMapping]
+    namespaces: Mapping[str, Mapping[str, str]],
+    mappings: Iterable[AccountMapping],
+    held: Held | None = None,
 ) -> dict[str, MappingReport]:
     """For every mapping, by name: the namespaces (name -> labels) it alone selects,
-    and those it selects together with another mapping."""
+    those it selects together with another mapping, and the components a change of it
+    (or of a Namespace's labels) would move, as their passes reported them."""
     mappings = list(mappings)
     served: dict[str, list[str]] = {m.name: [] for m in mappings}
     shared: dict[str, list[tuple[str, tuple[str, ...]]]] = {m.name: [] for m in mappings}
@@ -177,4 +193,12 @@ def reports(
                 served[m.name].append(namespace)
             else:
                 shared[m.name].append((namespace, names))
-    return {name: MappingReport(tuple(served[name]), tuple(shared[name])) for name in served}
+    kept: dict[str, list[tuple[str, str]]] = {name: [] for name in served}
+    for component, (involved, would_move) in sorted((held or {}).items()):
+        for name in involved:
+            if name in kept:
+                kept[name].append((component, would_move))
+    return {
+        name: MappingReport(tuple(served[name]), tuple(shared[name]), tuple(kept[name]))
+        for name in served
+    }

@@ -10,7 +10,7 @@ component somewhere its author did not mean.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
@@ -47,6 +47,9 @@ class AccountsCache:
         self.mappings: dict[str, AccountMapping] = {}
         self._invalid: dict[str, str] = {}  # mapping name -> why it is ignored
         self.generations: dict[str, int] = {}  # mapping name -> metadata.generation
+        self.held: dict[str, tuple[tuple[str, ...], str]] = {}  # placement.Held
+        # Called when what is held changes (MappingStatuses.refresh, set at boot).
+        self.on_held: Callable[[], Awaitable[None]] | None = None
 
     # ---- the watches ---------------------------------------------------------------
     def namespace_seen(self, event_type: str, body: Mapping[str, Any]) -> str:
@@ -106,9 +109,22 @@ class AccountsCache:
             spec.calls_per_second,
         )
 
+    async def hold(self, component: str, mappings: Iterable[str], would_move: str) -> None:
+        """What the component's last pass said: held where it was created against
+        `mappings` (would_move "account" or "region"), or nothing held (would_move "")."""
+        entry = (tuple(mappings), would_move) if would_move else None
+        if self.held.get(component) == entry:
+            return
+        if entry is None:
+            del self.held[component]
+        else:
+            self.held[component] = entry
+        if self.on_held is not None:
+            await self.on_held()
+
     def reports(self) -> dict[str, MappingReport]:
-        """Each mapping's status: the namespaces it serves and those it shares."""
-        return reports(self.labels, self.mappings.values())
+        """Each mapping's status: the namespaces it serves, those it shares, what it holds."""
+        return reports(self.labels, self.mappings.values(), self.held)
 
     def invalid(self, name: str) -> str | None:
         return self._invalid.get(name)
@@ -124,20 +140,28 @@ def mapping_status(report: MappingReport | None, invalid: str | None) -> dict[st
         reason, message = "Invalid", invalid or "not read yet"
         namespaces: list[str] = []
         conflicts: list[dict[str, Any]] = []
+        held: list[dict[str, str]] = []
     else:
         namespaces = list(report.namespaces)
         conflicts = [{"namespace": ns, "mappings": list(ms)} for ns, ms in report.conflicts]
-        reason = "Conflict" if conflicts else "Serving"
-        message = (
-            "namespaces selected by another mapping too are served by neither: "
-            + ", ".join(c["namespace"] for c in conflicts)
-            if conflicts
-            else f"serving {len(namespaces)} namespace(s)"
-        )
+        held = [{"component": c, "wouldMove": why} for c, why in report.held]
+        if conflicts:
+            reason = "Conflict"
+            message = "namespaces selected by another mapping too are served by neither: " + (
+                ", ".join(c["namespace"] for c in conflicts)
+            )
+        elif held:
+            reason = "Held"
+            message = "components a change would move stay where they were created: " + (
+                ", ".join(f"{h['component']} ({h['wouldMove']})" for h in held)
+            )
+        else:
+            reason, message = "Serving", f"serving {len(namespaces)} namespace(s)"
     ready = "True" if reason == "Serving" else "False"
     return {
         "namespaces": namespaces,
         "conflicts": conflicts,
+        "held": held,
         "conditions": [{"type": "Ready", "status": ready, "reason": reason, "message": message}],
     }
 

@@ -70,6 +70,7 @@ def build(
     client = SageMakerClient.from_settings(
         settings, services=AUTOSCALING_RULES, on_write=preemption.commit, principal=principal
     )
+    client.account = account
     client.prepare()
     transitions = Transitions()
     sweep = EndpointSweep(client, on_moved=transitions.moved)
@@ -95,6 +96,7 @@ def build(
     placed = PlacedReconcilers(accounts, reconciler, places.build)
     loops = Loops(placed, KopfKube(kopf_settings), transitions)
     statuses = MappingStatuses(accounts, KopfKube(kopf_settings, ACCOUNT_MAPPINGS).patch_status)
+    accounts.on_held = statuses.refresh
     registry = build_registry(loops, ack_endpoints, accounts, statuses)
     return Operator(registry, kopf_settings, loops, ack_endpoints.insights)
 

@@ -192,6 +192,16 @@ class MappingConflict(K8sModel):
     mappings: list[Named] = Field(description="Every mapping that selects it, by name.")
 
 
+class HeldComponent(LenientModel):
+    """A component a change of mappings or Namespace labels would move: kept where it was
+    created (its Degraded/AccountChanged says so too)."""
+
+    component: str = Field(description="The component, NAMESPACE/NAME.")
+    would_move: Literal["account", "region"] = Field(
+        description="What following the change would change: its account or only its region."
+    )
+
+
 class AccountMappingStatus(LenientModel):
     """What the operator found: the namespaces the mapping serves, and what it refuses."""
 
@@ -208,11 +218,12 @@ class AccountMappingStatus(LenientModel):
             "call (Degraded/AccountConflict) until one mapping stops selecting them."
         ),
     )
-    held: list[Named] = Field(
+    held: list[HeldComponent] = Field(
         default_factory=list,
         description=(
-            "Components (NAMESPACE/NAME) created in another account or region than this "
-            "mapping now gives their namespace: reported, not moved (Degraded/AccountChanged)."
+            "Components created under this mapping that their namespace's mapping now would "
+            "move, or created elsewhere and now mapped here: reported, not moved "
+            "(Degraded/AccountChanged), until the change is undone or they are re-created."
         ),
     )
     conditions: list[Condition] = Field(

@@ -11,7 +11,7 @@ A refusal runs in the operator's own Reconciler, which reports it and calls noth
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from ic_operator.aws.placement import Placement, Refusal, pinned
@@ -28,6 +28,10 @@ class Placements(Protocol):
 
     def mapping(self, name: str) -> Placement | None:
         """The place mapping `name` gives (its default region), None if it is gone."""
+
+    async def hold(self, component: str, mappings: Iterable[str], would_move: str) -> None:
+        """Report on the mappings' status that `component` (NAMESPACE/NAME) is held where
+        it was created (would_move "account" or "region"), or no longer (would_move "")."""
 
 
 PlaceKey = tuple[str, str, str]  # (role ARN or "", region, namespace or "")
@@ -77,8 +81,21 @@ class PlacedReconcilers:
             return now
         return pinned(recorded.account_id, recorded.region, recorded.mapping, now)
 
+    async def _report_held(
+        self, body: Mapping[str, Any], placement: Placement | Refusal | None
+    ) -> None:
+        """The AccountChanged this pass reports goes on the mappings too (status.held),
+        and leaves them when the pass no longer reports it."""
+        meta = body.get("metadata") or {}
+        component = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        if isinstance(placement, Refusal) and placement.would_move:
+            await self.placements.hold(component, placement.mappings, placement.would_move)
+        else:
+            await self.placements.hold(component, (), "")
+
     async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult:
         placement = self.where(body)
+        await self._report_held(body, placement)
         if isinstance(placement, Refusal):
             return await self.own.reconcile(body, trigger, placement)
         namespace = str((body.get("metadata") or {}).get("namespace", ""))
@@ -88,6 +105,7 @@ class PlacedReconcilers:
         """A component is deleted where it was created, while its mapping still exists
         (a label edit since does not stop a deliberate move: delete, then apply again)."""
         placement = self.where(body)
+        await self._report_held(body, None)  # a component going away holds nothing
         recorded = InferenceComponentStatus.parse(body.get("status") or {}).account
         if isinstance(placement, Refusal) and recorded is not None:
             if not recorded.mapping:
