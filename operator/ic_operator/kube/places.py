@@ -90,6 +90,9 @@ class Places:
             on_write=preemption.commit,
             principal=f"role {placement.role_arn} (for namespace {namespace})",
         )
+        # A refused refresh names the mapping's role, not the process's own (IRSA) one.
+        client.role = placement.role_arn
+        client.account = placement.account_id
         if shared.sweep is None:
             # The shared listings go out with the first namespace's session: any of the
             # role's sessions may read the account's listings.

@@ -479,4 +479,11 @@ def _narrated(plan: Plan, progressing: str | None) -> Plan:
 
 def gauge(uid: str, status: InferenceComponentStatus) -> None:
     ready = next((c.status for c in status.conditions if c.type == "Ready"), "Unknown")
-    metrics.COMPONENT_TABLE.set(uid, status.inference_component_status or "Unknown", ready)
+    where = status.account
+    metrics.COMPONENT_TABLE.set(
+        uid,
+        status.inference_component_status or "Unknown",
+        ready,
+        where.account_id if where else "",
+        where.region if where else "",
+    )
