@@ -5,14 +5,16 @@ Two namespaces mapped by two AccountMappings (one by name, one by label) to role
 accounts and two regions reconcile independently, each component created by its team's
 role (the operator's session of it named for the cluster and namespace, with session tags
 and the ExternalId the trust policy requires). An unmapped namespace and overlapping
-mappings are refused with no AWS call; the escapes (a spec.region outside the mapping,
-the component's own labels and annotations, a Namespace label edit) never move a
-component."""
+mappings are refused with no AWS call; the escapes (another spec.region, refused at
+apply; the component's own labels and annotations; a Namespace label edit, reported on
+both mappings' status.held) never move a component."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from ic_operator.aws.assume import CLUSTER_TAG, KIND_TAG, NAMESPACE_TAG
 from ic_sandbox.harness.emulator_process import ACCOUNT_ID, REGION, aws_client
 from ic_sandbox.harness.identity import AwsCredentials
 from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
+from tests.emulator.identity_helpers import ADVISORY_REFRESH_SECONDS
 from tests.fixtures.controlplane import Cluster, Kubectl
 from tests.fixtures.emulator import RunningEmulator, ic_endpoint, wait_for
 from tests.fixtures.operator import IMAGE, KIND_PLURAL, OPERATOR_FLAGS
@@ -140,6 +143,11 @@ class Teams:
             timeout=60,
             what=f"{namespace}/{name} {ctype}={status} {reason}",
         )
+
+    def mapping_status(self, name: str) -> dict[str, Any]:
+        got = self.kubectl("get", "accountmapping", name, "-o", "json").stdout
+        status: dict[str, Any] = json.loads(got).get("status") or {}
+        return status
 
     def creates(self) -> list[dict[str, Any]]:
         return self.emulator.admin.calls("CreateInferenceComponent")
@@ -299,7 +307,7 @@ def test_unmapped_namespace_and_overlap_are_refused_without_a_call(teams: Teams)
 def test_escapes_never_move_a_component(teams: Teams) -> None:
     b = teams.b
     suffix = b.namespace.rsplit("-", 1)[1]
-    teams.apply(b.namespace, "llm-b")
+    teams.apply(b.namespace, "llm-b", region=b.region)
     teams.wait_reason(b.namespace, "llm-b", "Ready", "True", "InSync")
     # The component's own labels and annotations name another account: nothing moves.
     teams.kubectl(
@@ -308,26 +316,55 @@ def test_escapes_never_move_a_component(teams: Teams) -> None:
         f"services.k8s.aws/region={REGION}",
     )  # fmt: skip
     teams.kubectl("-n", b.namespace, "label", KIND_PLURAL, "llm-b", f"team-{suffix}=a")
-    # A spec.region the mapping does not allow is refused.
-    teams.kubectl(
-        "-n", b.namespace, "patch", KIND_PLURAL, "llm-b", "--type=merge",
-        "-p", json.dumps({"spec": {"region": REGION, "runtimeConfig": {"copyCount": 2}}}),
-    )  # fmt: skip
-    teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "RegionNotAllowed")
-    # The Namespace relabelled out of team b's selector and into no other: not followed,
-    # also once spec.region is gone again (nothing holds the edit back but the label).
-    teams.kubectl("label", "namespace", b.namespace, f"team-{suffix}-")
-    teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "NoAccount")
-    teams.kubectl(
-        "-n", b.namespace, "patch", KIND_PLURAL, "llm-b", "--type=json",
-        "-p", json.dumps([{"op": "remove", "path": "/spec/region"}]),
-    )  # fmt: skip
-    wait_for(
-        lambda: teams.get(b.namespace, "llm-b")["status"].get("observedGeneration", 0) >= 3 or None,
-        timeout=60,
-        what="the pass that saw spec.region go",
-    )
-    teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "NoAccount")
+    # Another spec.region, or none (the mapping's default), is refused at apply.
+    for patch in (
+        {"op": "replace", "path": "/spec/region", "value": REGION},
+        {"op": "remove", "path": "/spec/region"},
+    ):
+        refused = teams.kubectl(
+            "-n", b.namespace, "patch", KIND_PLURAL, "llm-b", "--type=json",
+            "-p", json.dumps([patch]), check=False,
+        )  # fmt: skip
+        assert refused.returncode != 0
+        assert "region is immutable once set" in refused.stderr
+    # The Namespace relabelled into another team's mapping (account a): held where it
+    # was created, the edit not sent, and both mappings say so.
+    moved_to = {
+        "apiVersion": f"{API_GROUP}/{API_VERSION}",
+        "kind": "AccountMapping",
+        "metadata": {"name": f"c-{suffix}"},
+        "spec": {
+            "roleArn": teams.a.role,
+            "externalId": teams.a.external_id,
+            "defaultRegion": teams.a.region,
+            "namespaceSelector": {"matchLabels": {f"team-{suffix}": "c"}},
+        },
+    }
+    teams.kubectl("apply", "-f", "-", input=yaml.safe_dump(moved_to))
+    try:
+        teams.kubectl("label", "namespace", b.namespace, f"team-{suffix}=c", "--overwrite")
+        teams.kubectl(
+            "-n", b.namespace, "patch", KIND_PLURAL, "llm-b", "--type=merge",
+            "-p", json.dumps({"spec": {"runtimeConfig": {"copyCount": 2}}}),
+        )  # fmt: skip
+        teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "AccountChanged")
+        row = [{"component": f"{b.namespace}/llm-b", "wouldMove": "account"}]
+        for mapping in (f"b-{suffix}", f"c-{suffix}"):
+            wait_for(
+                lambda m=mapping: teams.mapping_status(m).get("held") == row,
+                timeout=30,
+                what=f"{mapping}'s status.held lists the held component",
+            )
+        # Out of every selector: not followed either; nothing is held against a mapping.
+        teams.kubectl("label", "namespace", b.namespace, f"team-{suffix}-")
+        teams.wait_reason(b.namespace, "llm-b", "Degraded", "True", "NoAccount")
+        wait_for(
+            lambda: teams.mapping_status(f"b-{suffix}").get("held") == [],
+            timeout=30,
+            what="the held row gone from the mapping once the conflict goes",
+        )
+    finally:
+        teams.kubectl("delete", "accountmapping", f"c-{suffix}", "--wait=false", check=False)
     creates = teams.creates()
     assert [(c["account"], c["region"]) for c in creates] == [(b.account, b.region)]
     updates = teams.emulator.admin.calls("UpdateInferenceComponentRuntimeConfig")
@@ -341,3 +378,63 @@ def test_escapes_never_move_a_component(teams: Teams) -> None:
     )
     [update] = teams.emulator.admin.calls("UpdateInferenceComponentRuntimeConfig")
     assert (update["account"], update["region"]) == (b.account, b.region)
+
+
+REFRESH_SECONDS = 5.0
+
+
+def test_role_credentials_refresh_in_the_running_operator(teams: Teams) -> None:
+    """Team a's sessions need refreshing every few seconds (the emulator's default session
+    duration, which an AssumeRole without DurationSeconds gets, set just past botocore's
+    advisory window): edits keep reaching SageMaker across several refreshes, no call fails,
+    and each refresh is one AssumeRole for the (role, namespace), never a burst."""
+    a = teams.a
+    admin = teams.emulator.admin
+    admin.request(
+        "PUT", "session-duration", {"seconds": ADVISORY_REFRESH_SECONDS + REFRESH_SECONDS}
+    )
+    try:
+        teams.apply(a.namespace, "llm-a")
+        teams.wait_reason(a.namespace, "llm-a", "Ready", "True", "InSync")
+
+        def assumed() -> list[dict[str, Any]]:
+            return [c for c in admin.calls("AssumeRole") if c["request"]["RoleArn"] == a.role]
+
+        def updates() -> int:
+            return len(admin.calls("UpdateInferenceComponentRuntimeConfig"))
+
+        # Edits until the third refresh, then one more: each edit sent under whatever
+        # session is current, none held back by a refresh.
+        copies = 1
+        deadline = time.monotonic() + 240
+        while len(assumed()) < 4 and time.monotonic() < deadline:
+            copies += 1
+            teams.kubectl(
+                "-n", a.namespace, "patch", KIND_PLURAL, "llm-a", "--type=merge",
+                "-p", json.dumps({"spec": {"runtimeConfig": {"copyCount": copies}}}),
+            )  # fmt: skip
+            wait_for(
+                lambda n=copies - 1: updates() >= n or None,
+                timeout=60,
+                what=f"the edit to {copies} copies sent",
+            )
+        sessions = assumed()
+        assert len(sessions) >= 4, f"{len(sessions)} AssumeRole calls in 240 s"
+        copies += 1
+        teams.kubectl(
+            "-n", a.namespace, "patch", KIND_PLURAL, "llm-a", "--type=merge",
+            "-p", json.dumps({"spec": {"runtimeConfig": {"copyCount": copies}}}),
+        )  # fmt: skip
+        wait_for(lambda: updates() >= copies - 1 or None, timeout=60, what="the last edit sent")
+    finally:
+        admin.request("PUT", "session-duration", {"seconds": 3600})
+    calls = admin.calls()
+    failed = [c for c in calls if c["error"] is not None]
+    assert failed == [], failed
+    sessions = assumed()
+    assert {c["request"]["RoleSessionName"] for c in sessions} == {f"{CLUSTER}.{a.namespace}"}
+    gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(sessions)]
+    assert all(gap >= 0.75 * REFRESH_SECONDS for gap in gaps), gaps
+    # Every team call went out under a session: the account it landed in is team a's.
+    team_calls = [c for c in calls if c["operation"].startswith(("Update", "Describe", "List"))]
+    assert team_calls and {c["account"] for c in team_calls} == {a.account}
