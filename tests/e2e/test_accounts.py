@@ -26,6 +26,7 @@ import yaml
 
 from ic_operator import API_GROUP, API_VERSION, KIND
 from ic_operator.aws.assume import CLUSTER_TAG, KIND_TAG, NAMESPACE_TAG
+from ic_sandbox.demo.teams import trust_policy
 from ic_sandbox.harness.emulator_process import ACCOUNT_ID, REGION, aws_client
 from ic_sandbox.harness.identity import AwsCredentials
 from ic_sandbox.harness.operator_process import OperatorProcess, operator_env
@@ -38,7 +39,6 @@ pytestmark = pytest.mark.e2e
 
 CLUSTER = "e2e"
 OTHER_REGION = "eu-west-1"
-OPERATOR_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/ic-operator"
 
 
 @dataclass(frozen=True)
@@ -52,28 +52,6 @@ class Team:
     @property
     def role(self) -> str:
         return f"arn:aws:iam::{self.account}:role/ic-operator-{self.name}"
-
-
-def _trust(external_id: str) -> dict[str, Any]:
-    """docs/accounts.md's team trust policy, placeholders filled."""
-    principal = {"AWS": OPERATOR_ROLE}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-            },
-            {
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": "sts:TagSession",
-                "Condition": {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": CLUSTER}},
-            },
-        ],
-    }
 
 
 def _team_client(emulator: RunningEmulator, team: Team) -> Any:
@@ -172,7 +150,7 @@ def teams(
         admin.request(
             "PUT",
             f"roles/ic-operator-{team.name}",
-            {"account_id": team.account, "trust_policy": _trust(team.external_id)},
+            {"account_id": team.account, "trust_policy": trust_policy(team.external_id, CLUSTER)},
         )
     clients = {team.name: _team_client(emulator, team) for team in (a, b)}
     for team in (a, b):

@@ -80,6 +80,22 @@ class World:
         sm = self.by_role.setdefault(placement.role_arn, FakeSageMaker(self.clock))
         return self._reconciler(sm)
 
+    def label(self, team: str) -> None:
+        """Team-a's namespace labelled t=`team` (what a namespace admin may edit)."""
+        self.accounts.namespace_seen(
+            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": team}}}
+        )
+
+    async def created_by_label(self) -> None:
+        """Mappings team-a and team-b select by the label t; the component is created and
+        settled under team-a's."""
+        self.label("a")
+        self.accounts.mapping_seen("ADDED", _mapping("team-a", TEAM_ROLE, matchLabels={"t": "a"}))
+        self.accounts.mapping_seen("ADDED", _mapping("team-b", OTHER_ROLE, matchLabels={"t": "b"}))
+        await self.step(Trigger.START)
+        self.team().settle("llm")
+        await self.step()
+
     def team(self, role: str = TEAM_ROLE) -> FakeSageMaker:
         return self.by_role.setdefault(role, FakeSageMaker(self.clock))
 
@@ -171,9 +187,7 @@ def test_a_region_the_mapping_does_not_allow_is_refused() -> None:
 def test_overlapping_mappings_serve_neither_and_both_report_it() -> None:
     async def scenario() -> None:
         w = World()
-        w.accounts.namespace_seen(
-            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "b"}}}
-        )
+        w.label("b")
         w.accounts.mapping_seen("ADDED", _mapping("team-a", TEAM_ROLE, names=["team-a"]))
         w.accounts.mapping_seen("ADDED", _mapping("team-b", OTHER_ROLE, matchLabels={"t": "b"}))
         await w.step(Trigger.START)
@@ -193,20 +207,11 @@ def test_overlapping_mappings_serve_neither_and_both_report_it() -> None:
 def test_a_namespace_label_edit_never_moves_a_created_component() -> None:
     async def scenario() -> None:
         w = World()
-        w.accounts.namespace_seen(
-            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "a"}}}
-        )
-        w.accounts.mapping_seen("ADDED", _mapping("team-a", TEAM_ROLE, matchLabels={"t": "a"}))
-        w.accounts.mapping_seen("ADDED", _mapping("team-b", OTHER_ROLE, matchLabels={"t": "b"}))
-        await w.step(Trigger.START)
-        w.team().settle("llm")
-        await w.step()
+        await w.created_by_label()
         assert w.kube.condition("Ready")[0] == "True"
         before = w.calls()
         # A namespace admin relabels the namespace into team-b's selector.
-        w.accounts.namespace_seen(
-            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "b"}}}
-        )
+        w.label("b")
         w.kube.edit({"runtimeConfig": {"copyCount": 2}})
         await w.step(Trigger.CHANGE)
         assert w.calls() == before, "nothing called in either account"
@@ -231,18 +236,9 @@ def test_a_held_component_is_on_both_mappings_status_until_the_move_is_undone() 
             refreshed.append({n: r.held for n, r in w.accounts.reports().items()})
 
         w.accounts.on_held = on_held
-        w.accounts.namespace_seen(
-            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "a"}}}
-        )
-        w.accounts.mapping_seen("ADDED", _mapping("team-a", TEAM_ROLE, matchLabels={"t": "a"}))
-        w.accounts.mapping_seen("ADDED", _mapping("team-b", OTHER_ROLE, matchLabels={"t": "b"}))
-        await w.step(Trigger.START)
-        w.team().settle("llm")
-        await w.step()
+        await w.created_by_label()
         assert refreshed == [], "nothing held, nothing written"
-        w.accounts.namespace_seen(
-            "MODIFIED", {"metadata": {"name": "team-a", "labels": {"t": "b"}}}
-        )
+        w.label("b")
         await w.step(Trigger.CHANGE)
         assert w.kube.condition("Degraded") == ("True", "AccountChanged")
         held = (("team-a/llm", "account"),)

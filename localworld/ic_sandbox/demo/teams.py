@@ -36,7 +36,7 @@ def role(team: str) -> str:
     return f"arn:aws:iam::{TEAMS[team]}:role/ic-operator-{team}"
 
 
-def trust_policy(team: str) -> dict[str, Any]:
+def trust_policy(external_id: str, cluster: str = CLUSTER) -> dict[str, Any]:
     """docs/accounts.md's team trust policy: the operator's role, with the team's
     ExternalId, tagging its sessions with this cluster's name."""
     principal = {"AWS": OPERATOR_ROLE}
@@ -47,13 +47,13 @@ def trust_policy(team: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": principal,
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": f"ext-{team}"}},
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
             },
             {
                 "Effect": "Allow",
                 "Principal": principal,
                 "Action": "sts:TagSession",
-                "Condition": {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": CLUSTER}},
+                "Condition": {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": cluster}},
             },
         ],
     }
@@ -98,7 +98,7 @@ def two_teams(story: Story, basic: dict[str, Any]) -> None:
         admin.request(
             "PUT",
             f"roles/ic-operator-{team}",
-            {"account_id": account, "trust_policy": trust_policy(team)},
+            {"account_id": account, "trust_policy": trust_policy(f"ext-{team}")},
         )
         issued = admin.request(
             "POST",
