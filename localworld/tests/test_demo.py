@@ -73,6 +73,17 @@ def test_demo_shows_every_step_and_leaves_nothing_behind(tmp_path: Path) -> None
     assert "llama3-8b deleted from SageMaker" in transcript
     assert re.search(r"mistral-7b\s+InService", transcript.split("ListInferenceComponents")[-1])
     assert "No resources found" in transcript
+    # 7. two teams, two accounts
+    for team, account in (("red", "111111111111"), ("blue", "222222222222")):
+        assert re.search(
+            rf"AssumeRole arn:aws:iam::{account}:role/ic-operator-{team} session "
+            rf"kubernetes\.team-{team} ExternalId ext-{team} tags .*team-{team}",
+            transcript,
+        )
+        assert f"CreateInferenceComponent in account {account} by " in transcript
+    assert "region is immutable once set" in transcript
+    assert "team-red/llama3-8b: Degraded/AccountChanged" in transcript
+    assert "'wouldMove': 'account'" in transcript
     # the end: clean
     assert "Done: every step behaved as described" in transcript
     assert "sandbox stopped: 4 processes, none left running" in transcript

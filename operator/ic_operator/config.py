@@ -75,6 +75,15 @@ class Settings:
     # spec.endpointRef may name an ACK Endpoint in another namespace than the component's.
     # Off by default: a reference must not let one namespace read or use another's.
     cross_namespace_endpoint_refs: bool = False
+    # A namespace no AccountMapping selects: "OperatorIdentity" (the operator's own
+    # identity and --region, the single-account install) or "Refuse" (Degraded/NoAccount,
+    # no AWS call). docs/accounts.md.
+    unmapped_namespaces: str = "OperatorIdentity"
+    # Named in the session name and tags of every role the operator assumes (CloudTrail).
+    cluster_name: str = "kubernetes"
+
+
+UNMAPPED_CHOICES = ("OperatorIdentity", "Refuse")
 
 
 def _env(name: str) -> str | None:
@@ -92,6 +101,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "[IC_OPERATOR_NAMESPACES, comma-separated]",
     )
     parser.add_argument("--region", help="default AWS region [AWS_REGION]")
+    parser.add_argument(
+        "--unmapped-namespaces",
+        choices=UNMAPPED_CHOICES,
+        help="what a namespace no AccountMapping selects gets: the operator's own identity "
+        "(default) or Refuse (Degraded/NoAccount, no AWS call) [IC_OPERATOR_UNMAPPED_NAMESPACES]",
+    )
+    parser.add_argument(
+        "--cluster-name",
+        help="this cluster's name in the session name and tags of the roles AccountMappings "
+        "name (default kubernetes) [IC_OPERATOR_CLUSTER_NAME]",
+    )
     parser.add_argument(
         "--resync-interval",
         type=float,
@@ -218,7 +238,13 @@ def from_args(args: argparse.Namespace) -> Settings:
         autoscaling_resync_interval=float(scaling),  # type: ignore[arg-type]
         cross_namespace_endpoint_refs=args.cross_namespace_endpoint_refs
         or _env("IC_OPERATOR_CROSS_NAMESPACE_ENDPOINT_REFS") in ("true", "1"),
+        unmapped_namespaces=str(
+            pick(args.unmapped_namespaces, "IC_OPERATOR_UNMAPPED_NAMESPACES", "OperatorIdentity")
+        ),
+        cluster_name=str(pick(args.cluster_name, "IC_OPERATOR_CLUSTER_NAME", "kubernetes")),
     )
+    if settings.unmapped_namespaces not in UNMAPPED_CHOICES:
+        raise ValueError(f"unmapped namespaces must be one of {', '.join(UNMAPPED_CHOICES)}")
     if settings.max_calls_per_second < 0:
         raise ValueError("max calls per second must be >= 0")
     if settings.log_format not in ("text", "json"):

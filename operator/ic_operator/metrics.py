@@ -17,8 +17,9 @@ SAGEMAKER_CALLS = Counter(
     "ic_operator_sagemaker_calls_total",
     "SageMaker API calls (and spec.autoScaling's Application Auto Scaling and CloudWatch "
     "calls, which share the budget) by operation, purpose (write, first_look, poll, "
-    "sweep) and result code (OK on success).",
-    ["operation", "purpose", "code"],
+    "sweep), result code (OK on success), and the account and region called (the account "
+    "empty for the operator's own identity when STS could not be asked at start).",
+    ["operation", "purpose", "code", "account", "region"],
 )
 SAGEMAKER_QUEUE = Gauge(
     "ic_operator_sagemaker_queue_depth",
@@ -57,8 +58,9 @@ RECONCILE_SECONDS = Histogram(
 )
 COMPONENTS = Gauge(
     "ic_operator_components",
-    "Managed InferenceComponent resources by SageMaker status and Ready condition.",
-    ["status", "ready"],
+    "Managed InferenceComponent resources by SageMaker status, Ready condition, and the "
+    "account and region they live in (status.account; empty before the first AWS call).",
+    ["status", "ready", "account", "region"],
 )
 
 COPIES = Gauge(
@@ -90,27 +92,31 @@ def forget_copies(resource: str, kinds: tuple[str, ...] = COPY_KINDS) -> None:
 
 
 class ComponentTable:
-    """Last known (status, ready) per resource UID, mirrored into the COMPONENTS gauge.
+    """Last known (status, ready, account, region) per resource UID, mirrored into the
+    COMPONENTS gauge (bounded: accounts and regions are the mappings', never per name).
 
     Counts are kept incrementally: a pass updates the two series it moves, not a
     tally over every component (a thousand components make thousands of passes).
     """
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[str, str]] = {}
-        self._counts: _Tally[tuple[str, str]] = _Tally()
+        self._rows: dict[str, tuple[str, str, str, str]] = {}
+        self._counts: _Tally[tuple[str, str, str, str]] = _Tally()
         self._lock = threading.Lock()
 
-    def set(self, uid: str, status: str, ready: str) -> None:
+    def set(self, uid: str, status: str, ready: str, account: str = "", region: str = "") -> None:
+        row = (status, ready, account, region)
         with self._lock:
-            self._move(self._rows.get(uid), (status, ready))
-            self._rows[uid] = (status, ready)
+            self._move(self._rows.get(uid), row)
+            self._rows[uid] = row
 
     def forget(self, uid: str) -> None:
         with self._lock:
             self._move(self._rows.pop(uid, None), None)
 
-    def _move(self, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
+    def _move(
+        self, old: tuple[str, str, str, str] | None, new: tuple[str, str, str, str] | None
+    ) -> None:
         if old == new:
             return
         for key, step in ((old, -1), (new, 1)):

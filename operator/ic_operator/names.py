@@ -13,6 +13,9 @@ API_GROUP = "sagemaker.ic-operator.io"
 API_VERSION = "v1alpha1"
 KIND = "InferenceComponent"
 PLURAL = "inferencecomponents"
+# The cluster-scoped resource that maps namespaces to AWS accounts (docs/accounts.md).
+MAPPING_KIND = "AccountMapping"
+MAPPING_PLURAL = "accountmappings"
 
 # On the InferenceComponent objects. kopf keeps its own bookkeeping annotations under
 # the same prefix (its progress and the last configuration it handled).

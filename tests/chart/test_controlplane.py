@@ -197,9 +197,17 @@ CLUSTER_READS = [
     ("get", "namespaces"),
     ("list", "namespaces"),
     ("watch", "namespaces"),
+    # AccountMappings: read, and their status reported (docs/accounts.md).
+    ("get", "accountmappings.sagemaker.ic-operator.io"),
+    ("list", "accountmappings.sagemaker.ic-operator.io"),
+    ("watch", "accountmappings.sagemaker.ic-operator.io"),
+    ("patch", "accountmappings.sagemaker.ic-operator.io/status"),
 ]
 CLUSTER_NEVER = [
     ("create", "customresourcedefinitions.apiextensions.k8s.io"),
+    # A mapping chooses accounts: the platform team writes it, never the operator.
+    ("create", "accountmappings.sagemaker.ic-operator.io"),
+    ("patch", "accountmappings.sagemaker.ic-operator.io"),
     ("delete", "customresourcedefinitions.apiextensions.k8s.io"),
     ("delete", "namespaces"),
     ("create", "clusterrolebindings.rbac.authorization.k8s.io"),

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from .helm import CHART, ROOT, Helm
 
 CRD_FILE = "sagemaker.ic-operator.io_inferencecomponents.yaml"
+MAPPING_CRD_FILE = "sagemaker.ic-operator.io_accountmappings.yaml"
 
 
-def test_chart_crd_is_identical_to_crds_dir() -> None:
-    source = ROOT / "crds" / CRD_FILE
-    copy = CHART / "crds" / CRD_FILE
+@pytest.mark.parametrize("name", [CRD_FILE, MAPPING_CRD_FILE])
+def test_chart_crd_is_identical_to_crds_dir(name: str) -> None:
+    source = ROOT / "crds" / name
+    copy = CHART / "crds" / name
     assert source.is_file(), f"{source} is missing: run 'make crd'"
     assert copy.is_file(), f"{copy} is missing: run 'make chart-crd'"
     assert copy.read_bytes() == source.read_bytes(), "chart CRD is stale: run 'make chart-crd'"
@@ -27,7 +30,7 @@ def test_chart_crd_is_identical_to_crds_dir() -> None:
 
 def test_chart_crds_dir_holds_only_known_files() -> None:
     assert sorted(p.name for p in (CHART / "crds").iterdir()) == sorted(
-        [CRD_FILE, "kopf.dev_peerings.yaml"]
+        [CRD_FILE, MAPPING_CRD_FILE, "kopf.dev_peerings.yaml"]
     )
 
 
@@ -41,6 +44,7 @@ def test_rendered_crds(helm: Helm) -> None:
     crds = _crds(helm)
     assert set(crds) == {
         "inferencecomponents.sagemaker.ic-operator.io",
+        "accountmappings.sagemaker.ic-operator.io",
         "kopfpeerings.kopf.dev",
         "clusterkopfpeerings.kopf.dev",
     }
@@ -48,6 +52,8 @@ def test_rendered_crds(helm: Helm) -> None:
     assert ic["spec"]["scope"] == "Namespaced"
     assert ic["spec"]["names"]["kind"] == "InferenceComponent"
     assert "smic" in ic["spec"]["names"].get("shortNames", [])
+    # Cluster-scoped: no namespace's admin can be granted writing it (docs/accounts.md).
+    assert crds["accountmappings.sagemaker.ic-operator.io"]["spec"]["scope"] == "Cluster"
     assert crds["kopfpeerings.kopf.dev"]["spec"]["scope"] == "Namespaced"
     assert crds["clusterkopfpeerings.kopf.dev"]["spec"]["scope"] == "Cluster"
 

@@ -48,10 +48,14 @@ NAMESPACE_GRANTS = (
     | _expand("events.k8s.io", ["events"], ["create", "patch"])
     | _expand("sagemaker.services.k8s.aws", ["endpoints"], ["get", "list", "watch"])
 )
-# Cluster-scoped reads kopf needs in every mode.
-DISCOVERY_GRANTS = _expand(
-    "apiextensions.k8s.io", ["customresourcedefinitions"], ["get", "list", "watch"]
-) | _expand("", ["namespaces"], ["get", "list", "watch"])
+# Cluster-scoped reads kopf needs in every mode, and the AccountMappings (read, and
+# their status written: docs/accounts.md).
+DISCOVERY_GRANTS = (
+    _expand("apiextensions.k8s.io", ["customresourcedefinitions"], ["get", "list", "watch"])
+    | _expand("", ["namespaces"], ["get", "list", "watch"])
+    | _expand(IC_GROUP, ["accountmappings"], ["get", "list", "watch"])
+    | _expand(IC_GROUP, ["accountmappings/status"], ["patch"])
+)
 PEERING_VERBS = ["get", "list", "watch", "patch"]
 NAMESPACED_PEERING = _expand("kopf.dev", ["kopfpeerings"], PEERING_VERBS)
 CLUSTER_PEERING = _expand("kopf.dev", ["clusterkopfpeerings"], PEERING_VERBS)

@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import create_ic, error_of, spec, wait_status
-from tests.fixtures.emulator import ACCOUNT_ID, Admin, RunningEmulator, ic_endpoint
+from tests.fixtures.emulator import ACCOUNT_ID, REGION, Admin, RunningEmulator, ic_endpoint
 
 
 def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> None:
@@ -39,6 +39,9 @@ def test_calls_are_recorded_oldest_first_with_errors(sm: Any, admin: Admin) -> N
             "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ic-sandbox-admin",
             "user_id": calls[0]["principal"]["user_id"],
         },
+        # The world that served it: the caller's account, the signature's region.
+        "account": ACCOUNT_ID,
+        "region": REGION,
         "at": calls[0]["at"],
     }
     assert calls[1]["error"] is None

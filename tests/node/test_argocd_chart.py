@@ -208,7 +208,7 @@ def test_the_application_installs_the_chart_and_the_operator_pod_is_ready(
         for doc in yaml.safe_load_all(path.read_text())
         if doc
     }
-    assert CRD_NAME in crds and len(crds) == 3  # ours and kopf's two peering kinds
+    assert CRD_NAME in crds and len(crds) == 4  # ours (components, mappings), kopf's two peerings
     assert {("CustomResourceDefinition", name) for name in crds} <= set(managed)
     assert {r["status"] for r in status["resources"]} == {"Synced"}
     assert managed[("Deployment", release.instance)]["health"]["status"] == "Healthy"

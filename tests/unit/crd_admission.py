@@ -156,6 +156,14 @@ def schema_errors(value: Any, schema: Schema, path: str) -> Iterator[tuple[str, 
     if kind == "string":
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             yield "TooLong", f"{path}: Too long: may not be more than {schema['maxLength']} bytes"
+        elif "minLength" in schema and len(value) < schema["minLength"]:
+            yield (
+                "Invalid",
+                (
+                    f"{path}: Invalid value: {_q(value)}: {path} in body should be at least "
+                    f"{schema['minLength']} chars long"
+                ),
+            )
         elif "pattern" in schema and re2.search(schema["pattern"], value) is None:
             yield (
                 "Invalid",

@@ -106,6 +106,7 @@ def test_crd_metadata() -> None:
         "Ready",
         "Reason",
         "Pending",
+        "Account",
         "Min-Max",
         "Last-Scaling",
         "Age",
@@ -116,6 +117,8 @@ def test_crd_metadata() -> None:
     assert columns["Reason"]["priority"] == 1
     assert columns["Pending"] == {**columns["Pending"], "jsonPath": ".status.pendingPlan.summary"}
     assert columns["Pending"]["priority"] == 1
+    assert columns["Account"] == {**columns["Account"], "jsonPath": ".status.account.accountId"}
+    assert columns["Account"]["priority"] == 1
     conditions = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"][
         "conditions"
     ]
@@ -207,6 +210,34 @@ def test_identity_fields_are_immutable(field: str, new: str, message: str) -> No
     changed = copy.deepcopy(old)
     changed["spec"][field] = new
     assert admit(changed, schema(), old=old) == [f"spec: Invalid value: {message}"]
+
+
+REGION_IMMUTABLE = (
+    "spec: Invalid value: region is immutable once set: a component stays in the region it "
+    "was created in (re-create it to move it)"
+)
+
+
+def test_region_once_set_can_neither_change_nor_go() -> None:
+    old = basic()
+    old["spec"]["region"] = "eu-west-1"
+    moved = copy.deepcopy(old)
+    moved["spec"]["region"] = "us-east-1"
+    assert admit(moved, schema(), old=old) == [REGION_IMMUTABLE]
+    gone = copy.deepcopy(old)
+    del gone["spec"]["region"]
+    assert admit(gone, schema(), old=old) == [REGION_IMMUTABLE]
+    assert admit(old, schema(), old=old) == []
+
+
+def test_region_may_be_set_where_it_was_unset() -> None:
+    """Naming the region it already lives in is no move; naming another is refused at
+    reconcile (AccountChanged/RegionNotAllowed), which knows where it was created."""
+    old = basic()
+    old["spec"].pop("region", None)
+    named = copy.deepcopy(old)
+    named["spec"]["region"] = "us-east-1"
+    assert admit(named, schema(), old=old) == []
 
 
 def by_ref(name: str = "llm-endpoint", namespace: str | None = None) -> dict[str, Any]:

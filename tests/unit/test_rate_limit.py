@@ -261,7 +261,13 @@ class FakeBoto:
 
 
 def calls_counted(operation: str, purpose: Purpose) -> float:
-    labels = {"operation": operation, "purpose": purpose.label, "code": "OK"}
+    labels = {
+        "operation": operation,
+        "purpose": purpose.label,
+        "code": "OK",
+        "account": "",
+        "region": "us-east-1",
+    }
     return REGISTRY.get_sample_value("ic_operator_sagemaker_calls_total", labels) or 0.0
 
 
@@ -278,6 +284,24 @@ def test_every_call_is_counted_by_purpose_and_writes_are_always_writes() -> None
         before = calls_counted(operation, counted)
         asyncio.run(client.call(operation, {"InferenceComponentName": "a"}, purpose=purpose))
         assert calls_counted(operation, counted) == before + 1, (operation, purpose)
+
+
+def test_calls_are_counted_by_the_account_and_region_they_land_in() -> None:
+    client = SageMakerClient(default_region="us-east-1", client_factory=lambda _region: FakeBoto())
+    client.account = "111111111111"
+    labels = {"operation": "DescribeInferenceComponent", "purpose": POLL.label, "code": "OK"}
+
+    def counted(region: str) -> float:
+        where = {"account": "111111111111", "region": region}
+        return REGISTRY.get_sample_value("ic_operator_sagemaker_calls_total", labels | where) or 0
+
+    before = {r: counted(r) for r in ("us-east-1", "eu-west-1")}
+    request = {"InferenceComponentName": "a"}
+    asyncio.run(client.call("DescribeInferenceComponent", request))
+    asyncio.run(client.call("DescribeInferenceComponent", request, region="eu-west-1"))
+    asyncio.run(client.call("DescribeInferenceComponent", request, region="eu-west-1"))
+    assert counted("us-east-1") == before["us-east-1"] + 1
+    assert counted("eu-west-1") == before["eu-west-1"] + 2
 
 
 def test_the_door_says_when_a_write_begins_and_only_then() -> None:

@@ -16,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ic_sandbox.cluster.binaries import BinariesMissing
 from ic_sandbox.cluster.controlplane import ControlPlaneError
+from ic_sandbox.demo.errors import DemoError
 from ic_sandbox.demo.narrator import Narrator
-from ic_sandbox.demo.story import DemoError, Story
+from ic_sandbox.demo.story import Story
 from ic_sandbox.sandbox.components import SandboxError
 from ic_sandbox.sandbox.stack import Sandbox
 from ic_sandbox.sandbox.up import Stop, StopOnSignals, add_sandbox_arguments, sandbox_options

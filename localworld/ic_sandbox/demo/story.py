@@ -25,7 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from ic_operator.aws.operations import WRITE_OPERATIONS as WRITES
 from ic_sandbox.cluster.binaries import repo_root
 from ic_sandbox.cluster.kubectl import Kubectl
+from ic_sandbox.demo.errors import DemoError
 from ic_sandbox.demo.narrator import Narrator
+from ic_sandbox.demo.teams import two_teams
 from ic_sandbox.sandbox.components import EXAMPLES_NAMESPACE, SandboxEmulator
 from ic_sandbox.sandbox.stack import Sandbox
 
@@ -40,10 +42,6 @@ IMAGE_V2 = f"{TGI}:3.0.1-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
 IMAGE_V3 = f"{TGI}:3.2.0-tgi3.2.0-gpu-py311-cu124-ubuntu22.04"
 SCALED = "embeddings-bge"  # examples/autoscaled.yaml, with scale-to-zero.yaml's autoScaling
 COPY_WRITES = {"UpdateInferenceComponentRuntimeConfig", "UpdateInferenceComponent"}
-
-
-class DemoError(RuntimeError):
-    """A step did not turn out as narrated; the message says what was expected and seen."""
 
 
 def examples_dir() -> Path:
@@ -522,6 +520,11 @@ class Story:
         self.scale()
         self.autoscale()
         self.delete()
+        self.teams()
+
+    def teams(self) -> None:
+        basic = yaml.safe_load((examples_dir() / "basic.yaml").read_text())
+        two_teams(self, basic)
 
 
 def _about(call: dict[str, Any], name: str) -> bool:

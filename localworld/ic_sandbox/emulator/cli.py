@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--account-id", default="123456789012")
     parser.add_argument(
+        "--extra-regions",
+        default="",
+        help="comma-separated regions served besides --region, each account's state kept "
+        "apart per region (see PUT /_emulator/regions)",
+    )
+    parser.add_argument(
         "--time-scale",
         type=float,
         default=1.0,
@@ -46,6 +52,7 @@ async def _serve(args: argparse.Namespace) -> None:
         time_scale=args.time_scale,
         verify_signatures=args.verify_signatures,
         authorize=args.authorize,
+        extra_regions=[r for r in args.extra_regions.split(",") if r],
     )
     url = await emulator.start(args.host, args.port)
     print(f"listening on {url}", flush=True)

@@ -10,8 +10,9 @@ from aiohttp import web
 from ic_sandbox.startstop import StartStop
 
 from .clock import Clock, Durations
-from .server import build_app
+from .server import WORLDS, build_app
 from .state import EmulatorState
+from .worlds import Worlds
 
 
 class Emulator:
@@ -26,7 +27,9 @@ class Emulator:
         durations: Durations | None = None,
         verify_signatures: bool = False,
         authorize: bool = False,
+        extra_regions: list[str] | None = None,
     ) -> None:
+        self.extra_regions = list(extra_regions or [])
         self.world = EmulatorState(
             region=region,
             account_id=account_id,
@@ -36,10 +39,12 @@ class Emulator:
         self.world.identities.verify = verify_signatures
         self.world.identities.authorize = authorize
         self._runner: web.AppRunner | None = None
+        self.worlds: Worlds | None = None
         self.url = ""
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        app = build_app(self.world)
+        app = build_app(self.world, extra_regions=self.extra_regions)
+        self.worlds = app[WORLDS]
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -52,13 +57,18 @@ class Emulator:
         return self.url
 
     async def stop(self) -> None:
+        if self.worlds is not None:
+            await self.worlds.cancel_all()
         await self.world.cancel_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
     async def reset(self) -> None:
-        await self.world.reset()
+        if self.worlds is not None:
+            await self.worlds.reset()
+        else:
+            await self.world.reset()
 
 
 class EmulatorThread(StartStop):
@@ -75,6 +85,7 @@ class EmulatorThread(StartStop):
         durations: Durations | None = None,
         verify_signatures: bool = False,
         authorize: bool = False,
+        extra_regions: list[str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -85,6 +96,7 @@ class EmulatorThread(StartStop):
             durations=durations,
             verify_signatures=verify_signatures,
             authorize=authorize,
+            extra_regions=extra_regions,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

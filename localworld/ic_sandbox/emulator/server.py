@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from typing import Any
 
@@ -44,16 +45,20 @@ from .protocols import (
     render_cloudwatch,
 )
 from .sagemaker_tags import SageMakerTags
-from .sigv4 import Signed, parse_authorization, verify
+from .sigv4 import Authorization, Signed, parse_authorization, verify
 from .state import EmulatorState
 from .sts import SecurityTokenService, render_sts
 from .validation import validate_request
+from .worlds import Services, Worlds
 
 SAGEMAKER = "SageMaker"  # its X-Amz-Target prefix
 STS = "STS"  # query only: reached by its Version, never by an X-Amz-Target
 # How far a signature's time may be from ours: the windows AWS's messages name (obs; see
 # docs/emulator.md "Credentials and signatures"): JSON services 5 minutes, query ones 15.
 SKEW_MINUTES = {"JSON": 5, "query": 15}
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+WORLDS = web.AppKey("worlds", Worlds)
+NO_WORLD = "no such account and region here yet (a call of that account's makes it)"
 
 
 def _error(service: JsonService | None, err: ApiError) -> web.Response:
@@ -86,18 +91,12 @@ def _admin_error(status: int, message: str) -> web.Response:
 
 
 class Front:
-    def __init__(
-        self,
-        world: EmulatorState,
-        components: InferenceComponents,
-        services: list[JsonService],
-        authorizer: Authorizer,
-    ) -> None:
-        self.world = world
-        self.components = components
-        self.services = {s.prefix: s for s in services}
-        self.by_version = {s.model.api_version: s for s in services if query.speaks_query(s)}
-        self.authorizer = authorizer
+    def __init__(self, worlds: Worlds) -> None:
+        self.worlds = worlds
+        self.world = worlds.primary  # the admin routes' default world
+        home = worlds.home.services
+        self.services = home
+        self.by_version = {s.model.api_version: s for s in home.values() if query.speaks_query(s)}
 
     async def api(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -142,9 +141,13 @@ class Front:
         result: dict[str, Any] = {}
         op: OperationModel | None = None
         caller: Principal | None = None
+        here = self.worlds.home
         try:
             op = service.operation(name) if service is not None else None
-            caller = self._authenticate(service, op, signed, encoding)
+            caller, region = self._authenticate(service, op, signed, encoding)
+            # The caller's account in the signature's region serves the call (worlds.py).
+            here = self.worlds.get(caller.account_id, region)
+            service = here.services.get(prefix) if service is not None else None
             if body is UNREADABLE:
                 body = None
                 raise ApiError("SerializationException", f"Request body is not valid {encoding}")
@@ -155,22 +158,23 @@ class Front:
                 )
             if not isinstance(body, dict):
                 raise ApiError("SerializationException", "Request body must be a JSON object")
-            self.authorizer.check(prefix, name, body, caller)
-            faults = self.world.faults
+            here.authorizer.check(prefix, name, body, caller)
+            world = here.state
+            faults = world.faults
             delay = faults.latency_seconds(name)
             if delay:
                 await asyncio.sleep(delay)
             faults.check(name)
             assert service is not None
-            self._denied(service, name, caller, body)
+            self._denied(world, service, name, caller, body)
             validate_request(op, body)
-            self.world.served_stale = False
+            world.served_stale = False
             token = CALLER.set(caller)
             try:
-                result, lost = self._handle(service, name, body)
+                result, lost = self._handle(here, service, name, body)
             finally:
                 CALLER.reset(token)
-                stale = self.world.served_stale
+                stale = world.served_stale
         except ApiError as exc:
             error = exc
         self.world.calls.append(
@@ -182,15 +186,18 @@ class Front:
                 "lost": lost,
                 "stale": stale,
                 "principal": caller.to_json() if caller is not None else None,
+                "account": here.state.account_id,
+                "region": here.state.region,
                 "at": self.world.clock.now(),
             }
         )
         return Outcome(service, op, result, error, lost)
 
-    def _denied(self, service: JsonService, name: str, caller: Principal, body: Any) -> None:
+    def _denied(
+        self, world: EmulatorState, service: JsonService, name: str, caller: Principal, body: Any
+    ) -> None:
         """An injected AccessDeniedException (faults' denied_operations), naming the caller,
         the action and the resource as AWS's message does."""
-        world = self.world
         resource = resource_arn(body, world.partition, world.region, world.account_id)
         denied = world.faults.denial(name, caller.arn, service.signing_name, resource)
         if denied is not None:
@@ -202,48 +209,61 @@ class Front:
         op: OperationModel | None,
         signed: Signed,
         encoding: str,
-    ) -> Principal:
-        """The caller; with verification on, only a valid signature by an issued credential
-        names one (AssumeRoleWithWebIdentity, unsigned by design, is anonymous; its token
-        says who calls). With it off, a known key still names its principal (so the call log and
-        GetCallerIdentity say who called) and anything else is the account's root."""
+    ) -> tuple[Principal, str]:
+        """The caller and the region its call is for; with verification on, only a valid
+        signature by an issued credential names one (AssumeRoleWithWebIdentity, unsigned by
+        design, is anonymous; its token says who calls). With it off, a known key still names
+        its principal (so the call log and GetCallerIdentity say who called) and anything
+        else is the account's root. The region is the signature's scope when the emulator
+        serves it; otherwise the primary one (and with verification on, the scope's refusal)."""
         identities = self.world.identities
+        header = signed.headers.get("Authorization", "")
+        try:
+            scope: Authorization | None = parse_authorization(header)
+        except ApiError:
+            scope = None
+        region = self.world.region
+        if scope is not None and self.worlds.serves(scope.region):
+            region = scope.region
         if not identities.verify or (op is not None and op.auth_type == "none"):
-            header = signed.headers.get("Authorization", "")
-            try:
-                known = identities.credentials.get(parse_authorization(header).access_key_id)
-            except ApiError:
-                known = None
-            return known.principal if known else identities.root(self.world.account_id)
+            known = identities.credentials.get(scope.access_key_id) if scope else None
+            return (known.principal if known else identities.root(self.world.account_id)), region
         credential = verify(
             identities,
             signed,
             # An unknown target has no service to scope to: its answer is the unknown
             # operation, once the signature itself holds.
             signing_name=service.signing_name if service is not None else None,
-            region=self.world.region,
+            region=region,
             skew_minutes=SKEW_MINUTES.get(encoding, 5),
         )
-        return credential.principal
+        return credential.principal, region
 
+    @staticmethod
     def _handle(
-        self, service: JsonService, name: str, body: dict[str, Any]
+        here: Services, service: JsonService, name: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], str | None]:
         """Run the operation; for a component write, keep the version a lagging read serves
         and decide whether its response is lost (None, an error code, or DROPPED)."""
-        faults = self.world.faults
+        world, components = here.state, here.components
+        faults = world.faults
         writes_component = service.prefix == SAGEMAKER and name in COMPONENT_WRITES
-        component = self.components.component_named(body) if writes_component else None
+        component = components.component_named(body) if writes_component else None
         lag = faults.lag_seconds(component)
-        before = self.components.snapshot(component) if component and lag else None
+        before = components.snapshot(component) if component and lag else None
         result = service.handlers[name](body)
         if component is None:
             return result, None
         if lag:
-            self.world.remember(component, before, lag)
+            world.remember(component, before, lag)
         return result, faults.lose(name, component)
 
     # ---- admin ------------------------------------------------------------------------------
+    def _world(self, request: web.Request) -> EmulatorState | None:
+        """The world `?account=` and `?region=` name (each defaulting to the primary's)."""
+        found = self.worlds.find(request.query.get("account"), request.query.get("region"))
+        return found.state if found is not None else None
+
     async def calls(self, request: web.Request) -> web.Response:
         return web.json_response(self.world.calls)
 
@@ -259,35 +279,62 @@ class Front:
         state = body.get("state") if isinstance(body, dict) else None
         if state not in ("ALARM", "OK", "INSUFFICIENT_DATA"):
             return _admin_error(400, 'state must be "ALARM", "OK" or "INSUFFICIENT_DATA"')
+        world = self._world(request)
+        if world is None:
+            return _admin_error(404, NO_WORLD)
         name = request.match_info["name"]
-        self.world.set_alarm(name, state)
+        world.set_alarm(name, state)
         return web.json_response({"name": name, "state": state})
 
     async def get_alarms(self, request: web.Request) -> web.Response:
-        return web.json_response(self.world.alarms)
+        world = self._world(request)
+        return web.json_response(world.alarms if world else {})
 
     async def put_faults(self, request: web.Request) -> web.Response:
+        """Faults are per account and region: an account that throttles slows no other."""
+        account, region = request.query.get("account"), request.query.get("region")
+        if region is not None and not self.worlds.serves(region):
+            return _admin_error(400, f"region {region} is not served: PUT /_emulator/regions")
+        world = self.worlds.get(account or self.world.account_id, region or self.world.region).state
         try:
             body = await request.json()
             if not isinstance(body, dict):
                 raise ValueError("body must be a JSON object")
-            self.world.faults = Faults.from_json(body)
+            world.faults = Faults.from_json(body)
         except (ValueError, TypeError) as exc:
             return _admin_error(400, str(exc))
-        return web.json_response(self.world.faults.to_json())
+        return web.json_response(world.faults.to_json())
 
     async def history(self, request: web.Request) -> web.Response:
-        rec = self.world.components.get(request.match_info["name"])
+        world = self._world(request)
+        rec = world.components.get(request.match_info["name"]) if world else None
         if rec is None:
             return _admin_error(404, "no such inference component")
         return web.json_response(rec.history)
 
     async def get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.world.faults.to_json())
+        world = self._world(request)
+        return web.json_response((world.faults if world else Faults()).to_json())
 
     async def reset(self, request: web.Request) -> web.Response:
-        await self.world.reset()
+        await self.worlds.reset()
         return web.json_response({"reset": True})
+
+    async def get_regions(self, request: web.Request) -> web.Response:
+        return web.json_response({"regions": self.worlds.regions})
+
+    async def put_regions(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _admin_error(400, "body must be JSON")
+        regions = body.get("regions") if isinstance(body, dict) else None
+        if not isinstance(regions, list) or not all(
+            isinstance(r, str) and REGION.fullmatch(r) for r in regions
+        ):
+            return _admin_error(400, 'body must be {"regions": ["us-west-2", ...]}')
+        self.worlds.enable(regions)
+        return web.json_response({"regions": self.worlds.regions})
 
     async def health(self, request: web.Request) -> web.Response:
         w = self.world
@@ -300,48 +347,62 @@ class Front:
                 "components": len(w.components),
                 "endpoints": len(w.endpoints),
                 "calls": len(w.calls),
+                "regions": self.worlds.regions,
+                "worlds": self.worlds.summary(),
             }
         )
 
 
-def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Application:
+def _services(world: EmulatorState, model: ServiceModel | None = None) -> Services:
+    """One account's services in one region (worlds.py)."""
     hosting = Hosting(world)
     components = InferenceComponents(world, hosting)
     tags = SageMakerTags(world, components)
     cloudwatch = CloudWatch(world)
     autoscaling = ApplicationAutoScaling(world, cloudwatch)
     simulation = scaler.Scaler(world, components, cloudwatch, autoscaling)
-    front = Front(
+    services = [
+        JsonService(
+            SAGEMAKER,
+            model or load_model("sagemaker"),
+            {**hosting.handlers, **components.handlers, **tags.handlers},
+        ),
+        JsonService(
+            "AnyScaleFrontendService",
+            load_model("application-autoscaling"),
+            autoscaling.handlers,
+        ),
+        JsonService(
+            "GraniteServiceVersion20100801",
+            load_model("cloudwatch"),
+            cloudwatch.handlers,
+            content_type=JSON_10,
+            render_error=render_cloudwatch,
+        ),
+        JsonService(
+            STS,
+            load_model("sts"),
+            SecurityTokenService(world.identities).handlers,
+            render_error=render_sts,
+        ),
+    ]
+    return Services(
         world,
         components,
-        [
-            JsonService(
-                SAGEMAKER,
-                model or load_model("sagemaker"),
-                {**hosting.handlers, **components.handlers, **tags.handlers},
-            ),
-            JsonService(
-                "AnyScaleFrontendService",
-                load_model("application-autoscaling"),
-                autoscaling.handlers,
-            ),
-            JsonService(
-                "GraniteServiceVersion20100801",
-                load_model("cloudwatch"),
-                cloudwatch.handlers,
-                content_type=JSON_10,
-                render_error=render_cloudwatch,
-            ),
-            JsonService(
-                STS,
-                load_model("sts"),
-                SecurityTokenService(world.identities).handlers,
-                render_error=render_sts,
-            ),
-        ],
+        {s.prefix: s for s in services},
         Authorizer(world, autoscaling.target_arn),
+        simulation,
     )
+
+
+def build_app(
+    world: EmulatorState, model: ServiceModel | None = None, extra_regions: list[str] | None = None
+) -> web.Application:
+    worlds = Worlds(world, lambda state: _services(state, model))
+    worlds.enable(list(extra_regions or []))
+    front = Front(worlds)
     app = web.Application(client_max_size=16 * 1024 * 1024)
+    app[WORLDS] = worlds
     app.router.add_post("/", front.api)
     app.router.add_get("/_emulator/calls", front.calls)
     app.router.add_delete("/_emulator/calls", front.clear_calls)
@@ -351,8 +412,10 @@ def build_app(world: EmulatorState, model: ServiceModel | None = None) -> web.Ap
     app.router.add_get("/_emulator/faults", front.get_faults)
     app.router.add_put("/_emulator/faults", front.put_faults)
     app.router.add_post("/_emulator/reset", front.reset)
+    app.router.add_get("/_emulator/regions", front.get_regions)
+    app.router.add_put("/_emulator/regions", front.put_regions)
     app.router.add_get("/_emulator/health", front.health)
-    scaler.add_routes(app, simulation)
+    scaler.add_routes(app, worlds.home.scaler)
     add_identity_routes(app, world.identities, world.account_id)
     add_pod_identity_routes(app, world)
     return app

@@ -41,7 +41,12 @@ class EmulatorState:
         account_id: str,
         clock: Clock,
         durations: Durations,
+        identities: Identities | None = None,
+        calls: list[dict[str, Any]] | None = None,
     ) -> None:
+        """`identities` and `calls` are given when this is one of several worlds (one per
+        account and region, worlds.py): IAM and the call log are the emulator's, not a
+        region's."""
         self.region = region
         self.account_id = account_id
         self.clock = clock
@@ -54,8 +59,9 @@ class EmulatorState:
         self.by_arn: dict[str, Tagged] = {}
         self.alarms: dict[str, str] = {}
         self.faults = Faults()
-        self.identities = Identities(self.partition)  # kept across reset, like IAM
-        self.calls: list[dict[str, Any]] = []
+        # kept across reset, like IAM
+        self.identities = identities if identities is not None else Identities(self.partition)
+        self.calls: list[dict[str, Any]] = calls if calls is not None else []
         # Per component, the versions reads serve while the read-lag fault is on (oldest
         # first); kept only while they can still be served, and beyond the record's life.
         self.versions: dict[str, list[Version]] = {}

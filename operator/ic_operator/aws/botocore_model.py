@@ -163,27 +163,49 @@ class _SharedCredentials:
                 if credentials is None:
                     return session
                 self._by_environment[key] = credentials
-        resolver = botocore.credentials.CredentialResolver(providers=[_Resolved(credentials)])
-        session.register_component("credential_provider", resolver)
-        return session
+        return session_with(credentials, session)
 
 
 _CREDENTIALS = _SharedCredentials()
 
 
-def default_client_factory(region: str) -> Any:
+def shared_session() -> botocore.session.Session:
+    """A session signing with the process's one set of credentials (the standard
+    chain's, resolved once): a mapping's AssumeRole is made with it (aws/assume.py)."""
+    return _CREDENTIALS.session()
+
+
+def session_with(
+    credentials: Any, session: botocore.session.Session | None = None
+) -> botocore.session.Session:
+    """A botocore session whose clients sign with `credentials` and nothing else (no
+    fallback to another source if they fail): the shared ones, or a mapping's role's."""
+    session = session or botocore.session.get_session()
+    resolver = botocore.credentials.CredentialResolver(providers=[_Resolved(credentials)])
+    session.register_component("credential_provider", resolver)
+    return session
+
+
+def default_client_factory(region: str, *, session: botocore.session.Session | None = None) -> Any:
     """A boto3 client using the standard credential chain and AWS_ENDPOINT_URL_SAGEMAKER,
     built from the pruned service model (it can make only the allowed calls).
 
     botocore's standard retry mode already retries throttling and 5xx a few
     times with jittered backoff; what is left over reaches us as RETRYABLE.
     """
-    return default_service_client_factory(SAGEMAKER, region, pool=64)
+    return default_service_client_factory(SAGEMAKER, region, pool=64, session=session)
 
 
-def default_service_client_factory(service: str, region: str, *, pool: int = 16) -> Any:
+def default_service_client_factory(
+    service: str,
+    region: str,
+    *,
+    pool: int = 16,
+    session: botocore.session.Session | None = None,
+) -> Any:
     """A boto3 client of ``service`` configured the same way (the endpoint comes from
-    AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING)."""
+    AWS_ENDPOINT_URL_<SERVICE>, e.g. ..._APPLICATION_AUTO_SCALING). ``session``: one whose
+    credentials are a mapping's role (aws/assume.py); by default the standard chain."""
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 4},
         connect_timeout=5,
@@ -191,7 +213,7 @@ def default_service_client_factory(service: str, region: str, *, pool: int = 16)
         max_pool_connections=pool,
         user_agent_extra="sagemaker-ic-operator",
     )
-    session = _CREDENTIALS.session()
+    session = session or _CREDENTIALS.session()
     if service == SAGEMAKER:
         # the pruned service model: the client can make only the allowed calls
         session.register_component("data_loader", _LOADER)

@@ -79,6 +79,9 @@ class SageMakerClient:
         # The role the credential provider assumes (IRSA's AWS_ROLE_ARN, if set): a refused
         # refresh names it, since STS's own answer does not.
         self.role = provider_role()
+        # The account the calls land in, for the metrics' account label (set by whoever
+        # knows it: boot from GetCallerIdentity, kube/places from the mapping's role).
+        self.account = ""
         self._refusals = RefusalLog()
 
     @classmethod
@@ -162,7 +165,7 @@ class SageMakerClient:
                 if rules.confirms
                 else rules.classify(code, message, meta.get("HTTPStatusCode"))
             )
-            _count(operation, purpose, code)
+            self._count(operation, purpose, code, region)
             # A ClientError of another operation: the credential provider's own STS call
             # (AssumeRoleWithWebIdentity for IRSA) failed, so ours was never sent.
             via = exc.operation_name if exc.operation_name != operation else ""
@@ -177,7 +180,7 @@ class SageMakerClient:
             botocore.exceptions.ReadTimeoutError,
             botocore.exceptions.ConnectTimeoutError,
         ) as exc:
-            _count(operation, purpose, "ConnectionError")
+            self._count(operation, purpose, "ConnectionError", region)
             # A write may have reached SageMaker before the connection failed.
             kind = ErrorKind.OUTCOME_UNKNOWN if write and rules.confirms else ErrorKind.RETRYABLE
             raise SageMakerError(operation, kind, "ConnectionError", type(exc).__name__) from None
@@ -191,14 +194,23 @@ class SageMakerClient:
                 if isinstance(exc, botocore.exceptions.CredentialRetrievalError)
                 else "NoCredentials"
             )
-            _count(operation, purpose, code)
+            self._count(operation, purpose, code, region)
             raise self._error(
                 operation, ErrorKind.CREDENTIALS, code, str(exc), service=service, request=request
             ) from None
-        _count(operation, purpose, "OK")
+        self._count(operation, purpose, "OK", region)
         self._refusals.succeeded(action_of(service, operation))
         response.pop("ResponseMetadata", None)
         return response
+
+    def _count(self, operation: str, purpose: Purpose, code: str, region: str | None) -> None:
+        metrics.SAGEMAKER_CALLS.labels(
+            operation=operation,
+            purpose=purpose.label,
+            code=code,
+            account=self.account,
+            region=region or self._default_region,
+        ).inc()
 
     def _error(
         self,
@@ -325,10 +337,6 @@ def _purpose(operation: str, purpose: Purpose | None) -> Purpose:
     if operation in WRITE_OPERATIONS:
         return Purpose.WRITE  # a write is a write, whatever the caller thought
     return purpose if purpose is not None else default_purpose(operation)
-
-
-def _count(operation: str, purpose: Purpose, code: str) -> None:
-    metrics.SAGEMAKER_CALLS.labels(operation=operation, purpose=purpose.label, code=code).inc()
 
 
 def _snake(operation: str) -> str:

@@ -1,4 +1,4 @@
-"""`ic-operator crd`: print the CustomResourceDefinition, or with ``--docs`` the
+"""`ic-operator crd`: print a CustomResourceDefinition (``--kind``), or with ``--docs`` the
 field reference (docs/resource.md); `make crd` writes both, `make crd-check` keeps
 the checked-in copies equal."""
 
@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ic_operator.crd.accounts import build_mapping_crd
 from ic_operator.crd.reference import resource_reference
 from ic_operator.crd.schema import render
+from ic_operator.names import KIND, MAPPING_KIND
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +19,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the Markdown field reference (docs/resource.md) instead of the CRD",
     )
+    parser.add_argument(
+        "--kind",
+        choices=[KIND, MAPPING_KIND],
+        default=KIND,
+        help=f"which resource's CRD to print (default {KIND})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(resource_reference() if args.docs else render())
+    if args.docs:
+        sys.stdout.write(resource_reference())
+    elif args.kind == MAPPING_KIND:
+        sys.stdout.write(render(build_mapping_crd()))
+    else:
+        sys.stdout.write(render())
     return 0

@@ -22,16 +22,21 @@ from kopf._cogs.structs import references as kopf_references
 
 from ic_operator import config, metrics
 from ic_operator.autoscaling.sweep import AutoScalingSweep
+from ic_operator.aws.assume import RoleCredentials
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.aws.identity import CredentialsProblem, who_am_i
 from ic_operator.aws.operations import AUTOSCALING_RULES
+from ic_operator.aws.placement import Unmapped
 from ic_operator.kube import collector, logfilters, memory
+from ic_operator.kube.accounts import ACCOUNT_MAPPINGS, AccountsCache, MappingStatuses
 from ic_operator.kube.ack_endpoints import AckEndpointCache
 from ic_operator.kube.handlers import build_registry
+from ic_operator.kube.places import Places
 from ic_operator.kube.status_client import KopfKube
 from ic_operator.loop import preemption
 from ic_operator.loop.object_loop import Loops, Transitions
 from ic_operator.reconcile.passes import Reconciler
+from ic_operator.reconcile.placed import PlacedReconcilers
 from ic_operator.reconcile.sweep import EndpointSweep
 from ic_operator.reconcile.types import DEFAULT, Strategy
 
@@ -52,14 +57,20 @@ class Operator:
 
 
 def build(
-    settings: config.Settings, *, strategy: Strategy = DEFAULT, principal: str = ""
+    settings: config.Settings,
+    *,
+    strategy: Strategy = DEFAULT,
+    principal: str = "",
+    account: str = "",
 ) -> Operator:
     """The operator for ``settings``. ``strategy``: how SageMaker is read and compared;
     only the benchmark's naive baseline (bench/naive.py) passes another. ``principal``:
-    the operator's ARN (GetCallerIdentity), named in every refusal."""
+    the operator's ARN (GetCallerIdentity), named in every refusal; ``account``: its
+    account (the place of the namespaces it serves as itself)."""
     client = SageMakerClient.from_settings(
         settings, services=AUTOSCALING_RULES, on_write=preemption.commit, principal=principal
     )
+    client.account = account
     client.prepare()
     transitions = Transitions()
     sweep = EndpointSweep(client, on_moved=transitions.moved)
@@ -74,10 +85,20 @@ def build(
         scaling_sweep=scaling_sweep,
         ack_endpoints=ack_endpoints,
     )
-    loops = Loops(reconciler, KopfKube(kopf_settings), transitions)
-    return Operator(
-        build_registry(loops, ack_endpoints), kopf_settings, loops, ack_endpoints.insights
+    # Accounts (docs/accounts.md): each pass placed by namespace and AccountMappings.
+    accounts = AccountsCache(
+        unmapped=Unmapped(settings.unmapped_namespaces),
+        operator_account=account,
+        operator_region=settings.region,
     )
+    roles = RoleCredentials(cluster=settings.cluster_name, region=settings.region)
+    places = Places(settings, roles, transitions, ack_endpoints, strategy)
+    placed = PlacedReconcilers(accounts, reconciler, places.build)
+    loops = Loops(placed, KopfKube(kopf_settings), transitions)
+    statuses = MappingStatuses(accounts, KopfKube(kopf_settings, ACCOUNT_MAPPINGS).patch_status)
+    accounts.on_held = statuses.refresh
+    registry = build_registry(loops, ack_endpoints, accounts, statuses)
+    return Operator(registry, kopf_settings, loops, ack_endpoints.insights)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,16 +115,25 @@ def run(args: argparse.Namespace, *, strategy: Strategy = DEFAULT) -> int:
         log.error("cannot start: %s", exc)
         return 2
     metrics.serve(settings.metrics_port)
-    return asyncio.run(_operate(settings, strategy, identity.arn if identity else ""))
+    return asyncio.run(
+        _operate(
+            settings,
+            strategy,
+            identity.arn if identity else "",
+            identity.account if identity else "",
+        )
+    )
 
 
-async def _operate(settings: config.Settings, strategy: Strategy, principal: str) -> int:
+async def _operate(
+    settings: config.Settings, strategy: Strategy, principal: str, account: str = ""
+) -> int:
     # Before kopf opens its first connection:
     memory.shrink_tls_read_buffers()
     memory.cap_client_connections(memory.connection_cap(len(settings.namespaces)))
     memory.slim_watch_events()
     # Before /healthz answers (kopf.operator serves it):
-    operator = build(settings, strategy=strategy, principal=principal)
+    operator = build(settings, strategy=strategy, principal=principal, account=account)
     log.info(
         "starting: namespaces=%s region=%s resync=%ss",
         ",".join(settings.namespaces) or "*",

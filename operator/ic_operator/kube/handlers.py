@@ -16,6 +16,8 @@ from configuration, after the command line is read.
   exactly those components. kopf serves it only while the kind's CRD is installed; an
   event handler on that CRD makes sure kopf follows it when it appears
   (:meth:`~ic_operator.kube.ack_endpoints.AckEndpointCache.follow_kind`).
+* Namespaces and AccountMappings (with accounts): the cache a pass is placed by; a label
+  or mapping change wakes the components it concerns and refreshes the mappings' status.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import kopf
 
+from ic_operator.kube.accounts import AccountsCache, MappingStatuses
 from ic_operator.kube.ack_endpoints import (
     ACK_ENDPOINT_CRD_NAME,
     ACK_ENDPOINTS,
@@ -33,12 +36,26 @@ from ic_operator.kube.ack_endpoints import (
 )
 from ic_operator.kube.login import in_cluster
 from ic_operator.loop.object_loop import Loops, deleting
-from ic_operator.names import ANNOTATION_PREFIX, API_GROUP, API_VERSION, FINALIZER, PLURAL
+from ic_operator.names import (
+    ANNOTATION_PREFIX,
+    API_GROUP,
+    API_VERSION,
+    FINALIZER,
+    MAPPING_PLURAL,
+    PLURAL,
+)
 
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
+NAMESPACES = ("", "v1", "namespaces")
+MAPPINGS = (API_GROUP, API_VERSION, MAPPING_PLURAL)
 
 
-def build_registry(loops: Loops, ack_endpoints: AckEndpointCache) -> kopf.OperatorRegistry:
+def build_registry(
+    loops: Loops,
+    ack_endpoints: AckEndpointCache,
+    accounts: AccountsCache | None = None,
+    mapping_statuses: MappingStatuses | None = None,
+) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
@@ -118,6 +135,9 @@ def build_registry(loops: Loops, ack_endpoints: AckEndpointCache) -> kopf.Operat
     async def ack_endpoint_kind(body: kopf.Body, **_: Any) -> None:
         await ack_endpoints.follow_kind(body, registry)
 
+    if accounts is not None:
+        _watch_accounts(registry, loops, accounts, mapping_statuses)
+
     @kopf.on.delete(*RESOURCE, registry=registry, id="finalize")
     async def finalize(body: kopf.Body, uid: str, **_: Any) -> None:
         try:
@@ -126,3 +146,40 @@ def build_registry(loops: Loops, ack_endpoints: AckEndpointCache) -> kopf.Operat
             loops.drop(uid)
 
     return registry
+
+
+def _watch_accounts(
+    registry: kopf.OperatorRegistry,
+    loops: Loops,
+    accounts: AccountsCache,
+    statuses: MappingStatuses | None,
+) -> None:
+    """Namespaces and AccountMappings (docs/accounts.md): each event updates the cache a
+    pass is placed by, wakes the components it may move or free, and refreshes the
+    mappings' status."""
+
+    @kopf.index(*RESOURCE, registry=registry, id="by_namespace")
+    def by_namespace(namespace: str | None, uid: str, **_: Any) -> dict[str, str]:
+        return {namespace or "": uid}
+
+    @kopf.on.event(*NAMESPACES, registry=registry, id="namespace")
+    async def namespace(body: kopf.Body, type: str, **kwargs: Any) -> None:
+        before = accounts.labels.get(str(body.get("metadata", {}).get("name", "")))
+        name = accounts.namespace_seen(type, body)
+        if accounts.labels.get(name) == before:
+            return  # no label changed: nothing moves
+        members: kopf.Index[str, str] = kwargs["by_namespace"]
+        for uid in members.get(name, ()):
+            loops.poke(uid)
+        if statuses is not None:
+            await statuses.refresh()
+
+    @kopf.on.event(*MAPPINGS, registry=registry, id="account-mapping")
+    async def account_mapping(body: kopf.Body, type: str, **kwargs: Any) -> None:
+        accounts.mapping_seen(type, body)
+        members: kopf.Index[str, str] = kwargs["by_namespace"]
+        for uids in members.values():
+            for uid in uids:
+                loops.poke(uid)
+        if statuses is not None:
+            await statuses.refresh()

@@ -14,7 +14,14 @@ RETRIED_REQUEST = re.compile(r"Request attempt \S+ failed; will retry: ")
 # kopf's line for every watch event with news, and for every loop that ends (one per
 # object at each shutdown).
 ROUTINE_KOPF = frozenset(
-    {"Handler 'wake' succeeded.", "Handler 'ack-endpoint' succeeded.", "Daemon 'loop' succeeded."}
+    {
+        "Handler 'wake' succeeded.",
+        "Handler 'ack-endpoint' succeeded.",
+        "Daemon 'loop' succeeded.",
+        # every Namespace and AccountMapping event (docs/accounts.md)
+        "Handler 'namespace' succeeded.",
+        "Handler 'account-mapping' succeeded.",
+    }
 )
 # kopf's warning for a watched kind whose CRD is not installed: ACK's Endpoint is
 # optional (spec.endpointRef), so its absence is worth an INFO line, not a WARNING.

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from ic_operator import metrics
 from ic_operator.loop import preemption
 from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
-from ic_operator.reconcile.passes import Reconciler
+from ic_operator.reconcile.passes import Passes
 from ic_operator.reconcile.status import merge_patch, without_timestamps
 from ic_operator.reconcile.types import PassResult, TransitionKey, Trigger
 
@@ -131,7 +131,7 @@ class Transitions:
 
 class ObjectLoop:
     def __init__(
-        self, reconciler: Reconciler, kube: Kube, transitions: Transitions | None = None
+        self, reconciler: Passes, kube: Kube, transitions: Transitions | None = None
     ) -> None:
         """``transitions``: the index every loop of the process shares (a loop of its
         own when None: nothing else nudges it)."""
@@ -377,7 +377,7 @@ class ObjectLoop:
 class Loops:
     """Every object's loop, by UID (created on first use, dropped when done)."""
 
-    def __init__(self, reconciler: Reconciler, kube: Kube, transitions: Transitions) -> None:
+    def __init__(self, reconciler: Passes, kube: Kube, transitions: Transitions) -> None:
         """``transitions``: the index the reconciler's endpoint sweep nudges (both are
         built with it, in :mod:`ic_operator.kube.boot`)."""
         self.reconciler = reconciler

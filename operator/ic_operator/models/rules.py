@@ -234,6 +234,15 @@ NAME_IMMUTABLE: Rule[InferenceComponentSpec] = Rule(
     "inferenceComponentName is immutable",
     holds=None,
 )
+# Once set, the region is the component's place: a changed or removed region would move it
+# (the mapping's default region may differ). Setting it where it was unset is left to the
+# reconcile-time AccountChanged/RegionNotAllowed, which knows the region it was created in.
+REGION_IMMUTABLE: Rule[InferenceComponentSpec] = Rule(
+    "!has(oldSelf.region) || (has(self.region) && self.region == oldSelf.region)",
+    "region is immutable once set: a component stays in the region it was created in "
+    "(re-create it to move it)",
+    holds=None,
+)
 # SageMaker rejects CopyCount 0 on create; zero copies are reached only by scaling an
 # existing component.
 COPIES_AT_CREATION: Rule[InferenceComponentSpec] = Rule(

@@ -46,6 +46,7 @@ from ic_operator.models.rules import (
     NO_VARIANT_ON_ADAPTER,
     ONE_ENDPOINT_FORM,
     ONE_SPECIFICATION_FORM,
+    REGION_IMMUTABLE,
     ROLLBACK_BATCH_AT_MOST_THE_COPIES,
     VARIANT_IMMUTABLE,
     VARIANT_REQUIRED,
@@ -105,6 +106,7 @@ class InferenceComponentSpec(K8sModel):
         ENDPOINT_REF_IMMUTABLE,
         VARIANT_IMMUTABLE,
         NAME_IMMUTABLE,
+        REGION_IMMUTABLE,
         COPIES_AT_CREATION,
         BATCH_AT_MOST_HALF_THE_COPIES,
         ROLLBACK_BATCH_AT_MOST_THE_COPIES,
@@ -145,8 +147,9 @@ class InferenceComponentSpec(K8sModel):
     region: Annotated[str, StringConstraints(max_length=32, pattern=REGION_PATTERN)] | None = Field(
         default=None,
         description=(
-            "AWS Region of the endpoint, for example us-east-1; defaults to the operator's "
-            "AWS configuration."
+            "AWS Region of the endpoint, for example us-east-1; defaults to the namespace's "
+            "AccountMapping defaultRegion, else the operator's AWS configuration. Immutable "
+            "once set."
         ),
     )
     specification: ComponentSpecification | None = Field(

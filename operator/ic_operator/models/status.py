@@ -221,6 +221,21 @@ class PendingPlan(_StatusModel):
     )
 
 
+class AccountStatus(_StatusModel):
+    """Where the component lives: recorded when the operator first acts for it and never
+    changed after (docs/accounts.md, "Fixed at creation")."""
+
+    account_id: str = Field(
+        default="",
+        description="The AWS account; empty: the operator's own, not known at start.",
+    )
+    region: str = Field(description="The AWS Region.")
+    mapping: str = Field(
+        default="",
+        description="The AccountMapping whose role acts for it; empty: the operator's identity.",
+    )
+
+
 class InferenceComponentStatus(_StatusModel):
     """Observed state of the inference component, as the operator last saw it."""
 
@@ -243,6 +258,13 @@ class InferenceComponentStatus(_StatusModel):
         ),
     )
     region: str | None = Field(default=None, description="AWS Region of the component.")
+    account: AccountStatus | None = Field(
+        default=None,
+        description=(
+            "The account and region the component lives in, fixed when the operator first "
+            "acted for it: a later mapping or namespace change is reported, never followed."
+        ),
+    )
     inference_component_status: str | None = Field(
         default=None,
         description=(

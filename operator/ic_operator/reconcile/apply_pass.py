@@ -19,6 +19,7 @@ from ic_operator.autoscaling.step import NONE, AutoScalingStep, ScalingDelta
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import SageMakerError, about_endpoint
+from ic_operator.aws.placement import REFUSALS, Placement, Refusal
 from ic_operator.config import Settings
 from ic_operator.models import (
     EndpointRef,
@@ -26,6 +27,7 @@ from ic_operator.models import (
     InferenceComponentStatus,
     validation_message,
 )
+from ic_operator.models.status import AccountStatus
 from ic_operator.names import REDEPLOY_ANNOTATION, RETRY_ANNOTATION
 from ic_operator.reconcile import endpoint_ref
 from ic_operator.reconcile.endpoint_ref import AckEndpoints, AckLookup, Found, Resolution
@@ -75,10 +77,14 @@ class ApplyPass:
     # None: the operator was built without (every reference then reads as no such kind).
     ack_endpoints: AckEndpoints | None = None
 
-    async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
-        """The pass, and with spec.endpointRef what it resolved to (EndpointResolved)."""
+    async def run(
+        self, body: Mapping[str, Any], now: float, placement: Placement | Refusal | None = None
+    ) -> PassResult:
+        """The pass, and with spec.endpointRef what it resolved to (EndpointResolved).
+        ``placement``: the account and region the component lives in (reconcile/placed.py),
+        or why it may make no AWS call; None: the operator's own identity, as configured."""
         status = InferenceComponentStatus.parse(body.get("status") or {})
-        ctx, wanted, resolution = await self._parse(body, status, now)
+        ctx, wanted, resolution = await self._parse(body, status, now, placement)
         if isinstance(wanted, Plan) and (body.get("spec") or {}).get("suspend") is True:
             # Rejected before SageMaker is asked anything, and still suspended.
             held = still_held(status.pending_plan, iso(now), wanted.message)
@@ -96,7 +102,8 @@ class ApplyPass:
         now = ctx.now
         if isinstance(wanted, Plan):  # rejected before SageMaker is asked anything
             return self._finish(wanted, status, ctx, NOT_READ)
-        edited = _edited(status, ctx)
+        # A placement refusal that cleared (a mapping or Namespace changed) is news too.
+        edited = _edited(status, ctx) or _was_refused(status)
         key: TransitionKey = (ctx.region, wanted.endpoint, wanted.name)
         endpoint: EndpointKey = (ctx.region, wanted.endpoint)
         news = status.decision is not None and self.endpoints.changed_since(
@@ -250,7 +257,11 @@ class ApplyPass:
         )
 
     async def _parse(
-        self, body: Mapping[str, Any], status: InferenceComponentStatus, now: float
+        self,
+        body: Mapping[str, Any],
+        status: InferenceComponentStatus,
+        now: float,
+        placement: Placement | Refusal | None,
     ) -> tuple[PassContext, Desired | Plan, Resolution | None]:
         """The pass's context and what the spec asks for, or the plan of a spec the
         operator may not send yet (invalid, its endpointRef not resolved, or not
@@ -299,8 +310,16 @@ class ApplyPass:
             spec=spec,
             redeploy_token=ctx.redeploy_token,
         )
+        if isinstance(placement, Refusal):  # a mapping or a Namespace may change: resync
+            refused = Plan(Act.BLOCKED, placement.reason, placement.message, degraded=True)
+            return ctx, refused, resolution
         region = spec.region or self.settings.region
-        identity = {"inference_component_name": desired.name, "region": region}
+        identity: dict[str, Any] = {"inference_component_name": desired.name, "region": region}
+        if placement is not None:
+            region = identity["region"] = placement.region
+            identity["account"] = AccountStatus(
+                account_id=placement.account_id, region=region, mapping=placement.mapping
+            )
         return replace(ctx, region=region, identity=identity), desired, resolution
 
     async def _resolve(
@@ -413,6 +432,13 @@ def _blocked(reason: str, message: str) -> Plan:
     return Plan(Act.BLOCKED, reason, message, degraded=True, wake=Wake.IDLE)
 
 
+def _was_refused(status: InferenceComponentStatus) -> bool:
+    return any(
+        c.type == "Degraded" and c.status == "True" and c.reason in REFUSALS
+        for c in status.conditions
+    )
+
+
 def _edited(status: InferenceComponentStatus, ctx: PassContext) -> bool:
     """The spec, the retry or the redeploy annotation changed since the last decision."""
     return status.decision is None or decided_for(status.decision) != ctx.asked
@@ -453,4 +479,11 @@ def _narrated(plan: Plan, progressing: str | None) -> Plan:
 
 def gauge(uid: str, status: InferenceComponentStatus) -> None:
     ready = next((c.status for c in status.conditions if c.type == "Ready"), "Unknown")
-    metrics.COMPONENT_TABLE.set(uid, status.inference_component_status or "Unknown", ready)
+    where = status.account
+    metrics.COMPONENT_TABLE.set(
+        uid,
+        status.inference_component_status or "Unknown",
+        ready,
+        where.account_id if where else "",
+        where.region if where else "",
+    )

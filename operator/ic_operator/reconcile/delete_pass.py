@@ -15,6 +15,7 @@ from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.api import SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError
+from ic_operator.aws.placement import Placement, Refusal
 from ic_operator.config import Settings
 from ic_operator.events import Event
 from ic_operator.models import InferenceComponentStatus
@@ -45,7 +46,11 @@ class DeletePass:
     poll: PollPolicy
     scaling_sweep: AutoScalingSweep | None = None  # told the component is going
 
-    async def run(self, body: Mapping[str, Any], now: float) -> PassResult:
+    async def run(
+        self, body: Mapping[str, Any], now: float, placement: Placement | Refusal | None = None
+    ) -> PassResult:
+        """``placement``: where the component was created (reconcile/placed.py), or why
+        no AWS call may be made for it; None: the operator's own identity."""
         meta = body.get("metadata") or {}
         raw = body.get("spec") or {}
         status = InferenceComponentStatus.parse(body.get("status") or {})
@@ -63,6 +68,16 @@ class DeletePass:
             now=now,
             region=str(raw.get("region") or status.region or self.settings.region),
         )
+        if isinstance(placement, Refusal):
+            if status.account is None and status.last_write is None:
+                # Never placed, so never created: nothing of it can be in any account.
+                return _released(placement.reason, f"{placement.message}; nothing was created")
+            # Created in an account the operator may not reach now: it stays, and says so
+            # (a deletionPolicy Retain, or the mapping back, lets the deletion finish).
+            blocked = Plan(Act.BLOCKED, placement.reason, placement.message, degraded=True)
+            return self._finish(blocked, status, ctx, NOT_READ)
+        if placement is not None:
+            ctx = replace(ctx, region=placement.region)
         if self.scaling_sweep is not None:
             # Going, whatever happens next: the shared autoscaling listings stop covering it.
             self.scaling_sweep.leave(ctx.region, name)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ic_operator import metrics
 from ic_operator.autoscaling.step import AutoScalingStep
 from ic_operator.autoscaling.sweep import AutoScalingSweep
 from ic_operator.aws.api import SageMakerApi
+from ic_operator.aws.placement import Placement, Refusal
 from ic_operator.config import Settings
 from ic_operator.reconcile.apply_pass import ApplyPass
 from ic_operator.reconcile.delete_pass import DeletePass
@@ -25,7 +26,18 @@ from ic_operator.reconcile.observe import Observer
 from ic_operator.reconcile.sweep import EndpointSweep
 from ic_operator.reconcile.types import DEFAULT, PassResult, PollPolicy, Strategy, Trigger
 
-__all__ = ["PassResult", "Reconciler", "Trigger"]
+__all__ = ["PassResult", "Passes", "Reconciler", "Trigger"]
+
+
+class Passes(Protocol):
+    """What the loops call: a Reconciler, or the router among them (reconcile/placed.py)."""
+
+    @property
+    def poll(self) -> PollPolicy: ...
+
+    async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult: ...
+
+    async def finalize(self, body: Mapping[str, Any]) -> PassResult: ...
 
 
 class Reconciler:
@@ -84,14 +96,23 @@ class Reconciler:
         )
         self._delete = DeletePass(client, settings, self.poll, self.scaling_sweep)
 
-    async def reconcile(self, body: Mapping[str, Any], trigger: Trigger) -> PassResult:
+    async def reconcile(
+        self,
+        body: Mapping[str, Any],
+        trigger: Trigger,
+        placement: Placement | Refusal | None = None,
+    ) -> PassResult:
+        """``placement``: where the component lives (reconcile/placed.py chooses this
+        Reconciler by it); None: the operator's own identity, as configured."""
         started = time.monotonic()
-        result = await self._apply.run(body, self.clock())
+        result = await self._apply.run(body, self.clock(), placement)
         metrics.RECONCILES.labels(trigger=trigger.value, outcome=result.outcome).inc()
         metrics.RECONCILE_SECONDS.labels(outcome=result.outcome).observe(time.monotonic() - started)
         return result
 
-    async def finalize(self, body: Mapping[str, Any]) -> PassResult:
-        result = await self._delete.run(body, self.clock())
+    async def finalize(
+        self, body: Mapping[str, Any], placement: Placement | Refusal | None = None
+    ) -> PassResult:
+        result = await self._delete.run(body, self.clock(), placement)
         metrics.RECONCILES.labels(trigger=Trigger.DELETE.value, outcome=result.outcome).inc()
         return result
