@@ -425,6 +425,7 @@ def _edit_phase(
     label: str,
     tag: str = "edit",
     first: Callable[[], None] | None = None,
+    resource: str = RESOURCE,
 ) -> dict[str, Any]:
     ctx.emulator.clear_calls()
     metrics_before = operator.metrics()
@@ -436,7 +437,7 @@ def _edit_phase(
         image = workload.edited_image(index, tag)
         before = time.time()
         ctx.kubectl(
-            "patch", RESOURCE, name, "-n", namespace, "--type=merge",
+            "patch", resource, name, "-n", namespace, "--type=merge",
             "-p", json.dumps(workload.image_patch(image)),
         )  # fmt: skip
         after = time.time()
@@ -555,12 +556,13 @@ def _steady_phase(
     namespace: str,
     result: RunResult,
     label: str,
+    until_quiet: Callable[[], dict[str, Any]] | None = None,
 ) -> None:
     # Every component's resync timer starts at most one interval after it appeared.
     wait = applied_at + cfg.resync - time.monotonic()
     if wait > 0:
         time.sleep(wait)
-    settled = _until_quiet(ctx, cfg, operator)
+    settled = until_quiet() if until_quiet else _until_quiet(ctx, cfg, operator)
     ctx.progress(f"[{label}] {quiet.describe(settled)}")
     if not settled["settled"]:
         result.errors.append(f"steady: {quiet.describe(settled)}")
