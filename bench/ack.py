@@ -234,12 +234,7 @@ def _apply_phase(
     before = procstat.sample(process.pid)
     watch = ReadyWatch(ctx.api, docs[0]["metadata"]["namespace"], ready=is_synced)
     wall0, mono0 = time.time(), time.monotonic()
-    for chunk in workload.chunks(docs, cfg.apply_chunk):
-        ctx.kubectl(
-            "apply", "--server-side", "--field-manager=bench", "-f", "-",
-            input=workload.multi_document(chunk),
-        )  # fmt: skip
-    applied = time.monotonic() - mono0
+    applied = scenario.apply_in_chunks(ctx, cfg, docs)
     label = f"N={cfg.components} ack"
     ctx.progress(f"[{label}] applied {len(docs)} in {applied:.1f}s; waiting for ResourceSynced")
     deadline = mono0 + cfg.ready_timeout

@@ -340,6 +340,17 @@ def _ready_names(api: Api, namespace: str) -> tuple[set[str], int]:
     return {i["metadata"]["name"] for i in items if workload.is_ready(i)}, len(items)
 
 
+def apply_in_chunks(ctx: Context, cfg: RunConfig, docs: list[dict[str, Any]]) -> float:
+    """`kubectl apply --server-side` of every document, apply_chunk at a time; seconds taken."""
+    start = time.monotonic()
+    for chunk in workload.chunks(docs, cfg.apply_chunk):
+        ctx.kubectl(
+            "apply", "--server-side", "--field-manager=bench", "-f", "-",
+            input=workload.multi_document(chunk),
+        )  # fmt: skip
+    return time.monotonic() - start
+
+
 def _apply_phase(
     ctx: Context,
     cfg: RunConfig,
@@ -354,12 +365,7 @@ def _apply_phase(
     before = procstat.sample(operator.pid)
     watch = ReadyWatch(ctx.api, namespace)
     wall0, mono0 = time.time(), time.monotonic()
-    for chunk in workload.chunks(docs, cfg.apply_chunk):
-        ctx.kubectl(
-            "apply", "--server-side", "--field-manager=bench", "-f", "-",
-            input=workload.multi_document(chunk),
-        )  # fmt: skip
-    applied = time.monotonic() - mono0
+    applied = apply_in_chunks(ctx, cfg, docs)
     ctx.progress(f"[{label}] applied {len(docs)} in {applied:.1f}s; waiting for Ready")
     deadline = mono0 + cfg.ready_timeout
     try:
