@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import baseline, machine, report, scenario, workload
+from bench import ack, baseline, machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl
 from ic_sandbox.cluster.binaries import ensure_binaries, find_kubectl
 from ic_sandbox.cluster.controlplane import ControlPlane
@@ -50,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--modes",
         default="sweep,naive",
         help="modes to compare: sweep (the operator), naive (bench/naive.py injected), "
-        "autoscaled (the operator, every component with spec.autoScaling); "
+        "autoscaled (the operator, every component with spec.autoScaling), "
+        "ack (ACK's SageMaker controller v1.9.1 at its defaults, bench/ack.py); "
         "default sweep,naive",
     )
     parser.add_argument("--time-scale", type=float, default=0.1)
@@ -121,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     workdir = Path(tempfile.mkdtemp(prefix="ic-operator-bench-"))
     print(f"bench: logs in {workdir}", flush=True)
-    plan = [(n, mode, f"{(mode or 'd')[0]}{n}") for n in args.sizes for mode in modes]
+    # Run prefixes name the components (one emulator, global names): ack is "k", since
+    # autoscaled has "a".
+    prefix = {ack.MODE: "k"}
+    plan = [
+        (n, mode, f"{prefix.get(mode, (mode or 'd')[0])}{n}") for n in args.sizes for mode in modes
+    ]
     results: dict[int, dict[str, Any]] = {}
     with contextlib.ExitStack() as stack:
         try:
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             # Established and served: the operator's first list must not meet the API
             # server's 429 of a cold watch cache, or kopf's retry is measured as its time.
             install_crds(kubectl, error=BenchError)
+            ack_build = ack.prepare(kubectl) if ack.MODE in modes else None
             info = machine.describe(api.version())
             print(report.machine_line(info), flush=True)
             emulator.wait_endpoints(endpoints, timeout=600 * args.time_scale + 60)
@@ -180,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                         for name, _, value in (e.partition("=") for e in args.operator_env)
                     ),
                 )
-                outcome = scenario.run(ctx, cfg)
+                if mode == ack.MODE and ack_build is not None:
+                    outcome = ack.run(ctx, cfg, ack_build)
+                else:
+                    outcome = scenario.run(ctx, cfg)
                 results.setdefault(n, {})[mode or "default"] = asdict(outcome)
                 print(f"bench: {time.monotonic() - started:.0f}s elapsed", flush=True)
         except (BenchError, _Stop, KeyboardInterrupt) as exc:
@@ -200,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for n, runs in results.items():
         table = report.size_table(
-            runs.get("sweep") or runs.get("default") or runs.get("autoscaled"), runs.get("naive")
+            runs.get("sweep") or runs.get("default") or runs.get("autoscaled"),
+            runs.get("naive"),
+            ack=runs.get(ack.MODE),
         )
         print(f"\nN = {n}\n{table}")
         naive_rate = ((runs.get("naive") or {}).get("steady") or {}).get("per_component_hour_total")
@@ -210,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.time_scale:g} here), not by the resync: at real speed about "
                 f"{naive_rate * args.time_scale:,.0f} calls/component/h, not the R = 300 s row"
             )
+        for line in report.ack_notes(runs.get(ack.MODE)):
+            print(f"  {line}")
         errors = [f"{mode}: {e}" for mode, r in runs.items() for e in r.get("errors", [])]
         for error in errors:
             print(f"  ! {error}")
@@ -228,9 +242,13 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
         print(f"  (saved {path.relative_to(REPO) if path.is_relative_to(REPO) else path})")
-    # The naive baseline failing to converge is a finding, not a failure of the bench.
+    # The naive baseline or ACK failing to converge is a finding, not a failure of the bench.
     failed = [
-        e for runs in results.values() for m, r in runs.items() if m != "naive" for e in r["errors"]
+        e
+        for runs in results.values()
+        for m, r in runs.items()
+        if m not in ("naive", ack.MODE)
+        for e in r["errors"]
     ]
     return 1 if failed else 0
 

@@ -21,11 +21,20 @@ from bench.world import Api
 
 class ReadyWatch:
     """A daemon thread watching one namespace: the monotonic time each name was first
-    seen Ready (for its current generation, :func:`workload.is_ready`), and when the
+    seen Ready (for its current generation, :func:`workload.is_ready`, or ``ready``: the
+    ack mode's ACK.ResourceSynced), and when the
     first object appeared (what of apply → first Create is kubectl's, not the operator's)."""
 
-    def __init__(self, api: Api, namespace: str, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        api: Api,
+        namespace: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ready: Callable[[dict[str, Any]], bool] = workload.is_ready,
+    ):
         self._api = api
+        self._ready = ready
         self._namespace = namespace
         self._clock = clock
         self._first: dict[str, float] = {}
@@ -49,7 +58,7 @@ class ReadyWatch:
         self._stopped.set()
 
     def _see(self, obj: dict[str, Any]) -> None:
-        if workload.is_ready(obj):
+        if self._ready(obj):
             with self._lock:
                 self._first.setdefault(obj["metadata"]["name"], self._clock())
 

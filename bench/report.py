@@ -198,28 +198,83 @@ def targets_for(result: Mapping[str, Any] | None) -> dict[str, tuple[str, float]
     return targets
 
 
-def size_table(sweep: Mapping[str, Any] | None, naive: Mapping[str, Any] | None) -> str:
-    """One table for one N: sweep, naive, their ratio, and the target verdict for sweep."""
+# The phase each figure comes from, where a mode can declare a phase not applicable (the
+# ack mode: {"not_applicable": reason} in place of the phase's figures).
+PHASE_OF: dict[str, str] = {
+    "rollouts_edit_p50": "edits_under_rollouts",
+    "rollouts_edit_p99": "edits_under_rollouts",
+    "sweep_edit_p50": "edits_under_sweep",
+    "sweep_edit_p99": "edits_under_sweep",
+    "restart_seconds_max": "restart",
+    "restart_calls_max": "restart",
+}
+NOT_APPLICABLE = "n/a"
+
+
+def not_applicable(result: Mapping[str, Any] | None, key: str) -> bool:
+    phase = PHASE_OF.get(key)
+    return bool(phase and _get(result or {}, phase, "not_applicable"))
+
+
+def size_table(
+    sweep: Mapping[str, Any] | None,
+    naive: Mapping[str, Any] | None,
+    *,
+    ack: Mapping[str, Any] | None = None,
+) -> str:
+    """One table for one N: sweep, naive, their ratio, ACK and its ratio when it ran, and
+    the target verdict for sweep. A phase a mode has no meaning for shows "n/a"."""
     a = figures(sweep) if sweep else {}
     b = figures(naive) if naive else {}
+    c = figures(ack) if ack else {}
     targets = targets_for(sweep)
-    ops = sorted({k for k in (*a, *b) if k.startswith("op:")})
+    ops = sorted({k for k in (*a, *b, *c) if k.startswith("op:")})
     rows = [
         *ROWS,
         *((op, f"  {op.removeprefix('op:')}") for op in ops),
         *TAIL_ROWS,
     ]
+
+    def ack_cells(key: str) -> list[str]:
+        if ack is None:
+            return []
+        if not_applicable(ack, key):
+            return [NOT_APPLICABLE, NOT_APPLICABLE]
+        return [fmt(c.get(key)), ratio(c.get(key), a.get(key))]
+
     body = [
         [
             title,
             fmt(a.get(key)),
             fmt(b.get(key)),
             ratio(b.get(key), a.get(key)),
+            *ack_cells(key),
             verdict(key, a.get(key), targets),
         ]
         for key, title in rows
     ]
-    return render_table(["figure", "sweep", "naive", "naive/sweep", "target (sweep)"], body)
+    header = ["figure", "sweep", "naive", "naive/sweep"]
+    header += ["ack", "ack/sweep"] if ack is not None else []
+    return render_table([*header, "target (sweep)"], body)
+
+
+def ack_notes(ack: Mapping[str, Any] | None) -> list[str]:
+    """What the ack column means, under the table: how many objects ACK ever reported
+    synced, its clock, and why each "n/a" is one."""
+    if not ack:
+        return []
+    applied = ack.get("apply") or {}
+    steady = ack.get("steady") or {}
+    lines = [
+        f"ack: {applied.get('ready_count', 0)}/{(ack.get('config') or {}).get('components')} "
+        f"objects ever ACK.ResourceSynced=True ({steady.get('synced_at_end', '—')} at the end "
+        "of the steady window); its rates are at its own default resync (30 s), not R / 300",
+    ]
+    for phase in sorted(set(PHASE_OF.values())):
+        reason = _get(ack, phase, "not_applicable")
+        if reason:
+            lines.append(f"ack: {phase} n/a: {reason}")
+    return lines
 
 
 def machine_line(machine: Mapping[str, Any]) -> str:

@@ -340,6 +340,17 @@ def _ready_names(api: Api, namespace: str) -> tuple[set[str], int]:
     return {i["metadata"]["name"] for i in items if workload.is_ready(i)}, len(items)
 
 
+def apply_in_chunks(ctx: Context, cfg: RunConfig, docs: list[dict[str, Any]]) -> float:
+    """`kubectl apply --server-side` of every document, apply_chunk at a time; seconds taken."""
+    start = time.monotonic()
+    for chunk in workload.chunks(docs, cfg.apply_chunk):
+        ctx.kubectl(
+            "apply", "--server-side", "--field-manager=bench", "-f", "-",
+            input=workload.multi_document(chunk),
+        )  # fmt: skip
+    return time.monotonic() - start
+
+
 def _apply_phase(
     ctx: Context,
     cfg: RunConfig,
@@ -354,12 +365,7 @@ def _apply_phase(
     before = procstat.sample(operator.pid)
     watch = ReadyWatch(ctx.api, namespace)
     wall0, mono0 = time.time(), time.monotonic()
-    for chunk in workload.chunks(docs, cfg.apply_chunk):
-        ctx.kubectl(
-            "apply", "--server-side", "--field-manager=bench", "-f", "-",
-            input=workload.multi_document(chunk),
-        )  # fmt: skip
-    applied = time.monotonic() - mono0
+    applied = apply_in_chunks(ctx, cfg, docs)
     ctx.progress(f"[{label}] applied {len(docs)} in {applied:.1f}s; waiting for Ready")
     deadline = mono0 + cfg.ready_timeout
     try:
@@ -425,6 +431,7 @@ def _edit_phase(
     label: str,
     tag: str = "edit",
     first: Callable[[], None] | None = None,
+    resource: str = RESOURCE,
 ) -> dict[str, Any]:
     ctx.emulator.clear_calls()
     metrics_before = operator.metrics()
@@ -436,7 +443,7 @@ def _edit_phase(
         image = workload.edited_image(index, tag)
         before = time.time()
         ctx.kubectl(
-            "patch", RESOURCE, name, "-n", namespace, "--type=merge",
+            "patch", resource, name, "-n", namespace, "--type=merge",
             "-p", json.dumps(workload.image_patch(image)),
         )  # fmt: skip
         after = time.time()
@@ -555,12 +562,13 @@ def _steady_phase(
     namespace: str,
     result: RunResult,
     label: str,
+    until_quiet: Callable[[], dict[str, Any]] | None = None,
 ) -> None:
     # Every component's resync timer starts at most one interval after it appeared.
     wait = applied_at + cfg.resync - time.monotonic()
     if wait > 0:
         time.sleep(wait)
-    settled = _until_quiet(ctx, cfg, operator)
+    settled = until_quiet() if until_quiet else _until_quiet(ctx, cfg, operator)
     ctx.progress(f"[{label}] {quiet.describe(settled)}")
     if not settled["settled"]:
         result.errors.append(f"steady: {quiet.describe(settled)}")

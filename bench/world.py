@@ -113,12 +113,21 @@ class Api:
     """A minimal HTTPS client for list reads: polling 1,000 objects through kubectl
     every second would cost the operator's two cores more than the operator does."""
 
-    def __init__(self, control_plane: ControlPlane) -> None:
+    def __init__(self, control_plane: ControlPlane, collection: str = "") -> None:
         pki = control_plane.pki
         assert pki is not None
+        self.control_plane = control_plane
         self.server = control_plane.server
         self.context = ssl.create_default_context(cafile=str(pki.ca.cert))
         self.context.load_cert_chain(str(pki.admin.cert), str(pki.admin.key))
+        self.collection = collection or f"/apis/{API_GROUP}/{API_VERSION}"
+        self.plural = PLURAL
+
+    def of(self, group: str, version: str, plural: str) -> Api:
+        """The same client for another namespaced kind (the ack mode's ACK objects)."""
+        other = Api(self.control_plane, f"/apis/{group}/{version}")
+        other.plural = plural
+        return other
 
     def get(self, path: str) -> Any:
         request = urllib.request.Request(
@@ -163,9 +172,8 @@ class Api:
                 if line.strip():
                     yield json.loads(line)
 
-    @staticmethod
-    def _components(namespace: str) -> str:
-        return f"/apis/{API_GROUP}/{API_VERSION}/namespaces/{namespace}/{PLURAL}"
+    def _components(self, namespace: str) -> str:
+        return f"{self.collection}/namespaces/{namespace}/{self.plural}"
 
     def version(self) -> str:
         return str(self.get("/version").get("gitVersion", "unknown"))
