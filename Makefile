@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml localworld/pyproject.toml constraints.txt
 ## that need the control plane, a node, podman or Go included (--with-cluster).
 ## The quick steps and the control plane first; then the image, node-binaries, argocd and
 ## ack targets build in the background (niced, log: build/ci-builds.log) while pytest runs,
-## the tests needing none of them first (ic_sandbox.cluster.background, CONTRIBUTING.md).
+## the tests needing none of them first (ic_sandbox.cluster.background, CONTRIBUTING.md),
+## on two pytest-xdist workers (tests/fixtures/build_order.py groups them).
 test: lint crd-check awscli lint-chart node-packages controlplane
-	$(BIN)/python -m ic_sandbox.cluster.background -- $(BIN)/pytest --with-cluster --durations=30
+	$(BIN)/python -m ic_sandbox.cluster.background -- \
+	  $(BIN)/pytest --with-cluster -n 2 --dist loadgroup --durations=30
 
 ## Only the fault-injection suite (tests/faults; `make test` runs it too). See docs/faults.md.
 .PHONY: test-faults

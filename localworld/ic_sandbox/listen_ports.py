@@ -9,10 +9,16 @@ with EADDRINUSE: CI lost a run to exactly that (the operator's health port 42003
 explicit bind, so the competitors left are other listeners, which the probe bind sees,
 and this process's own earlier picks, which it remembers. An emulator restarted on its
 old port is safe for the same reason.
+
+Two pytest-xdist workers of one `make test` pick ports at the same moments (each starts its
+own control plane, emulator and operators), and neither remembers the other's picks: each
+worker (and the processes it starts, which inherit its environment) draws from its own
+residue class of ports, so their picks cannot meet.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 from pathlib import Path
@@ -43,6 +49,15 @@ def candidates(ephemeral: tuple[int, int]) -> list[range]:
     return sorted((r for r in (below, above) if len(r)), key=len, reverse=True)
 
 
+def worker_share(pool: list[int], env: dict[str, str] | os._Environ[str]) -> list[int]:
+    """The ports of `pool` this pytest-xdist worker may hand out (all of them outside xdist)."""
+    worker, count = env.get("PYTEST_XDIST_WORKER", ""), env.get("PYTEST_XDIST_WORKER_COUNT")
+    if not (worker.startswith("gw") and count):
+        return pool
+    index, workers = int(worker[2:]), int(count)
+    return [port for port in pool if port % workers == index % workers]
+
+
 def _bindable(port: int) -> bool:
     # No SO_REUSEADDR: a port with sockets still in TIME_WAIT is refused too, so a
     # child that binds without the option cannot trip over one either. Binding the
@@ -63,7 +78,7 @@ def _kernel_pick() -> int:
 
 def free_port() -> int:
     """A port nothing listens on, outside the ephemeral range, not handed out before."""
-    pool = [p for stretch in candidates(ephemeral_range()) for p in stretch]
+    pool = worker_share([p for s in candidates(ephemeral_range()) for p in s], os.environ)
     if len(pool) < _MIN_CHOICE:
         return _kernel_pick()
     for _ in range(_TRIES):

@@ -51,3 +51,19 @@ def test_no_room_outside_the_range_falls_back_to_a_kernel_pick(
     monkeypatch.setattr(listen_ports, "_RANGE_FILE", file)
     assert listen_ports.ephemeral_range() == (1024, 65535)
     assert low <= listen_ports.free_port() <= high
+
+
+def test_xdist_workers_draw_from_disjoint_shares_that_cover_the_pool() -> None:
+    """Two workers of one `make test` pick at the same moments without seeing each other's
+    picks: their shares must not meet, and together leave no port out."""
+    pool = list(range(20000, 20100))
+    shares = [
+        listen_ports.worker_share(
+            pool, {"PYTEST_XDIST_WORKER": f"gw{n}", "PYTEST_XDIST_WORKER_COUNT": "2"}
+        )
+        for n in range(2)
+    ]
+    assert not set(shares[0]) & set(shares[1])
+    assert sorted(shares[0] + shares[1]) == pool
+    assert len(shares[0]) == len(shares[1]) == 50
+    assert listen_ports.worker_share(pool, {}) == pool  # no xdist: the whole pool

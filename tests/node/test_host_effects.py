@@ -9,7 +9,6 @@ node before it starts, runs a pod on it, stops it, and compares.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -39,7 +38,10 @@ SLEEPER = {
 }
 
 
-def test_stop_restores_the_host(tmp_path: Path) -> None:
+def test_stop_restores_the_host(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A short directory: containerd's socket path must stay under 104 characters, and
+    # under xdist the test's own tmp_path is longer by the worker's "popen-gwN/".
+    tmp_path = tmp_path_factory.mktemp("hx")
     name = NodeNetwork.new_name()
     host_link, _ = NodeNetwork.link_names(name)
     workdir = tmp_path / "node"

@@ -4,6 +4,7 @@ first, then by the build each needs last, keeping the collected order within a r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -22,8 +23,15 @@ class _Item:
     nodeid: str
     markers: list[str] = field(default_factory=list)
 
+    group: str | None = None
+    config: Any = field(default_factory=lambda: SimpleNamespace(option=SimpleNamespace()))
+
     def iter_markers(self) -> list[_Marker]:
         return [_Marker(name) for name in self.markers]
+
+    def add_marker(self, marker: pytest.MarkDecorator) -> None:
+        assert marker.name == "xdist_group" and self.group is None, "one group per test"
+        (self.group,) = marker.args
 
 
 def _order(items: list[_Item]) -> list[str]:
@@ -86,3 +94,35 @@ def test_the_wait_happens_before_the_timeout_starts() -> None:
     options = getattr(hook, "pytest_impl", None) or getattr(hook, "pytest_impl_opts", {})
     assert options.get("hookwrapper") or options.get("wrapper")
     assert options.get("tryfirst")
+
+
+def test_node_and_image_tests_share_one_group_other_tests_group_by_file() -> None:
+    """One host has one containerd/kubelet and one podman store: those tests go to one
+    worker; a file's tests stay on one worker (its module fixtures are set up once)."""
+    items = [
+        _Item("tests/e2e/test_a.py::test_one", ["e2e"]),
+        _Item("tests/node/test_argocd_chart.py::test_sync", ["node", "argocd"]),
+        _Item("tests/e2e/test_a.py::test_two[x]", ["e2e"]),
+        _Item("tests/image/test_image.py::test_size", ["image", "slow"]),
+        _Item("tests/e2e/test_b.py::test_one", ["e2e"]),
+        _Item("tests/node/test_node.py::test_pod", ["node"]),
+        _Item("tests/argocd/test_sync.py::test_wave", ["argocd"]),
+    ]
+    for item in items:
+        build_order.pytest_itemcollected(cast(pytest.Item, item))
+    assert {item.nodeid: item.group for item in items} == {
+        "tests/e2e/test_a.py::test_one": "tests/e2e/test_a.py",
+        "tests/e2e/test_a.py::test_two[x]": "tests/e2e/test_a.py",
+        "tests/e2e/test_b.py::test_one": "tests/e2e/test_b.py",
+        "tests/image/test_image.py::test_size": "host",
+        "tests/node/test_node.py::test_pod": "host",
+        "tests/node/test_argocd_chart.py::test_sync": "host",
+        "tests/argocd/test_sync.py::test_wave": "tests/argocd/test_sync.py",
+    }
+
+
+def test_xdist_keeps_the_build_order_of_groups(pytestconfig: pytest.Config) -> None:
+    """xdist reorders groups by size unless told not to: that would send a build-needing
+    group out before the tests needing no build."""
+    build_order.pytest_configure(pytestconfig)
+    assert pytestconfig.option.loadscopereorder is False

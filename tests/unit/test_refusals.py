@@ -57,12 +57,13 @@ def test_a_refused_assume_role_says_the_provider_failed() -> None:
         "Not authorized to perform sts:AssumeRoleWithWebIdentity",
         action="sagemaker:ListInferenceComponents",
         via="AssumeRoleWithWebIdentity",
+        role="arn:aws:iam::123456789012:role/ic-operator",
     )
     assert err.refusal() == (
         "the operator's AWS identity could not get credentials for "
         "sagemaker:ListInferenceComponents: the credential provider's "
-        "AssumeRoleWithWebIdentity was refused: AccessDenied: Not authorized to perform "
-        "sts:AssumeRoleWithWebIdentity"
+        "sts:AssumeRoleWithWebIdentity on role arn:aws:iam::123456789012:role/ic-operator "
+        "was refused: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"
     )
 
 

@@ -33,7 +33,7 @@ from ic_operator.aws.botocore_model import (
 from ic_operator.aws.budget import CallBudget, Purpose, default_purpose
 from ic_operator.aws.errors import ErrorKind, SageMakerError, classify, redact
 from ic_operator.aws.operations import SAGEMAKER, SAGEMAKER_RULES, WRITE_OPERATIONS, ServiceRules
-from ic_operator.aws.refusals import RefusalLog, action_of, resource_of
+from ic_operator.aws.refusals import RefusalLog, action_of, provider_role, resource_of
 from ic_operator.config import Settings
 
 
@@ -76,6 +76,9 @@ class SageMakerClient:
         self._lock = threading.Lock()
         # Who the operator is (GetCallerIdentity's ARN at start): refusals name it.
         self.principal = principal
+        # The role the credential provider assumes (IRSA's AWS_ROLE_ARN, if set): a refused
+        # refresh names it, since STS's own answer does not.
+        self.role = provider_role()
         self._refusals = RefusalLog()
 
     @classmethod
@@ -219,6 +222,7 @@ class SageMakerClient:
             resource=resource_of(request),
             principal=self.principal,
             via=via,
+            role=self.role if via else "",
         )
         if kind in (ErrorKind.ACCESS_DENIED, ErrorKind.CREDENTIALS):
             self._refusals.refused(err)

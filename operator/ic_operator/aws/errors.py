@@ -265,7 +265,9 @@ class SageMakerError(Exception):
     ``action`` (IAM's `service:Operation`), ``resource`` and ``principal`` (the operator's
     ARN from GetCallerIdentity at start) are what a refusal is reported with: who was
     refused what, where. ``via``: the credential provider's STS call that failed instead of
-    the operation (an AssumeRole... the operator never made itself).
+    the operation (an AssumeRole... the operator never made itself), and ``role`` the role it
+    asked for (AWS's answer to a refused AssumeRoleWithWebIdentity names none, and a user
+    must know which trust policy to look at).
     """
 
     operation: str
@@ -276,6 +278,7 @@ class SageMakerError(Exception):
     resource: str = ""
     principal: str = ""
     via: str = ""
+    role: str = ""
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.code}: {self.message}"
@@ -285,9 +288,10 @@ class SageMakerError(Exception):
         who = self.principal or "the operator's AWS identity"
         where = f" on {self.resource}" if self.resource else ""
         if self.via:
+            role = f" on role {self.role}" if self.role else ""
             return (
                 f"{who} could not get credentials for {self.action}{where}: the credential "
-                f"provider's {self.via} was refused: {self.code}: {self.message}"
+                f"provider's sts:{self.via}{role} was refused: {self.code}: {self.message}"
             )
         return f"{who} was refused {self.action}{where}: {self.code}: {self.message}"
 

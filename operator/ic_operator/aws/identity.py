@@ -12,13 +12,13 @@ no budget, made once.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import botocore.exceptions
 
 from ic_operator.aws.botocore_model import default_service_client_factory
+from ic_operator.aws.refusals import provider_role
 
 log = logging.getLogger("ic_operator")
 
@@ -34,8 +34,8 @@ class CredentialsProblem(Exception):
 
 
 def _role_hint() -> str:
-    """The role a credential provider would assume, for the message (IRSA's variable)."""
-    role = os.environ.get("AWS_ROLE_ARN")
+    """The role a credential provider would assume, for the message."""
+    role = provider_role()
     return f" (role {role})" if role else ""
 
 

@@ -10,6 +10,7 @@ changes, and once more when it clears; the per-resource report is the status con
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,12 @@ _RESOURCE_MEMBERS = (
     ("PolicyName", "scaling policy"),
 )
 _CREDENTIALS = "*credentials*"  # a credential refusal is one problem whatever the action
+
+
+def provider_role() -> str:
+    """The role botocore's credential provider assumes (IRSA's variable, as the EKS webhook
+    sets it); empty when the credentials come from elsewhere. A refused refresh names it."""
+    return os.environ.get("AWS_ROLE_ARN", "")
 
 
 def action_of(service: str, operation: str) -> str:

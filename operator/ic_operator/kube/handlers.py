@@ -133,8 +133,7 @@ def build_registry(
         when=is_ack_endpoint_crd,
     )
     async def ack_endpoint_kind(body: kopf.Body, **_: Any) -> None:
-        if not ack_endpoints.watched():
-            await ack_endpoints.follow_kind(body, registry)
+        await ack_endpoints.follow_kind(body, registry)
 
     if accounts is not None:
         _watch_accounts(registry, loops, accounts, mapping_statuses)
