@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import ack, baseline, machine, report, scenario, workload
+from bench import accounts, ack, baseline, machine, report, scenario, workload
 from bench.world import REPO, Api, BenchError, Emulator, Kubectl
 from ic_sandbox.cluster.binaries import ensure_binaries, find_kubectl
 from ic_sandbox.cluster.controlplane import ControlPlane
@@ -95,6 +95,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run the operator under bench/traced.py (tracemalloc, FRAMES frames per trace) "
         "and dump its top allocation sites after the apply and the steady phases",
     )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=0,
+        metavar="K",
+        help="split each N across K namespaces mapped to K accounts, one operator "
+        "(bench/accounts.py); reports edit latency and calls per account",
+    )
+    parser.add_argument(
+        "--throttle-account",
+        action="store_true",
+        help="with --accounts: the first account throttles 50 %% of its calls during the edits",
+    )
     return parser.parse_args(argv)
 
 
@@ -136,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator.start()
             endpoints = [
                 name
-                for n, _, run in plan
+                for n, _, run in ([] if args.accounts else plan)
                 for name in workload.endpoint_names(run, n, args.per_endpoint)
             ]
             emulator.create_endpoints(
@@ -187,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                         for name, _, value in (e.partition("=") for e in args.operator_env)
                     ),
                 )
+                if args.accounts:
+                    split = accounts.run(ctx, cfg, args.accounts, throttle=args.throttle_account)
+                    results.setdefault(n, {})["accounts"] = split
+                    continue
                 if mode == ack.MODE and ack_build is not None:
                     outcome = ack.run(ctx, cfg, ack_build)
                 else:
@@ -209,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.per_endpoint} components per endpoint; total {elapsed:.0f} s"
     )
     for n, runs in results.items():
+        if "accounts" in runs:
+            accounts.report(args, runs["accounts"], argv=argv, date=date, n=n, info=info)
+            continue
         table = report.size_table(
             runs.get("sweep") or runs.get("default") or runs.get("autoscaled"),
             runs.get("naive"),

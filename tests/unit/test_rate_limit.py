@@ -403,3 +403,35 @@ def test_a_failed_thread_call_frees_its_slot_and_raises() -> None:
         assert b._in_flight == 0
 
     asyncio.run(go())
+
+
+def test_one_budgets_calls_blocked_in_their_threads_hold_no_other_budgets_call() -> None:
+    """A throttled account's calls sleep through botocore's backoff in their threads; more
+    of them than the loop's default pool has threads still leave another account's call
+    a thread at once (each budget has threads of its own)."""
+    blocked = 40  # more than asyncio's default pool, min(32, cores + 4)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def stuck() -> str:
+        started.release()
+        release.wait(timeout=30)
+        return "late"
+
+    async def main() -> tuple[str, bool]:
+        throttled = CallBudget(0, concurrency=blocked)
+        other = CallBudget(0, concurrency=1)
+        calls = [
+            asyncio.ensure_future(throttled.run_in_thread(POLL, stuck)) for _ in range(blocked)
+        ]
+        await asyncio.sleep(0)  # each submits its call to a thread
+        assert started.acquire(timeout=10), "no blocked call started"
+        try:
+            answer = await asyncio.wait_for(other.run_in_thread(WRITE, lambda: "now"), 10)
+            still_blocked = not any(c.done() for c in calls)
+        finally:
+            release.set()
+            await asyncio.gather(*calls)
+        return answer, still_blocked
+
+    assert asyncio.run(main()) == ("now", True)

@@ -291,19 +291,24 @@ class Front:
         return web.json_response(world.alarms if world else {})
 
     async def put_faults(self, request: web.Request) -> web.Response:
-        """Faults are per account and region: an account that throttles slows no other."""
+        """Faults are per account and region: an account that throttles slows no other.
+        `?region=*` sets them in every region served now, as SageMaker's quotas are per
+        account in each region (each world keeps its own dice)."""
         account, region = request.query.get("account"), request.query.get("region")
-        if region is not None and not self.worlds.serves(region):
+        if region not in (None, "*") and not self.worlds.serves(region):
             return _admin_error(400, f"region {region} is not served: PUT /_emulator/regions")
-        world = self.worlds.get(account or self.world.account_id, region or self.world.region).state
+        regions = self.worlds.regions if region == "*" else [region or self.world.region]
+        worlds = [self.worlds.get(account or self.world.account_id, r).state for r in regions]
         try:
             body = await request.json()
             if not isinstance(body, dict):
                 raise ValueError("body must be a JSON object")
-            world.faults = Faults.from_json(body)
+            settings = [Faults.from_json(body) for _ in worlds]
         except (ValueError, TypeError) as exc:
             return _admin_error(400, str(exc))
-        return web.json_response(world.faults.to_json())
+        for world, faults in zip(worlds, settings, strict=True):
+            world.faults = faults
+        return web.json_response(settings[0].to_json())
 
     async def history(self, request: web.Request) -> web.Response:
         world = self._world(request)

@@ -8,6 +8,7 @@ aiohttp, and the benchmark runs the emulator as a separate process.
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -63,12 +64,16 @@ class EmulatorAdmin:
         result: dict[str, str] = self.request("GET", "alarms")
         return result
 
-    def set_faults(self, **settings: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("PUT", "faults", settings)
+    def set_faults(
+        self, *, account: str | None = None, region: str | None = None, **settings: Any
+    ) -> dict[str, Any]:
+        """Replace the fault settings of the primary world, or of `account` in `region`
+        (either defaulting to the primary's; region "*": every region served)."""
+        result: dict[str, Any] = self.request("PUT", _world("faults", account, region), settings)
         return result
 
-    def faults(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("GET", "faults")
+    def faults(self, *, account: str | None = None, region: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", _world("faults", account, region))
         return result
 
     def history(self, component: str) -> list[dict[str, Any]]:
@@ -103,3 +108,11 @@ class EmulatorAdmin:
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "health")
         return result
+
+
+def _world(path: str, account: str | None, region: str | None) -> str:
+    """An admin path scoped to one account and region (docs/emulator.md)."""
+    query = urllib.parse.urlencode(
+        {k: v for k, v in (("account", account), ("region", region)) if v is not None}
+    )
+    return f"{path}?{query}" if query else path

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -94,6 +96,13 @@ class CallBudget:
         self._in_flight = 0
         self._passed_over = 0
         self._pump: asyncio.Task[None] | None = None
+        # Threads of its own: a call holds its thread through botocore's retry backoff,
+        # so on the loop's shared default pool (min(32, cores + 4) threads) one account's
+        # throttled calls would keep every other account's calls waiting for a thread
+        # (docs/accounts.md, "Isolation of a throttled account").
+        self._threads = ThreadPoolExecutor(
+            max_workers=concurrency or 32, thread_name_prefix="sagemaker-call"
+        )
         metrics.SAGEMAKER_BUDGET_RATE.set(rate)
         metrics.SAGEMAKER_BUDGET_CONCURRENCY.set(concurrency)
 
@@ -104,7 +113,8 @@ class CallBudget:
         the thread cannot be stopped: its slot stays taken until the call really ends.
         Freed at the cancel, it let more calls run at once than ``concurrency``."""
         await self.acquire(purpose)
-        running = asyncio.ensure_future(asyncio.to_thread(call))
+        context = contextvars.copy_context()  # as asyncio.to_thread does
+        running = asyncio.get_running_loop().run_in_executor(self._threads, context.run, call)
         try:
             result = await asyncio.shield(running)
         except asyncio.CancelledError:
