@@ -11,9 +11,11 @@ from configuration, after the command line is read.
   a deletion) wakes the object's loop; echoes of its own status writes do not.
 * delete: the finalizer, serialised with the loop by the same lock; it returns when
   SageMaker has let the component go, and kopf then removes the finalizer.
-* ACK Endpoints (spec.endpointRef): an index of the components by the ACK Endpoint
-  they name, and an event handler on that kind that records the object and wakes
-  exactly those components. kopf serves it only while the kind's CRD is installed; an
+* members: every component's namespace and ACK Endpoint reference
+  (:mod:`ic_operator.kube.members`; not a kopf index, which stalls a start over
+  thousands of objects), so the handlers below wake exactly the components concerned.
+* ACK Endpoints (spec.endpointRef): an event handler on that kind records the object and
+  wakes the components that name it. kopf serves it only while the kind's CRD is installed; an
   event handler on that CRD makes sure kopf follows it when it appears
   (:meth:`~ic_operator.kube.ack_endpoints.AckEndpointCache.follow_kind`).
 * Namespaces and AccountMappings (with accounts): the cache a pass is placed by; a label
@@ -32,9 +34,9 @@ from ic_operator.kube.ack_endpoints import (
     ACK_ENDPOINT_CRD_NAME,
     ACK_ENDPOINTS,
     AckEndpointCache,
-    reference,
 )
 from ic_operator.kube.login import in_cluster
+from ic_operator.kube.members import Members
 from ic_operator.loop.object_loop import Loops, deleting
 from ic_operator.names import (
     ANNOTATION_PREFIX,
@@ -57,6 +59,7 @@ def build_registry(
     mapping_statuses: MappingStatuses | None = None,
 ) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
+    members = Members()
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -96,12 +99,12 @@ def build_registry(
             if not deleting(body):  # else the finalizer still needs the loop's lock
                 loops.drop(uid)
 
-    @kopf.index(*RESOURCE, registry=registry, id="endpoint_refs")
-    def endpoint_refs(
-        spec: kopf.Spec, namespace: str | None, uid: str, **_: Any
-    ) -> dict[tuple[str, str], str] | None:
-        key = reference(spec, namespace or "")
-        return None if key is None else {key: uid}
+    def moved(body: kopf.Body, type: str | None, **_: Any) -> bool:
+        return members.changed(type, body)
+
+    @kopf.on.event(*RESOURCE, registry=registry, id="members", when=moved)
+    async def member(body: kopf.Body, type: str | None, **_: Any) -> None:
+        members.seen(type, body)
 
     @kopf.on.event(
         ACK_ENDPOINTS.group,
@@ -110,11 +113,9 @@ def build_registry(
         registry=registry,
         id="ack-endpoint",
     )
-    async def ack_endpoint(body: kopf.Body, type: str, **kwargs: Any) -> None:
-        # kopf passes the index by its id, beside the documented keywords.
-        refs: kopf.Index[tuple[str, str], str] = kwargs["endpoint_refs"]
+    async def ack_endpoint(body: kopf.Body, type: str, **_: Any) -> None:
         key = ack_endpoints.seen(type, body)
-        for uid in refs.get(key, ()):
+        for uid in members.referring_to(key):
             loops.poke(uid)
 
     def is_ack_endpoint_crd(name: str, type: str, body: kopf.Body, **_: Any) -> bool:
@@ -136,7 +137,7 @@ def build_registry(
         await ack_endpoints.follow_kind(body, registry)
 
     if accounts is not None:
-        _watch_accounts(registry, loops, accounts, mapping_statuses)
+        _watch_accounts(registry, loops, members, accounts, mapping_statuses)
 
     @kopf.on.delete(*RESOURCE, registry=registry, id="finalize")
     async def finalize(body: kopf.Body, uid: str, **_: Any) -> None:
@@ -151,6 +152,7 @@ def build_registry(
 def _watch_accounts(
     registry: kopf.OperatorRegistry,
     loops: Loops,
+    members: Members,
     accounts: AccountsCache,
     statuses: MappingStatuses | None,
 ) -> None:
@@ -158,28 +160,21 @@ def _watch_accounts(
     pass is placed by, wakes the components it may move or free, and refreshes the
     mappings' status."""
 
-    @kopf.index(*RESOURCE, registry=registry, id="by_namespace")
-    def by_namespace(namespace: str | None, uid: str, **_: Any) -> dict[str, str]:
-        return {namespace or "": uid}
-
     @kopf.on.event(*NAMESPACES, registry=registry, id="namespace")
-    async def namespace(body: kopf.Body, type: str, **kwargs: Any) -> None:
+    async def namespace(body: kopf.Body, type: str, **_: Any) -> None:
         before = accounts.labels.get(str(body.get("metadata", {}).get("name", "")))
         name = accounts.namespace_seen(type, body)
         if accounts.labels.get(name) == before:
             return  # no label changed: nothing moves
-        members: kopf.Index[str, str] = kwargs["by_namespace"]
-        for uid in members.get(name, ()):
+        for uid in members.in_namespace(name):
             loops.poke(uid)
         if statuses is not None:
             await statuses.refresh()
 
     @kopf.on.event(*MAPPINGS, registry=registry, id="account-mapping")
-    async def account_mapping(body: kopf.Body, type: str, **kwargs: Any) -> None:
+    async def account_mapping(body: kopf.Body, type: str, **_: Any) -> None:
         accounts.mapping_seen(type, body)
-        members: kopf.Index[str, str] = kwargs["by_namespace"]
-        for uids in members.values():
-            for uid in uids:
-                loops.poke(uid)
+        for uid in members.every():
+            loops.poke(uid)
         if statuses is not None:
             await statuses.refresh()
