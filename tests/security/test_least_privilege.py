@@ -31,6 +31,9 @@ NEEDED: dict[tuple[str, str], set[str]] = {
     ("", "namespaces"): {"get", "list", "watch"},  # kopf, cluster-wide watching
     ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},  # only with --peering
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+    # AccountMappings (docs/accounts.md): cluster-scoped, read; their status reported
+    (IC_GROUP, "accountmappings"): {"get", "list", "watch"},
+    (IC_GROUP, "accountmappings/status"): {"patch"},
     # spec.endpointRef: the ACK Endpoints components name (kube/ack_endpoints.py)
     ("sagemaker.services.k8s.aws", "endpoints"): {"get", "list", "watch"},
 }

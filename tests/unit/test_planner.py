@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ic_operator.models import InferenceComponentSpec
-from ic_operator.models.status import LastWrite
+from ic_operator.models.status import REJECTED_BY_SAGEMAKER, LastWrite
 from ic_operator.names import OWNER_UID_TAG
 from ic_operator.reconcile.delete import plan_delete
 from ic_operator.reconcile.ownership import tag_changes
@@ -233,6 +233,17 @@ def test_create_rejected_before_is_not_retried_with_the_same_spec():
         status_of(arn=None, last=deployment(BASE, "Failed")),
     )
     assert retried.action is Act.CREATE
+
+
+def test_a_spec_sagemaker_refused_keeps_its_reason_on_every_later_pass():
+    """The pass that meets the refusal says InvalidSpec; so must the next ones, or a user
+    (or a test) polling between two passes reads a different reason each time."""
+    refused = deployment(BASE, "Failed", failure=f"{REJECTED_BY_SAGEMAKER}Could not find model")
+    result = plan_apply(desired_of(BASE), observed(None), status_of(arn=None, last=refused))
+    assert (result.action, result.reason) == (Act.BLOCKED, "InvalidSpec")
+    ran = deployment(BASE, "Failed", failure="model download failed")
+    result = plan_apply(desired_of(BASE), observed(None), status_of(arn=None, last=ran))
+    assert (result.action, result.reason) == (Act.BLOCKED, "Failed")
 
 
 # --------------------------------------------------------------------------- rollback judgement

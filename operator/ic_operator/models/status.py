@@ -51,6 +51,11 @@ class Condition(_StatusModel):
     )
 
 
+# How a deployment's failure_reason begins when SageMaker refused the request itself
+# (a spec it judged invalid), as against a deployment that ran and failed.
+REJECTED_BY_SAGEMAKER = "SageMaker rejected the request: "
+
+
 class LastDeployment(_StatusModel):
     """The last spec change the operator sent to SageMaker, and how it ended."""
 
@@ -94,6 +99,14 @@ class LastDeployment(_StatusModel):
             "made under; a new value redeploys the spec once."
         ),
     )
+
+    @property
+    def blocked_reason(self) -> str:
+        """The condition reason while this deployment holds its spec back: the same on every
+        pass as on the one that met the failure (InvalidSpec for a refused request)."""
+        if (self.failure_reason or "").startswith(REJECTED_BY_SAGEMAKER):
+            return "InvalidSpec"
+        return self.outcome
 
 
 class LastWrite(_StatusModel):

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from ic_operator.aws.errors import BACKOFF, REFUSALS, Failure, SageMakerError
 from ic_operator.models import InferenceComponentStatus, LastDeployment
+from ic_operator.models.status import REJECTED_BY_SAGEMAKER
 from ic_operator.names import RETRY_ANNOTATION
 from ic_operator.reconcile.diffing import spec_hash
 from ic_operator.reconcile.types import (
@@ -93,7 +94,7 @@ def plan_failure(
             started_at=iso(ctx.now),
             finished_at=iso(ctx.now),
             outcome="Failed",
-            failure_reason=f"SageMaker rejected the request: {message}",
+            failure_reason=f"{REJECTED_BY_SAGEMAKER}{message}",
             retry_token=desired.retry_token,
             redeploy_token=desired.redeploy_token,
             previous_failure_reason=status.failure_reason,

@@ -306,7 +306,7 @@ def _plan_settled(
         assert last is not None
         return Plan(
             Act.BLOCKED,
-            last.outcome,
+            last.blocked_reason,
             _blocked_message(last),
             degraded=True,
             record=StatusDelta(deployment=last, owned=owned),
@@ -331,7 +331,7 @@ def _plan_create(
     ):
         return Plan(
             Act.BLOCKED,
-            "Failed",
+            last.blocked_reason,
             _blocked_message(last),
             degraded=True,
             record=StatusDelta(deployment=last),
