@@ -59,13 +59,13 @@ fast-tests: venv
 
 ## Regenerate crds/ and docs/resource.md from the pydantic models.
 crd: venv
-	$(BIN)/ic-operator crd > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
+	$(BIN)/ic-operator crd --kind InferenceComponent > crds/sagemaker.ic-operator.io_inferencecomponents.yaml
 	$(BIN)/ic-operator crd --docs > docs/resource.md
 	$(BIN)/ic-operator crd --kind AccountMapping > crds/sagemaker.ic-operator.io_accountmappings.yaml
 	$(MAKE) chart-crd
 
 crd-check: venv
-	$(BIN)/ic-operator crd | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
+	$(BIN)/ic-operator crd --kind InferenceComponent | diff -u crds/sagemaker.ic-operator.io_inferencecomponents.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
 	$(BIN)/ic-operator crd --docs | diff -u docs/resource.md - \
 	  || { echo "docs/resource.md is stale: run 'make crd'"; exit 1; }
@@ -74,6 +74,8 @@ crd-check: venv
 	  || { echo "the chart's CRD is stale: run 'make crd'"; exit 1; }
 	$(BIN)/ic-operator crd --kind AccountMapping | diff -u crds/sagemaker.ic-operator.io_accountmappings.yaml - \
 	  || { echo "crds/ is stale: run 'make crd'"; exit 1; }
+	$(BIN)/ic-operator crd | diff -u - <(cat crds/*.yaml) \
+	  || { echo "crds/ is not what 'ic-operator crd' prints: run 'make crd'"; exit 1; }
 	diff -u crds/sagemaker.ic-operator.io_accountmappings.yaml \
 	  helm/sagemaker-ic-operator/crds/sagemaker.ic-operator.io_accountmappings.yaml \
 	  || { echo "the chart's CRD is stale: run 'make crd'"; exit 1; }

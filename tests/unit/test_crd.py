@@ -3,6 +3,7 @@ its CEL rules accept the examples and reject what they are meant to reject."""
 
 from __future__ import annotations
 
+import argparse
 import copy
 import functools
 import pathlib
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ic_operator.crd import generate
 from ic_operator.crd import schema as crd
 from ic_operator.crd.reference import resource_reference
 from ic_operator.models import InferenceComponentSpec, InferenceComponentStatus, rules
@@ -319,3 +321,13 @@ def test_every_rule_is_attached() -> None:
         for entry in node.get("x-kubernetes-validations", [])
     }
     assert [r.message for r in declared if (r.cel, r.message) not in in_crd] == []
+
+
+def test_ic_operator_crd_prints_what_crds_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ic-operator crd | kubectl apply -f -` installs what `kubectl apply -f crds/` does."""
+    parser = argparse.ArgumentParser()
+    generate.add_arguments(parser)
+    assert generate.run(parser.parse_args([])) == 0
+    files = sorted(CRD_FILE.parent.glob("*.yaml"))
+    assert len(files) == 2
+    assert capsys.readouterr().out == "".join(f.read_text() for f in files)

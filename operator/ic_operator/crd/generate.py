@@ -1,6 +1,7 @@
-"""`ic-operator crd`: print a CustomResourceDefinition (``--kind``), or with ``--docs`` the
-field reference (docs/resource.md); `make crd` writes both, `make crd-check` keeps
-the checked-in copies equal."""
+"""`ic-operator crd`: print every CustomResourceDefinition the operator needs, as crds/
+holds them (``cat crds/*.yaml``: one stream a user can pipe to ``kubectl apply``), one of
+them (``--kind``), or with ``--docs`` the field reference (docs/resource.md); `make crd`
+writes them, `make crd-check` keeps the checked-in copies equal."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind",
         choices=[KIND, MAPPING_KIND],
-        default=KIND,
-        help=f"which resource's CRD to print (default {KIND})",
+        default=None,
+        help="print only this resource's CRD (default: every CRD, in crds/'s file order)",
     )
 
 
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(resource_reference())
     elif args.kind == MAPPING_KIND:
         sys.stdout.write(render(build_mapping_crd()))
-    else:
+    elif args.kind == KIND:
         sys.stdout.write(render())
+    else:  # crds/'s files sorted by name: accountmappings, then inferencecomponents
+        sys.stdout.write(render(build_mapping_crd()) + render())
     return 0
