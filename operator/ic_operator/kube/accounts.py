@@ -9,6 +9,7 @@ component somewhere its author did not mean.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -167,15 +168,25 @@ def mapping_status(report: MappingReport | None, invalid: str | None) -> dict[st
 
 
 class MappingStatuses:
-    """Writes each mapping's status when what it says changes (never on every event)."""
+    """Writes each mapping's status when what it says changes (never on every event).
+
+    Refreshes come from several coroutines (Namespace and mapping events, a component's
+    pass reporting what it holds) and run one at a time: each reads the cache once it
+    runs, so the last write is always the newest status; two at once could land an
+    older status after a newer one, and nothing would write the newer one again."""
 
     def __init__(self, cache: AccountsCache, patch: Any) -> None:
         """``patch``: ``KopfKube(settings, ACCOUNT_MAPPINGS).patch_status``."""
         self.cache = cache
         self._patch = patch
         self._written: dict[str, dict[str, Any]] = {}
+        self._one_at_a_time = asyncio.Lock()
 
     async def refresh(self) -> None:
+        async with self._one_at_a_time:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         reports = self.cache.reports()
         names = self.cache.names()
         for name in names:
