@@ -3,6 +3,7 @@ the boto3 client factories built on them."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -13,6 +14,7 @@ import botocore.config
 import botocore.credentials
 import botocore.loaders
 import botocore.session
+import botocore.utils
 
 from ic_operator.aws.operations import OPERATIONS, SAGEMAKER
 
@@ -186,6 +188,19 @@ def session_with(
     return session
 
 
+def epoch_timestamp(value: Any) -> datetime.datetime:
+    """botocore's timestamp parser for the epoch seconds the JSON APIs send, in UTC.
+
+    botocore's own asks the platform's local time zone for every timestamp: two thirds
+    of the time it takes to parse a ListInferenceComponents page of 100 (5.5 ms -> 1.8
+    ms), held under the GIL while the event loop waits. The instant is the same; any
+    other form still goes to botocore's parser."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+    parsed: datetime.datetime = botocore.utils.parse_timestamp(value)
+    return parsed
+
+
 def default_client_factory(region: str, *, session: botocore.session.Session | None = None) -> Any:
     """A boto3 client using the standard credential chain and AWS_ENDPOINT_URL_SAGEMAKER,
     built from the pruned service model (it can make only the allowed calls).
@@ -214,6 +229,8 @@ def default_service_client_factory(
         user_agent_extra="sagemaker-ic-operator",
     )
     session = session or _CREDENTIALS.session()
+    parsers = session.get_component("response_parser_factory")
+    parsers.set_parser_defaults(timestamp_parser=epoch_timestamp)
     if service == SAGEMAKER:
         # the pruned service model: the client can make only the allowed calls
         session.register_component("data_loader", _LOADER)
