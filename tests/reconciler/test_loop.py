@@ -133,6 +133,32 @@ def test_update_sends_the_full_spec_with_the_deployment_config_and_polls_the_rol
     run(scenario)
 
 
+def test_a_rollout_alone_on_a_large_endpoint_is_polled_by_its_own_describe() -> None:
+    """A hundred-component listing read for one rollout costs the same call as a Describe
+    and far more parsing (reconcile/sweep.py): the rollout is followed by Describes."""
+
+    async def scenario() -> None:
+        w = Rig()
+        for i in range(40):  # neighbours on the same endpoint, settled
+            w.sm.put(f"other-{i}", RUNNING)
+        await created(w)
+        set_image(w, "v2")
+        await w.step(Trigger.CHANGE)
+        w.sm.calls.clear()
+        for _ in range(3):
+            await w.step()
+        w.sm.batch("llm")
+        await w.step()
+        assert w.sm.ops() and set(w.sm.ops()) == {"DescribeInferenceComponent"}
+        assert {c.purpose for c in w.sm.calls} == {Purpose.POLL}
+        w.sm.settle("llm")
+        await w.until(w.ready)
+        assert w.status["lastDeployment"]["outcome"] == "Succeeded"
+        assert sent_images(w) == []  # since the one update: no second one
+
+    run(scenario)
+
+
 def test_copy_count_change_scales_without_redeploying() -> None:
     async def scenario() -> None:
         w = Rig()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.client import SageMakerClient
 from ic_operator.reconcile.sweep import FIELDS, EndpointSweep
@@ -169,3 +171,51 @@ def test_a_full_listing_tells_which_components_moved_since_the_last_one() -> Non
     listing()
     # b's LastModifiedTime alone (a rollout's batch) waits for b's own poll.
     assert told == [("r", "ep", frozenset({"a", "c", "d"}))]
+
+
+class ManyOnOneEndpoint:
+    """An endpoint listing of ``n`` settled components, whatever is asked."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    async def list_components(self, **_: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "InferenceComponentName": f"c-{i}",
+                "InferenceComponentArn": f"arn:c-{i}",
+                "InferenceComponentStatus": "InService",
+                "LastModifiedTime": 1.0,
+            }
+            for i in range(self.n)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("listed", "pollers", "by_listing"),
+    [
+        (0, 1, True),  # no listing known yet: read it, and learn the endpoint's size
+        (6, 1, True),  # small: a listing parses like one Describe
+        (40, 1, False),  # one page, one poller: a Describe costs the same call
+        (40, 2, True),  # two pollers share one List
+        (250, 3, False),  # three pages, three pollers: Describes cost no more
+        (250, 4, True),
+    ],
+)
+def test_a_poll_reads_the_listing_only_while_it_is_shared_or_small(
+    listed: int, pollers: int, by_listing: bool
+) -> None:
+    clock = Clock()
+    sweep = EndpointSweep(ManyOnOneEndpoint(listed), clock=clock)  # type: ignore[arg-type]
+    if listed:
+        asyncio.run(sweep.summary(region="r", endpoint="ep", name="c-0", max_age=1))
+
+    def asks(name: str) -> bool:
+        return sweep.poll_by_listing(region="r", endpoint="ep", name=name, window=60)
+
+    answers = [asks(f"c-{i}") for i in range(pollers)]
+    assert answers[-1] is by_listing
+    assert asks("c-0") is by_listing  # asking again is still one poller
+    # Pollers that stopped asking a window ago no longer share the listing.
+    clock.advance(61)
+    assert asks("c-0") is (listed <= 6)

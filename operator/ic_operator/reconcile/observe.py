@@ -71,7 +71,12 @@ class Observer:
         # the listing first would only put the edit behind a routine List. So does the
         # look that follows a Ready read from the listing (Verify).
         verify = not edited and recorded_wake(status) is Wake.VERIFY
-        if self.strategy.listing and not (edited and known) and not verify:
+        # A poll that alone follows a large endpoint reads its own Describe
+        # (reconcile/sweep.py: no more calls, far less parsing).
+        alone = purpose is Purpose.POLL and not self.sweep.poll_by_listing(
+            region=region, endpoint=desired.endpoint, name=desired.name, window=self.poll.maximum
+        )
+        if self.strategy.listing and not (edited and known) and not verify and not alone:
             endpoint, name = desired.endpoint, desired.name
             max_age = self._max_age(status, edited, now)
             if purpose is Purpose.SWEEP:
