@@ -198,6 +198,21 @@ class SageMakerClient:
             raise self._error(
                 operation, ErrorKind.CREDENTIALS, code, str(exc), service=service, request=request
             ) from None
+        except OSError as exc:
+            # A file the credential chain reads while it refreshes (IRSA's token file)
+            # is missing or unreadable: botocore lets the plain OSError through.
+            if exc.filename is None:
+                raise
+            self._count(operation, purpose, "CredentialRetrieval", region)
+            message = f"the credential provider could not read {exc.filename}: {exc.strerror}"
+            raise self._error(
+                operation,
+                ErrorKind.CREDENTIALS,
+                "CredentialRetrieval",
+                message,
+                service=service,
+                request=request,
+            ) from None
         self._count(operation, purpose, "OK", region)
         self._refusals.succeeded(action_of(service, operation))
         response.pop("ResponseMetadata", None)

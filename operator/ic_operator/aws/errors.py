@@ -258,6 +258,11 @@ def failure_of(kind: ErrorKind, operation: str) -> Failure:
 REFUSALS: Final = frozenset({Failure.ACCESS_DENIED, Failure.CREDENTIALS_REJECTED})
 
 
+NO_CREDENTIALS = frozenset({"NoCredentials", "CredentialRetrieval"})
+"""The door's codes for a call never sent: the credential chain found nothing, or failed
+while fetching (a provider's error, IRSA's token file unreadable)."""
+
+
 @dataclass
 class SageMakerError(Exception):
     """A classified SageMaker failure; ``message`` is already redacted.
@@ -293,6 +298,8 @@ class SageMakerError(Exception):
                 f"{who} could not get credentials for {self.action}{where}: the credential "
                 f"provider's sts:{self.via}{role} was refused: {self.code}: {self.message}"
             )
+        if self.code in NO_CREDENTIALS:  # nothing was sent, so nothing was refused
+            return f"{who} could not get credentials for {self.action}{where}: {self.message}"
         return f"{who} was refused {self.action}{where}: {self.code}: {self.message}"
 
     @property

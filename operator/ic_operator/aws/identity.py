@@ -73,6 +73,13 @@ def who_am_i(region: str, client: Any = None) -> CallerIdentity | None:
         raise CredentialsProblem(
             f"AWS STS refused the operator's credentials: {code}: {message}"
         ) from None
+    except OSError as exc:  # a file the chain reads (IRSA's token file) missing or unreadable
+        if exc.filename is None:
+            raise
+        raise CredentialsProblem(
+            f"the AWS credential provider could not read {exc.filename}{_role_hint()}: "
+            f"{exc.strerror}"
+        ) from None
     except botocore.exceptions.BotoCoreError as exc:  # endpoint unreachable, timeouts
         log.warning("could not ask STS who the operator is (%s); going on", exc)
         return None
