@@ -23,22 +23,25 @@ SAGEMAKER_CALLS = Counter(
 )
 SAGEMAKER_QUEUE = Gauge(
     "ic_operator_sagemaker_queue_depth",
-    "Calls waiting for the shared SageMaker call budget, by purpose.",
-    ["purpose"],
+    "Calls waiting for a SageMaker call budget (one per account and region), by purpose.",
+    ["purpose", "account", "region"],
 )
 SAGEMAKER_WAIT = Histogram(
     "ic_operator_sagemaker_wait_seconds",
-    "Time a call waited for a token and a slot of the SageMaker call budget, by purpose.",
-    ["purpose"],
+    "Time a call waited for a token and a slot of its account and region's call budget, "
+    "by purpose.",
+    ["purpose", "account", "region"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 SAGEMAKER_BUDGET_RATE = Gauge(
     "ic_operator_sagemaker_budget_calls_per_second",
-    "The SageMaker call budget's rate (0 = unlimited).",
+    "A SageMaker call budget's rate (0 = unlimited), by account and region.",
+    ["account", "region"],
 )
 SAGEMAKER_BUDGET_CONCURRENCY = Gauge(
     "ic_operator_sagemaker_budget_concurrency",
-    "The SageMaker call budget's cap on calls in flight (0 = unlimited).",
+    "A SageMaker call budget's cap on calls in flight (0 = unlimited), by account and region.",
+    ["account", "region"],
 )
 RECONCILES = Counter(
     "ic_operator_reconciles_total",

@@ -44,6 +44,9 @@ async def spend(b: CallBudget, purpose: Purpose) -> AsyncIterator[None]:
         b.release()
 
 
+NOWHERE = {"account": "", "region": ""}  # a budget built without its place
+
+
 def budget(t: FakeTime, rate: float, **kwargs: Any) -> CallBudget:
     return CallBudget(rate, clock=t.clock, sleep=t.sleep, **kwargs)
 
@@ -52,7 +55,7 @@ def queued(purpose: Purpose) -> float:
     """Callers of ``purpose`` waiting for the budget, as the queue-depth gauge publishes it
     (the last budget to change that queue is the one under test)."""
     depth = REGISTRY.get_sample_value(
-        "ic_operator_sagemaker_queue_depth", {"purpose": purpose.label}
+        "ic_operator_sagemaker_queue_depth", {"purpose": purpose.label, **NOWHERE}
     )
     assert depth is not None
     return depth
@@ -222,7 +225,7 @@ def test_queue_depth_and_wait_are_published_per_purpose() -> None:
     b = budget(t, 1, burst=1)
 
     def sample(name: str, purpose: Purpose) -> float:
-        return REGISTRY.get_sample_value(name, {"purpose": purpose.label}) or 0.0
+        return REGISTRY.get_sample_value(name, {"purpose": purpose.label, **NOWHERE}) or 0.0
 
     waited = sample("ic_operator_sagemaker_wait_seconds_sum", SWEEP)
     depths: list[float] = []
@@ -240,7 +243,8 @@ def test_queue_depth_and_wait_are_published_per_purpose() -> None:
     assert depths == [3.0, 0.0]
     # Waits of 1, 2 and 3 fake seconds (tokens at t = 1, 2, 3), the first call none.
     assert sample("ic_operator_sagemaker_wait_seconds_sum", SWEEP) - waited == pytest.approx(6.0)
-    assert REGISTRY.get_sample_value("ic_operator_sagemaker_budget_calls_per_second") == 1.0
+    rate = REGISTRY.get_sample_value("ic_operator_sagemaker_budget_calls_per_second", NOWHERE)
+    assert rate == 1.0
 
 
 class FakeBoto:
@@ -435,3 +439,42 @@ def test_one_budgets_calls_blocked_in_their_threads_hold_no_other_budgets_call()
         return answer, still_blocked
 
     assert asyncio.run(main()) == ("now", True)
+
+
+def test_each_account_and_region_has_its_own_series() -> None:
+    """Two accounts' budgets publish apart (one gauge series each, not the last writer's);
+    the operator's own budget, placed once STS has answered, leaves no unplaced series."""
+    t = FakeTime()
+    a = budget(t, 1, burst=1, account="111111111111", region="eu-west-1")
+    b = budget(t, 5, burst=1, account="222222222222", region="us-east-1")
+
+    def depth(account: str, region: str) -> float | None:
+        labels = {"purpose": SWEEP.label, "account": account, "region": region}
+        return REGISTRY.get_sample_value("ic_operator_sagemaker_queue_depth", labels)
+
+    async def go() -> list[float | None]:
+        async with spend(a, SWEEP):
+            pass
+        waiting = [asyncio.create_task(a.acquire(SWEEP)) for _ in range(2)]
+        async with spend(b, SWEEP):
+            pass
+        await asyncio.sleep(0)
+        seen = [depth("111111111111", "eu-west-1"), depth("222222222222", "us-east-1")]
+        await asyncio.gather(*waiting)
+        return seen
+
+    assert asyncio.run(go()) == [2.0, 0.0]
+    rates = {
+        region: REGISTRY.get_sample_value(
+            "ic_operator_sagemaker_budget_calls_per_second",
+            {"account": account, "region": region},
+        )
+        for account, region in (("111111111111", "eu-west-1"), ("222222222222", "us-east-1"))
+    }
+    assert rates == {"eu-west-1": 1.0, "us-east-1": 5.0}
+    own = budget(t, 3)
+    own.place("333333333333", "eu-central-1")
+    placed = {"account": "333333333333", "region": "eu-central-1"}
+    assert REGISTRY.get_sample_value("ic_operator_sagemaker_budget_concurrency", placed) == 0.0
+    unplaced = REGISTRY.get_sample_value("ic_operator_sagemaker_budget_calls_per_second", NOWHERE)
+    assert unplaced is None

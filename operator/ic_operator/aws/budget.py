@@ -82,7 +82,11 @@ class CallBudget:
         fairness: int = 20,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        account: str = "",
+        region: str = "",
     ) -> None:
+        """``account``, ``region``: whose budget it is, for the metrics' labels (the
+        operator's own account is known only once STS has answered: :meth:`place`)."""
         self.rate = rate  # tokens per second; 0 = unlimited
         self.burst = burst if burst is not None else max(1.0, rate)
         self.concurrency = concurrency  # calls in flight; 0 = unlimited
@@ -103,8 +107,18 @@ class CallBudget:
         self._threads = ThreadPoolExecutor(
             max_workers=concurrency or 32, thread_name_prefix="sagemaker-call"
         )
-        metrics.SAGEMAKER_BUDGET_RATE.set(rate)
-        metrics.SAGEMAKER_BUDGET_CONCURRENCY.set(concurrency)
+        self._labels: dict[str, str] | None = None
+        self.place(account, region)
+
+    def place(self, account: str, region: str) -> None:
+        """Label this budget's metrics with its account and region (one budget each)."""
+        if self._labels is not None:
+            for gauge in (metrics.SAGEMAKER_BUDGET_RATE, metrics.SAGEMAKER_BUDGET_CONCURRENCY):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(self._labels["account"], self._labels["region"])
+        self._labels = {"account": account, "region": region}
+        metrics.SAGEMAKER_BUDGET_RATE.labels(**self._labels).set(self.rate)
+        metrics.SAGEMAKER_BUDGET_CONCURRENCY.labels(**self._labels).set(self.concurrency)
 
     async def run_in_thread(self, purpose: Purpose, call: Callable[[], T]) -> T:
         """``call`` in a worker thread, holding one token and one slot.
@@ -206,8 +220,15 @@ class CallBudget:
         self._in_flight += 1
         waiter.granted.set_result(None)
         label = waiter.purpose.label
-        metrics.SAGEMAKER_WAIT.labels(purpose=label).observe(self._clock() - waiter.since)
+        waited = self._clock() - waiter.since
+        metrics.SAGEMAKER_WAIT.labels(purpose=label, **self._where).observe(waited)
         self._publish_depth(waiter.purpose)
 
+    @property
+    def _where(self) -> dict[str, str]:
+        assert self._labels is not None  # set in __init__
+        return self._labels
+
     def _publish_depth(self, purpose: Purpose) -> None:
-        metrics.SAGEMAKER_QUEUE.labels(purpose=purpose.label).set(len(self._queues[purpose]))
+        depth = len(self._queues[purpose])
+        metrics.SAGEMAKER_QUEUE.labels(purpose=purpose.label, **self._where).set(depth)

@@ -71,6 +71,7 @@ def build(
         settings, services=AUTOSCALING_RULES, on_write=preemption.commit, principal=principal
     )
     client.account = account
+    client.budget.place(account, settings.region)
     client.prepare()
     transitions = Transitions()
     sweep = EndpointSweep(client, on_moved=transitions.moved)

@@ -66,7 +66,11 @@ class Places:
         if shared is None:
             rate = placement.calls_per_second or self.settings.max_calls_per_second
             budget = CallBudget(
-                rate, burst=max(1.0, 2 * rate), concurrency=self.settings.max_concurrency
+                rate,
+                burst=max(1.0, 2 * rate),
+                concurrency=self.settings.max_concurrency,
+                account=placement.account_id,
+                region=placement.region,
             )
             shared = self._shared[key] = _Shared(budget)
         return shared.budget
