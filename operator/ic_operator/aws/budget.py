@@ -107,16 +107,18 @@ class CallBudget:
         self._threads = ThreadPoolExecutor(
             max_workers=concurrency or 32, thread_name_prefix="sagemaker-call"
         )
-        self._labels: dict[str, str] | None = None
-        self.place(account, region)
+        self._labels = {"account": account, "region": region}
+        self._publish_settings()
 
     def place(self, account: str, region: str) -> None:
         """Label this budget's metrics with its account and region (one budget each)."""
-        if self._labels is not None:
-            for gauge in (metrics.SAGEMAKER_BUDGET_RATE, metrics.SAGEMAKER_BUDGET_CONCURRENCY):
-                with contextlib.suppress(KeyError):
-                    gauge.remove(self._labels["account"], self._labels["region"])
+        for gauge in (metrics.SAGEMAKER_BUDGET_RATE, metrics.SAGEMAKER_BUDGET_CONCURRENCY):
+            with contextlib.suppress(KeyError):
+                gauge.remove(self._labels["account"], self._labels["region"])
         self._labels = {"account": account, "region": region}
+        self._publish_settings()
+
+    def _publish_settings(self) -> None:
         metrics.SAGEMAKER_BUDGET_RATE.labels(**self._labels).set(self.rate)
         metrics.SAGEMAKER_BUDGET_CONCURRENCY.labels(**self._labels).set(self.concurrency)
 
@@ -221,14 +223,9 @@ class CallBudget:
         waiter.granted.set_result(None)
         label = waiter.purpose.label
         waited = self._clock() - waiter.since
-        metrics.SAGEMAKER_WAIT.labels(purpose=label, **self._where).observe(waited)
+        metrics.SAGEMAKER_WAIT.labels(purpose=label, **self._labels).observe(waited)
         self._publish_depth(waiter.purpose)
-
-    @property
-    def _where(self) -> dict[str, str]:
-        assert self._labels is not None  # set in __init__
-        return self._labels
 
     def _publish_depth(self, purpose: Purpose) -> None:
         depth = len(self._queues[purpose])
-        metrics.SAGEMAKER_QUEUE.labels(purpose=purpose.label, **self._where).set(depth)
+        metrics.SAGEMAKER_QUEUE.labels(purpose=purpose.label, **self._labels).set(depth)
