@@ -13,6 +13,10 @@ from typing import Any, Protocol
 
 from ic_operator.aws.budget import Purpose
 
+LIST_PAGE = 100
+"""The largest page SageMaker's listings return (MaxResults): a listing of N costs
+ceil(N / LIST_PAGE) calls."""
+
 
 class SageMakerApi(Protocol):
     """What the loop needs from SageMaker; errors arrive as ``SageMakerError``."""

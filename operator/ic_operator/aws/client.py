@@ -24,6 +24,7 @@ from typing import Any
 import botocore.exceptions
 
 from ic_operator import metrics
+from ic_operator.aws.api import LIST_PAGE
 from ic_operator.aws.botocore_model import (
     ClientFactory,
     ServiceClientFactory,
@@ -303,7 +304,7 @@ class SageMakerClient:
         purpose: Purpose | None = None,
     ) -> dict[str, str]:
         tags: dict[str, str] = {}
-        request: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+        request: dict[str, Any] = {"ResourceArn": arn, "MaxResults": LIST_PAGE}
         while True:
             response = await self.call("ListTags", request, region=region, purpose=purpose)
             for tag in response.get("Tags", []):
@@ -329,7 +330,7 @@ class SageMakerClient:
         listings does not hold every page SageMaker returned.
         """
         items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"MaxResults": 100}
+        request: dict[str, Any] = {"MaxResults": LIST_PAGE}
         if endpoint_name is not None:
             request["EndpointNameEquals"] = endpoint_name
         if modified_after is not None:

@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ic_operator.aws.api import SageMakerApi
+from ic_operator.aws.api import LIST_PAGE, SageMakerApi
 from ic_operator.aws.budget import Purpose
 from ic_operator.aws.shared import SharedCalls
 from ic_operator.reconcile.types import epoch
@@ -60,9 +60,6 @@ FIELDS: frozenset[str] = frozenset(
 """The summary fields a listing keeps: identity, status and when it last moved."""
 
 Summary = Mapping[str, Any]
-
-PAGE = 100
-"""ListInferenceComponents' largest page (MaxResults): a listing's calls."""
 
 SUMMARIES_PER_DESCRIBE = 6
 """How many list summaries botocore parses in the time of one Describe (measured: a
@@ -138,7 +135,7 @@ class EndpointSweep:
         listing = self._listings.get(key)
         if listing is None or len(listing.items) <= SUMMARIES_PER_DESCRIBE:
             return True
-        return len(asked) > math.ceil(len(listing.items) / PAGE)
+        return len(asked) > math.ceil(len(listing.items) / LIST_PAGE)
 
     async def summary(
         self,
